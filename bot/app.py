@@ -1,0 +1,165 @@
+"""The app: wiring (build_app), message handling with dedupe and the error policy, run()."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from bot.config import Config
+from bot.model import Clock, Incoming, SystemClock
+from bot.outbox import Outbox
+from bot.platforms.base import Platform
+from bot.router import BotError, Context, Router, find_route
+from bot.text.parse import parse
+from storage.schema import connect
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "抱歉，处理这条消息时出了点问题，已记录下来。请稍后再试，或联系管理员。"
+_ORDER_REF = re.compile(r"#(\d{1,9})")
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The outcome of handling one message."""
+
+    duplicate: bool
+    ref: str = ""
+    sent: list[int] = field(default_factory=list)
+
+
+class App:
+    """One bot process: store, routers, outbox, platforms and the HTTP server."""
+
+    def __init__(self, config: Config, clock: Clock, store: Store,
+                 routers: tuple[Router, ...]) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.routers = routers
+        self.lock = asyncio.Lock()  # one writer: every store write happens under it
+        self.platforms: dict[str, Platform] = {}
+        self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock)
+        self.ready = False
+
+    def add_platform(self, platform: Platform) -> None:
+        self.platforms[platform.name] = platform
+
+    async def handle(self, msg: Incoming,
+                     record: Callable[[Store], str] | None = None) -> Handled:
+        """Handle one inbound message exactly once.
+
+        The dedupe record, `record`'s write (the platform's own log, if any), the handler's
+        changes and its queued replies commit together, so a crash either loses nothing or
+        repeats nothing. Returns the ids of the outbox items the handling queued.
+        """
+        async with self.lock:
+            ref = self.store.seen(msg.platform, msg.msg_id)
+            if ref is not None:
+                log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
+                return Handled(duplicate=True, ref=ref)
+            ctx = self.context(msg)
+            with self.store.tx():
+                ref = record(self.store) if record else ""
+                self.store.mark_seen(msg.platform, msg.msg_id, ref)
+                self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
+                                         msg.chat_title, msg.reply_handle)
+                await self._dispatch(msg, ctx)
+        self.outbox.wake()
+        return Handled(duplicate=False, ref=ref, sent=ctx.sent)
+
+    def context(self, msg: Incoming) -> Context:
+        now = msg.sent_at or self.clock.now()
+        quoted = _ORDER_REF.search(msg.quote_text) if msg.quote_text else None
+        return Context(
+            store=self.store, clock=self.clock, config=self.config, msg=msg,
+            parsed=parse(msg.text, now), quoted_order=int(quoted.group(1)) if quoted else None,
+            routers=self.routers,
+        )
+
+    async def _dispatch(self, msg: Incoming, ctx: Context) -> None:
+        """Run the first matching handler under the error policy."""
+        route = find_route(self.routers, msg, ctx)
+        if route is None:  # the routers end with a catch-all; this is a safety net
+            log.error("no handler for message %s", msg.msg_id)
+            ctx.reply(APOLOGY)
+            return
+        try:
+            with self.store.tx():  # a savepoint: a failing handler leaves no half change
+                queued = len(ctx.sent)
+                try:
+                    await route.handler(msg, ctx)
+                except BaseException:
+                    del ctx.sent[queued:]
+                    raise
+        except BotError as exc:
+            ctx.reply(exc.message)
+        except Exception:
+            log.exception("handler %s failed on message %s", route.handler.__name__, msg.msg_id)
+            ctx.reply(APOLOGY)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Run the HTTP server, platforms and outbox worker until `stop` is set."""
+        from bot.web.server import make_web_app
+
+        runner = web.AppRunner(make_web_app(self), handle_signals=False, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
+        await site.start()
+        worker = asyncio.create_task(self.outbox.run(), name="outbox")
+        try:
+            for platform in self.platforms.values():
+                await platform.start()
+            self.ready = True
+            log.info("ready on http://%s:%s", self.config.server.host, self.config.server.port)
+            await stop.wait()
+        finally:
+            self.ready = False
+            log.info("stopping")
+            for platform in self.platforms.values():
+                try:
+                    await asyncio.wait_for(platform.stop(), timeout=5)
+                except Exception:
+                    log.exception("platform %s did not stop cleanly", platform.name)
+            worker.cancel()
+            await asyncio.gather(worker, return_exceptions=True)
+            await runner.cleanup()
+            self.store.db.close()
+
+
+def build_app(config: Config, clock: Clock | None = None) -> App:
+    """The one place that wires the bot together."""
+    from bot.platforms.local import LocalPlatform
+    from handlers import ROUTERS
+
+    clock = clock or SystemClock()
+    store = Store(connect(config.storage.path), clock)
+    app = App(config, clock, store, ROUTERS)
+    if config.local.enabled:
+        app.add_platform(LocalPlatform(app))
+    return app
+
+
+async def run_until_signalled(app: App) -> None:
+    """Serve until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await app.serve(stop)
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Logs go to stderr, one line each."""
+    logging.basicConfig(
+        level=level, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -1,0 +1,193 @@
+"""The `diandan` command: demo, run, parse, experts import/list (see DESIGN.md Contracts)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from bot.config import Config, ConfigError, LocalConfig, ServerConfig, StorageConfig, load
+from bot.model import SHANGHAI, FrozenClock, SystemClock
+
+DEMO_DB = "data/demo.db"
+
+
+class CliError(Exception):
+    """A one-line error for stderr."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"diandan: {message}\n")
+
+
+def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
+    d: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
+    p.add_argument("--config", help="config file (default: config.toml if present)",
+                   **({"default": None} if not suppress else d))
+    p.add_argument("--db", help="SQLite file (overrides [storage] path)",
+                   **({"default": None} if not suppress else d))
+    p.add_argument("--json", action="store_true", help="write one JSON document to stdout",
+                   **({"default": False} if not suppress else d))
+    p.add_argument("--now", help="ISO 8601 time to use instead of the clock",
+                   **({"default": None} if not suppress else d))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="diandan", description="匠心点单: the union volunteer-service bot")
+    _common(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def leaf(group: Any, name: str, fn: Callable[[argparse.Namespace], int],
+             help_text: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
+        _common(p, suppress=True)
+        p.set_defaults(func=fn)
+        return p
+
+    demo = leaf(sub, "demo", cmd_demo, "local web chat with sample experts and menu")
+    demo.add_argument("--port", type=int, default=8080)
+    demo.add_argument("--host", default="127.0.0.1")
+    leaf(sub, "run", cmd_run, "run the platforms enabled in the config")
+    leaf(sub, "parse", cmd_parse, "read JSON lines {text} on stdin, print what they say")
+    experts = sub.add_parser("experts", help="the expert roster")
+    esub = experts.add_subparsers(dest="experts_command", required=True, parser_class=_Parser)
+    imp = leaf(esub, "import", cmd_experts_import, "import a roster file (CSV or XLSX)")
+    imp.add_argument("file")
+    leaf(esub, "list", cmd_experts_list, "list the roster")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code: int = args.func(args)
+        return code
+    except (CliError, ConfigError) as exc:
+        print(f"diandan: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load(args.config).with_db(args.db)
+
+
+def _now(args: argparse.Namespace) -> datetime | None:
+    if not args.now:
+        return None
+    try:
+        t = datetime.fromisoformat(args.now)
+    except ValueError:
+        raise CliError(f"--now must be an ISO 8601 time, not {args.now!r}") from None
+    return t if t.tzinfo else t.replace(tzinfo=SHANGHAI)
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from storage.schema import connect
+    from storage.store import Store
+
+    config = _config(args)
+    now = _now(args)
+    try:
+        db = connect(config.storage.path)
+    except Exception as exc:  # sqlite3 errors: unreadable or read-only file, not a database
+        raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
+    return Store(db, FrozenClock(now) if now else SystemClock())
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import build_app, run_until_signalled
+
+    config = _config(args)
+    app = build_app(config)
+    asyncio.run(run_until_signalled(app))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.app import build_app, run_until_signalled
+    from bot.demo import seed
+
+    base = load(args.config)
+    admins = tuple(dict.fromkeys((*base.bot.admins, "local:admin")))
+    config = replace(
+        base,
+        storage=StorageConfig(path=args.db or DEMO_DB),
+        server=ServerConfig(host=args.host, port=args.port),
+        local=LocalConfig(enabled=True),
+        bot=replace(base.bot, admins=admins),
+    )
+    app = build_app(config)
+    seed(app.store)
+    print(f"匠心点单 demo: http://{args.host}:{args.port}/", flush=True)
+    asyncio.run(run_until_signalled(app))
+    return 0
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from bot.text.parse import parse
+
+    fixed = _now(args)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError("each line must be a JSON object with a string text")
+        except ValueError as exc:
+            print(json.dumps({"error": str(exc)}, ensure_ascii=False), flush=True)
+            continue
+        now = fixed or datetime.now(SHANGHAI)
+        print(json.dumps(parse(item["text"], now).contract_json(), ensure_ascii=False),
+              flush=True)
+    return 0
+
+
+def cmd_experts_import(args: argparse.Namespace) -> int:
+    from bot.demo import import_roster
+    from bot.roster import RosterFormatError
+
+    store = _store(args)
+    try:
+        added, updated, errors = import_roster(store, Path(args.file), actor="cli")
+    except RosterFormatError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"added": added, "updated": updated,
+                          "errors": [{"line": e.line, "message": e.message} for e in errors]},
+                         ensure_ascii=False))
+    else:
+        print(f"导入完成：新增 {added} 人，更新 {updated} 人，有误 {len(errors)} 行")
+    for e in errors:
+        print(f"第 {e.line} 行：{e.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_experts_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    experts = store.experts()
+    if args.json:
+        print(json.dumps({"experts": [
+            {"id": e.id, "name": e.name, "phone": e.phone, "title": e.title, "team": e.team,
+             "region": e.region, "skills": list(e.skills), "tags": list(e.tags),
+             "accounts": list(e.accounts), "capacity": e.capacity, "status": e.status}
+            for e in experts]}, ensure_ascii=False))
+        return 0
+    if not experts:
+        print("专家库为空。用 diandan experts import 文件 导入名单。")
+    for e in experts:
+        status = "" if e.status == "active" else f" [{e.status}]"
+        print(f"{e.id}\t{e.name}\t{e.title}\t{e.team}\t{e.region}\t{'、'.join(e.skills)}{status}")
+    return 0

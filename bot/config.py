@@ -1,0 +1,160 @@
+"""TOML configuration into frozen dataclasses; the only module that reads config files or env."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    """A configuration problem, described in one line."""
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: str = "data/diandan.db"
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    timezone: str = "Asia/Shanghai"
+    admins: tuple[str, ...] = ()
+    name: str = "匠心点单"
+    announce_top: int = 3
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class DingTalkConfig:
+    enabled: bool = False
+    client_id: str = ""
+    client_secret: str = ""
+    robot_code: str = ""
+    api_base: str = "https://api.dingtalk.com"
+
+
+@dataclass(frozen=True)
+class WeComConfig:
+    enabled: bool = False
+    token: str = ""
+    encoding_aes_key: str = ""
+    callback_path: str = "/wecom/callback"
+    webhook_base: str = "https://qyapi.weixin.qq.com"
+    webhooks: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DashboardConfig:
+    enabled: bool = True
+    token: str = ""
+
+
+@dataclass(frozen=True)
+class OutboxConfig:
+    rate_per_minute: int = 20
+    max_attempts: int = 12
+    base_delay_seconds: float = 2.0
+    max_delay_seconds: float = 600.0
+
+
+@dataclass(frozen=True)
+class Config:
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    bot: BotConfig = field(default_factory=BotConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    local: LocalConfig = field(default_factory=LocalConfig)
+    dingtalk: DingTalkConfig = field(default_factory=DingTalkConfig)
+    wecom: WeComConfig = field(default_factory=WeComConfig)
+    dashboard: DashboardConfig = field(default_factory=DashboardConfig)
+    outbox: OutboxConfig = field(default_factory=OutboxConfig)
+
+    def with_db(self, path: str | None) -> Config:
+        """The same config with `[storage] path` replaced, when a path is given."""
+        return self if not path else replace(self, storage=StorageConfig(path=path))
+
+
+# Secrets and other strings that may come from the environment instead of the file.
+ENV_KEYS = {
+    ("dingtalk", "client_id"): "DIANDAN_DINGTALK_CLIENT_ID",
+    ("dingtalk", "client_secret"): "DIANDAN_DINGTALK_CLIENT_SECRET",
+    ("wecom", "token"): "DIANDAN_WECOM_TOKEN",
+    ("wecom", "encoding_aes_key"): "DIANDAN_WECOM_ENCODING_AES_KEY",
+    ("dashboard", "token"): "DIANDAN_DASHBOARD_TOKEN",
+}
+
+
+def load(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
+    """Read `path` (or `config.toml` if present, else defaults) and apply env overrides."""
+    env = dict(os.environ) if env is None else env
+    raw: dict[str, Any] = {}
+    if path is None and Path("config.toml").exists():
+        path = "config.toml"
+    if path is not None:
+        p = Path(path)
+        try:
+            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+    for (section, key), var in ENV_KEYS.items():
+        if env.get(var):
+            raw.setdefault(section, {})[key] = env[var]
+    config: Config = _build(Config, raw, "")
+    return config
+
+
+def _build(cls: Any, raw: Any, where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{where}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown config key {where + '.' if where else ''}{unknown[0]}")
+    values: dict[str, Any] = {}
+    for name, f in known.items():
+        if name not in raw:
+            continue
+        label = f"{where}.{name}" if where else name
+        default = f.default_factory() if callable(f.default_factory) else f.default
+        values[name] = _value(default, raw[name], label)
+    return cls(**values)
+
+
+def _value(default: Any, value: Any, label: str) -> Any:
+    if is_dataclass(default):
+        return _build(type(default), value, label)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{label} must be true or false")
+        return value
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{label} must be a number")
+        return type(default)(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{label} must be a string")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{label} must be a list of strings")
+        return tuple(value)
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise ConfigError(f"{label} must be a table of strings")
+        return dict(value)
+    raise ConfigError(f"unsupported config key {label}")  # pragma: no cover

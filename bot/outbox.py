@@ -1,0 +1,123 @@
+"""Durable outbound queue: stored first, sent by a worker, rate limited per destination."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+
+from bot.config import OutboxConfig
+from bot.model import Clock
+from bot.platforms.base import Platform, SendError
+from storage.records import OutboxItem
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+WINDOW = timedelta(minutes=1)
+
+
+class Outbox:
+    """Sends what the store's outbox holds, in order per destination, never twice."""
+
+    def __init__(self, store: Store, lock: asyncio.Lock, platforms: Mapping[str, Platform],
+                 config: OutboxConfig, clock: Clock) -> None:
+        self.store = store
+        self.lock = lock
+        self.platforms = platforms
+        self.config = config
+        self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Tell the worker that new items were queued."""
+        self._wake.set()
+
+    async def deliver(self, ids: Iterable[int]) -> list[tuple[OutboxItem, str]]:
+        """Send these items now when their platform allows it (the local chat does);
+        returns what was delivered with each platform id. Others are left to the worker."""
+        done: list[tuple[OutboxItem, str]] = []
+        for item_id in ids:
+            item = self.store.outbox_item(item_id)
+            platform = self.platforms.get(item.platform) if item else None
+            if item is None or item.state != "pending" or platform is None:
+                continue
+            if platform.rate_limited:
+                self.wake()
+                continue
+            ref = await self._send(item, platform)
+            if ref is not None:
+                done.append((item, ref))
+        return done
+
+    async def drain(self) -> int:
+        """One pass over the pending items that are due; returns how many were sent."""
+        now = self.clock.now()
+        items = self.store.due_outbox(now, list(self.platforms))
+        blocked: set[tuple[str, str]] = set()
+        sent = 0
+        for item in self.store.pending_ordered(list(self.platforms), items):
+            dest = (item.platform, item.chat_id)
+            if dest in blocked:
+                continue
+            if item.next_at > now:  # an earlier message still waits: keep the order
+                blocked.add(dest)
+                continue
+            platform = self.platforms[item.platform]
+            if platform.rate_limited and not self._has_room(item, now):
+                blocked.add(dest)
+                continue
+            if await self._send(item, platform) is None:
+                blocked.add(dest)
+            else:
+                sent += 1
+        return sent
+
+    def _has_room(self, item: OutboxItem, now: datetime) -> bool:
+        recent = self.store.sent_since(item.platform, item.chat_id, now - WINDOW)
+        return len(recent) < self.config.rate_per_minute
+
+    async def _send(self, item: OutboxItem, platform: Platform) -> str | None:
+        try:
+            if platform.in_store:
+                async with self.lock:
+                    with self.store.tx():
+                        ref = await platform.send(item)
+                        self.store.mark_sent(item.id, ref)
+                return ref
+            ref = await platform.send(item)
+        except SendError as exc:
+            await self._failed(item, exc)
+            return None
+        except Exception as exc:  # a bug in an adapter must not stop the queue
+            log.exception("outbox item %s: unexpected send error", item.id)
+            await self._failed(item, SendError(repr(exc)))
+            return None
+        async with self.lock:
+            self.store.mark_sent(item.id, ref)
+        return ref
+
+    async def _failed(self, item: OutboxItem, exc: SendError) -> None:
+        async with self.lock:
+            if exc.permanent:
+                log.error("outbox item %s failed for good: %s", item.id, exc)
+                self.store.mark_failed(item.id, str(exc))
+                return
+            delay = min(self.config.base_delay_seconds * 2 ** item.attempts,
+                        self.config.max_delay_seconds)
+            if exc.retry_after is not None:
+                delay = max(delay, exc.retry_after)
+            log.warning("outbox item %s: %s; retry in %.0f s", item.id, exc, delay)
+            self.store.mark_retry(item.id, timedelta(seconds=delay), str(exc))
+
+    async def run(self, poll_seconds: float = 1.0) -> None:
+        """The worker: drain, then wait for new items, the next due time, or a poll."""
+        while True:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+            self._wake.clear()

@@ -1,0 +1,1 @@
+"""Chat platforms: each turns its traffic into Incoming messages and sends outbox items."""

@@ -1,0 +1,146 @@
+"""The built-in local chat: the HTTP API of the Contracts, backed by the bot's own database."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.model import ChatKind, Incoming
+from bot.web.responses import json_response
+from storage.records import OutboxItem
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+MAX_TEXT = 20_000
+BOT_ID = "bot"
+
+
+def dm_chat(user_id: str) -> str:
+    """The local chat id of a user's 1:1 chat with the bot."""
+    return f"dm-{user_id}"
+
+
+class LocalPlatform:
+    """Messages posted to /api/local/messages; the bot's answers land in the same log."""
+
+    name = "local"
+    rate_limited = False
+    in_store = True
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.store: Store = app.store
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    async def send(self, item: OutboxItem) -> str:
+        to_user = item.extra.get("to_user")
+        chat = dm_chat(to_user) if to_user else item.chat_id
+        local_id = self.store.add_local_message(
+            chat, "single" if to_user else item.chat_kind, BOT_ID, self.app.config.bot.name,
+            item.text, mentions=item.mentions, from_bot=True,
+        )
+        return str(local_id)
+
+    def routes(self) -> list[web.RouteDef]:
+        return [
+            web.post("/api/local/messages", self.post_message),
+            web.get("/api/local/messages", self.get_messages),
+        ]
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json(loads=json.loads)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _error(400, "body must be a JSON object")
+        problem = _check(body)
+        if problem:
+            return _error(400, problem)
+        chat: str = body["chat"]
+        sender: str = body["sender"]
+        text: str = body["text"]
+        kind = ChatKind(body.get("chat_type", "group"))
+        name: str = body.get("sender_name") or sender
+        at_bot = kind is ChatKind.SINGLE or bool(body.get("at_bot", True))
+        msg_id: str = body.get("msg_id") or uuid.uuid4().hex
+        quote: int | None = body.get("quote")
+
+        existing = self.store.local_id_for(msg_id)
+        if existing is not None:
+            return json_response({"id": existing, "replies": []})
+
+        def record(store: Store) -> str:
+            return str(store.add_local_message(
+                chat, kind.value, sender, name, text, at_bot=at_bot, quote=quote, msg_id=msg_id,
+            ))
+
+        if not at_bot:  # shown in the group, but the bot is not told (as on real platforms)
+            async with self.app.lock:
+                existing = self.store.local_id_for(msg_id)
+                local_id = existing if existing is not None else int(record(self.store))
+            return json_response({"id": local_id, "replies": []})
+
+        quoted = self.store.local_message(quote) if quote is not None else None
+        msg = Incoming(
+            platform=self.name, msg_id=msg_id, chat_id=chat, chat_kind=kind, sender_id=sender,
+            sender_name=name, text=text[:MAX_TEXT], at_bot=True,
+            quote_id=str(quote) if quote is not None else None,
+            quote_text=quoted["text"] if quoted else "",
+        )
+        handled = await self.app.handle(msg, record)
+        if handled.duplicate:
+            return json_response({"id": int(handled.ref), "replies": []})
+        delivered = await self.app.outbox.deliver(handled.sent)
+        replies = []
+        for _item, ref in delivered:
+            row = self.store.local_message(int(ref))
+            if row:
+                replies.append({"id": row["id"], "chat": row["chat"], "text": row["text"],
+                                "mentions": json.loads(row["mentions"])})
+        return json_response({"id": int(handled.ref), "replies": replies})
+
+    async def get_messages(self, request: web.Request) -> web.Response:
+        chat = request.query.get("chat")
+        if not chat:
+            return _error(400, "query parameter chat is required")
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError:
+            return _error(400, "after must be an integer message id")
+        rows = self.store.local_messages(chat, after)
+        return json_response({"messages": rows})
+
+
+def _check(body: Any) -> str:
+    """What is wrong with a posted message, or "" when it is well formed."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    for key in ("chat", "sender", "text"):
+        if not isinstance(body.get(key), str):
+            return f"{key} is required and must be a string"
+    if not body["chat"].strip() or not body["sender"].strip():
+        return "chat and sender must not be empty"
+    if body.get("chat_type", "group") not in ("group", "single"):
+        return 'chat_type must be "group" or "single"'
+    types = {"sender_name": str, "at_bot": bool, "quote": int, "msg_id": str}
+    for key, typ in types.items():
+        value = body.get(key)
+        if value is not None and (not isinstance(value, typ) or (isinstance(value, bool)
+                                  and typ is int)):
+            return f"{key} must be a {typ.__name__}"
+    if len(body["text"]) > MAX_TEXT:
+        return f"text is longer than {MAX_TEXT} characters"
+    return ""
+
+
+def _error(status: int, message: str) -> web.Response:
+    return json_response({"error": message}, status=status)

@@ -1,0 +1,150 @@
+"""Routers of handlers (command, message intent, reply), the handler Context, and BotError."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from bot.config import Config
+from bot.model import ChatKind, Clock, Incoming, Outgoing
+from bot.text.parse import Parsed, mask_phones
+from storage.records import Expert
+from storage.store import Store
+
+
+class BotError(Exception):
+    """The one deliberate exception: its Chinese message is replied to the sender."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Context:
+    """What a handler may use: the store, the clock, the config, and ways to answer."""
+
+    store: Store
+    clock: Clock
+    config: Config
+    msg: Incoming
+    parsed: Parsed
+    args: str = ""  # text after a slash command's name
+    quoted_order: int | None = None  # the order a quoted bot message was about
+    routers: tuple[Router, ...] = ()
+    sent: list[int] = field(default_factory=list)  # outbox ids queued while handling
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def reply(self, text: str, mentions: tuple[str, ...] = ()) -> None:
+        """Answer in the chat the message came from."""
+        self.send(Outgoing(self.msg.platform, self.msg.chat_id, text, mentions,
+                           self.msg.chat_kind, in_reply_to=self.msg.msg_id))
+
+    def send(self, out: Outgoing) -> None:
+        """Queue any message in the durable outbox (sent once the handler's change commits).
+
+        Group posts never carry a full phone number: they are masked here, for every handler.
+        """
+        if out.chat_kind is ChatKind.GROUP and out.to_user is None:
+            out = replace(out, text=mask_phones(out.text))
+        self.sent.append(self.store.enqueue(out))
+
+    def tell(self, user_id: str, text: str, platform: str | None = None) -> None:
+        """Send a 1:1 message to one user (by their id on the platform)."""
+        self.send(Outgoing(platform or self.msg.platform, user_id, text,
+                           chat_kind=ChatKind.SINGLE, to_user=user_id))
+
+    def is_admin(self) -> bool:
+        return self.msg.account in self.config.bot.admins
+
+    def expert(self) -> Expert | None:
+        """The expert the sender's chat account is linked to, if any."""
+        return self.store.expert_by_account(self.msg.account)
+
+
+Handler = Callable[[Incoming, Context], Awaitable[None]]
+Match = Callable[[Incoming, Context], bool]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One registered handler and the rule that selects it."""
+
+    handler: Handler
+    match: Match
+    kind: str  # "command" | "message" | "reply"
+    names: tuple[str, ...]
+    listed: bool = True
+
+    @property
+    def help(self) -> str:
+        """The handler's help line: the first line of its docstring ("" when unlisted)."""
+        doc = (self.handler.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc and self.listed else ""
+
+
+class Router:
+    """Handlers of one feature module, tried in registration order."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.routes: list[Route] = []
+
+    def command(self, *names: str) -> Callable[[Handler], Handler]:
+        """A slash command (`/指派 …`); `ctx.args` holds the rest of the text."""
+
+        def match(msg: Incoming, ctx: Context) -> bool:
+            word, _, rest = _slash(msg.text).partition(" ")
+            if word and word in names:
+                ctx.args = rest.strip()
+                return True
+            return False
+
+        return self._add("command", names, match)
+
+    def message(self, *intents: str, listed: bool = True) -> Callable[[Handler], Handler]:
+        """A message whose parsed intent is one of `intents` (any, when none are given)."""
+
+        def match(msg: Incoming, ctx: Context) -> bool:
+            return not intents or ctx.parsed.intent in intents
+
+        return self._add("message", intents, match, listed)
+
+    def reply(self, *intents: str,
+              quoting: str = "") -> Callable[[Handler], Handler]:
+        """A message quoting one of the bot's posts about an order, with one of `intents`
+        (and, when `quoting` is given, only if the quoted post contains that text)."""
+
+        def match(msg: Incoming, ctx: Context) -> bool:
+            return (ctx.quoted_order is not None and ctx.parsed.intent in intents
+                    and quoting in msg.quote_text)
+
+        return self._add("reply", intents, match, listed=False)
+
+    def _add(self, kind: str, names: tuple[str, ...], match: Match,
+             listed: bool = True) -> Callable[[Handler], Handler]:
+        def register(fn: Handler) -> Handler:
+            self.routes.append(Route(fn, match, kind, names, listed))
+            return fn
+
+        return register
+
+
+def _slash(text: str) -> str:
+    """The text of a slash command without its slash, or "" when it is not one."""
+    t = text.strip()
+    if t[:1] in ("/", "／"):
+        return t[1:].replace("\u3000", " ").strip()
+    return ""
+
+
+def find_route(routers: tuple[Router, ...], msg: Incoming, ctx: Context) -> Route | None:
+    """The first route, across routers in order, whose rule matches."""
+    for router in routers:
+        for route in router.routes:
+            if route.match(msg, ctx):
+                return route
+    return None

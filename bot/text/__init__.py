@@ -1,0 +1,1 @@
+"""Pure functions on Chinese text: intent, fields, dates, phones, expert matching."""

@@ -1,0 +1,51 @@
+"""The one aiohttp application: /healthz, each platform's routes, the local web chat."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.web.responses import json_response
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+STATIC = Path(str(resources.files("bot.web") / "static"))
+DIRECTORY = Path(str(resources.files("bot") / "data" / "demo" / "directory.json"))
+
+
+def make_web_app(app: App) -> web.Application:
+    """Routes for the bot's server, whatever platforms are enabled."""
+    web_app = web.Application(client_max_size=1024 * 1024)
+
+    async def healthz(request: web.Request) -> web.Response:
+        if not app.ready:
+            return json_response({"ok": False}, status=503)
+        return json_response({"ok": True, "pending": app.store.pending_count()})
+
+    web_app.router.add_get("/healthz", healthz)
+    for platform in app.platforms.values():
+        web_app.add_routes(platform.routes())
+    if "local" in app.platforms:
+        web_app.add_routes(_chat_routes())
+    return web_app
+
+
+def _chat_routes() -> list[web.AbstractRouteDef]:
+    people = json.loads(DIRECTORY.read_text(encoding="utf-8")) if DIRECTORY.exists() else {}
+
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "chat.html")
+
+    async def directory(request: web.Request) -> web.Response:
+        return json_response(people)
+
+    return [
+        web.get("/", index),
+        web.get("/api/local/directory", directory),
+        web.static("/static", STATIC),
+    ]

@@ -1,0 +1,86 @@
+"""Announcing an order: its summary, and the best-fitting experts @-mentioned with reasons."""
+
+from __future__ import annotations
+
+import json
+
+from bot.matching import suggest
+from bot.router import Context
+from handlers.common import expert_line, mention_of, post, title_of
+from storage.records import Order
+
+RECEIVED = "已收到点单 #{no}"
+REOPENED = "#{no} 重新待接单"
+RECOMMEND = "推荐专家："
+CLAIM_HINT = "请回复「接单 {no}」认领（先到先得），其他专家可回复「协助 {no}」参与。"
+NO_MATCH = "暂未找到专长对口的专家，已转管理员人工派单；专家也可直接回复「接单 {no}」认领。"
+ADMIN_NO_MATCH = ("#{no} 没有匹配到可用的专家（专家库为空或都已满负荷），"
+                  "请用「/指派 {no} 专家编号」人工派单。\n需求：{title}")
+PRIVATE_NOTE = "您的需求已私下登记，专家接单后会与您单独联系。"
+PRIVATE_ASK = ("新的职工个人需求 #{no}：{summary}\n推荐理由：{reasons}\n"
+               "联系方式在接单后私聊告知。请回复「接单 {no}」认领。")
+
+
+def order_lines(order: Order, in_group: bool) -> list[str]:
+    """The fields of an order, one per line, as a post may show them."""
+    if order.private and in_group:
+        return [f"需求：{title_of(order, in_group)}"]
+    lines = []
+    for label, value in (
+        ("企业", order.enterprise), ("需求", order.summary),
+        ("类别", " · ".join(x for x in (order.category, order.service_type) if x)),
+        ("地区", order.region),
+        ("联系人", " ".join(x for x in (order.contact, order.phone) if x)),
+        ("期限", order.deadline.isoformat() if order.deadline else None),
+    ):
+        if value:
+            lines.append(f"{label}：{value}")
+    if order.urgent:
+        lines.append("紧急：是")
+    return lines
+
+
+def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
+             again: bool = False) -> None:
+    """Post the order to its chat and @-mention the experts who fit it best."""
+    in_group = not order.private
+    matches = suggest(ctx.store, order.text, order.region, ctx.config.bot.announce_top,
+                      exclude=exclude)
+    head = (REOPENED if again else RECEIVED).format(no=order.no)
+    lines = [head, *order_lines(order, in_group=True if again else in_group)]
+    ids = [m.expert.id for m in matches]
+    ctx.store.update_order(order.no, "bot", "order.announced",
+                           {"announced": json.dumps(sorted({*order.announced, *ids}))},
+                           experts=ids, again=again)
+    if not matches:
+        lines.append(NO_MATCH.format(no=order.no))
+        _tell_admins(ctx, order)
+    if order.private:
+        lines.append(PRIVATE_NOTE)
+        if not again:
+            post(ctx, order, "\n".join(lines))
+        for m in matches:
+            uid = m.expert.account_on(order.platform)
+            if uid:
+                ctx.tell(uid, PRIVATE_ASK.format(no=order.no, summary=order.summary or "",
+                                                 reasons="；".join(m.reasons)),
+                         platform=order.platform)
+        return
+    mentions: list[str] = []
+    if matches:
+        lines.append(RECOMMEND)
+        for m in matches:
+            uid = m.expert.account_on(order.platform)
+            if uid:
+                mentions.append(uid)
+            lines.append(f"@{expert_line(m.expert)} {'；'.join(m.reasons)}")
+        lines.append(CLAIM_HINT.format(no=order.no))
+    post(ctx, order, "\n".join(lines), mentions=tuple(mentions))
+
+
+def _tell_admins(ctx: Context, order: Order) -> None:
+    for account in ctx.config.bot.admins:
+        uid = mention_of(account, order.platform)
+        if uid:
+            ctx.tell(uid, ADMIN_NO_MATCH.format(no=order.no, title=title_of(order, False)),
+                     platform=order.platform)

@@ -1,0 +1,95 @@
+"""Small helpers shared by handlers: order look-up, roles, names, posting to an order's chat."""
+
+from __future__ import annotations
+
+from bot.model import ChatKind, Outgoing
+from bot.router import BotError, Context
+from storage.records import Expert, Order, OrderState
+
+NO_NUMBER = "请写明单号，例如「{verb} 12」。"
+NOT_FOUND = "#{no} 不存在"
+ONLY_LEAD = "只有接单专家可以{verb} #{no}"
+ONLY_TEAM = "只有接单或协助的专家可以{verb} #{no}"
+NOT_EXPERT = "您还不是登记的专家，暂时不能{verb}。请联系管理员把您的账号加入专家库。"
+PRIVATE_LABEL = "职工个人需求（详情仅专家私聊可见）"
+ACTIVE = (OrderState.CLAIMED, OrderState.SCHEDULED)
+
+
+def order_arg(ctx: Context, verb: str) -> Order:
+    """The order a lifecycle message names (by number, or by quoting the bot's post)."""
+    no = ctx.parsed.order_no if ctx.parsed.order_no is not None else ctx.quoted_order
+    if no is None:
+        raise BotError(NO_NUMBER.format(verb=verb))
+    order = ctx.store.get_order(no)
+    if order is None:
+        raise BotError(NOT_FOUND.format(no=no))
+    return order
+
+
+def need_expert(ctx: Context, verb: str) -> Expert:
+    expert = ctx.expert()
+    if expert is None:
+        raise BotError(NOT_EXPERT.format(verb=verb))
+    return expert
+
+
+def need_lead(ctx: Context, order: Order, verb: str) -> Expert:
+    """The sender, who must be the order's lead expert."""
+    expert = ctx.expert()
+    if expert is None or order.lead != expert.id:
+        raise BotError(ONLY_LEAD.format(verb=verb, no=order.no))
+    return expert
+
+
+def need_team(ctx: Context, order: Order, verb: str) -> Expert:
+    """The sender, who must serve the order (lead or assist)."""
+    expert = ctx.expert()
+    if expert is None or expert.id not in {e for e, _ in ctx.store.team_of(order.no)}:
+        raise BotError(ONLY_TEAM.format(verb=verb, no=order.no))
+    return expert
+
+
+def expert_line(e: Expert) -> str:
+    """沈国平（全国劳动模范 · 电仪组）"""
+    extra = " · ".join(x for x in (e.title, e.team) if x)
+    return f"{e.name}（{extra}）" if extra else e.name
+
+
+def expert_name(ctx: Context, expert_id: str | None) -> str:
+    e = ctx.store.get_expert(expert_id) if expert_id else None
+    return e.name if e else (expert_id or "")
+
+
+def mention_of(account: str, platform: str) -> str | None:
+    """The user id to @-mention for `platform:user` on `platform`, if it is that platform."""
+    plat, _, user = account.partition(":")
+    return user if plat == platform and user else None
+
+
+def title_of(order: Order, in_group: bool) -> str:
+    """What a post may say about the order: a private need is never described in a group."""
+    if order.private and in_group:
+        return PRIVATE_LABEL
+    return order.summary or order.text[:60]
+
+
+def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
+         mentions: tuple[str, ...] = ()) -> None:
+    """Post to the order's own chat (its group, or the requester's 1:1 chat for a private
+    order), and confirm to the sender too when they wrote from elsewhere."""
+    requester = mention_of(order.requester, order.platform)
+    if order.private:
+        if requester:
+            ctx.send(Outgoing(order.platform, order.chat_id, text, chat_kind=ChatKind.SINGLE,
+                              to_user=requester))
+    else:
+        at = (requester,) if at_requester and requester else ()
+        prefix = f"@{order.requester_name} " if at else ""
+        ctx.send(Outgoing(order.platform, order.chat_id, prefix + text, (*at, *mentions),
+                          ChatKind(order.chat_kind)))
+    here = ctx.msg.platform == order.platform and (
+        ctx.msg.chat_id == order.chat_id
+        or (order.private and ctx.msg.chat_kind is ChatKind.SINGLE
+            and ctx.msg.sender_id == requester))
+    if not here:
+        ctx.reply(text)

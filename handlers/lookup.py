@@ -1,0 +1,111 @@
+"""Look-ups: 帮助, 查询 N, 待接单, 我的单; and the catch-all that answers what is not understood."""
+
+from __future__ import annotations
+
+from bot.model import ChatKind, Incoming
+from bot.router import BotError, Context, Router
+from handlers.common import expert_name, order_arg, title_of
+from storage.records import OUTCOME_WORDS, OrderState
+
+router = Router("lookup")
+fallback = Router("fallback")
+
+HELP_HEAD = "匠心点单 使用说明（在群里请先 @我）："
+HELP_ADMIN = "管理员指令："
+NONE_OPEN = "目前没有待接单的点单。"
+NONE_MINE = "您目前没有进行中的点单。"
+EMPTY = "消息是空的。发送「帮助」查看用法。"
+UNSURE = ("需要我帮您派单吗？如果需要，请以「点单：」开头描述问题，"
+          "例如「点单：设备异响，想请专家来看看」。")
+NOT_UNDERSTOOD = "没太明白您的意思。要点单请以「点单：」开头描述问题；发送「帮助」查看全部用法。"
+UNKNOWN_COMMAND = "未知指令 {cmd}。发送「/帮助」查看管理员指令。"
+ADMIN_ONLY = "只有管理员可以使用 {cmd}"
+OPEN_STATES = (OrderState.OPEN, OrderState.CLAIMED, OrderState.SCHEDULED)
+
+
+@router.message("help")
+async def show_help(msg: Incoming, ctx: Context) -> None:
+    """帮助：查看全部用法"""
+    lines, admin_lines = [HELP_HEAD], [HELP_ADMIN]
+    seen: set[str] = set()
+    for r in ctx.routers:
+        for route in r.routes:
+            line = route.help
+            if not line or line in seen:
+                continue
+            seen.add(line)
+            (admin_lines if route.kind == "command" else lines).append(f"· {line}")
+    if ctx.is_admin() and len(admin_lines) > 1:
+        lines.extend(admin_lines)
+    ctx.reply("\n".join(lines))
+
+
+@router.message("query")
+async def query(msg: Incoming, ctx: Context) -> None:
+    """查询 N：查看点单 #N 的状态"""
+    order = order_arg(ctx, "查询")
+    in_group = msg.chat_kind is ChatKind.GROUP
+    parts = [f"#{order.no} {order.state.word}"]
+    team = ctx.store.team_of(order.no)
+    if order.lead:
+        parts.append(f"接单专家：{expert_name(ctx, order.lead)}")
+    assists = [expert_name(ctx, e) for e, role in team if role == "assist"]
+    if assists:
+        parts.append(f"协助专家：{'、'.join(assists)}")
+    if order.enterprise and not (order.private and in_group):
+        parts.append(f"企业：{order.enterprise}")
+    parts.append(f"需求：{title_of(order, in_group)}")
+    if order.visit_at and order.state is OrderState.SCHEDULED:
+        parts.append(f"预约：{order.visit_at:%m月%d日 %H:%M} {order.visit_mode or ''}".rstrip())
+    if order.outcome:
+        parts.append(f"结果：{OUTCOME_WORDS.get(order.outcome, order.outcome)}")
+    if order.rating:
+        stars = f"（{order.rating_stars}星）" if order.rating_stars else ""
+        parts.append(f"评价：{order.rating}{stars}")
+    if order.end_reason:
+        parts.append(f"原因：{order.end_reason}")
+    ctx.reply("\n".join(parts))
+
+
+@router.message("open_orders")
+async def open_orders(msg: Incoming, ctx: Context) -> None:
+    """待接单：列出还没有专家认领的点单"""
+    orders = ctx.store.orders([OrderState.OPEN], limit=20)
+    if not orders:
+        raise BotError(NONE_OPEN)
+    in_group = msg.chat_kind is ChatKind.GROUP
+    lines = ["待接单："] + [f"#{o.no} {title_of(o, in_group)[:40]}" for o in orders]
+    ctx.reply("\n".join(lines))
+
+
+@router.message("my_orders")
+async def my_orders(msg: Incoming, ctx: Context) -> None:
+    """我的单：我提交的或我接的进行中点单"""
+    expert = ctx.expert()
+    mine = ctx.store.orders(OPEN_STATES, requester=msg.account, limit=20)
+    if expert:
+        mine += ctx.store.orders(OPEN_STATES, lead=expert.id, limit=20)
+    if not mine:
+        raise BotError(NONE_MINE)
+    unique = {o.no: o for o in mine}
+    lines = ["您的点单："] + [
+        f"#{o.no} {o.state.word} {title_of(o, msg.chat_kind is ChatKind.GROUP)[:40]}"
+        for o in sorted(unique.values(), key=lambda o: -o.no)
+    ]
+    ctx.reply("\n".join(lines))
+
+
+@fallback.message(listed=False)
+async def not_understood(msg: Incoming, ctx: Context) -> None:
+    """Catch-all: every message addressed to the bot gets an answer."""
+    text = msg.text.strip()
+    if not text:
+        ctx.reply(EMPTY)
+    elif ctx.parsed.intent == "admin":
+        cmd = text.split()[0]
+        ctx.reply(UNKNOWN_COMMAND.format(cmd=cmd) if ctx.is_admin()
+                  else ADMIN_ONLY.format(cmd=cmd))
+    elif ctx.parsed.unsure:
+        ctx.reply(UNSURE)
+    else:
+        ctx.reply(NOT_UNDERSTOOD)

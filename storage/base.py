@@ -1,0 +1,96 @@
+"""The store's foundation: connection, clock, transactions, audit events, row helpers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from bot.model import SHANGHAI, Clock
+from storage.records import Event
+
+
+def ts(dt: datetime) -> str:
+    """A sortable ISO timestamp in Asia/Shanghai (all stored times share the offset)."""
+    return dt.astimezone(SHANGHAI).isoformat(timespec="microseconds")
+
+
+def parse_ts(s: str | None) -> datetime | None:
+    return datetime.fromisoformat(s) if s else None
+
+
+def json_tuple(s: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(s)) if s else ()
+
+
+class StoreBase:
+    """Connection, clock, transactions and the audit trail shared by the store's parts."""
+
+    def __init__(self, db: sqlite_utils.Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # -- transactions and audit -------------------------------------------------------------
+
+    def stamp(self) -> str:
+        """The current time as stored."""
+        return ts(self.clock.now())
+
+    @contextmanager
+    def tx(self) -> Iterator[None]:
+        """One write transaction (BEGIN IMMEDIATE); nested calls become savepoints."""
+        if self.db.conn.in_transaction:
+            with self.db.atomic():
+                yield
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.execute("COMMIT")
+
+    def _event(
+        self, actor: str, kind: str, order_no: int | None = None, **data: object
+    ) -> None:
+        assert self.db.conn.in_transaction, "events are written inside the change's transaction"
+        self.db.table("events").insert(
+            {
+                "at": ts(self.clock.now()),
+                "actor": actor,
+                "kind": kind,
+                "order_no": order_no,
+                "data": json.dumps(data, ensure_ascii=False, default=str),
+            }
+        )
+
+    def record(self, actor: str, kind: str, order_no: int | None = None, **data: object) -> None:
+        """Write an audit event on its own (for actions that change nothing else)."""
+        with self.tx():
+            self._event(actor, kind, order_no, **data)
+
+    def events(self, order_no: int | None = None, kind: str | None = None) -> list[Event]:
+        where: list[str] = []
+        args: list[Any] = []
+        if order_no is not None:
+            where.append("order_no = ?")
+            args.append(order_no)
+        if kind is not None:
+            where.append("kind = ?")
+            args.append(kind)
+        sql = "SELECT * FROM events" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self.db.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            Event(r[0], datetime.fromisoformat(r[1]), r[2], r[3], r[4], json.loads(r[5]))
+            for r in rows
+        ]
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        cur = self.db.execute(sql, list(args))
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

@@ -1,0 +1,180 @@
+"""The store's messaging part: the durable outbox, known chats, and the local chat log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.model import Outgoing
+from storage.base import StoreBase, json_tuple, parse_ts, ts
+from storage.records import OutboxItem
+
+
+class DeliveryMixin(StoreBase):
+    """Outbox rows, chat send targets and the local platform's message log."""
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def enqueue(self, out: Outgoing) -> int:
+        """Store one outbound message as pending; it is sent after the transaction commits."""
+        now = ts(self.clock.now())
+        with self.tx():
+            cur = self.db.execute(
+                """INSERT INTO outbox (created_at, platform, chat_id, chat_kind, text, mentions,
+                in_reply_to, extra, state, attempts, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                [
+                    now, out.platform, out.chat_id, out.chat_kind.value, out.text,
+                    json.dumps(list(out.mentions), ensure_ascii=False), out.in_reply_to,
+                    json.dumps({**out.extra, **({"to_user": out.to_user} if out.to_user else {})},
+                               ensure_ascii=False), "pending", 0, now,
+                ],
+            )
+        return int(cur.lastrowid or 0)
+
+    def outbox_item(self, item_id: int) -> OutboxItem | None:
+        rows = self._rows("SELECT * FROM outbox WHERE id = ?", [item_id])
+        return _item(rows[0]) if rows else None
+
+    def due_outbox(self, now: datetime, platforms: list[str], limit: int = 200) -> list[OutboxItem]:
+        """Pending items whose time has come, oldest first, on the given platforms."""
+        if not platforms:
+            return []
+        marks = ",".join("?" * len(platforms))
+        rows = self._rows(
+            f"SELECT * FROM outbox WHERE state = 'pending' AND next_at <= ? "
+            f"AND platform IN ({marks}) ORDER BY id LIMIT ?",
+            [ts(now), *platforms, limit],
+        )
+        return [_item(r) for r in rows]
+
+    def pending_ordered(self, platforms: list[str], due: list[OutboxItem],
+                        limit: int = 1000) -> list[OutboxItem]:
+        """Pending items (due or not) to the destinations of `due`, oldest first, so that a
+        message waiting for a retry holds back the later ones to the same chat."""
+        if not due:
+            return []
+        dests = sorted({(i.platform, i.chat_id) for i in due})
+        cond = " OR ".join("(platform = ? AND chat_id = ?)" for _ in dests)
+        args = [v for d in dests for v in d]
+        rows = self._rows(
+            f"SELECT * FROM outbox WHERE state = 'pending' AND ({cond}) ORDER BY id LIMIT ?",
+            [*args, limit],
+        )
+        return [_item(r) for r in rows if r["platform"] in platforms]
+
+    def pending_count(self) -> int:
+        row = self.db.execute("SELECT count(*) FROM outbox WHERE state = 'pending'").fetchone()
+        return int(row[0])
+
+    def next_due(self, platforms: list[str]) -> datetime | None:
+        if not platforms:
+            return None
+        marks = ",".join("?" * len(platforms))
+        row = self.db.execute(
+            f"SELECT min(next_at) FROM outbox WHERE state = 'pending' AND platform IN ({marks})",
+            platforms,
+        ).fetchone()
+        return parse_ts(row[0])
+
+    def sent_since(self, platform: str, chat_id: str, since: datetime) -> list[datetime]:
+        """When messages to one destination were sent since `since` (for the rate limit)."""
+        rows = self.db.execute(
+            "SELECT sent_at FROM outbox WHERE platform = ? AND chat_id = ? AND sent_at > ? "
+            "ORDER BY sent_at",
+            [platform, chat_id, ts(since)],
+        ).fetchall()
+        return [datetime.fromisoformat(r[0]) for r in rows]
+
+    def mark_sent(self, item_id: int, ref: str = "") -> None:
+        with self.tx():
+            self.db.execute(
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
+                "last_error = ? WHERE id = ?",
+                [ts(self.clock.now()), ref, item_id],
+            )
+
+    def mark_retry(self, item_id: int, delay: timedelta, error: str) -> None:
+        with self.tx():
+            self.db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
+                "WHERE id = ?",
+                [ts(self.clock.now() + delay), error[:500], item_id],
+            )
+
+    def mark_failed(self, item_id: int, error: str) -> None:
+        with self.tx():
+            self.db.execute(
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
+                [error[:500], item_id],
+            )
+            self._event("bot", "outbox.failed", None, item=item_id, error=error[:200])
+
+    # -- chats (send targets remembered as messages arrive) ---------------------------------
+
+    def remember_chat(self, platform: str, chat_id: str, kind: str, title: str = "",
+                      reply_handle: str = "") -> None:
+        with self.tx():
+            self.db.table("chats").upsert(
+                {
+                    "platform": platform, "chat_id": chat_id, "kind": kind, "title": title,
+                    "reply_handle": reply_handle, "updated_at": ts(self.clock.now()),
+                },
+                pk=("platform", "chat_id"),
+            )
+
+    def chats(self, platform: str | None = None) -> list[dict[str, Any]]:
+        if platform is None:
+            return self._rows("SELECT * FROM chats ORDER BY platform, chat_id")
+        return self._rows("SELECT * FROM chats WHERE platform = ? ORDER BY chat_id", [platform])
+
+    # -- the local platform's message log ---------------------------------------------------
+
+    def add_local_message(
+        self, chat: str, chat_type: str, sender: str, sender_name: str, text: str, *,
+        mentions: tuple[str, ...] = (), at_bot: bool = False, from_bot: bool = False,
+        quote: int | None = None, msg_id: str | None = None,
+    ) -> int:
+        with self.tx():
+            cur = self.db.execute(
+                """INSERT INTO local_messages (chat, chat_type, sender, sender_name, text,
+                mentions, at_bot, from_bot, quote, msg_id, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                [
+                    chat, chat_type, sender, sender_name, text,
+                    json.dumps(list(mentions), ensure_ascii=False), int(at_bot), int(from_bot),
+                    quote, msg_id, ts(self.clock.now()),
+                ],
+            )
+        return int(cur.lastrowid or 0)
+
+    def local_id_for(self, msg_id: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM local_messages WHERE msg_id = ?", [msg_id]
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    def local_messages(self, chat: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        rows = self._rows(
+            "SELECT * FROM local_messages WHERE chat = ? AND id > ? ORDER BY id LIMIT ?",
+            [chat, after, limit],
+        )
+        for r in rows:
+            r["mentions"] = list(json_tuple(r["mentions"]))
+            r["at_bot"], r["from_bot"] = bool(r["at_bot"]), bool(r["from_bot"])
+        return rows
+
+    def local_message(self, local_id: int) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM local_messages WHERE id = ?", [local_id])
+        return rows[0] if rows else None
+
+
+def _item(r: dict[str, Any]) -> OutboxItem:
+    created, next_at = parse_ts(r["created_at"]), parse_ts(r["next_at"])
+    assert created is not None and next_at is not None
+    return OutboxItem(
+        id=r["id"], created_at=created, platform=r["platform"], chat_id=r["chat_id"],
+        chat_kind=r["chat_kind"], text=r["text"], mentions=json_tuple(r["mentions"]),
+        in_reply_to=r["in_reply_to"], extra=json.loads(r["extra"] or "{}"), state=r["state"],
+        attempts=r["attempts"], next_at=next_at,
+    )

@@ -1,0 +1,164 @@
+"""Database opening and migrations: each step runs once, in order, tracked by user_version."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlite_utils
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    """The first schema: orders, experts, menu, events, dedupe, outbox, chats, local log."""
+    # AUTOINCREMENT so an order number is never reused, even if the newest row were removed.
+    db.execute(
+        """CREATE TABLE orders (
+            no INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            state TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            chat_kind TEXT NOT NULL,
+            requester TEXT NOT NULL,
+            requester_name TEXT NOT NULL,
+            text TEXT NOT NULL,
+            summary TEXT,
+            enterprise TEXT,
+            contact TEXT,
+            phone TEXT,
+            deadline TEXT,
+            urgent INTEGER NOT NULL DEFAULT 0,
+            category TEXT,
+            service_type TEXT,
+            region TEXT,
+            menu_no INTEGER,
+            lead TEXT,
+            claimed_at TEXT,
+            private INTEGER NOT NULL DEFAULT 0,
+            announced TEXT NOT NULL DEFAULT '[]',
+            visit_at TEXT,
+            visit_mode TEXT,
+            active_at TEXT,
+            completed_at TEXT,
+            outcome TEXT,
+            rating TEXT,
+            rating_stars INTEGER,
+            rating_comment TEXT,
+            rated_at TEXT,
+            ended_at TEXT,
+            end_reason TEXT,
+            excellent INTEGER NOT NULL DEFAULT 0
+        )"""
+    )
+    db.table("orders").create_index(["state"])
+    db.table("orders").create_index(["lead"])
+    db.table("orders").create_index(["created_at"])
+    db.table("experts").create(
+        {
+            "id": str, "name": str, "phone": str, "title": str, "team": str, "region": str,
+            "skills": str, "tags": str, "capacity": int, "status": str, "updated_at": str,
+        },
+        pk="id",
+        not_null={"name"},
+    )
+    db.table("expert_accounts").create({"account": str, "expert_id": str}, pk="account")
+    db.table("order_experts").create(
+        {"order_no": int, "expert_id": str, "role": str, "joined_at": str},
+        pk=("order_no", "expert_id"),
+    )
+    db.table("order_experts").create_index(["expert_id"])
+    # A service session (服务场次): each 办结 is one; experts may log more with 进展.
+    db.table("sessions").create(
+        {
+            "id": int, "order_no": int, "at": str, "mode": str, "hours": float,
+            "suggestions": int, "beneficiaries": int, "experts": str, "note": str,
+            "actor": str,
+        },
+        pk="id",
+    )
+    db.table("sessions").create_index(["at"])
+    db.table("sessions").create_index(["order_no"])
+    db.table("expert_accounts").create_index(["expert_id"])
+    db.table("menu_items").create(
+        {
+            "no": int, "title": str, "description": str, "provider": str, "category": str,
+            "mode": str, "active": int,
+        },
+        pk="no",
+    )
+    db.table("events").create(
+        {"id": int, "at": str, "actor": str, "kind": str, "order_no": int, "data": str},
+        pk="id",
+    )
+    db.table("events").create_index(["order_no"])
+    db.table("events").create_index(["kind", "at"])
+    db.table("inbound").create(
+        {"platform": str, "msg_id": str, "at": str, "ref": str}, pk=("platform", "msg_id")
+    )
+    db.table("outbox").create(
+        {
+            "id": int, "created_at": str, "platform": str, "chat_id": str, "chat_kind": str,
+            "text": str, "mentions": str, "in_reply_to": str, "extra": str, "state": str,
+            "attempts": int, "next_at": str, "sent_at": str, "last_error": str,
+        },
+        pk="id",
+    )
+    db.table("outbox").create_index(["state", "next_at"])
+    db.table("outbox").create_index(["platform", "chat_id", "sent_at"])
+    db.table("chats").create(
+        {
+            "platform": str, "chat_id": str, "kind": str, "title": str, "reply_handle": str,
+            "updated_at": str,
+        },
+        pk=("platform", "chat_id"),
+    )
+    db.table("local_messages").create(
+        {
+            "id": int, "chat": str, "chat_type": str, "sender": str, "sender_name": str,
+            "text": str, "mentions": str, "at_bot": int, "from_bot": int, "quote": int,
+            "msg_id": str, "ts": str,
+        },
+        pk="id",
+    )
+    db.table("local_messages").create_index(["chat", "id"])
+    db.table("local_messages").create_index(["msg_id"], unique=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+
+
+def connect(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if needed) the database in WAL mode with a busy timeout, migrated."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=15, check_same_thread=False)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA busy_timeout = 15000")
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Run the migration steps not yet applied; returns the resulting schema version."""
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    for step, fn in enumerate(MIGRATIONS[version:], start=version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated while we waited for the lock.
+            if db.execute("PRAGMA user_version").fetchone()[0] >= step:
+                db.execute("COMMIT")
+                continue
+            fn(db)
+            db.execute(f"PRAGMA user_version = {step}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.rollback()
+            raise
+    result: int = db.execute("PRAGMA user_version").fetchone()[0]
+    return result

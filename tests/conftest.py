@@ -1,0 +1,36 @@
+"""Shared fixtures: an app on a temp database with a frozen clock and a FakeChat."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from tests.fakes import T0, FakeChat, FrozenClock, add_expert, make_app
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0)
+
+
+@pytest.fixture
+async def app(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
+    a = make_app(tmp_path, clock)
+    yield a
+    a.store.db.close()
+
+
+@pytest.fixture
+def chat(app: App) -> FakeChat:
+    return FakeChat(app)
+
+
+@pytest.fixture
+def experts(app: App) -> None:
+    """Three experts: a welder, an electrician and an aquaculture expert."""
+    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"))
+    add_expert(app, "e2", "叶卫东", ("变频器", "电气", "PLC"), region="浙江省杭州市西湖区")
+    add_expert(app, "e3", "陈水根", ("水产养殖", "溶解氧"), region="浙江省金华市婺城区")

@@ -1,0 +1,125 @@
+"""The local platform's HTTP API, exactly as the Contracts describe it, via aiohttp's client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.app import App
+from bot.model import FrozenClock
+from bot.web.server import make_web_app
+from tests.fakes import add_expert, make_app
+
+Client = TestClient[web.Request, web.Application]
+ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
+
+
+@pytest.fixture
+async def local_app(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
+    app = make_app(tmp_path, clock, local=True)
+    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"), platform="local")
+    app.ready = True
+    yield app
+    app.store.db.close()
+
+
+@pytest.fixture
+async def client(local_app: App,
+                 aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Client:
+    return await aiohttp_client(make_web_app(local_app))
+
+
+async def post(client: Client, **body: Any) -> dict[str, Any]:
+    resp = await client.post("/api/local/messages", json=body)
+    assert resp.status == 200, await resp.text()
+    data: dict[str, Any] = await resp.json()
+    return data
+
+
+async def test_order_and_claim_over_http(client: Client) -> None:
+    first = await post(client, chat="g1", sender="c1", sender_name="吴经理", text=ORDER)
+    [announce] = first["replies"]
+    assert announce["chat"] == "g1" and announce["text"].startswith("已收到点单 #1")
+    assert announce["mentions"] == ["e1"] and announce["id"] > first["id"]
+    claim = await post(client, chat="g1", sender="e1", text="接单 1")
+    texts = {r["chat"]: r["text"] for r in claim["replies"]}
+    assert "接单成功 #1" in texts["g1"] and "13867201234" in texts["dm-e1"]
+    resp = await client.get("/api/local/messages", params={"chat": "g1", "after": "0"})
+    messages = (await resp.json())["messages"]
+    assert [m["id"] for m in messages] == sorted(m["id"] for m in messages)
+    assert [m["from_bot"] for m in messages] == [False, True, False, True]
+    assert all("13867201234" not in m["text"] for m in messages if m["from_bot"])
+    later = await client.get("/api/local/messages", params={"chat": "g1",
+                                                             "after": str(messages[1]["id"])})
+    assert len((await later.json())["messages"]) == 2
+
+
+async def test_repeated_msg_id_is_acknowledged_not_handled(client: Client, local_app: App) -> None:
+    a = await post(client, chat="g1", sender="c1", text=ORDER, msg_id="m-1")
+    b = await post(client, chat="g1", sender="c1", text=ORDER, msg_id="m-1")
+    assert b == {"id": a["id"], "replies": []}
+    assert len(local_app.store.orders()) == 1
+
+
+async def test_message_without_at_is_shown_but_not_handled(client: Client,
+                                                           local_app: App) -> None:
+    data = await post(client, chat="g1", sender="c1", text=ORDER, at_bot=False)
+    assert data["replies"] == [] and local_app.store.orders() == []
+    resp = await client.get("/api/local/messages", params={"chat": "g1"})
+    [shown] = (await resp.json())["messages"]
+    assert shown["text"] == ORDER and shown["at_bot"] is False
+
+
+async def test_single_chat_needs_no_at(client: Client) -> None:
+    data = await post(client, chat="dm-c1", chat_type="single", sender="c1", text="帮助",
+                      at_bot=False)
+    assert data["replies"] and "帮助" in data["replies"][0]["text"]
+
+
+async def test_quote_of_the_announcement_claims(client: Client) -> None:
+    first = await post(client, chat="g1", sender="c1", text=ORDER)
+    announce_id = first["replies"][0]["id"]
+    claim = await post(client, chat="g1", sender="e1", text="接单", quote=announce_id)
+    assert any("接单成功 #1" in r["text"] for r in claim["replies"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json", b"[1, 2]", b'"text"', b"{}",
+        b'{"chat": "g1", "sender": "c1"}',
+        b'{"chat": 5, "sender": "c1", "text": "hi"}',
+        b'{"chat": "g1", "sender": "c1", "text": null}',
+        b'{"chat": "g1", "sender": "c1", "text": "hi", "chat_type": "channel"}',
+        b'{"chat": "g1", "sender": "c1", "text": "hi", "at_bot": "yes"}',
+        b'{"chat": "g1", "sender": "c1", "text": "hi", "quote": "7"}',
+        b'{"chat": "", "sender": "c1", "text": "hi"}',
+    ],
+)
+async def test_bad_bodies_get_a_4xx(client: Client, local_app: App, body: bytes) -> None:
+    resp = await client.post("/api/local/messages", data=body,
+                             headers={"Content-Type": "application/json"})
+    assert 400 <= resp.status < 500
+    assert "error" in await resp.json()
+    assert local_app.store.local_messages("g1") == []
+
+
+async def test_bad_query_gets_a_4xx(client: Client) -> None:
+    assert (await client.get("/api/local/messages")).status == 400
+    assert (await client.get("/api/local/messages?chat=g1&after=x")).status == 400
+
+
+async def test_health_page_and_directory(client: Client, local_app: App) -> None:
+    assert (await client.get("/healthz")).status == 200
+    local_app.ready = False
+    assert (await client.get("/healthz")).status == 503
+    page = await client.get("/")
+    assert page.status == 200 and "chat.js" in await page.text()
+    assert (await client.get("/static/chat.js")).status == 200
+    directory = await (await client.get("/api/local/directory")).json()
+    assert {c["id"] for c in directory["chats"]} >= {"g-huzhou"}

@@ -1,0 +1,85 @@
+"""Outbox: stored first, per-destination rate limit, retries with backoff, survives restarts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.app import App
+from bot.model import ChatKind, FrozenClock, Outgoing
+from bot.platforms.base import SendError
+from tests.fakes import FakeChat, make_app
+
+
+def _queue(app: App, n: int, chat: str = "g1") -> list[int]:
+    return [app.store.enqueue(Outgoing("fake", chat, f"消息{i}", (), ChatKind.GROUP))
+            for i in range(n)]
+
+
+class LimitedChat(FakeChat):
+    """A fake platform that, like DingTalk and WeCom, is rate limited per chat."""
+
+    rate_limited = True
+
+
+async def test_rate_limit_20_per_minute_per_chat(app: App, clock: FrozenClock) -> None:
+    chat = LimitedChat(app)
+    _queue(app, 25, "g1")
+    _queue(app, 3, "g2")
+    assert await app.outbox.drain() == 23  # 20 to g1, 3 to g2
+    assert [s.text for s in chat.sent if s.chat == "g1"] == [f"消息{i}" for i in range(20)]
+    assert await app.outbox.drain() == 0  # still the same minute
+    clock.advance(seconds=61)
+    assert await app.outbox.drain() == 5
+    assert [s.text for s in chat.sent if s.chat == "g1"][-5:] == [f"消息{i}" for i in range(20, 25)]
+    assert app.store.pending_count() == 0
+
+
+async def test_retry_with_backoff_keeps_order(app: App, clock: FrozenClock) -> None:
+    chat = FakeChat(app)
+    chat.fail_next = [SendError("rate limited 45009", retry_after=30)]
+    _queue(app, 2)
+    assert await app.outbox.drain() == 0  # the first failed; the second waits behind it
+    assert chat.sent == []
+    clock.advance(seconds=10)
+    assert await app.outbox.drain() == 0  # not yet due
+    clock.advance(seconds=25)
+    assert await app.outbox.drain() == 2
+    assert [s.text for s in chat.sent] == ["消息0", "消息1"]
+
+
+async def test_backoff_grows_and_permanent_errors_stop(app: App, clock: FrozenClock) -> None:
+    chat = FakeChat(app)
+    [item_id] = _queue(app, 1)
+    chat.fail_next = [SendError("5xx"), SendError("5xx")]
+    await app.outbox.drain()
+    first = app.store.outbox_item(item_id)
+    clock.advance(seconds=3)
+    await app.outbox.drain()
+    second = app.store.outbox_item(item_id)
+    assert first is not None and second is not None
+    assert (second.next_at - clock.now()) > (first.next_at - first.created_at)
+    chat.fail_next = [SendError("bad key 93000", permanent=True)]
+    clock.advance(seconds=60)
+    await app.outbox.drain()
+    final = app.store.outbox_item(item_id)
+    assert final is not None and final.state == "failed" and chat.sent == []
+    assert app.store.events(kind="outbox.failed")
+
+
+async def test_pending_messages_survive_a_restart(tmp_path: Path, clock: FrozenClock) -> None:
+    first = make_app(tmp_path, clock)
+    _queue(first, 3)
+    first.store.db.close()  # the process dies before sending
+    second = make_app(tmp_path, clock)
+    chat = FakeChat(second)
+    assert await second.outbox.drain() == 3
+    assert [s.text for s in chat.sent] == ["消息0", "消息1", "消息2"]
+    assert await second.outbox.drain() == 0  # nothing twice
+    second.store.db.close()
+
+
+async def test_unknown_platform_items_wait(app: App) -> None:
+    app.store.enqueue(Outgoing("dingtalk", "cid", "稍后发送"))
+    FakeChat(app)
+    assert await app.outbox.drain() == 0
+    assert app.store.pending_count() == 1

@@ -1,0 +1,77 @@
+"""Storage: migrations, WAL, transactions with their audit events, typed rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.model import FrozenClock
+from storage.records import Expert, NewOrder, OrderState
+from storage.schema import MIGRATIONS, connect
+from storage.store import Store
+from tests.fakes import T0
+
+
+def _new(text: str = "焊接变形") -> NewOrder:
+    return NewOrder("fake", "g1", "group", "fake:u1", "吴经理", text, summary=text)
+
+
+def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
+    db = connect(tmp_path / "a.db")
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    again = connect(tmp_path / "a.db")  # a second open migrates nothing and loses nothing
+    assert set(again.table_names()) >= {"orders", "events", "outbox", "inbound", "experts"}
+    again.close()
+
+
+def test_order_and_its_event_commit_together(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    with pytest.raises(RuntimeError), store.tx():
+        store.create_order(_new(), actor="fake:u1")
+        raise RuntimeError("crash before commit")
+    assert store.orders() == [] and store.events() == []
+    order = store.create_order(_new(), actor="fake:u1")
+    assert order.no == 1 and order.state is OrderState.OPEN and order.created_at == T0
+    [event] = store.events(order_no=1)
+    assert (event.kind, event.actor, event.at) == ("order.created", "fake:u1", T0)
+
+
+def test_claim_is_atomic_first_wins(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    store.create_order(_new(), actor="u")
+    assert store.claim(1, "e1", "fake:e1") is True
+    assert store.claim(1, "e2", "fake:e2") is False
+    order = store.get_order(1)
+    assert order is not None and order.lead == "e1" and order.claimed_at == T0
+
+
+def test_claim_from_a_second_connection_sees_the_first(tmp_path: Path) -> None:
+    a = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    b = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    a.create_order(_new(), actor="u")
+    assert b.claim(1, "e2", "x") is True
+    assert a.claim(1, "e1", "y") is False
+
+
+def test_expert_upsert_replaces_accounts(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    e = Expert("X01", "沈国平", skills=("焊接",), accounts=("local:e1", "dingtalk:123"))
+    assert store.upsert_expert(e, "cli") is True
+    assert store.expert_by_account("dingtalk:123") == e
+    moved = Expert("X01", "沈国平", skills=("焊接", "氩弧焊"), accounts=("wecom:shen",))
+    assert store.upsert_expert(moved, "cli") is False
+    assert store.expert_by_account("dingtalk:123") is None
+    assert store.get_expert("X01") == moved
+    assert [ev.kind for ev in store.events()] == ["expert.added", "expert.updated"]
+
+
+def test_dedupe_record_survives_reopen(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    store.mark_seen("dingtalk", "msg-1", "ref")
+    store.db.close()
+    reopened = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    assert reopened.seen("dingtalk", "msg-1") == "ref"
+    assert reopened.seen("dingtalk", "msg-2") is None
