@@ -9,22 +9,32 @@ import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot import runlock
 from bot.config import Config
 from bot.model import Clock, Incoming, SystemClock
 from bot.outbox import Outbox
 from bot.platforms.base import Platform
 from bot.router import BotError, Context, Router, find_route
+from bot.scheduler import start_scheduler
 from bot.text.parse import parse
 from storage.schema import connect
 from storage.store import Store
+
+if TYPE_CHECKING:
+    from handlers.jobs import Reminder
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，处理这条消息时出了点问题，已记录下来。请稍后再试，或联系管理员。"
 _ORDER_REF = re.compile(r"#(\d{1,9})")
+
+
+class AlreadyRunning(Exception):
+    """A second bot on the same database would send everything twice."""
 
 
 @dataclass(frozen=True)
@@ -106,24 +116,48 @@ class App:
             log.exception("handler %s failed on message %s", route.handler.__name__, msg.msg_id)
             ctx.reply(APOLOGY)
 
+    async def run_jobs(self, dry_run: bool = False) -> list[Reminder]:
+        """One reminder-and-report sweep, under the writer lock."""
+        from handlers.jobs import sweep
+
+        async with self.lock:
+            ctx = Context.for_job(self.store, self.clock, self.config)
+            try:
+                done = sweep(ctx, dry_run=dry_run)
+            except Exception:
+                log.exception("scheduled sweep failed")
+                return []
+        if done and not dry_run:
+            log.info("sweep queued %d reminders/reports", len(done))
+        self.outbox.wake()
+        return done
+
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the HTTP server, platforms and outbox worker until `stop` is set."""
         from bot.web.server import make_web_app
 
+        lock = runlock.acquire(self.config.storage.path)
+        if lock is None and self.config.storage.path != ":memory:":
+            raise AlreadyRunning(f"another bot is already running on {self.config.storage.path}")
         runner = web.AppRunner(make_web_app(self), handle_signals=False, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
         await site.start()
         worker = asyncio.create_task(self.outbox.run(), name="outbox")
+        scheduler = None
         try:
             for platform in self.platforms.values():
                 await platform.start()
+            scheduler = start_scheduler(self, self.run_jobs)
+            await self.run_jobs()  # catch up on whatever fell due while the bot was down
             self.ready = True
             log.info("ready on http://%s:%s", self.config.server.host, self.config.server.port)
             await stop.wait()
         finally:
             self.ready = False
             log.info("stopping")
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             for platform in self.platforms.values():
                 try:
                     await asyncio.wait_for(platform.stop(), timeout=5)
@@ -133,6 +167,8 @@ class App:
             await asyncio.gather(worker, return_exceptions=True)
             await runner.cleanup()
             self.store.db.close()
+            if lock is not None:
+                lock.close()
 
 
 def build_app(config: Config, clock: Clock | None = None) -> App:
@@ -145,6 +181,14 @@ def build_app(config: Config, clock: Clock | None = None) -> App:
     app = App(config, clock, store, ROUTERS)
     if config.local.enabled:
         app.add_platform(LocalPlatform(app))
+    if config.dingtalk.enabled:
+        from bot.platforms.dingtalk import DingTalkPlatform
+
+        app.add_platform(DingTalkPlatform(app))
+    if config.wecom.enabled:
+        from bot.platforms.wecom import WeComPlatform
+
+        app.add_platform(WeComPlatform(app))
     return app
 
 

@@ -6,10 +6,12 @@ import argparse
 import asyncio
 import json
 import logging
+import re
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -57,6 +59,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     leaf(sub, "run", cmd_run, "run the platforms enabled in the config")
     leaf(sub, "parse", cmd_parse, "read JSON lines {text} on stdin, print what they say")
+    remind = leaf(sub, "remind", cmd_remind, "run the reminder sweep once")
+    remind.add_argument("--dry-run", action="store_true", help="print what is due, write nothing")
+    report = leaf(sub, "report", cmd_report, "the tally of a month or a date range")
+    report.add_argument("--month", help="YYYY-MM")
+    report.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (included)")
+    report.add_argument("--campaign", help="a campaign named in [report.campaigns]")
+    report.add_argument("--scope", default="all",
+                        help="all, region:<name>, team:<name> or group:<chat id>")
     experts = sub.add_parser("experts", help="the expert roster")
     esub = experts.add_subparsers(dest="experts_command", required=True, parser_class=_Parser)
     imp = leaf(esub, "import", cmd_experts_import, "import a roster file (CSV or XLSX)")
@@ -101,22 +112,39 @@ def _store(args: argparse.Namespace) -> Any:
     now = _now(args)
     try:
         db = connect(config.storage.path)
-    except Exception as exc:  # sqlite3 errors: unreadable or read-only file, not a database
+    except (sqlite3.Error, OSError) as exc:  # unreadable or read-only file, not a database
         raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
     return Store(db, FrozenClock(now) if now else SystemClock())
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import build_app, run_until_signalled
+def _serve(app: Any) -> int:
+    from bot.app import AlreadyRunning, run_until_signalled
 
-    config = _config(args)
-    app = build_app(config)
-    asyncio.run(run_until_signalled(app))
+    try:
+        asyncio.run(run_until_signalled(app))
+    except AlreadyRunning as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:  # e.g. the port is taken
+        raise CliError(f"cannot start the server: {exc}") from None
     return 0
 
 
+def _app(args: argparse.Namespace, config: Config | None = None) -> Any:
+    from bot.app import build_app
+
+    config = config or _config(args)
+    now = _now(args) if "now" in args else None
+    try:
+        return build_app(config, FrozenClock(now) if now else None)
+    except sqlite3.Error as exc:
+        raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    return _serve(_app(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.app import build_app, run_until_signalled
     from bot.demo import seed
 
     base = load(args.config)
@@ -128,11 +156,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         local=LocalConfig(enabled=True),
         bot=replace(base.bot, admins=admins),
     )
-    app = build_app(config)
+    app = _app(args, config)
     seed(app.store)
     print(f"匠心点单 demo: http://{args.host}:{args.port}/", flush=True)
-    asyncio.run(run_until_signalled(app))
-    return 0
+    return _serve(app)
 
 
 def cmd_parse(args: argparse.Namespace) -> int:
@@ -190,4 +217,67 @@ def cmd_experts_list(args: argparse.Namespace) -> int:
     for e in experts:
         status = "" if e.status == "active" else f" [{e.status}]"
         print(f"{e.id}\t{e.name}\t{e.title}\t{e.team}\t{e.region}\t{'、'.join(e.skills)}{status}")
+    return 0
+
+
+def cmd_remind(args: argparse.Namespace) -> int:
+    from bot.runlock import bot_running
+
+    app = _app(args)
+
+    async def go() -> int:
+        done = await app.run_jobs(dry_run=args.dry_run)
+        for r in done:
+            print(("待发送：" if args.dry_run else "已排队：") + r.line)
+        if not done:
+            print("没有到期的提醒。")
+        if not args.dry_run and not bot_running(app.config.storage.path):
+            sent: int = await app.outbox.drain()  # no bot is running: deliver them ourselves
+            print(f"已发送 {sent} 条消息。", file=sys.stderr)
+        return 0
+
+    try:
+        return asyncio.run(go())
+    finally:
+        app.store.db.close()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.periods import Period, PeriodError, days, month, parse_period
+    from handlers.report import tally_text
+    from storage.tallies import Scope, tally
+
+    chosen = [x for x in (args.month, args.date_from or args.date_to, args.campaign) if x]
+    if len(chosen) != 1:
+        raise CliError("give one of --month YYYY-MM, --from D --to D, or --campaign NAME")
+    try:
+        scope = Scope.parse(args.scope)
+        if args.month:
+            m = re.fullmatch(r"(\d{4})-(\d{2})", args.month)
+            if not m:
+                raise CliError(f"--month must be YYYY-MM, not {args.month!r}")
+            period: Period = month(int(m.group(1)), int(m.group(2)))
+        elif args.campaign:
+            config = _config(args)
+            if args.campaign not in config.report.campaigns:
+                raise CliError(f"unknown campaign {args.campaign!r}")
+            period = parse_period(args.campaign, _now(args) or datetime.now(SHANGHAI),
+                                  config.report.campaigns)
+        else:
+            if not (args.date_from and args.date_to):
+                raise CliError("--from and --to go together")
+            period = days(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to))
+    except (PeriodError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    store = _store(args)
+    t = tally(store.db, period.start, period.end, scope)
+    if args.json:
+        print(json.dumps({**t, "period": {"from": period.start.date().isoformat(),
+                                          "to": (period.end.date() - timedelta(days=1)).isoformat(),
+                                          "label": period.label},
+                          "scope": args.scope}, ensure_ascii=False))
+    else:
+        prev = period.previous()
+        print(tally_text(t, period, scope.label() if scope.kind != "all" else "",
+                         tally(store.db, prev.start, prev.end, scope)))
     return 0

@@ -71,6 +71,25 @@ class OutboxConfig:
 
 
 @dataclass(frozen=True)
+class RemindersConfig:
+    unclaimed_hours: float = 24  # re-announce an unclaimed order to the next best experts
+    escalate_hours: float = 48  # then tell the admins
+    stale_workdays: int = 2  # claimed with no visit or progress: remind the expert
+    rating_days: int = 2  # completed but unrated: ask the requester once
+    quiet_start: str = "21:00"  # no reminders from quiet_start ...
+    quiet_end: str = "08:00"  # ... to quiet_end
+    evening: str = "18:00"  # visit-tomorrow reminders go out from this time the day before
+    sweep_minutes: int = 5  # how often the sweep runs
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    day: int = 1  # the monthly tally is posted on this day of the month ...
+    time: str = "09:00"  # ... at this time
+    campaigns: dict[str, str] = field(default_factory=dict)  # name = "05-01~05-31"
+
+
+@dataclass(frozen=True)
 class Config:
     storage: StorageConfig = field(default_factory=StorageConfig)
     bot: BotConfig = field(default_factory=BotConfig)
@@ -80,6 +99,8 @@ class Config:
     wecom: WeComConfig = field(default_factory=WeComConfig)
     dashboard: DashboardConfig = field(default_factory=DashboardConfig)
     outbox: OutboxConfig = field(default_factory=OutboxConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
 
     def with_db(self, path: str | None) -> Config:
         """The same config with `[storage] path` replaced, when a path is given."""

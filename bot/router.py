@@ -34,6 +34,14 @@ class Context:
     quoted_order: int | None = None  # the order a quoted bot message was about
     routers: tuple[Router, ...] = ()
     sent: list[int] = field(default_factory=list)  # outbox ids queued while handling
+    job: bool = False  # scheduled work: posts are not echoed back to a sender
+
+    @classmethod
+    def for_job(cls, store: Store, clock: Clock, config: Config) -> Context:
+        """A context for scheduled work: no message to answer, only sends."""
+        msg = Incoming(platform="system", msg_id="", chat_id="", chat_kind=ChatKind.SINGLE,
+                       sender_id="scheduler", sender_name="scheduler", text="")
+        return cls(store=store, clock=clock, config=config, msg=msg, parsed=Parsed(), job=True)
 
     def now(self) -> datetime:
         return self.clock.now()

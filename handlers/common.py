@@ -91,5 +91,5 @@ def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
         ctx.msg.chat_id == order.chat_id
         or (order.private and ctx.msg.chat_kind is ChatKind.SINGLE
             and ctx.msg.sender_id == requester))
-    if not here:
+    if not here and not ctx.job:
         ctx.reply(text)

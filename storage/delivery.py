@@ -111,6 +111,23 @@ class DeliveryMixin(StoreBase):
             )
             self._event("bot", "outbox.failed", None, item=item_id, error=error[:200])
 
+    # -- the reminders' sent-log -----------------------------------------------------------
+
+    def reminder_sent(self, key: str) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM reminders_sent WHERE key = ?", [key]).fetchone() is not None
+
+    def mark_reminder(self, key: str, order_no: int | None) -> bool:
+        """Record a reminder as sent; False when it already was (nothing to send then)."""
+        with self.tx():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO reminders_sent (key, at, order_no) VALUES (?, ?, ?)",
+                [key, ts(self.clock.now()), order_no],
+            )
+            if cur.rowcount == 1:
+                self._event("bot", "reminder.sent", order_no, key=key)
+        return cur.rowcount == 1
+
     # -- chats (send targets remembered as messages arrive) ---------------------------------
 
     def remember_chat(self, platform: str, chat_id: str, kind: str, title: str = "",

@@ -114,6 +114,8 @@ def _v1(db: sqlite_utils.Database) -> None:
         },
         pk=("platform", "chat_id"),
     )
+    # The sent-log of reminders and reports: one row per thing ever sent, so sweeps are idempotent.
+    db.table("reminders_sent").create({"key": str, "at": str, "order_no": int}, pk="key")
     db.table("local_messages").create(
         {
             "id": int, "chat": str, "chat_type": str, "sender": str, "sender_name": str,

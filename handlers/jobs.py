@@ -1,0 +1,202 @@
+"""Scheduled sweeps: reminders and the monthly tally. Idempotent: every send is logged first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from bot.model import ChatKind, Outgoing
+from bot.periods import month
+from bot.router import Context
+from bot.workdays import add_workdays
+from handlers.announce import announce
+from handlers.common import mention_of, post, title_of
+from handlers.report import tally_text
+from storage.records import Order, OrderState
+from storage.tallies import Scope, tally
+
+UNCLAIMED = "#{no} 已超过 {hours} 小时无人认领，重新推荐专家："
+ESCALATE = ("#{no} 已超过 {hours} 小时无人认领，请用「/指派 {no} 专家编号」派单。\n需求：{title}")
+ESCALATE_GROUP = "#{no} 已超过 {hours} 小时无人认领，已提醒管理员协调派单。"
+STALE = ("#{no} 已接单 {days} 个工作日，还没有预约或进展。请回复「预约 {no} 时间 现场/线上」"
+         "或「进展 {no} …」；如无法服务，可「退单 {no} 原因」。")
+VISIT_EXPERT = "明天有服务：#{no} {when} {mode}\n需求：{title}"
+VISIT_REQUESTER = "提醒：专家 {expert} 明天 {when} {mode} 为 #{no} 提供服务。"
+DEADLINE = "#{no} 的期限 {deadline}（{rel}）快到了，目前{state}，请抓紧。"
+RATE = "#{no} 已办结 {days} 天，欢迎评价：回复「评价 {no} 满意 / 基本满意 / 不满意」。"
+OPEN = (OrderState.OPEN,)
+ACTIVE = (OrderState.CLAIMED, OrderState.SCHEDULED)
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One thing due: a sent-log key, the order, a line for --dry-run, and how to send it."""
+
+    key: str
+    order_no: int | None
+    line: str
+    send: Callable[[Context], None]
+
+
+def _clock(text: str) -> time:
+    hour, _, minute = text.partition(":")
+    return time(int(hour), int(minute or 0))
+
+
+def quiet(ctx: Context, now: datetime) -> bool:
+    """Inside quiet hours (default 21:00–08:00) nothing is sent."""
+    start, end = _clock(ctx.config.reminders.quiet_start), _clock(ctx.config.reminders.quiet_end)
+    t = now.timetz().replace(tzinfo=None)
+    return (start <= t or t < end) if start > end else (start <= t < end)
+
+
+def due(ctx: Context) -> list[Reminder]:
+    """Everything that is due now and was never sent (nothing while quiet)."""
+    now = ctx.now()
+    if quiet(ctx, now):
+        return []
+    found = [*_order_reminders(ctx, now), *_monthly(ctx, now)]
+    return [r for r in found if not ctx.store.reminder_sent(r.key)]
+
+
+def sweep(ctx: Context, dry_run: bool = False) -> list[Reminder]:
+    """Send what is due, each once: the sent-log row and the queued message commit together."""
+    sent = []
+    for r in due(ctx):
+        if dry_run:
+            sent.append(r)
+            continue
+        with ctx.store.tx():
+            if ctx.store.mark_reminder(r.key, r.order_no):
+                r.send(ctx)
+                sent.append(r)
+    return sent
+
+
+def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
+    cfg = ctx.config.reminders
+    out: list[Reminder] = []
+    today = now.date()
+    for o in ctx.store.orders((*OPEN, *ACTIVE, OrderState.COMPLETED), limit=100_000):
+        age = now - o.created_at
+        if o.state is OrderState.OPEN:
+            if age >= timedelta(hours=cfg.escalate_hours):
+                out.append(_escalate(o, cfg.escalate_hours))
+            elif age >= timedelta(hours=cfg.unclaimed_hours):
+                out.append(Reminder(f"reannounce:{o.no}", o.no, f"#{o.no} 无人认领，重新推荐",
+                                    _reannounce(o, cfg.unclaimed_hours)))
+        if o.state in ACTIVE:
+            last = max(x for x in (o.claimed_at, o.active_at, o.created_at) if x)
+            future_visit = o.visit_at is not None and o.visit_at > now
+            if not future_visit and now >= add_workdays(last, cfg.stale_workdays):
+                out.append(Reminder(f"stale:{o.no}:{last.isoformat()}", o.no,
+                                    f"#{o.no} 接单后无进展，提醒专家",
+                                    _stale(o, cfg.stale_workdays)))
+            if (o.state is OrderState.SCHEDULED and o.visit_at
+                    and o.visit_at.date() == today + timedelta(days=1)
+                    and now.timetz().replace(tzinfo=None) >= _clock(cfg.evening)):
+                out.append(Reminder(f"visit:{o.no}:{o.visit_at.date()}", o.no,
+                                    f"#{o.no} 明天服务，提醒专家和点单人", _visit(o)))
+        if o.state in (*OPEN, *ACTIVE) and o.deadline and o.deadline <= today + timedelta(days=1):
+            out.append(Reminder(f"deadline:{o.no}", o.no, f"#{o.no} 期限将到",
+                                _deadline(o)))
+        if (o.state is OrderState.COMPLETED and o.completed_at
+                and now - o.completed_at >= timedelta(days=cfg.rating_days)):
+            out.append(Reminder(f"rate:{o.no}", o.no, f"#{o.no} 办结未评价，请点单人评价",
+                                _rate(o, cfg.rating_days)))
+    return out
+
+
+def _reannounce(o: Order, hours: float) -> Callable[[Context], None]:
+    def send(ctx: Context) -> None:
+        if not o.private:
+            post(ctx, o, UNCLAIMED.format(no=o.no, hours=f"{hours:g}"))
+        announce(ctx, o, exclude=frozenset(o.announced), again=True)
+    return send
+
+
+def _escalate(o: Order, hours: float) -> Reminder:
+    def send(ctx: Context) -> None:
+        told = False
+        for account in ctx.config.bot.admins:
+            uid = mention_of(account, o.platform)
+            if uid:
+                ctx.tell(uid, ESCALATE.format(no=o.no, hours=f"{hours:g}",
+                                              title=title_of(o, False)), platform=o.platform)
+                told = True
+        if not told and not o.private:
+            post(ctx, o, ESCALATE_GROUP.format(no=o.no, hours=f"{hours:g}"))
+    return Reminder(f"escalate:{o.no}", o.no, f"#{o.no} 长时间无人认领，提醒管理员", send)
+
+
+def _lead_uid(ctx: Context, o: Order) -> str | None:
+    e = ctx.store.get_expert(o.lead) if o.lead else None
+    return e.account_on(o.platform) if e else None
+
+
+def _stale(o: Order, days: int) -> Callable[[Context], None]:
+    def send(ctx: Context) -> None:
+        uid = _lead_uid(ctx, o)
+        if uid:
+            ctx.tell(uid, STALE.format(no=o.no, days=days), platform=o.platform)
+    return send
+
+
+def _visit(o: Order) -> Callable[[Context], None]:
+    def send(ctx: Context) -> None:
+        assert o.visit_at is not None
+        when, mode = f"{o.visit_at:%H:%M}", o.visit_mode or ""
+        uid = _lead_uid(ctx, o)
+        if uid:
+            ctx.tell(uid, VISIT_EXPERT.format(no=o.no, when=when, mode=mode,
+                                              title=title_of(o, False)), platform=o.platform)
+        lead = ctx.store.get_expert(o.lead) if o.lead else None
+        post(ctx, o, VISIT_REQUESTER.format(no=o.no, when=when, mode=mode,
+                                            expert=lead.name if lead else ""), at_requester=True)
+    return send
+
+
+def _deadline(o: Order) -> Callable[[Context], None]:
+    def send(ctx: Context) -> None:
+        assert o.deadline is not None
+        rel = {0: "今天", 1: "明天"}.get((o.deadline - ctx.now().date()).days, "已过期")
+        text = DEADLINE.format(no=o.no, deadline=o.deadline, rel=rel, state=o.state.word)
+        uid = _lead_uid(ctx, o)
+        if uid:
+            ctx.tell(uid, text, platform=o.platform)
+        if not o.private:
+            post(ctx, o, text)
+    return send
+
+
+def _rate(o: Order, days: int) -> Callable[[Context], None]:
+    def send(ctx: Context) -> None:
+        post(ctx, o, RATE.format(no=o.no, days=days), at_requester=True)
+    return send
+
+
+def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
+    """Last month's tally for every group the bot serves, once, from the report day on."""
+    cfg = ctx.config.report
+    due_at = datetime.combine(now.date().replace(day=max(1, min(cfg.day, 28))), _clock(cfg.time),
+                              tzinfo=now.tzinfo)
+    if now < due_at:
+        return []
+    first = now.date().replace(day=1) - timedelta(days=1)
+    period = month(first.year, first.month)
+    out = []
+    for chat in ctx.store.chats():
+        if chat["kind"] != ChatKind.GROUP.value:
+            continue
+        key = f"monthly:{first:%Y-%m}:{chat['platform']}:{chat['chat_id']}"
+
+        def send(c: Context, chat: dict[str, str] = chat) -> None:
+            t = tally(c.store.db, period.start, period.end, Scope())
+            prev = period.previous()
+            before = tally(c.store.db, prev.start, prev.end, Scope())
+            c.send(Outgoing(chat["platform"], chat["chat_id"], tally_text(t, period, "", before)))
+
+        line = f"{period.label} 统计 → {chat['platform']}:{chat['chat_id']}"
+        out.append(Reminder(key, None, line, send))
+    return out

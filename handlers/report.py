@@ -1,0 +1,48 @@
+"""The tally in words (统计): for /统计, the monthly post and `diandan report`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.periods import Period
+
+LINES = (
+    ("requests", "收到需求", "件"), ("claimed", "已认领", "件"), ("completed", "已办结", "件"),
+    ("solved", "解决难题", "个"), ("cancelled", "撤销", "件"), ("sessions", "服务场次", "场"),
+    ("experts", "参与专家", "人"), ("person_times", "服务人次", "人次"),
+    ("hours", "志愿服务时长", "小时"), ("suggestions", "合理化建议", "条"),
+    ("beneficiaries", "受益职工", "人次"),
+)
+
+
+def _num(v: float) -> str:
+    return f"{v:g}"
+
+
+def _change(now: float, before: float | None) -> str:
+    if before is None or now == before:
+        return ""
+    diff = now - before
+    return f"（较上期{'+' if diff > 0 else ''}{_num(round(diff, 2))}）"
+
+
+def tally_text(t: dict[str, Any], period: Period, scope_label: str = "",
+               previous: dict[str, Any] | None = None) -> str:
+    """The tally of one period as a chat message, with change against the previous one."""
+    head = f"📊 {period.label} 劳模工匠志愿服务统计" + (f"（{scope_label}）" if scope_label else "")
+    lines = [head]
+    for key, word, unit in LINES:
+        before = previous[key] if previous else None
+        lines.append(f"{word} {_num(t[key])} {unit}{_change(t[key], before)}")
+    if t["satisfaction"] is None:
+        lines.append("满意率 暂无评价")
+    else:
+        lines.append(f"满意率 {t['satisfaction'] * 100:.1f}%（{t['rated']} 件评价）")
+    cats = [f"{k} {v['requests']}/{v['completed']}" for k, v in t["by_category"].items()][:8]
+    if cats:
+        lines.append("分类（收到/办结）：" + "，".join(cats))
+    roll = t["honour_roll"][:5]
+    if roll:
+        lines.append("光荣榜：" + "，".join(
+            f"{i}. {p['name']} {p['sessions']} 场" for i, p in enumerate(roll, 1)))
+    return "\n".join(lines)
