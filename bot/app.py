@@ -15,6 +15,7 @@ from aiohttp import web
 
 from bot import runlock
 from bot.config import Config
+from bot.matching import Routing
 from bot.model import Clock, Incoming, SystemClock
 from bot.outbox import Outbox
 from bot.platforms.base import Platform
@@ -58,6 +59,7 @@ class App:
         self.lock = asyncio.Lock()  # one writer: every store write happens under it
         self.platforms: dict[str, Platform] = {}
         self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock)
+        self.routing = Routing(store)
         self.ready = False
 
     def add_platform(self, platform: Platform) -> None:
@@ -92,7 +94,7 @@ class App:
         return Context(
             store=self.store, clock=self.clock, config=self.config, msg=msg,
             parsed=parse(msg.text, now), quoted_order=int(quoted.group(1)) if quoted else None,
-            routers=self.routers,
+            routers=self.routers, routing=self.routing,
         )
 
     async def _dispatch(self, msg: Incoming, ctx: Context) -> None:
@@ -121,7 +123,7 @@ class App:
         from handlers.jobs import sweep
 
         async with self.lock:
-            ctx = Context.for_job(self.store, self.clock, self.config)
+            ctx = Context.for_job(self.store, self.clock, self.config, self.routing)
             try:
                 done = sweep(ctx, dry_run=dry_run)
             except Exception:

@@ -60,6 +60,7 @@ class WeComConfig:
 class DashboardConfig:
     enabled: bool = True
     token: str = ""
+    public_url: str = ""  # how people reach the server (default http://host:port)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.config import Config
+from bot.matching import Routing
 from bot.model import ChatKind, Clock, Incoming, Outgoing
 from bot.text.parse import Parsed, mask_phones
 from storage.records import Expert
@@ -35,13 +37,21 @@ class Context:
     routers: tuple[Router, ...] = ()
     sent: list[int] = field(default_factory=list)  # outbox ids queued while handling
     job: bool = False  # scheduled work: posts are not echoed back to a sender
+    routing: Routing | None = None  # the expert matcher kept by the app
+
+    def matcher(self) -> Routing:
+        if self.routing is None:
+            self.routing = Routing(self.store)
+        return self.routing
 
     @classmethod
-    def for_job(cls, store: Store, clock: Clock, config: Config) -> Context:
+    def for_job(cls, store: Store, clock: Clock, config: Config,
+                routing: Routing | None = None) -> Context:
         """A context for scheduled work: no message to answer, only sends."""
         msg = Incoming(platform="system", msg_id="", chat_id="", chat_kind=ChatKind.SINGLE,
                        sender_id="scheduler", sender_name="scheduler", text="")
-        return cls(store=store, clock=clock, config=config, msg=msg, parsed=Parsed(), job=True)
+        return cls(store=store, clock=clock, config=config, msg=msg, parsed=Parsed(), job=True,
+                   routing=routing)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -66,7 +76,21 @@ class Context:
                            chat_kind=ChatKind.SINGLE, to_user=user_id))
 
     def is_admin(self) -> bool:
+        """A super admin (config) or an admin added in chat whose scope covers this chat."""
+        return self.admin_scope() is not None
+
+    def is_super_admin(self) -> bool:
         return self.msg.account in self.config.bot.admins
+
+    def admin_scope(self) -> str | None:
+        """None for non-admins; "" for admins of everything; "group:<id>" or "region:<name>"
+        for scoped ones (a group-scoped admin is an admin only in that group)."""
+        if self.is_super_admin():
+            return ""
+        scope = self.store.admin_scope(self.msg.account)
+        if scope and scope.startswith("group:") and scope[6:] != self.msg.chat_id:
+            return None
+        return scope
 
     def expert(self) -> Expert | None:
         """The expert the sender's chat account is linked to, if any."""
@@ -113,6 +137,19 @@ class Router:
 
         return self._add("command", names, match)
 
+    def keyword(self, *words: str) -> Callable[[Handler], Handler]:
+        """A message starting with one of `words` (after any @mention); `ctx.args` = the rest."""
+
+        def match(msg: Incoming, ctx: Context) -> bool:
+            text = _AT_PREFIX.sub("", msg.text).strip()
+            for word in words:
+                if text.startswith(word):
+                    ctx.args = text[len(word):].strip(" :：")
+                    return True
+            return False
+
+        return self._add("message", words, match)
+
     def message(self, *intents: str, listed: bool = True) -> Callable[[Handler], Handler]:
         """A message whose parsed intent is one of `intents` (any, when none are given)."""
 
@@ -139,6 +176,9 @@ class Router:
             return fn
 
         return register
+
+
+_AT_PREFIX = re.compile(r"^\s*(?:@\S+\s+)+")
 
 
 def _slash(text: str) -> str:

@@ -1,8 +1,19 @@
 """The bot's handlers; ROUTERS is the order in which their routers are tried."""
 
-from handlers import admin, claims, lookup, orders, service
+from handlers import (
+    admin,
+    admin_orders,
+    admin_roster,
+    claims,
+    link,
+    lookup,
+    menu,
+    orders,
+    service,
+)
 
-# Slash commands first, then the lifecycle verbs, look-ups, new orders, and the catch-all.
+# Slash commands first, then keywords, the lifecycle verbs, look-ups, new orders, catch-all.
 ROUTERS = (
-    admin.router, claims.router, service.router, lookup.router, orders.router, lookup.fallback,
+    admin.router, admin_roster.router, admin_orders.router, link.router, claims.router,
+    service.router, menu.router, lookup.router, orders.router, lookup.fallback,
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.model import Incoming
+import re
+
+from bot.model import ChatKind, Incoming
 from bot.periods import PeriodError, parse_period
 from bot.router import BotError, Context, Router
 from handlers.lookup import show_help
@@ -12,6 +14,13 @@ from storage.tallies import Scope, tally
 router = Router("admin")
 
 ADMIN_ONLY = "只有管理员可以使用 {cmd}"
+LINK = "后台登录链接（10 分钟内有效，仅能使用一次，请勿转发）：\n{url}"
+LINK_SENT = "已私聊发送后台链接。"
+ADMINS_USAGE = ("用法：/管理员 列表 · /管理员 添加 平台:用户ID [地区:湖州|群:群ID]"
+                " · /管理员 删除 平台:用户ID")
+SETTINGS_USAGE = "用法：/设置 地区 德清 · /设置 企业 某某公司"
+SETTING_KEYS = {"地区": "region", "企业": "enterprise"}
+ACCOUNT = re.compile(r"^(local|dingtalk|wecom):\S+$")
 SCOPE_WORDS = {"地区": "region", "服务队": "team", "专业组": "team", "群": "group"}
 
 
@@ -25,6 +34,103 @@ async def admin_help(msg: Incoming, ctx: Context) -> None:
     """/帮助 /help：查看管理员指令"""
     need_admin(msg, ctx)
     await show_help(msg, ctx)
+
+
+def send_dashboard_link(msg: Incoming, ctx: Context, page: str = "") -> None:
+    """A one-time sign-in link to the dashboard, sent 1:1 (never into a group)."""
+    base = ctx.config.dashboard.public_url.rstrip("/") or (
+        f"http://{ctx.config.server.host}:{ctx.config.server.port}")
+    if not ctx.config.dashboard.enabled:
+        raise BotError("后台未启用（[dashboard] enabled = false）")
+    token = ctx.store.issue_login_token(msg.account)
+    ctx.tell(msg.sender_id, LINK.format(url=f"{base}/admin/{page}?login={token}"))
+    if msg.chat_kind is not ChatKind.SINGLE:
+        ctx.reply(LINK_SENT)
+
+
+@router.command("后台", "dashboard")
+async def dashboard(msg: Incoming, ctx: Context) -> None:
+    """/后台 /dashboard：私聊发送一次性后台登录链接（10 分钟内有效）"""
+    need_admin(msg, ctx)
+    send_dashboard_link(msg, ctx)
+
+
+@router.command("导出", "export")
+async def export(msg: Incoming, ctx: Context) -> None:
+    """/导出 /export [2026-05]：导出台账（私聊发送下载链接）"""
+    need_admin(msg, ctx)
+    month = ctx.args.strip()
+    if month:
+        try:
+            p = parse_period(month, ctx.now(), ctx.config.report.campaigns)
+        except PeriodError as exc:
+            raise BotError(str(exc)) from None
+        month = f"{p.start:%Y-%m}"
+    send_dashboard_link(msg, ctx, "exports" + (f"?month={month}" if month else ""))
+
+
+@router.command("管理员", "admins")
+async def admins(msg: Incoming, ctx: Context) -> None:
+    """/管理员 /admins 列表|添加 平台:用户ID [地区:X|群:ID]|删除 平台:用户ID：管理管理员"""
+    need_admin(msg, ctx)
+    sub, _, rest = ctx.args.partition(" ")
+    words = rest.split()
+    if sub in ("", "列表", "list"):
+        lines = ["管理员："] + [f"{a}（配置文件，全部范围）" for a in ctx.config.bot.admins]
+        lines += [f"{r['account']}（{_scope_word(r['scope'])}，{r['added_by']} 添加）"
+                  for r in ctx.store.admins()]
+        ctx.reply("\n".join(lines))
+        return
+    if not ctx.is_super_admin():
+        raise BotError("只有超级管理员（配置文件中的 admins）可以添加或删除管理员")
+    if sub in ("添加", "add") and words and ACCOUNT.match(words[0]):
+        scope = _scope(words[1]) if len(words) > 1 else ""
+        ctx.store.add_admin(words[0], scope, msg.account)
+        ctx.reply(f"已添加管理员 {words[0]}（{_scope_word(scope)}）。")
+    elif sub in ("删除", "remove") and words:
+        if not ctx.store.remove_admin(words[0], msg.account):
+            raise BotError(f"{words[0]} 不是在聊天中添加的管理员")
+        ctx.reply(f"已删除管理员 {words[0]}。")
+    else:
+        raise BotError(ADMINS_USAGE)
+
+
+def _scope(word: str) -> str:
+    key, sep, value = word.replace("：", ":").partition(":")
+    kinds = {"地区": "region", "region": "region", "群": "group", "group": "group"}
+    if not sep or key not in kinds or not value:
+        raise BotError(ADMINS_USAGE)
+    return f"{kinds[key]}:{value}"
+
+
+def _scope_word(scope: str) -> str:
+    if not scope:
+        return "全部范围"
+    kind, _, value = scope.partition(":")
+    return {"region": "地区", "group": "群"}.get(kind, kind) + f"：{value}"
+
+
+@router.command("设置", "settings")
+async def settings(msg: Incoming, ctx: Context) -> None:
+    """/设置 /settings [地区 X|企业 X|免打扰 21:00-08:00]：本群的默认地区、企业等"""
+    need_admin(msg, ctx)
+    key_word, _, value = ctx.args.partition(" ")
+    value = value.strip()
+    if not key_word:
+        current = ctx.store.settings(msg.platform, msg.chat_id)
+        names = {v: k for k, v in SETTING_KEYS.items()}
+        ctx.reply("本群设置：" + ("；".join(f"{names.get(k, k)} {v}" for k, v in current.items())
+                                  or "暂无（" + SETTINGS_USAGE + "）"))
+        return
+    key = SETTING_KEYS.get(key_word)
+    if key is None or not value:
+        raise BotError(SETTINGS_USAGE)
+    if key == "region":
+        from bot.text.regions import find_region
+
+        value = find_region(value) or value
+    ctx.store.set_setting(msg.platform, msg.chat_id, key, value, msg.account)
+    ctx.reply(f"已设置本群{key_word}：{value}")
 
 
 @router.command("统计", "stats")

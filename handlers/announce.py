@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from bot.matching import suggest
+from bot.matching import Suggestion
 from bot.router import Context
-from handlers.common import expert_line, mention_of, post, title_of
+from handlers.common import admin_accounts, expert_line, mention_of, post, title_of
 from storage.records import Order
 
 RECEIVED = "已收到点单 #{no}"
@@ -41,11 +41,12 @@ def order_lines(order: Order, in_group: bool) -> list[str]:
 
 
 def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
-             again: bool = False) -> None:
-    """Post the order to its chat and @-mention the experts who fit it best."""
+             again: bool = False, matches: list[Suggestion] | None = None) -> None:
+    """Post the order to its chat and @-mention the experts who fit it best (or `matches`)."""
     in_group = not order.private
-    matches = suggest(ctx.store, order.text, order.region, ctx.config.bot.announce_top,
-                      exclude=exclude)
+    if matches is None:
+        matches = ctx.matcher().suggest(order.text, order.region, ctx.config.bot.announce_top,
+                                        exclude=exclude)
     head = (REOPENED if again else RECEIVED).format(no=order.no)
     lines = [head, *order_lines(order, in_group=True if again else in_group)]
     ids = [m.expert.id for m in matches]
@@ -79,7 +80,7 @@ def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
 
 
 def _tell_admins(ctx: Context, order: Order) -> None:
-    for account in ctx.config.bot.admins:
+    for account in admin_accounts(ctx, order):
         uid = mention_of(account, order.platform)
         if uid:
             ctx.tell(uid, ADMIN_NO_MATCH.format(no=order.no, title=title_of(order, False)),

@@ -78,18 +78,26 @@ def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
     """Post to the order's own chat (its group, or the requester's 1:1 chat for a private
     order), and confirm to the sender too when they wrote from elsewhere."""
     requester = mention_of(order.requester, order.platform)
-    if order.private:
-        if requester:
-            ctx.send(Outgoing(order.platform, order.chat_id, text, chat_kind=ChatKind.SINGLE,
-                              to_user=requester))
+    if order.private:  # the requester's own 1:1 conversation with the bot
+        ctx.send(Outgoing(order.platform, order.chat_id, text, chat_kind=ChatKind.SINGLE))
     else:
         at = (requester,) if at_requester and requester else ()
         prefix = f"@{order.requester_name} " if at else ""
         ctx.send(Outgoing(order.platform, order.chat_id, prefix + text, (*at, *mentions),
                           ChatKind(order.chat_kind)))
-    here = ctx.msg.platform == order.platform and (
-        ctx.msg.chat_id == order.chat_id
-        or (order.private and ctx.msg.chat_kind is ChatKind.SINGLE
-            and ctx.msg.sender_id == requester))
+    here = ctx.msg.platform == order.platform and ctx.msg.chat_id == order.chat_id
     if not here and not ctx.job:
         ctx.reply(text)
+
+
+def admin_accounts(ctx: Context, order: Order | None = None) -> list[str]:
+    """Who to tell as admins: super admins, and chat-added admins whose scope covers the
+    order (all, its group, or its region)."""
+    accounts = list(ctx.config.bot.admins)
+    for row in ctx.store.admins():
+        scope: str = row["scope"] or ""
+        if (not scope or order is None
+                or scope == f"group:{order.chat_id}"
+                or (scope.startswith("region:") and scope[7:] in (order.region or ""))):
+            accounts.append(row["account"])
+    return list(dict.fromkeys(accounts))

@@ -11,7 +11,7 @@ from bot.periods import month
 from bot.router import Context
 from bot.workdays import add_workdays
 from handlers.announce import announce
-from handlers.common import mention_of, post, title_of
+from handlers.common import admin_accounts, mention_of, post, title_of
 from handlers.report import tally_text
 from storage.records import Order, OrderState
 from storage.tallies import Scope, tally
@@ -119,7 +119,7 @@ def _reannounce(o: Order, hours: float) -> Callable[[Context], None]:
 def _escalate(o: Order, hours: float) -> Reminder:
     def send(ctx: Context) -> None:
         told = False
-        for account in ctx.config.bot.admins:
+        for account in admin_accounts(ctx, o):
             uid = mention_of(account, o.platform)
             if uid:
                 ctx.tell(uid, ESCALATE.format(no=o.no, hours=f"{hours:g}",

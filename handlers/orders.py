@@ -22,12 +22,21 @@ async def new_order(msg: Incoming, ctx: Context) -> None:
         NewOrder(
             platform=msg.platform, chat_id=msg.chat_id, chat_kind=msg.chat_kind.value,
             requester=msg.account, requester_name=msg.sender_name, text=msg.text,
-            summary=p.summary, enterprise=p.enterprise, contact=p.contact or msg.sender_name,
-            phone=p.phone, deadline=p.deadline, urgent=p.urgent, category=p.category,
-            service_type=p.service_type, region=p.region, private=private,
+            summary=p.summary,
+            enterprise=p.enterprise or _group(msg, ctx, "enterprise"),
+            contact=p.contact or msg.sender_name, phone=p.phone, deadline=p.deadline,
+            urgent=p.urgent, category=p.category, service_type=p.service_type,
+            region=p.region or _group(msg, ctx, "region"), private=private,
         ),
         actor=msg.account,
     )
     announce(ctx, order)
     if p.category is None and len(p.summary or "") < 12:
         ctx.reply(ASK_DETAIL.format(no=order.no))
+
+
+def _group(msg: Incoming, ctx: Context, key: str) -> str | None:
+    """A group's default (set with /设置), never for a 1:1 chat."""
+    if msg.chat_kind is ChatKind.SINGLE:
+        return None
+    return ctx.store.setting(msg.platform, msg.chat_id, key)

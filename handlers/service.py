@@ -99,8 +99,9 @@ async def complete(msg: Incoming, ctx: Context) -> None:
                          outcome=c.outcome, note=c.note)
     ctx.store.add_session(order.no, msg.account, mode=mode, hours=c.hours,
                           suggestions=c.suggestions, beneficiaries=c.beneficiaries, note=c.note)
-    names = "、".join(e.name for eid, _ in ctx.store.team_of(order.no)
-                     for e in [ctx.store.get_expert(eid)] if e)
+    team = [eid for eid, _ in ctx.store.team_of(order.no)]
+    ctx.matcher().learned(team, order.summary or order.text[:120])
+    names = "、".join(e.name for eid in team for e in [ctx.store.get_expert(eid)] if e)
     details = "".join(x for x in (
         f"，{mode}服务" if mode else "",
         f"，{c.hours:g} 小时" if c.hours is not None else "",
@@ -161,7 +162,8 @@ async def supplement(msg: Incoming, ctx: Context) -> None:
         return
     if msg.account != order.requester:
         raise BotError(SUPPLEMENT_WHO.format(no=order.no))
-    p = parse(rest, msg.sent_at or ctx.now())
+    p = ctx.parsed if ctx.parsed.intent == "supplement" else parse(
+        f"补充 {order.no} {rest}", msg.sent_at or ctx.now())
     sets: dict[str, object] = {"text": f"{order.text}\n补充：{rest}"}
     found = []
     for key, value, label in (("phone", p.phone, "电话"), ("contact", p.contact, "联系人"),

@@ -138,6 +138,25 @@ class Expert:
     capacity: int = 3
     status: str = "active"
 
+    def available(self, today: date) -> bool:
+        """Active, or back from a leave that ended before `today`."""
+        if self.status == "active":
+            return True
+        if self.status.startswith("leave:"):
+            try:
+                return date.fromisoformat(self.status[6:]) < today
+            except ValueError:
+                return False
+        return False
+
+    @property
+    def status_word(self) -> str:
+        if self.status == "active":
+            return "在岗"
+        if self.status.startswith("leave:"):
+            return f"请假至{self.status[6:]}"
+        return "暂停"
+
     def account_on(self, platform: str) -> str | None:
         """The expert's user id on `platform`, if linked."""
         prefix = platform + ":"

@@ -114,6 +114,20 @@ def _v1(db: sqlite_utils.Database) -> None:
         },
         pk=("platform", "chat_id"),
     )
+    # Admins added in chat (super admins come from config), optionally scoped.
+    db.table("admins").create(
+        {"account": str, "scope": str, "added_by": str, "at": str}, pk="account")
+    # Per-group settings (/设置): region, announce group, quiet hours …
+    db.table("chat_settings").create(
+        {"platform": str, "chat_id": str, "key": str, "value": str},
+        pk=("platform", "chat_id", "key"),
+    )
+    # One-time dashboard sign-in links sent by /后台.
+    db.table("login_tokens").create(
+        {"token": str, "account": str, "expires_at": str, "used_at": str}, pk="token")
+    # Experts asking to link a chat account (绑定), until an admin confirms.
+    db.table("link_requests").create(
+        {"account": str, "expert_id": str, "name": str, "at": str}, pk="account")
     # The sent-log of reminders and reports: one row per thing ever sent, so sweeps are idempotent.
     db.table("reminders_sent").create({"key": str, "at": str, "order_no": int}, pk="key")
     db.table("local_messages").create(

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from storage.admin_store import AdminMixin
 from storage.base import json_tuple, parse_ts, ts
 from storage.delivery import DeliveryMixin
 from storage.records import Expert, MenuItem, NewOrder, Order, OrderState, Session
 
 
-class Store(DeliveryMixin):
+class Store(DeliveryMixin, AdminMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------
@@ -79,6 +80,40 @@ class Store(DeliveryMixin):
         sql = "SELECT * FROM orders" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self._rows(sql + " ORDER BY no DESC LIMIT ?", [*args, limit])
         return [self._order(r) for r in rows]
+
+    def search_orders(
+        self, *, states: Sequence[str] = (), category: str | None = None,
+        region: str | None = None, text: str | None = None, expert: str | None = None,
+        since: datetime | None = None, until: datetime | None = None,
+        limit: int = 100, offset: int = 0,
+    ) -> tuple[list[Order], int]:
+        """Orders matching every given filter, newest first, and how many match in all."""
+        where: list[str] = []
+        args: list[Any] = []
+        if states:
+            where.append(f"state IN ({','.join('?' * len(states))})")
+            args.extend(states)
+        for column, value in (("category", category), ("region", region)):
+            if value:
+                where.append(f"{column} LIKE ?")
+                args.append(f"%{value}%")
+        if text:
+            where.append("(text LIKE ? OR enterprise LIKE ? OR contact LIKE ? OR summary LIKE ?)")
+            args.extend([f"%{text}%"] * 4)
+        if expert:
+            where.append("no IN (SELECT order_no FROM order_experts WHERE expert_id = ?)")
+            args.append(expert)
+        if since:
+            where.append("created_at >= ?")
+            args.append(ts(since))
+        if until:
+            where.append("created_at < ?")
+            args.append(ts(until))
+        cond = " WHERE " + " AND ".join(where) if where else ""
+        total = int(self.db.execute(f"SELECT count(*) FROM orders{cond}", args).fetchone()[0])
+        rows = self._rows(f"SELECT * FROM orders{cond} ORDER BY no DESC LIMIT ? OFFSET ?",
+                          [*args, limit, offset])
+        return [self._order(r) for r in rows], total
 
     def claim(self, no: int, expert_id: str, actor: str) -> bool:
         """Make `expert_id` the lead of an open order; False if someone was first."""
@@ -293,8 +328,61 @@ class Store(DeliveryMixin):
         return None if row is None else self.get_expert(row[0])
 
     def experts(self, active_only: bool = False) -> list[Expert]:
-        sql = "SELECT * FROM experts" + (" WHERE status = 'active'" if active_only else "")
-        return [self._expert(r) for r in self._rows(sql + " ORDER BY length(id), id")]
+        """The roster; with `active_only`, those available today (not paused or on leave)."""
+        rows = self._rows("SELECT * FROM experts ORDER BY length(id), id")
+        experts = [self._expert(r) for r in rows]
+        if active_only:
+            today = self.clock.now().date()
+            experts = [e for e in experts if e.available(today)]
+        return experts
+
+    def set_expert_status(self, expert_id: str, status: str, actor: str) -> None:
+        with self.tx():
+            self.db.execute("UPDATE experts SET status = ?, updated_at = ? WHERE id = ?",
+                            [status, ts(self.clock.now()), expert_id])
+            self._event(actor, "expert.status", None, expert=expert_id, status=status)
+
+    def find_experts(self, word: str) -> list[Expert]:
+        """Experts whose id or name is `word` exactly, else whose name contains it."""
+        exact = [e for e in self.experts() if word in (e.id, e.name)]
+        return exact or [e for e in self.experts() if word and word in e.name]
+
+    def expert_by_phone(self, phone: str) -> Expert | None:
+        digits = "".join(c for c in phone if c.isdigit())
+        for e in self.experts():
+            if digits and "".join(c for c in e.phone if c.isdigit()).endswith(digits[-11:]):
+                return e
+        return None
+
+    def open_loads(self) -> dict[str, int]:
+        """Unfinished orders per expert (lead or assist)."""
+        rows = self.db.execute(
+            "SELECT oe.expert_id, count(*) FROM order_experts oe JOIN orders o "
+            "ON o.no = oe.order_no WHERE o.state IN ('claimed', 'scheduled') "
+            "GROUP BY oe.expert_id").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def served_texts(self, per_expert: int = 20) -> dict[str, list[str]]:
+        """What each expert's completed orders asked for, newest first (to learn from)."""
+        rows = self.db.execute(
+            "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)) "
+            "FROM order_experts oe JOIN orders o ON o.no = oe.order_no "
+            "WHERE o.state IN ('completed', 'rated') "
+            "ORDER BY o.no DESC").fetchall()
+        out: dict[str, list[str]] = {}
+        for eid, text in rows:
+            texts = out.setdefault(eid, [])
+            if len(texts) < per_expert and text:
+                texts.append(text)
+        return out
+
+    def roster_version(self) -> str:
+        """Changes whenever the roster changes (for rebuilding the matching index)."""
+        row = self.db.execute(
+            "SELECT count(*), max(updated_at), (SELECT count(*) FROM expert_accounts), "
+            "(SELECT count(*) || '/' || coalesce(sum(active), 0) FROM menu_items), "
+            "(SELECT max(id) FROM events WHERE kind LIKE 'menu.%') FROM experts").fetchone()
+        return ":".join(str(x) for x in row)
 
     def _expert(self, r: dict[str, Any]) -> Expert:
         accounts = self.db.execute(

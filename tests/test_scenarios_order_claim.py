@@ -24,7 +24,7 @@ async def test_order_is_numbered_announced_and_masked(chat: FakeChat, app: App) 
     assert "13867201234" not in announce.text and "138****1234" in announce.text
     order = app.store.get_order(1)
     assert order is not None and order.phone == "13867201234"  # the full number is stored
-    assert [e.kind for e in app.store.events(order_no=1)] == ["order.created"]
+    assert [e.kind for e in app.store.events(order_no=1)] == ["order.created", "order.announced"]
 
 
 async def test_claim_first_wins_and_others_are_told(chat: FakeChat, app: App) -> None:
@@ -38,7 +38,8 @@ async def test_claim_first_wins_and_others_are_told(chat: FakeChat, app: App) ->
     assert second.text == "#1 已被沈国平接单，可回复「协助 1」参与服务。"
     order = app.store.get_order(1)
     assert order is not None and order.state is OrderState.CLAIMED and order.lead == "e1"
-    assert [e.kind for e in app.store.events(order_no=1)] == ["order.created", "order.claimed"]
+    assert [e.kind for e in app.store.events(order_no=1)] == [
+        "order.created", "order.announced", "order.claimed"]
 
 
 async def test_claim_by_quoting_the_announcement(chat: FakeChat, app: App) -> None:
@@ -99,7 +100,7 @@ async def test_redelivered_message_is_handled_once(chat: FakeChat, app: App) -> 
 async def test_private_order_keeps_details_out_of_groups(chat: FakeChat) -> None:
     text = "点单：想咨询劳动合同纠纷，电话 13912345678，焊接车间工伤"
     replies = await chat.say(text, sender="w9", single=True)
-    assert replies[0].chat == "dm-w9" and "#1" in replies[0].text
+    assert replies[0].chat == "dm-w9" and replies[0].to_user is None and "#1" in replies[0].text
     for r in replies[1:]:
         assert r.to_user is not None and "13912345678" not in r.text
 

@@ -32,6 +32,10 @@ def make_web_app(app: App) -> web.Application:
         web_app.add_routes(platform.routes())
     if "local" in app.platforms:
         web_app.add_routes(_chat_routes())
+    if app.config.dashboard.enabled:
+        from bot.web.dashboard import dashboard_app
+
+        web_app.add_subapp("/admin", dashboard_app(app))
     return web_app
 
 

@@ -1,0 +1,105 @@
+"""The store's admin part: chat-added admins, group settings, sign-in links, link requests."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from storage.base import StoreBase, ts
+
+
+class AdminMixin(StoreBase):
+    """Roles and settings that admins manage from chat or the dashboard."""
+
+    def admins(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM admins ORDER BY at")
+
+    def admin_scope(self, account: str) -> str | None:
+        """The scope of a chat-added admin ("" = everything), or None if not one."""
+        row = self.db.execute("SELECT scope FROM admins WHERE account = ?", [account]).fetchone()
+        return None if row is None else str(row[0] or "")
+
+    def add_admin(self, account: str, scope: str, actor: str) -> None:
+        with self.tx():
+            self.db.table("admins").upsert(
+                {"account": account, "scope": scope, "added_by": actor,
+                 "at": ts(self.clock.now())}, pk="account")
+            self._event(actor, "admin.added", None, account=account, scope=scope)
+
+    def remove_admin(self, account: str, actor: str) -> bool:
+        with self.tx():
+            cur = self.db.execute("DELETE FROM admins WHERE account = ?", [account])
+            if cur.rowcount:
+                self._event(actor, "admin.removed", None, account=account)
+        return cur.rowcount == 1
+
+    # -- per-group settings -----------------------------------------------------------------
+
+    def setting(self, platform: str, chat_id: str, key: str) -> str | None:
+        row = self.db.execute(
+            "SELECT value FROM chat_settings WHERE platform = ? AND chat_id = ? AND key = ?",
+            [platform, chat_id, key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def settings(self, platform: str, chat_id: str) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self._rows(
+            "SELECT key, value FROM chat_settings WHERE platform = ? AND chat_id = ?",
+            [platform, chat_id])}
+
+    def set_setting(self, platform: str, chat_id: str, key: str, value: str,
+                    actor: str) -> None:
+        with self.tx():
+            self.db.table("chat_settings").upsert(
+                {"platform": platform, "chat_id": chat_id, "key": key, "value": value},
+                pk=("platform", "chat_id", "key"))
+            self._event(actor, "setting.changed", None, chat=chat_id, key=key, value=value)
+
+    # -- one-time dashboard sign-in links ---------------------------------------------------
+
+    def issue_login_token(self, account: str, ttl: timedelta = timedelta(minutes=10)) -> str:
+        token = secrets.token_urlsafe(24)
+        with self.tx():
+            self.db.table("login_tokens").insert(
+                {"token": token, "account": account,
+                 "expires_at": ts(self.clock.now() + ttl), "used_at": None})
+            self._event(account, "dashboard.link_issued", None)
+        return token
+
+    def use_login_token(self, token: str) -> str | None:
+        """The account a valid, unused, unexpired token was issued to; it is used up."""
+        now = ts(self.clock.now())
+        with self.tx():
+            row = self.db.execute(
+                "SELECT account FROM login_tokens WHERE token = ? AND used_at IS NULL "
+                "AND expires_at > ?", [token, now]).fetchone()
+            if row is None:
+                return None
+            self.db.execute("UPDATE login_tokens SET used_at = ? WHERE token = ?", [now, token])
+            self._event(row[0], "dashboard.signed_in", None, via="link")
+        return str(row[0])
+
+    # -- experts asking to link a chat account ----------------------------------------------
+
+    def request_link(self, account: str, expert_id: str, name: str) -> None:
+        with self.tx():
+            self.db.table("link_requests").upsert(
+                {"account": account, "expert_id": expert_id, "name": name,
+                 "at": ts(self.clock.now())}, pk="account")
+            self._event(account, "expert.link_requested", None, expert=expert_id)
+
+    def link_request(self, account: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM link_requests WHERE account = ?", [account])
+        return rows[0] if rows else None
+
+    def link_requests(self) -> list[dict[str, Any]]:
+        return self._rows("SELECT * FROM link_requests ORDER BY at")
+
+    def link_account(self, expert_id: str, account: str, actor: str) -> None:
+        """Link a chat account to an expert (replacing any other link of that account)."""
+        with self.tx():
+            self.db.execute(
+                "INSERT OR REPLACE INTO expert_accounts (account, expert_id) VALUES (?, ?)",
+                [account, expert_id])
+            self.db.execute("DELETE FROM link_requests WHERE account = ?", [account])
+            self._event(actor, "expert.linked", None, expert=expert_id, account=account)
