@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     leaf(sub, "run", cmd_run, "run the platforms enabled in the config")
     leaf(sub, "parse", cmd_parse, "read JSON lines {text} on stdin, print what they say")
+    route = leaf(sub, "route", cmd_route, "read JSON lines {text, region} on stdin, rank experts")
+    route.add_argument("--top", type=int, default=3)
     remind = leaf(sub, "remind", cmd_remind, "run the reminder sweep once")
     remind.add_argument("--dry-run", action="store_true", help="print what is due, write nothing")
     report = leaf(sub, "report", cmd_report, "the tally of a month or a date range")
@@ -88,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except sqlite3.Error as exc:
+        print(f"diandan: database error: {exc}", file=sys.stderr)
+        return 1
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -280,4 +285,31 @@ def cmd_report(args: argparse.Namespace) -> int:
         prev = period.previous()
         print(tally_text(t, period, scope.label() if scope.kind != "all" else "",
                          tally(store.db, prev.start, prev.end, scope)))
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from bot.matching import Routing
+
+    if args.top < 1:
+        raise CliError("--top must be at least 1")
+    store = _store(args)
+    routing = Routing(store)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+                raise ValueError("each line must be a JSON object with a string text")
+            region = item.get("region")
+            if region is not None and not isinstance(region, str):
+                raise ValueError("region must be a string")
+        except ValueError as exc:
+            print(json.dumps({"error": str(exc), "experts": []}, ensure_ascii=False), flush=True)
+            continue
+        ranked = routing.rank(item["text"], region or None, args.top)
+        print(json.dumps({"experts": [
+            {"id": m.id, "name": m.name, "score": round(m.score, 4), "reasons": list(m.reasons)}
+            for m in ranked]}, ensure_ascii=False), flush=True)
     return 0

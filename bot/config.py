@@ -54,6 +54,11 @@ class WeComConfig:
     callback_path: str = "/wecom/callback"
     webhook_base: str = "https://qyapi.weixin.qq.com"
     webhooks: dict[str, str] = field(default_factory=dict)
+    mode: str = "callback"  # or "websocket": the long connection, no public IP needed
+    bot_id: str = ""
+    secret: str = ""
+    ws_url: str = "wss://openws.work.weixin.qq.com"
+    max_clock_skew_seconds: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,7 @@ ENV_KEYS = {
     ("dingtalk", "client_secret"): "DIANDAN_DINGTALK_CLIENT_SECRET",
     ("wecom", "token"): "DIANDAN_WECOM_TOKEN",
     ("wecom", "encoding_aes_key"): "DIANDAN_WECOM_ENCODING_AES_KEY",
+    ("wecom", "secret"): "DIANDAN_WECOM_SECRET",
     ("dashboard", "token"): "DIANDAN_DASHBOARD_TOKEN",
 }
 

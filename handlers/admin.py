@@ -20,7 +20,7 @@ ADMINS_USAGE = ("用法：/管理员 列表 · /管理员 添加 平台:用户ID
                 " · /管理员 删除 平台:用户ID")
 SETTINGS_USAGE = "用法：/设置 地区 德清 · /设置 企业 某某公司"
 SETTING_KEYS = {"地区": "region", "企业": "enterprise"}
-ACCOUNT = re.compile(r"^(local|dingtalk|wecom):\S+$")
+ACCOUNT = re.compile(r"^[a-z][a-z0-9_]*:\S+$")
 SCOPE_WORDS = {"地区": "region", "服务队": "team", "专业组": "team", "群": "group"}
 
 

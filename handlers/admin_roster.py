@@ -22,7 +22,7 @@ MENU_USAGE = ("用法：/清单 列表 · /清单 添加 标题|类别|提供者
               " · /清单 下架 序号")
 NO_EXPERT = "没有找到专家「{who}」"
 MANY = "「{who}」对应多位专家：{names}，请用编号"
-ACCOUNT = re.compile(r"^(local|dingtalk|wecom):\S+$")
+ACCOUNT = re.compile(r"^[a-z][a-z0-9_]*:\S+$")
 
 
 def find_one(ctx: Context, who: str) -> Expert:

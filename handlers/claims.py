@@ -20,10 +20,12 @@ from storage.records import OrderState
 router = Router("claims")
 
 TAKEN = "#{no} 已被{name}接单，可回复「协助 {no}」参与服务。"
+UNAVAILABLE = "您目前{status}，暂不能接单。"
 YOURS = "#{no} 已由您接单，无需重复认领。"
 NOT_OPEN = "#{no} {state}，不能{verb}。"
 FULL = "您手上已有 {load} 张未办结的点单（上限 {cap} 张），请先办结再接新单，或请管理员 /指派。"
-CLAIMED = "接单成功 #{no}\n您的点单由 {expert} 接单，专家会尽快与您联系。"
+CLAIMED = ("接单成功 #{no}\n您的点单由 {expert} 接单，专家会尽快与您联系。\n"
+           "（专家可私聊我发送「查询 {no}」查看完整联系方式）")
 OTHERS_TOLD = "#{no} 已由{name}接单，感谢关注！如愿参与可回复「协助 {no}」。"
 CONTACT = ("您已接单 #{no}\n需求：{summary}\n企业：{enterprise}\n联系人：{contact}\n"
            "电话：{phone}\n（完整号码仅在私聊中发送，请勿转发到群里）\n"
@@ -52,6 +54,8 @@ async def claim(msg: Incoming, ctx: Context) -> None:
         if order.lead:
             raise BotError(TAKEN.format(no=order.no, name=expert_name(ctx, order.lead)))
         raise BotError(NOT_OPEN.format(no=order.no, state=order.state.word, verb="接单"))
+    if not expert.available(ctx.now().date()):
+        raise BotError(UNAVAILABLE.format(status=expert.status_word))
     load = ctx.store.open_load(expert.id)
     if load >= expert.capacity:
         raise BotError(FULL.format(load=load, cap=expert.capacity))

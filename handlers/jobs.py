@@ -13,6 +13,7 @@ from bot.workdays import add_workdays
 from handlers.announce import announce
 from handlers.common import admin_accounts, mention_of, post, title_of
 from handlers.report import tally_text
+from storage.base import ts
 from storage.records import Order, OrderState
 from storage.tallies import Scope, tally
 
@@ -187,8 +188,8 @@ def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
     period = month(first.year, first.month)
     out = []
     for chat in ctx.store.chats():
-        if chat["kind"] != ChatKind.GROUP.value:
-            continue
+        if chat["kind"] != ChatKind.GROUP.value or chat["first_at"] >= ts(due_at):
+            continue  # only groups the bot served before the report fell due
         key = f"monthly:{first:%Y-%m}:{chat['platform']}:{chat['chat_id']}"
 
         def send(c: Context, chat: dict[str, str] = chat) -> None:

@@ -64,6 +64,12 @@ async def query(msg: Incoming, ctx: Context) -> None:
         parts.append(f"评价：{order.rating}{stars}")
     if order.end_reason:
         parts.append(f"原因：{order.end_reason}")
+    expert = ctx.expert()
+    insider = (msg.account == order.requester or ctx.is_admin()
+               or (expert is not None and expert.id in {e for e, _ in team}))
+    if not in_group and insider:  # the full contact, only 1:1 and only to those who serve it
+        who = order.contact or order.requester_name
+        parts.append(f"联系人：{who} {order.phone or ''}".rstrip())
     ctx.reply("\n".join(parts))
 
 

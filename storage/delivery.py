@@ -132,13 +132,15 @@ class DeliveryMixin(StoreBase):
 
     def remember_chat(self, platform: str, chat_id: str, kind: str, title: str = "",
                       reply_handle: str = "") -> None:
+        now = ts(self.clock.now())
         with self.tx():
-            self.db.table("chats").upsert(
-                {
-                    "platform": platform, "chat_id": chat_id, "kind": kind, "title": title,
-                    "reply_handle": reply_handle, "updated_at": ts(self.clock.now()),
-                },
-                pk=("platform", "chat_id"),
+            self.db.execute(
+                "INSERT INTO chats (platform, chat_id, kind, title, reply_handle, first_at, "
+                "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (platform, chat_id) DO UPDATE "
+                "SET kind = excluded.kind, title = coalesce(nullif(excluded.title, ''), title), "
+                "reply_handle = coalesce(nullif(excluded.reply_handle, ''), reply_handle), "
+                "updated_at = excluded.updated_at",
+                [platform, chat_id, kind, title, reply_handle, now, now],
             )
 
     def chats(self, platform: str | None = None) -> list[dict[str, Any]]:

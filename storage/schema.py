@@ -110,7 +110,7 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.table("chats").create(
         {
             "platform": str, "chat_id": str, "kind": str, "title": str, "reply_handle": str,
-            "updated_at": str,
+            "first_at": str, "updated_at": str,
         },
         pk=("platform", "chat_id"),
     )

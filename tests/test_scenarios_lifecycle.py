@@ -191,3 +191,12 @@ async def test_private_order_path(chat: FakeChat, app: App) -> None:
     assert any(s.chat == "dm-w9" and "接单成功 #2" in s.text for s in group)
     [q] = await chat.say("查询 2", chat="g1")
     assert "职工个人需求" in q.text and "劳动合同" not in q.text
+
+
+async def test_full_contact_by_query_only_in_private_to_the_team(claimed: FakeChat) -> None:
+    [lead] = await claimed.say("查询 1", sender="e1", single=True)
+    assert "13867201234" in lead.text
+    [group] = await claimed.say("查询 1", sender="e1")
+    assert "13867201234" not in group.text
+    [stranger] = await claimed.say("查询 1", sender="e2", single=True)
+    assert "13867201234" not in stranger.text and "联系人" not in stranger.text

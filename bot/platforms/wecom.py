@@ -1,0 +1,349 @@
+"""WeCom (企业微信) AI bot: receive by URL callback or long connection, send by reply or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.config import ConfigError, WeComConfig
+from bot.model import ChatKind, Incoming
+from bot.platforms.base import SendError
+from bot.platforms.wecom_callback import CallbackEndpoint
+from bot.platforms.wecom_crypto import CryptoError, WeComCrypto
+from bot.platforms.wecom_payload import (
+    PLATFORM,
+    RESPONSE_URL_LIFETIME,
+    ReplyHandle,
+    as_markdown,
+    mention_tags,
+    split_utf8,
+    to_incoming,
+)
+from bot.platforms.wecom_send import (
+    MARKDOWN_LIMIT,
+    RESPONSE_LIMIT,
+    ResponseUrlSpent,
+    WeComHttp,
+    gather_quietly,
+)
+from bot.platforms.wecom_ws import DEFAULT_WS_URL, RESPOND, SEND_MSG, LongConnection
+from storage.records import OutboxItem
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+CALLBACK = "callback"
+WEBSOCKET = "websocket"
+WS_REPLY_WINDOW = timedelta(minutes=5)  # answer a long-connection callback by req_id within it
+
+
+@dataclass(frozen=True)
+class WeComSettings:
+    """Everything the adapter reads from `[wecom]` (keys not in the config yet default)."""
+
+    token: str = ""
+    encoding_aes_key: str = ""
+    callback_path: str = "/wecom/callback"
+    webhook_base: str = "https://qyapi.weixin.qq.com"
+    webhooks: dict[str, str] = field(default_factory=dict)
+    mode: str = CALLBACK
+    bot_id: str = ""
+    secret: str = ""
+    ws_url: str = DEFAULT_WS_URL
+    max_clock_skew_seconds: float = 3600.0
+
+    @classmethod
+    def from_config(cls, cfg: WeComConfig) -> WeComSettings:
+        return cls(
+            token=cfg.token, encoding_aes_key=cfg.encoding_aes_key,
+            callback_path=cfg.callback_path, webhook_base=cfg.webhook_base,
+            webhooks=dict(cfg.webhooks), mode=cfg.mode, bot_id=cfg.bot_id, secret=cfg.secret,
+            ws_url=cfg.ws_url or DEFAULT_WS_URL,
+            max_clock_skew_seconds=cfg.max_clock_skew_seconds,
+        )
+
+
+class WeComPlatform:
+    """The WeCom AI bot (智能机器人) plus the group webhooks of `[wecom.webhooks]`.
+
+    Replies to a message go, in order of preference: through the message's own reply
+    channel (callback mode: its single-use response_url; long connection: aibot_respond_msg
+    under its req_id), carrying the message's whole batch of replies at once; then through
+    the group's webhook key; then (long connection) aibot_send_msg. A reply that @-mentions
+    someone goes by webhook when the group has a key, since only that notifies for sure.
+    """
+
+    name = PLATFORM
+    rate_limited = True
+    in_store = False
+
+    def __init__(self, app: App, settings: WeComSettings | None = None) -> None:
+        self.app = app
+        self.settings = settings or WeComSettings.from_config(app.config.wecom)
+        s = self.settings
+        if s.mode not in (CALLBACK, WEBSOCKET):
+            raise ConfigError('wecom.mode must be "callback" or "websocket"')
+        self.http = WeComHttp(s.webhook_base)
+        self.endpoint: CallbackEndpoint | None = None
+        self.ws: LongConnection | None = None
+        if s.mode == CALLBACK:
+            if not s.token or not s.encoding_aes_key:
+                raise ConfigError("wecom callback mode needs wecom.token and "
+                                  "wecom.encoding_aes_key")
+            try:
+                crypto = WeComCrypto(s.token, s.encoding_aes_key)
+            except CryptoError as exc:
+                raise ConfigError(f"wecom.encoding_aes_key: {exc}") from None
+            self.endpoint = CallbackEndpoint(crypto, app.clock.now, s.max_clock_skew_seconds,
+                                             self.on_callback)
+        else:
+            if not s.bot_id or not s.secret:
+                raise ConfigError("wecom websocket mode needs wecom.bot_id and wecom.secret")
+            self.ws = LongConnection(s.ws_url, s.bot_id, s.secret, self.on_ws_message)
+        self._handles: dict[str, ReplyHandle] = {}  # msgid → how to answer it
+        self._spent: set[str] = set()  # msgids whose reply channel is used up
+        self._batches: dict[str, list[int]] = {}  # msgid → its reply items to its own chat
+        self._item_msg: dict[int, str] = {}  # item id → the message whose handling queued it
+        self._covered: dict[int, str] = {}  # item id → ref of the post that carried it
+        self._progress: dict[int, int] = {}  # item id → pieces already posted
+        self._chats: dict[str, tuple[str, str]] = {}  # msgid → (chat id, kind)
+        self._inflight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        if self.endpoint is None:
+            return []
+        path = self.settings.callback_path
+        return [web.get(path, self.endpoint.verify_url), web.post(path, self.endpoint.callback)]
+
+    async def start(self) -> None:
+        if self.ws is not None:
+            self.ws.start()
+
+    async def stop(self) -> None:
+        if self.ws is not None:
+            await self.ws.stop()
+        await self.settle()
+        await self.http.close()
+
+    async def settle(self) -> None:
+        """Wait until every message received so far has been handled (tests, shutdown)."""
+        while self._tasks:
+            await gather_quietly(set(self._tasks))
+
+    # -- inbound ----------------------------------------------------------------------------
+
+    async def on_callback(self, payload: dict[str, Any], nonce: str) -> dict[str, Any] | None:
+        """A decrypted callback; returns a passive reply or None for an empty 200."""
+        kind = payload.get("msgtype")
+        if kind == "stream":  # a refresh poll: this bot never leaves a stream open
+            stream = payload.get("stream")
+            sid = stream.get("id") if isinstance(stream, dict) else ""
+            return {"msgtype": "stream", "stream": {"id": sid, "finish": True, "content": ""}}
+        msg = to_incoming(payload, self.app.clock.now())
+        if msg is None:
+            log.info("wecom callback of type %s not handled", kind)
+            return None
+        self._spawn(msg)
+        return None
+
+    async def on_ws_message(self, body: dict[str, Any], req_id: str) -> None:
+        msg = to_incoming(body, self.app.clock.now(), req_id=req_id)
+        if msg is None:
+            log.info("wecom long-connection callback of type %s not handled",
+                     body.get("msgtype"))
+            return
+        self._spawn(msg)
+
+    def _spawn(self, msg: Incoming) -> None:
+        """Handle after answering; a retry of a message still in flight is dropped here,
+        one already handled is dropped by app.handle's durable dedupe."""
+        if msg.msg_id in self._inflight:
+            log.info("wecom retry of message %s while it is being handled", msg.msg_id)
+            return
+        self._inflight.add(msg.msg_id)
+        task = asyncio.create_task(self._handle(msg))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, msg: Incoming) -> None:
+        try:
+            handle = ReplyHandle.decode(msg.reply_handle)
+            if handle is not None:
+                self._handles[msg.msg_id] = handle
+                self._chats[msg.msg_id] = (msg.chat_id, msg.chat_kind.value)
+            handled = await self.app.handle(msg)
+            if not handled.duplicate:  # no await between here and app.handle's return
+                self._batches[msg.msg_id] = self._batch(msg, handled.sent)
+        except Exception:
+            log.exception("wecom message %s could not be handled", msg.msg_id)
+        finally:
+            self._inflight.discard(msg.msg_id)
+            self._prune()
+
+    def _batch(self, msg: Incoming, sent: list[int]) -> list[int]:
+        ids = []
+        for item_id in sent:
+            item = self.app.store.outbox_item(item_id)
+            if (item is not None and item.platform == PLATFORM and item.chat_id == msg.chat_id
+                    and not item.extra.get("to_user")):
+                ids.append(item_id)
+                self._item_msg[item_id] = msg.msg_id
+        return ids
+
+    def _prune(self) -> None:
+        now = self.app.clock.now()
+        for msgid, handle in list(self._handles.items()):
+            if handle.expires_at is not None and handle.expires_at < now - timedelta(hours=1):
+                self._handles.pop(msgid, None)
+                for item_id in self._batches.pop(msgid, []):
+                    self._item_msg.pop(item_id, None)
+                self._spent.discard(msgid)
+                self._chats.pop(msgid, None)
+
+    # -- outbound ---------------------------------------------------------------------------
+
+    async def send(self, item: OutboxItem) -> str:
+        if item.id in self._covered:  # already carried by an earlier post of its batch
+            self._item_msg.pop(item.id, None)
+            return self._covered.pop(item.id)
+        to_user = item.extra.get("to_user")
+        key = None if to_user else self.settings.webhooks.get(item.chat_id)
+        prefer_webhook = bool(item.mentions) and key is not None
+        if not prefer_webhook:
+            ref = await self._reply(item, to_user)
+            if ref is not None:
+                return ref
+        if key is not None:
+            return await self._webhook(item, key)
+        if self.ws is not None:
+            return await self._ws_send(item, to_user or item.chat_id)
+        if to_user or item.chat_kind == ChatKind.SINGLE.value:
+            log.error("wecom: cannot deliver 1:1 message (item %s) to user %s: in callback "
+                      "mode the AI bot can only answer a 1:1 chat through the message's "
+                      "response_url (unused, within 1 hour); use long-connection mode for "
+                      "1:1 notices", item.id, to_user or item.chat_id)
+            raise SendError("wecom: no way to reach this user 1:1 in callback mode",
+                            permanent=True)
+        log.error("wecom: no webhook key for group %s (item %s); add it under "
+                  "[wecom.webhooks]", item.chat_id, item.id)
+        raise SendError(f"wecom: no webhook key for group {item.chat_id}", permanent=True)
+
+    def _reply_handle(self, item: OutboxItem, to_user: str | None) -> ReplyHandle | None:
+        """The unused reply channel this item may take, if any."""
+        if to_user:  # a 1:1 notice: the user's latest 1:1 message may still be answerable
+            candidates = [h for h in self._handles.values()
+                          if h.msgid not in self._spent
+                          and self._chats.get(h.msgid) == (to_user, ChatKind.SINGLE.value)]
+            handle = candidates[-1] if candidates else self._stored_handle(to_user, "single")
+        elif item.id in self._item_msg or item.in_reply_to:
+            msgid = self._item_msg.get(item.id) or item.in_reply_to or ""
+            handle = self._handles.get(msgid)
+            if handle is None:
+                stored = self._stored_handle(item.chat_id, item.chat_kind)
+                handle = stored if stored and stored.msgid == msgid else None
+        else:
+            return None
+        if handle is None or handle.msgid in self._spent:
+            return None
+        now = self.app.clock.now()
+        if self.ws is not None:
+            received = handle.expires_at - RESPONSE_URL_LIFETIME if handle.expires_at else None
+            fresh = received is None or now < received + WS_REPLY_WINDOW
+            return handle if handle.req_id and fresh else None
+        return handle if handle.usable(now) else None
+
+    def _stored_handle(self, chat_id: str, kind: str) -> ReplyHandle | None:
+        """After a restart: the chat's latest reply handle, remembered by app.handle."""
+        for row in self.app.store.chats(PLATFORM):
+            if row["chat_id"] == chat_id and row["kind"] == kind:
+                return ReplyHandle.decode(row.get("reply_handle") or "")
+        return None
+
+    def _run(self, item: OutboxItem, handle: ReplyHandle) -> list[OutboxItem]:
+        """This item and the later pending items of its batch that can share its post."""
+        run = [item]
+        batch = self._batches.get(handle.msgid, [])
+        if item.id not in batch:
+            return run
+        for later_id in batch[batch.index(item.id) + 1:]:
+            later = self.app.store.outbox_item(later_id)
+            if later is None or later.state != "pending":
+                continue
+            if later.mentions and item.chat_id in self.settings.webhooks:
+                break  # goes by webhook; keep the order
+            run.append(later)
+        return run
+
+    async def _reply(self, item: OutboxItem, to_user: str | None) -> str | None:
+        handle = self._reply_handle(item, to_user)
+        if handle is None:
+            return None
+        run = self._run(item, handle)
+        text = "\n\n".join(i.text for i in run)
+        mentions = tuple(dict.fromkeys(m for i in run for m in i.mentions))
+        self._spent.add(handle.msgid)  # single use: never try it twice
+        try:
+            if self.ws is not None:
+                content = as_markdown(text) + (f"\n{mention_tags(mentions)}" if mentions else "")
+                body = {"msgtype": "stream", "stream": {
+                    "id": f"s{item.id}", "finish": True,
+                    "content": split_utf8(content, RESPONSE_LIMIT)[0]}}
+                ack = await self.ws.request(RESPOND, body, req_id=handle.req_id)
+                if ack.get("errcode") != 0:
+                    log.warning("wecom respond for %s refused: errcode %s", handle.msgid,
+                                ack.get("errcode"))
+                    return None
+                ref = f"respond:{handle.msgid}"
+            else:
+                await self.http.respond(handle.response_url, text, mentions)
+                ref = f"response_url:{handle.msgid}"
+        except ResponseUrlSpent as exc:
+            log.warning("wecom reply to %s: %s; falling back", handle.msgid, exc)
+            return None
+        except SendError:
+            self._spent.discard(handle.msgid)  # not delivered: the channel is still unused
+            raise
+        for other in run[1:]:
+            self._covered[other.id] = ref
+        return ref
+
+    async def _webhook(self, item: OutboxItem, key: str) -> str:
+        progress = [self._progress.get(item.id, 0)]
+        try:
+            ref = await self.http.webhook(key, item.chat_id, item.text, item.mentions,
+                                          start=progress[0], progress=progress)
+        except SendError:
+            self._progress[item.id] = progress[0]
+            raise
+        self._progress.pop(item.id, None)
+        return ref
+
+    async def _ws_send(self, item: OutboxItem, chatid: str) -> str:
+        assert self.ws is not None
+        content = as_markdown(item.text)
+        if item.mentions:
+            content += "\n" + mention_tags(item.mentions)
+        pieces = split_utf8(content, MARKDOWN_LIMIT)
+        done = self._progress.get(item.id, 0)
+        while done < len(pieces):
+            ack = await self.ws.request(SEND_MSG, {"chatid": chatid, "msgtype": "markdown",
+                                                   "markdown": {"content": pieces[done]}})
+            code = ack.get("errcode")
+            if code != 0:
+                self._progress[item.id] = done
+                raise SendError(f"wecom aibot_send_msg to {chatid}: errcode {code}",
+                                retry_after=60.0 if code == 45009 else None)
+            done += 1
+        self._progress.pop(item.id, None)
+        return f"send_msg:{chatid}:{len(pieces)}"
+

@@ -1,0 +1,144 @@
+"""WeCom HTTP senders: group webhook posts and response_url replies, with errcode handling."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+
+from bot.platforms.base import SendError
+from bot.platforms.wecom_payload import as_markdown, mention_tags, split_utf8
+
+log = logging.getLogger(__name__)
+
+TEXT_LIMIT = 2048  # bytes, webhook text
+MARKDOWN_LIMIT = 4096  # bytes, webhook markdown
+RESPONSE_LIMIT = 20480  # bytes, response_url / stream markdown
+RATE_LIMITED = 45009
+TOO_LONG = 40058
+BAD_TYPE = 40008
+BAD_KEY = 93000
+RATE_RETRY_SECONDS = 60.0
+
+
+class ResponseUrlSpent(Exception):
+    """The response_url was refused (used, expired or wrong type): fall back to another path."""
+
+
+def webhook_bodies(text: str, mentions: tuple[str, ...], limit_scale: float = 1.0
+                   ) -> list[dict[str, Any]]:
+    """The webhook posts for one message: text with mentioned_list when someone is to be
+    notified (the documented way to @ in a group), else markdown; split by UTF-8 bytes."""
+    if mentions:
+        limit = max(64, int(TEXT_LIMIT * limit_scale))
+        bodies: list[dict[str, Any]] = []
+        for i, piece in enumerate(split_utf8(text, limit)):
+            body: dict[str, Any] = {"content": piece}
+            if i == 0:
+                body["mentioned_list"] = list(mentions)
+            bodies.append({"msgtype": "text", "text": body})
+        return bodies
+    limit = max(64, int(MARKDOWN_LIMIT * limit_scale))
+    return [{"msgtype": "markdown", "markdown": {"content": piece}}
+            for piece in split_utf8(as_markdown(text), limit)]
+
+
+def response_body(text: str, mentions: tuple[str, ...]) -> dict[str, Any]:
+    """One response_url post: markdown (the only type groups accept), mentions inline."""
+    content = as_markdown(text)
+    if mentions:
+        content = f"{content}\n{mention_tags(mentions)}"
+    pieces = split_utf8(content, RESPONSE_LIMIT)
+    return {"msgtype": "markdown", "markdown": {"content": pieces[0]}}
+
+
+class WeComHttp:
+    """Posts to WeCom over one aiohttp session; never logs webhook keys or URLs with keys."""
+
+    def __init__(self, webhook_base: str, timeout: float = 10.0) -> None:
+        self.webhook_base = webhook_base.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _post(self, url: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        try:
+            async with self.session().post(url, json=body) as resp:
+                if resp.status >= 500:
+                    raise SendError(f"{what}: HTTP {resp.status}")
+                if resp.status != 200:
+                    raise SendError(f"{what}: HTTP {resp.status}")
+                data = await resp.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise SendError(f"{what}: {type(exc).__name__}") from None
+        if not isinstance(data, dict):
+            raise SendError(f"{what}: unexpected answer")
+        return data
+
+    async def webhook(self, key: str, chat_id: str, text: str, mentions: tuple[str, ...],
+                      start: int = 0, progress: list[int] | None = None) -> str:
+        """Post one message to a group webhook, split as needed. `start` skips pieces a
+        previous attempt already delivered; `progress` gets the count delivered so far."""
+        url = f"{self.webhook_base}/cgi-bin/webhook/send?key={key}"
+        what = f"webhook for chat {chat_id}"
+        scale = 1.0
+        bodies = webhook_bodies(text, mentions, scale)
+        done = start
+        while done < len(bodies):
+            data = await self._post(url, bodies[done], what)
+            code = data.get("errcode", 0)
+            if code == 0:
+                done += 1
+                if progress is not None:
+                    progress[:] = [done]
+                continue
+            if code == TOO_LONG and scale > 0.2:
+                # WeCom counts differently than we do: cut the rest smaller and go on.
+                scale /= 2
+                rest = webhook_bodies(_joined(bodies[done:]), mentions if done == 0 else (),
+                                      scale)
+                bodies = bodies[:done] + rest
+                log.warning("%s: message too long (40058), splitting smaller", what)
+                continue
+            if code == RATE_LIMITED:
+                raise SendError(f"{what}: rate limited (45009)", retry_after=RATE_RETRY_SECONDS)
+            if code == BAD_KEY:
+                raise SendError(f"{what}: webhook key refused (93000); check [wecom.webhooks]",
+                                permanent=True)
+            if code == BAD_TYPE:
+                raise SendError(f"{what}: message type refused (40008)", permanent=True)
+            raise SendError(f"{what}: errcode {code}")
+        return f"webhook:{chat_id}:{len(bodies)}"
+
+    async def respond(self, url: str, text: str, mentions: tuple[str, ...]) -> None:
+        """One POST to a response_url; ResponseUrlSpent when WeCom refuses it."""
+        data = await self._post(url, response_body(text, mentions), "response_url")
+        code = data.get("errcode", 0)
+        if code != 0:
+            raise ResponseUrlSpent(f"response_url refused: errcode {code}")
+
+
+def _joined(bodies: list[dict[str, Any]]) -> str:
+    parts: list[str] = []
+    for body in bodies:
+        part = body.get(body["msgtype"], {})
+        parts.append(str(part.get("content", "")))
+    return "".join(parts).replace("\u200b", "")
+
+
+async def gather_quietly(tasks: set[asyncio.Task[Any]]) -> None:
+    """Await background tasks, logging (not raising) their failures."""
+    for result in await asyncio.gather(*tasks, return_exceptions=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error("wecom background task failed: %r", result)

@@ -1,0 +1,200 @@
+"""WeCom AI-bot long connection (no public IP): subscribe, heartbeat, callbacks, replies."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import aiohttp
+
+from bot.platforms.base import SendError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WS_URL = "wss://openws.work.weixin.qq.com"
+SUBSCRIBE = "aibot_subscribe"
+PING = "ping"
+MSG_CALLBACK = "aibot_msg_callback"
+EVENT_CALLBACK = "aibot_event_callback"
+RESPOND = "aibot_respond_msg"
+SEND_MSG = "aibot_send_msg"
+
+OnMessage = Callable[[dict[str, Any], str], Coroutine[Any, Any, None]]
+
+
+def new_req_id(cmd: str) -> str:
+    return f"{cmd}_{uuid.uuid4().hex}"
+
+
+class LongConnection:
+    """One live websocket to WeCom per bot, reconnecting with exponential backoff.
+
+    Frames are JSON `{cmd, headers: {req_id}, body}`; WeCom acknowledges our frames with
+    `{headers: {req_id}, errcode, errmsg}` (no cmd) under the same req_id.
+    """
+
+    def __init__(self, url: str, bot_id: str, secret: str, on_message: OnMessage, *,
+                 ping_seconds: float = 30.0, backoff_seconds: float = 1.0,
+                 max_backoff_seconds: float = 30.0, ack_seconds: float = 5.0) -> None:
+        self.url = url or DEFAULT_WS_URL
+        self.bot_id = bot_id
+        self.secret = secret
+        self.on_message = on_message
+        self.ping_seconds = ping_seconds
+        self.backoff_seconds = backoff_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.ack_seconds = ack_seconds
+        self.connected = asyncio.Event()  # set while subscribed
+        self.connects = 0
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._reply_locks: dict[str, asyncio.Lock] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        if self._task is None or self._task.done():  # one live connection per bot
+            self._task = asyncio.create_task(self._run(), name="wecom-ws")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._handlers:
+            await asyncio.gather(*self._handlers, return_exceptions=True)
+
+    async def _run(self) -> None:
+        failures = 0
+        async with aiohttp.ClientSession() as session:
+            while True:
+                try:
+                    subscribed = await self._session(session)
+                    failures = 0 if subscribed else failures + 1
+                except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                    log.warning("wecom long connection failed: %s", type(exc).__name__)
+                    failures += 1
+                except Exception:  # never let the receiver die: log and reconnect
+                    log.exception("wecom long connection: unexpected error")
+                    failures += 1
+                finally:
+                    self.connected.clear()
+                    self._ws = None
+                    self._fail_acks("connection closed")
+                delay = min(self.backoff_seconds * 2 ** max(failures - 1, 0),
+                            self.max_backoff_seconds)
+                log.info("wecom long connection: reconnecting in %.1f s", delay)
+                await asyncio.sleep(delay)
+
+    async def _session(self, session: aiohttp.ClientSession) -> bool:
+        """One connection's life; True when it got as far as being subscribed."""
+        async with session.ws_connect(self.url, heartbeat=None, autoping=True) as ws:
+            self._ws = ws
+            req_id = new_req_id(SUBSCRIBE)
+            await ws.send_str(json.dumps({"cmd": SUBSCRIBE, "headers": {"req_id": req_id},
+                                          "body": {"bot_id": self.bot_id,
+                                                   "secret": self.secret}}))
+            ack = await asyncio.wait_for(self._next_frame(ws), timeout=self.ack_seconds * 2)
+            if ack is None or ack.get("errcode") != 0:
+                code = ack.get("errcode") if ack else None
+                log.error("wecom long connection: subscribe refused (errcode %s); check "
+                          "[wecom] bot_id and secret", code)
+                return False
+            self.connects += 1
+            self.connected.set()
+            log.info("wecom long connection subscribed")
+            pinger = asyncio.create_task(self._ping(ws))
+            try:
+                while True:
+                    frame = await self._next_frame(ws)
+                    if frame is None:
+                        return True
+                    self._dispatch(frame)
+            finally:
+                pinger.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pinger
+
+    async def _next_frame(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
+        while True:
+            msg = await ws.receive()
+            if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
+                            aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                return None
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            try:
+                frame = json.loads(msg.data)
+            except json.JSONDecodeError:
+                log.warning("wecom long connection: a frame that is not JSON was ignored")
+                continue
+            if isinstance(frame, dict):
+                return frame
+
+    def _dispatch(self, frame: dict[str, Any]) -> None:
+        headers = frame.get("headers")
+        req_id = str(headers.get("req_id", "")) if isinstance(headers, dict) else ""
+        cmd = frame.get("cmd")
+        if cmd == MSG_CALLBACK and isinstance(frame.get("body"), dict):
+            task: asyncio.Task[None] = asyncio.create_task(
+                self.on_message(frame["body"], req_id))
+            self._handlers.add(task)
+            task.add_done_callback(self._handlers.discard)
+            return
+        if cmd == EVENT_CALLBACK:
+            log.info("wecom long connection: event callback ignored")
+            return
+        waiter = self._acks.pop(req_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(frame)
+
+    async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        missed = 0
+        while True:
+            await asyncio.sleep(self.ping_seconds)
+            try:
+                await self.request(PING, None)
+                missed = 0
+            except SendError:
+                missed += 1
+                if missed >= 2:
+                    log.warning("wecom long connection: no heartbeat ack, reconnecting")
+                    await ws.close()
+                    return
+
+    async def request(self, cmd: str, body: dict[str, Any] | None,
+                      req_id: str | None = None) -> dict[str, Any]:
+        """Send one frame and wait for its ack; SendError (transient) on failure."""
+        ws = self._ws
+        if ws is None or ws.closed or not self.connected.is_set():
+            raise SendError("wecom long connection is not connected")
+        rid = req_id or new_req_id(cmd)
+        lock = self._reply_locks.setdefault(rid, asyncio.Lock())
+        async with lock:  # replies under one req_id go one at a time, as the SDK does
+            waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._acks[rid] = waiter
+            frame: dict[str, Any] = {"cmd": cmd, "headers": {"req_id": rid}}
+            if body is not None:
+                frame["body"] = body
+            try:
+                await ws.send_str(json.dumps(frame, ensure_ascii=False))
+                ack = await asyncio.wait_for(waiter, timeout=self.ack_seconds)
+            except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
+                raise SendError(f"wecom {cmd}: no ack ({type(exc).__name__})") from None
+            finally:
+                self._acks.pop(rid, None)
+        if self._reply_locks.get(rid) is lock and not lock.locked():
+            del self._reply_locks[rid]
+        return ack
+
+    def _fail_acks(self, reason: str) -> None:
+        for waiter in self._acks.values():
+            if not waiter.done():
+                waiter.set_exception(SendError(f"wecom long connection: {reason}"))
+        self._acks.clear()

@@ -1,0 +1,444 @@
+"""A faithful local double of WeCom: AI-bot callbacks, response_url, webhooks, long connection."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import secrets
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from yarl import URL
+
+from bot.app import App, build_app
+from bot.config import BotConfig, Config, DashboardConfig, LocalConfig, StorageConfig
+from bot.model import FrozenClock
+from bot.platforms.wecom import WeComPlatform, WeComSettings
+from bot.platforms.wecom_crypto import WeComCrypto
+from bot.web.server import make_web_app
+
+RETRY_AFTER = 5.0  # WeCom resends a callback not answered within 5 s ...
+RETRIES = 3  # ... up to three times
+STREAM_POLL_SECONDS = 1.0
+STREAM_MAX_SECONDS = 360.0  # refresh polls stop after 6 minutes
+RESPONSE_URL_SECONDS = 3600.0
+WEBHOOK_PER_MINUTE = 20
+TEXT_LIMIT, MARKDOWN_LIMIT, REPLY_LIMIT = 2048, 4096, 20480
+OK, BAD_TYPE, TOO_LONG, RATE_LIMITED, BAD_KEY = 0, 40008, 40058, 45009, 93000
+URL_INVALID = 40029  # assumed code for a used or expired response_url (undocumented)
+BAD_SECRET = 40001  # assumed code for a refused aibot_subscribe (undocumented)
+PASSIVE_TYPES = {"stream", "template_card", "stream_with_template_card"}
+
+
+class ManualClock:
+    """Epoch seconds that move only when told to (the double's clock in unit tests)."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self) -> float:
+        return self.at
+
+    def advance(self, seconds: float) -> None:
+        self.at += seconds
+
+
+class RealClock:
+    def now(self) -> float:
+        return time.time()
+
+
+@dataclass
+class Post:
+    """One message the bot sent to the double, accepted (errcode 0) or refused."""
+
+    via: str  # "webhook" | "response_url" | "respond" | "send_msg"
+    target: str  # chat id (webhook: the chat the key belongs to), msgid or ws chatid
+    body: dict[str, Any]
+    errcode: int
+
+    @property
+    def content(self) -> str:
+        part = self.body.get(self.body.get("msgtype", ""), {})
+        if self.via == "respond":
+            part = self.body.get("stream", {})
+        return str(part.get("content", "")) if isinstance(part, dict) else ""
+
+
+@dataclass
+class Attempt:
+    """One POST of a callback to the bot."""
+
+    status: int
+    seconds: float  # real time the bot took to answer
+    reply: dict[str, Any] | None  # decrypted passive reply, if any
+    text: str
+
+
+@dataclass
+class _ResponseUrl:
+    chattype: str
+    issued: float
+    msgid: str
+    used: bool = False
+
+
+@dataclass
+class Delivery:
+    attempts: list[Attempt] = field(default_factory=list)
+    stream: dict[str, Any] | None = None  # the final state of a passive stream reply
+    polls: int = 0
+
+
+class WeComDouble:
+    """WeCom as the bot sees it. Start it, point the bot's `webhook_base` (and ws_url) at
+    `base`, tell it the bot's callback URL, then `deliver()` messages and read `posts`."""
+
+    def __init__(self, token: str, aes_key: str, *, webhook_keys: dict[str, str] | None = None,
+                 clock: ManualClock | RealClock | _Follow | None = None, bot_id: str = "bot1",
+                 secret: str = "s3cret") -> None:
+        self.crypto = WeComCrypto(token, aes_key)
+        self.clock = clock or RealClock()
+        self.webhook_keys = dict(webhook_keys or {})  # key → chat id
+        self.bot_id, self.secret = bot_id, secret
+        self.callback_url = ""
+        self.posts: list[Post] = []
+        self.violations: list[str] = []
+        self.text_limit, self.markdown_limit = TEXT_LIMIT, MARKDOWN_LIMIT
+        self.fail_next: list[int] = []  # HTTP statuses for the next webhook posts (0: pass)
+        self._urls: dict[str, _ResponseUrl] = {}
+        self._sent_at: dict[str, list[float]] = {}
+        self._ids = itertools.count(1)
+        self._server: TestServer | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self.ws_live: list[web.WebSocketResponse] = []
+        self.ws_subscribes: list[dict[str, Any]] = []
+        self.pings = 0
+        self._ws_reqs: set[str] = set()
+
+    # -- server -----------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/cgi-bin/webhook/send", self._webhook)
+        app.router.add_post("/aibot/response", self._response_url)
+        app.router.add_get("/ws", self._ws)
+        self._server = TestServer(app, host="127.0.0.1")
+        await self._server.start_server()
+        self._session = aiohttp.ClientSession()
+        return self.base
+
+    @property
+    def base(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/ws"
+
+    async def close(self) -> None:
+        for ws in list(self.ws_live):
+            await ws.close()
+        if self._session is not None:
+            await self._session.close()
+        if self._server is not None:
+            await self._server.close()
+
+    @property
+    def sent(self) -> list[Post]:
+        """What WeCom accepted and showed to users."""
+        return [p for p in self.posts if p.errcode == OK]
+
+    # -- webhook ----------------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        status = self.fail_next.pop(0) if self.fail_next else 0
+        if status:  # 0 lets this post through
+            return web.Response(status=status, text="busy")
+        key = request.query.get("key", "")
+        body = await _json(request)
+        chat = self.webhook_keys.get(key)
+        if chat is None:
+            return self._refuse("webhook", key[:4] + "…", body, BAD_KEY)
+        now = self.clock.now()
+        recent = [t for t in self._sent_at.get(key, []) if t > now - 60]
+        if len(recent) >= WEBHOOK_PER_MINUTE:
+            return self._refuse("webhook", chat, body, RATE_LIMITED)
+        kind = body.get("msgtype")
+        part = body.get(kind) if isinstance(kind, str) else None
+        if kind not in ("text", "markdown") or not isinstance(part, dict):
+            return self._refuse("webhook", chat, body, BAD_TYPE)
+        limit = self.text_limit if kind == "text" else self.markdown_limit
+        if len(str(part.get("content", "")).encode("utf-8")) > limit:
+            return self._refuse("webhook", chat, body, TOO_LONG)
+        self._sent_at[key] = [*recent, now]
+        return self._accept("webhook", chat, body)
+
+    # -- response_url -----------------------------------------------------------------------
+
+    def mint_response_url(self, chattype: str, msgid: str) -> str:
+        code = secrets.token_hex(8)
+        self._urls[code] = _ResponseUrl(chattype, self.clock.now(), msgid)
+        return f"{self.base}/aibot/response?code={code}"
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        url = self._urls.get(request.query.get("code", ""))
+        if url is None or url.used or self.clock.now() - url.issued > RESPONSE_URL_SECONDS:
+            return self._refuse("response_url", url.msgid if url else "?", body, URL_INVALID)
+        kind = body.get("msgtype")
+        allowed = {"markdown"} if url.chattype == "group" else {"markdown", "text",
+                                                               "template_card"}
+        part = body.get(kind) if isinstance(kind, str) else None
+        if kind not in allowed or not isinstance(part, dict):
+            return self._refuse("response_url", url.msgid, body, BAD_TYPE)
+        if len(str(part.get("content", "")).encode("utf-8")) > REPLY_LIMIT:
+            return self._refuse("response_url", url.msgid, body, TOO_LONG)
+        url.used = True
+        return self._accept("response_url", url.msgid, body)
+
+    def _accept(self, via: str, target: str, body: dict[str, Any]) -> web.Response:
+        self.posts.append(Post(via, target, body, OK))
+        return web.json_response({"errcode": OK, "errmsg": "ok"})
+
+    def _refuse(self, via: str, target: str, body: dict[str, Any], code: int) -> web.Response:
+        self.posts.append(Post(via, target, body, code))
+        return web.json_response({"errcode": code, "errmsg": "refused"})
+
+    # -- callbacks to the bot ---------------------------------------------------------------
+
+    def message(self, text: str | None, *, chattype: str = "group", chatid: str = "wrgroup1",
+                userid: str = "zhangsan", msgid: str | None = None, bot_name: str = "匠心点单",
+                quote: str | None = None, msgtype: str = "text") -> dict[str, Any]:
+        """A message callback as WeCom builds it (groups carry "@BotName " in the text)."""
+        mid = msgid or f"msg{next(self._ids)}{secrets.token_hex(4)}"
+        payload: dict[str, Any] = {
+            "msgid": mid, "aibotid": "aib" + self.bot_id, "chattype": chattype,
+            "from": {"userid": userid}, "response_url": self.mint_response_url(chattype, mid),
+            "msgtype": msgtype,
+        }
+        if chattype == "group":
+            payload["chatid"] = chatid
+        if msgtype == "text":
+            content = text or ""
+            payload["text"] = {"content": f"@{bot_name} {content}" if chattype == "group"
+                               else content}
+        elif msgtype == "image":
+            payload["image"] = {"url": "https://example.invalid/img"}
+        if quote is not None:
+            payload["quote"] = {"msgtype": "text", "text": {"content": quote}}
+        return payload
+
+    def envelope(self, payload: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        """Query and body of one callback, encrypted afresh (new nonce and timestamp)."""
+        plain = json.dumps(payload, ensure_ascii=False)
+        encrypt = self.crypto.encrypt(plain)
+        ts, nonce = str(int(self.clock.now())), str(secrets.randbelow(10**10))
+        query = {"msg_signature": self.crypto.signature(ts, nonce, encrypt),
+                 "timestamp": ts, "nonce": nonce}
+        return query, {"encrypt": encrypt}
+
+    async def post_callback(self, query: dict[str, str], body: Any) -> Attempt:
+        assert self._session is not None and self.callback_url
+        started = time.monotonic()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        async with self._session.post(self.callback_url, params=query, data=data,
+                                      headers={"Content-Type": "application/json"}) as resp:
+            text = await resp.text()
+            status = resp.status
+        seconds = time.monotonic() - started
+        reply = self._open_reply(text, query["nonce"]) if status == 200 and text else None
+        return Attempt(status, seconds, reply, text)
+
+    def _open_reply(self, text: str, nonce: str) -> dict[str, Any] | None:
+        try:
+            env = json.loads(text)
+            if env.get("nonce") != nonce:
+                self.violations.append("passive reply nonce differs from the callback's")
+            self.crypto.verify(env["msgsignature"], env["timestamp"], env["nonce"],
+                               env["encrypt"])
+            reply: dict[str, Any] = json.loads(self.crypto.decrypt(env["encrypt"]))
+        except Exception as exc:
+            self.violations.append(f"unreadable passive reply: {exc!r}")
+            return None
+        if reply.get("msgtype") not in PASSIVE_TYPES:
+            self.violations.append(f"passive reply of type {reply.get('msgtype')}")
+        return reply
+
+    async def deliver(self, payload: dict[str, Any], *, lose_answers: int = 0) -> Delivery:
+        """Send one message callback as WeCom does: retried (same msgid, encrypted afresh)
+        while unanswered within 5 s — `lose_answers` answers are treated as lost — then
+        poll a passive stream reply with refresh callbacks until it finishes."""
+        out = Delivery()
+        for attempt in range(1 + RETRIES):
+            began = self.clock.now()
+            out.attempts.append(await self.post_callback(*self.envelope(payload)))
+            late = self.clock.now() - began > RETRY_AFTER or out.attempts[-1].seconds > RETRY_AFTER
+            if out.attempts[-1].status == 200 and not late and attempt >= lose_answers:
+                break
+        reply = out.attempts[-1].reply
+        if reply and reply.get("msgtype") in ("stream", "stream_with_template_card"):
+            out.stream = reply.get("stream")
+            started = self.clock.now()
+            while out.stream and not out.stream.get("finish"):
+                if self.clock.now() - started >= STREAM_MAX_SECONDS:
+                    self.violations.append("stream never finished")
+                    break
+                if isinstance(self.clock, ManualClock | _Follow):
+                    self.clock.advance(STREAM_POLL_SECONDS)
+                refresh = {"msgid": f"r{next(self._ids)}", "aibotid": payload.get("aibotid"),
+                           "chattype": payload.get("chattype"), "from": payload.get("from"),
+                           "msgtype": "stream", "stream": {"id": out.stream.get("id")}}
+                if "chatid" in payload:
+                    refresh["chatid"] = payload["chatid"]
+                out.polls += 1
+                answer = await self.post_callback(*self.envelope(refresh))
+                out.stream = answer.reply.get("stream") if answer.reply else None
+        return out
+
+    async def verify_url(self, echo: str = "", *, plus_raw: bool = True) -> tuple[int, str, str]:
+        """WeCom's URL check: GET with an encrypted echostr; returns status, body, and the
+        plaintext expected. With `plus_raw`, '+' in the echostr is sent unescaped."""
+        assert self._session is not None and self.callback_url
+        plain = echo or str(secrets.randbelow(10**19))
+        echostr = self.crypto.encrypt(plain)
+        while "+" not in echostr and plus_raw:  # make sure the '+' case is exercised
+            echostr = self.crypto.encrypt(plain)
+        ts, nonce = str(int(self.clock.now())), str(secrets.randbelow(10**10))
+        sig = self.crypto.signature(ts, nonce, echostr)
+        raw = echostr.replace("/", "%2F").replace("=", "%3D")
+        if not plus_raw:
+            raw = raw.replace("+", "%2B")
+        url = f"{self.callback_url}?msg_signature={sig}&timestamp={ts}&nonce={nonce}&echostr={raw}"
+        async with self._session.get(URL(url, encoded=True)) as resp:
+            return resp.status, await resp.text(), plain
+
+    # -- long connection --------------------------------------------------------------------
+
+    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        first = await ws.receive_json()
+        rid = first.get("headers", {}).get("req_id", "")
+        body = first.get("body", {})
+        self.ws_subscribes.append(body)
+        if (first.get("cmd") != "aibot_subscribe" or body.get("bot_id") != self.bot_id
+                or body.get("secret") != self.secret):
+            await ws.send_json({"headers": {"req_id": rid}, "errcode": BAD_SECRET,
+                                "errmsg": "invalid bot_id or secret"})
+            await ws.close()
+            return ws
+        for old in list(self.ws_live):  # one live connection per bot: the newest wins
+            await old.close()
+        self.ws_live = [ws]
+        await ws.send_json({"headers": {"req_id": rid}, "errcode": OK, "errmsg": "ok"})
+        async for msg in ws:
+            if msg.type is not aiohttp.WSMsgType.TEXT:
+                continue
+            frame = json.loads(msg.data)
+            rid = frame.get("headers", {}).get("req_id", "")
+            cmd, fbody = frame.get("cmd"), frame.get("body") or {}
+            code = OK
+            if cmd == "ping":
+                self.pings += 1
+            elif cmd == "aibot_respond_msg":
+                code = OK if rid in self._ws_reqs else URL_INVALID
+                if fbody.get("msgtype") not in PASSIVE_TYPES:
+                    code = BAD_TYPE
+                self.posts.append(Post("respond", rid, fbody, code))
+            elif cmd == "aibot_send_msg":
+                code = OK if fbody.get("msgtype") in ("markdown", "template_card") else BAD_TYPE
+                self.posts.append(Post("send_msg", str(fbody.get("chatid")), fbody, code))
+            await ws.send_json({"headers": {"req_id": rid}, "errcode": code, "errmsg": "ok"})
+        if ws in self.ws_live:
+            self.ws_live.remove(ws)
+        return ws
+
+    async def push(self, payload: dict[str, Any]) -> str:
+        """Deliver a message over the live long connection; returns its req_id."""
+        assert self.ws_live, "no live long connection"
+        rid = f"aibot_msg_callback_{next(self._ids)}"
+        self._ws_reqs.add(rid)
+        await self.ws_live[-1].send_json({"cmd": "aibot_msg_callback",
+                                          "headers": {"req_id": rid}, "body": payload})
+        return rid
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except json.JSONDecodeError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+# -- a bot wired to the double, in-process ---------------------------------------------------
+
+TOKEN = "QDG6eK"
+AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
+GROUP_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
+
+
+@dataclass
+class Rig:
+    """The bot's app and WeCom adapter on a loopback server, talking to a WeComDouble."""
+
+    app: App
+    platform: WeComPlatform
+    double: WeComDouble
+    server: TestServer
+
+    async def settle(self) -> int:
+        """Let pending handling finish, then one outbox pass; returns how many were sent."""
+        await self.platform.settle()
+        return await self.app.outbox.drain()
+
+    async def close(self) -> None:
+        await self.platform.stop()
+        await self.server.close()
+        await self.double.close()
+        self.app.store.db.close()
+
+
+async def start_rig(tmp_path: Path, clock: FrozenClock, *, webhooks: dict[str, str] | None = None,
+                    mode: str = "callback", secret: str = "s3cret") -> Rig:
+    """A fresh app with the WeCom adapter (callback or websocket mode) and a started double
+    whose clock follows the app's frozen clock."""
+    keys = {GROUP_KEY: "wrgroup1"} if webhooks is None else webhooks
+    double = WeComDouble(TOKEN, AES_KEY, webhook_keys=keys, clock=_Follow(clock))
+    await double.start()
+    config = replace(Config(), storage=StorageConfig(path=str(tmp_path / "bot.db")),
+                     bot=BotConfig(admins=("wecom:admin",)), local=LocalConfig(enabled=False),
+                     dashboard=DashboardConfig(enabled=False))
+    app = build_app(config, clock)
+    settings = WeComSettings(
+        token=TOKEN, encoding_aes_key=AES_KEY, webhook_base=double.base,
+        webhooks={chat: key for key, chat in keys.items()}, mode=mode, bot_id="bot1",
+        secret=secret, ws_url=double.ws_url,
+    )
+    platform = WeComPlatform(app, settings)
+    app.add_platform(platform)
+    server = TestServer(make_web_app(app), host="127.0.0.1")
+    await server.start_server()
+    double.callback_url = f"http://127.0.0.1:{server.port}{settings.callback_path}"
+    app.ready = True
+    return Rig(app, platform, double, server)
+
+
+class _Follow:
+    """The double's clock as epoch seconds of the app's frozen clock."""
+
+    def __init__(self, clock: FrozenClock) -> None:
+        self.clock = clock
+
+    def now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def advance(self, seconds: float) -> None:
+        self.clock.advance(seconds=seconds)
