@@ -55,7 +55,13 @@ def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
                            experts=ids, again=again)
     if not matches:
         lines.append(NO_MATCH.format(no=order.no))
+    _announce(ctx, order, lines, matches, again)
+    if not matches:
         _tell_admins(ctx, order)
+
+
+def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Suggestion],
+              again: bool) -> None:
     if order.private:
         lines.append(PRIVATE_NOTE)
         if not again:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from bot.model import Incoming
 from bot.router import BotError, Context, Router
-from bot.text.verbs import rest_of
 from handlers.announce import announce
 from handlers.common import (
     ACTIVE,
@@ -107,7 +106,7 @@ async def release(msg: Incoming, ctx: Context) -> None:
     """退单 N 原因：把已接的点单 #N 退回，重新开放认领（协助专家则退出协助）"""
     expert = need_expert(ctx, "退单")
     order = order_arg(ctx, "退单")
-    reason = rest_of(msg.text)
+    reason = (ctx.parsed.note or "").strip()
     team = dict(ctx.store.team_of(order.no))
     if order.state not in ACTIVE or expert.id not in team:
         if order.state not in ACTIVE and expert.id in team:
@@ -132,7 +131,7 @@ async def cancel(msg: Incoming, ctx: Context) -> None:
     order = order_arg(ctx, "撤销")
     if msg.account != order.requester and not ctx.is_admin():
         raise BotError(CANCEL_WHO.format(no=order.no))
-    reason = rest_of(msg.text)
+    reason = (ctx.parsed.note or "").strip()
     states = (OrderState.OPEN, *ACTIVE)
     if not ctx.store.transition(order.no, states, OrderState.CANCELLED, msg.account,
                                 "order.cancelled",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from bot.model import Incoming
 from bot.router import BotError, Context, Router
-from bot.text.dates import parse_visit_time
+from bot.text.outcome import Outcome, read_outcome, read_rating, visit_mode
 from bot.text.parse import parse
-from bot.text.verbs import parse_completion, parse_rating, rest_of, visit_mode
 from handlers.common import ACTIVE, need_lead, need_team, order_arg, post
 from storage.base import ts
 from storage.records import OUTCOME_WORDS, OrderState
@@ -36,6 +36,19 @@ SUPPLEMENTED = "已补充 #{no}：{what}"
 NOTHING_NEW = "没看到要补充的内容，请写成「补充 {no} ……」。"
 
 
+_RATING_HEAD = re.compile(
+    r"^\s*(?:非常|很|比较)?(?:基本满意|不满意|满意)|[1-5一二三四五]\s*(?:颗)?星|★+")
+
+
+def outcome_of(c: Outcome) -> str | None:
+    """The stored outcome code: solved, partial or unsolved (None when not said)."""
+    if c.solved:
+        return "solved"
+    if c.result is None:
+        return None
+    return "partial" if "部分" in c.result else "unsolved"
+
+
 def _when(t: datetime) -> str:
     return f"{t.month}月{t.day}日（周{WEEKDAYS[t.weekday()]}）{t:%H:%M}"
 
@@ -47,13 +60,12 @@ async def schedule(msg: Incoming, ctx: Context) -> None:
     expert = need_team(ctx, order, "预约")
     if order.state not in ACTIVE:
         raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="再预约"))
-    rest = rest_of(msg.text)
-    when = parse_visit_time(rest, msg.sent_at or ctx.now())
+    when = ctx.parsed.visit_time
     if when is None:
         raise BotError(NEED_TIME.format(no=order.no))
     if when < ctx.now():
         raise BotError(PAST_TIME.format(when=_when(when)))
-    mode = visit_mode(rest) or order.visit_mode
+    mode = ctx.parsed.mode or order.visit_mode
     ctx.store.transition(order.no, ACTIVE, OrderState.SCHEDULED, msg.account, "order.scheduled",
                          {"visit_at": ts(when), "visit_mode": mode, "active_at": ctx.store.stamp()},
                          visit_at=ts(when), mode=mode, expert=expert.id)
@@ -69,16 +81,16 @@ async def progress(msg: Incoming, ctx: Context) -> None:
     need_team(ctx, order, "记录进展")
     if order.state not in ACTIVE:
         raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="记录进展"))
-    note = rest_of(msg.text)
+    note = (ctx.parsed.note or "").strip()
     if not note:
         raise BotError(NEED_NOTE.format(no=order.no))
     ctx.store.update_order(order.no, msg.account, "order.progress",
                            {"active_at": ctx.store.stamp()}, note=note[:500])
-    c = parse_completion(note)
+    c = read_outcome(note)
     if c.hours is not None or c.beneficiaries is not None:
-        ctx.store.add_session(order.no, msg.account, mode=c.mode, hours=c.hours,
-                              suggestions=c.suggestions, beneficiaries=c.beneficiaries,
-                              note=c.note)
+        ctx.store.add_session(order.no, msg.account, mode=c.mode or visit_mode(note),
+                              hours=c.hours, suggestions=c.suggestions,
+                              beneficiaries=c.beneficiaries, note=note[:500])
     post(ctx, order, PROGRESS.format(no=order.no, note=note[:200]))
 
 
@@ -91,14 +103,17 @@ async def complete(msg: Incoming, ctx: Context) -> None:
     need_lead(ctx, order, "办结")
     if order.state not in ACTIVE:
         raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="再办结"))
-    c = parse_completion(rest_of(msg.text))
+    note = (ctx.parsed.note or "").strip()
+    c = read_outcome(note)
+    outcome_code = outcome_of(c)
     mode = c.mode or order.visit_mode
     ctx.store.transition(order.no, ACTIVE, OrderState.COMPLETED, msg.account, "order.completed",
-                         {"completed_at": ctx.store.stamp(), "outcome": c.outcome,
+                         {"completed_at": ctx.store.stamp(), "outcome": outcome_code,
                           "active_at": ctx.store.stamp()},
-                         outcome=c.outcome, note=c.note)
+                         outcome=outcome_code, note=note[:500])
     ctx.store.add_session(order.no, msg.account, mode=mode, hours=c.hours,
-                          suggestions=c.suggestions, beneficiaries=c.beneficiaries, note=c.note)
+                          suggestions=c.suggestions, beneficiaries=c.beneficiaries,
+                          note=note[:500])
     team = [eid for eid, _ in ctx.store.team_of(order.no)]
     ctx.matcher().learned(team, order.summary or order.text[:120])
     names = "、".join(e.name for eid in team for e in [ctx.store.get_expert(eid)] if e)
@@ -108,11 +123,11 @@ async def complete(msg: Incoming, ctx: Context) -> None:
         f"，合理化建议 {c.suggestions} 条" if c.suggestions is not None else "",
         f"，受益 {c.beneficiaries} 人次" if c.beneficiaries is not None else "",
     ))
-    outcome = OUTCOME_WORDS.get(c.outcome or "", "解决情况待补充")
+    outcome = OUTCOME_WORDS.get(outcome_code or "", "解决情况待补充")
     post(ctx, order, COMPLETED.format(no=order.no, outcome=outcome, details=details,
                                       experts=names), at_requester=True)
     missing = [label for label, value in (
-        ("解决情况", c.outcome), ("服务时长", c.hours), ("受益人数", c.beneficiaries),
+        ("解决情况", outcome_code), ("服务时长", c.hours), ("受益人数", c.beneficiaries),
     ) if value is None]
     if missing:
         ctx.reply(MISSING.format(no=order.no, parts="、".join(missing),
@@ -129,16 +144,18 @@ async def rate(msg: Incoming, ctx: Context) -> None:
         raise BotError(RATED_ALREADY.format(no=order.no, word=order.rating))
     if order.state is not OrderState.COMPLETED:
         raise BotError(NOT_DONE.format(no=order.no, state=order.state.word))
-    r = parse_rating(rest_of(msg.text))
-    if r.word is None:
+    note = (ctx.parsed.note or "").strip()
+    word, stars = read_rating(note)
+    if word is None:
         raise BotError(NEED_RATING.format(no=order.no))
+    comment = _RATING_HEAD.sub("", note).strip(" ，,。.；;：:")
     ctx.store.transition(order.no, (OrderState.COMPLETED,), OrderState.RATED, msg.account,
                          "order.rated",
-                         {"rating": r.word, "rating_stars": r.stars,
-                          "rating_comment": r.comment, "rated_at": ctx.store.stamp()},
-                         rating=r.word, stars=r.stars, comment=r.comment)
-    parts = {"no": order.no, "word": r.word, "stars": f"（{r.stars}星）" if r.stars else "",
-             "comment": f"：{r.comment}" if r.comment else ""}
+                         {"rating": word, "rating_stars": stars,
+                          "rating_comment": comment, "rated_at": ctx.store.stamp()},
+                         rating=word, stars=stars, comment=comment)
+    parts = {"no": order.no, "word": word, "stars": f"（{stars}星）" if stars else "",
+             "comment": f"：{comment}" if comment else ""}
     ctx.reply(RATED.format(**parts))
     for eid, _ in ctx.store.team_of(order.no):
         e = ctx.store.get_expert(eid)
@@ -152,7 +169,8 @@ async def rate(msg: Incoming, ctx: Context) -> None:
 async def supplement(msg: Incoming, ctx: Context) -> None:
     """补充 N 内容：点单人补充需求或联系方式；接单专家补充办结数据"""
     order = order_arg(ctx, "补充")
-    rest = rest_of(msg.text) if ctx.parsed.order_no is not None else msg.text.strip()
+    rest = (ctx.parsed.note or "").strip() if ctx.parsed.order_no is not None \
+        else msg.text.strip()
     if not rest:
         raise BotError(NOTHING_NEW.format(no=order.no))
     expert = ctx.expert()
@@ -180,17 +198,18 @@ async def supplement(msg: Incoming, ctx: Context) -> None:
 
 
 def _amend_completion(msg: Incoming, ctx: Context, no: int, rest: str) -> None:
-    c = parse_completion(rest)
+    c = read_outcome(rest)
+    code = outcome_of(c)
     sessions = ctx.store.sessions(no)
     if sessions:
         ctx.store.amend_session(sessions[-1].id, msg.account, hours=c.hours,
                                 suggestions=c.suggestions, beneficiaries=c.beneficiaries,
                                 mode=c.mode)
-    if c.outcome:
-        ctx.store.update_order(no, msg.account, "order.outcome", {"outcome": c.outcome},
-                               outcome=c.outcome)
+    if code:
+        ctx.store.update_order(no, msg.account, "order.outcome", {"outcome": code},
+                               outcome=code)
     got = [x for x in (
-        OUTCOME_WORDS.get(c.outcome or ""),
+        OUTCOME_WORDS.get(code or ""),
         f"服务 {c.hours:g} 小时" if c.hours is not None else None,
         f"合理化建议 {c.suggestions} 条" if c.suggestions is not None else None,
         f"受益 {c.beneficiaries} 人次" if c.beneficiaries is not None else None,

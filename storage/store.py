@@ -377,12 +377,12 @@ class Store(DeliveryMixin, AdminMixin):
         return out
 
     def roster_version(self) -> str:
-        """Changes whenever the roster changes (for rebuilding the matching index)."""
+        """Changes whenever the roster or the menu changes (to rebuild the matching index)."""
         row = self.db.execute(
-            "SELECT count(*), max(updated_at), (SELECT count(*) FROM expert_accounts), "
-            "(SELECT count(*) || '/' || coalesce(sum(active), 0) FROM menu_items), "
-            "(SELECT max(id) FROM events WHERE kind LIKE 'menu.%') FROM experts").fetchone()
-        return ":".join(str(x) for x in row)
+            "SELECT max(id) FROM events WHERE kind IN ('expert.added', 'expert.updated', "
+            "'expert.status', 'expert.linked', 'menu.updated')").fetchone()
+        count = self.db.execute("SELECT count(*) FROM experts").fetchone()
+        return f"{row[0]}:{count[0]}"
 
     def _expert(self, r: dict[str, Any]) -> Expert:
         accounts = self.db.execute(

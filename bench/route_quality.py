@@ -1,0 +1,70 @@
+"""Routing quality: top-1/top-3 of the expert matcher on a roster CSV and labelled cases JSONL."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.text.match import Matcher, profiles_from_rows  # noqa: E402
+
+DATA = ROOT / "tests" / "data"
+
+
+def load_roster(path: Path) -> Matcher:
+    """A matcher over the roster CSV (the Contracts' Chinese headers)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return Matcher(profiles_from_rows(csv.DictReader(f)))
+
+
+def load_cases(path: Path) -> list[dict[str, object]]:
+    """Labelled orders: {"text", "region"?, "expected": [ids], "kind"}."""
+    with path.open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def evaluate(matcher: Matcher, cases: list[dict[str, object]],
+             verbose: bool = False) -> dict[str, tuple[float, float, int]]:
+    """Top-1 and top-3 hit rates overall and per kind: {kind: (top1, top3, n)}."""
+    hits: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    for case in cases:
+        text = str(case["text"])
+        region = case.get("region")
+        expected = {str(x) for x in case["expected"]}  # type: ignore[attr-defined]
+        got = [m.id for m in matcher.rank(text, str(region) if region else None, top=3)]
+        h1 = bool(got) and got[0] in expected
+        h3 = bool(expected & set(got))
+        kind = str(case.get("kind", "plain"))
+        hits[kind].append((h1, h3))
+        hits["all"].append((h1, h3))
+        if verbose and not h1:
+            mark = "top3" if h3 else "MISS"
+            print(f"[{mark}] {kind:10} want {sorted(expected)} got {got} :: {text[:40]}"
+                  + (f" @{region}" if region else ""))
+    return {k: (sum(a for a, _ in v) / len(v), sum(b for _, b in v) / len(v), len(v))
+            for k, v in hits.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("roster", nargs="?", default=str(DATA / "route_roster.csv"))
+    ap.add_argument("cases", nargs="?", default=str(DATA / "route_cases.jsonl"))
+    ap.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    args = ap.parse_args(argv)
+    matcher = load_roster(Path(args.roster))
+    result = evaluate(matcher, load_cases(Path(args.cases)), args.verbose)
+    print(f"roster {args.roster} ({len(matcher)} experts), cases {args.cases}")
+    for kind in ["all", *sorted(k for k in result if k != "all")]:
+        t1, t3, n = result[kind]
+        print(f"{kind:12} n={n:4d}  top-1 {t1:.3f}  top-3 {t3:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

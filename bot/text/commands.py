@@ -1,0 +1,128 @@
+"""Command-like messages: 接单 12, 协助 12, 办结 12 …, 查询 12, 我的单, 服务清单, 帮助, /admin."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.text.lexicon import words
+
+
+@dataclass(frozen=True)
+class Command:
+    """A message read as a command: its intent, order number and the text after them."""
+
+    intent: str
+    order_no: int | None = None
+    rest: str = ""
+    rest_start: int = 0
+    menu_no: int | None = None
+    command: str | None = None
+    args: tuple[str, ...] = ()
+
+
+# Keyword → intent for "KEYWORD [#]N rest". Longest keyword first.
+_KEYWORDS: dict[str, str] = {
+    "接单": "claim", "认领": "claim", "抢单": "claim", "我来接": "claim", "我接": "claim",
+    "接": "claim",
+    "协助": "assist", "参与": "assist", "支援": "assist", "一起去": "assist",
+    "退单": "release", "放弃": "release", "退回": "release", "转单": "release",
+    "预约": "schedule", "约定": "schedule", "排期": "schedule",
+    "进展": "progress", "进度": "progress", "跟进": "progress",
+    "办结": "complete", "结单": "complete", "完结": "complete", "完成": "complete",
+    "评价": "rate", "评分": "rate", "打分": "rate",
+    "撤销": "cancel", "撤单": "cancel", "取消": "cancel", "撤回": "cancel",
+    "补充": "supplement", "追加": "supplement", "补充说明": "supplement",
+    "查询": "query", "查单": "query", "查看": "query", "查": "query",
+}
+# Intents whose keyword may stand alone or be followed by text without a number.
+_BARE_OK = {"claim", "release", "progress", "complete", "rate", "cancel", "supplement", "query"}
+# Keywords that need a number (or a separator) after them; alone they are ordinary words.
+_NEED_NUMBER = {"接", "查", "查看", "完成", "参与", "支援", "放弃", "取消", "预约", "约定", "跟进",
+                "退回", "撤回", "一起去", "追加", "排期", "转单", "进度", "打分"}
+_KW_RE = re.compile("|".join(sorted(map(re.escape, _KEYWORDS), key=len, reverse=True)))
+_NUMBER = re.compile(r"\s*[:：]?\s*(?:#|No\.?|NO\.?|第|单号)?\s*(\d{1,7})(?!\d)\s*(?:号单|号|单)?")
+_LEAD = re.compile(r"^(?:好的|好|收到|OK|ok|嗯嗯?)[,，。.!！\s]+")
+_NUMBER_FIRST_CLAIM = re.compile(
+    r"^#?\s*(\d{1,7})\s*(?:号单|号|单)?\s*[,，]?\s*(?:我来?接了?|我认领|接单|认领|我来)[!！。.]*$"
+)
+_BARE_CLAIM = re.compile(
+    r"^(?:我来?接(?:单|这单|这个单|了)?|这单我来?接了?|接单了?|认领|我认领)[!！。.~]*$"
+)
+_MY = re.compile(r"^(?:我的单|我的点单|我的订单|我接的单|我的工单|我的任务|我的服务单|我点的单)")
+_OPEN = re.compile(
+    r"^(?:待接单|待认领|未接单|待接的单|还有哪些单|有哪些单|有什么单|可接的单|没人接的单)"
+)
+_MENU = re.compile(
+    r"^(?:服务清单|服务目录|服务菜单|服务项目|技术服务清单|清单)\s*[:：]?\s*(.*)$", re.S
+)
+_MENU_ORDER = re.compile(
+    r"^(?:【点单】|#点单|我要点单|点单|我要点|点)\s*[:：]?\s*(?:第|#|No\.?)?\s*(\d{1,3})\s*(?:号|#)?"
+    r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！])"
+)
+_ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
+                "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",
+                "案例": "case",
+                "清单": "menu", "管理员": "admins", "设置": "settings"}
+_HELP_STRIP = re.compile(r"^(?:请问|你好|您好|哈喽|hi|Hi|hello)[,，!！\s]*|[?？!！。.~\s]+$")
+
+
+def _admin(body: str, start: int) -> Command:
+    parts = body[1:].split()
+    if not parts:
+        return Command("admin", command="", rest_start=start)
+    name = parts[0].lower()
+    return Command("admin", command=_ADMIN_NAMES.get(name, name), args=tuple(parts[1:]),
+                   rest=body[1 + len(parts[0]):].strip(), rest_start=start)
+
+
+def is_help(body: str) -> bool:
+    """Whether the message asks how to use the bot."""
+    core = _HELP_STRIP.sub("", body.strip())
+    if body.strip() in ("?", "？") or core.lower() in {w.lower() for w in words("help", "exact")}:
+        return True
+    return len(core) <= 20 and any(p in core for p in words("help", "phrases"))
+
+
+def read_command(body: str) -> Command | None:
+    """The command a message gives, or None when it is not one (then it may be a request)."""
+    if body.startswith(("/", "／")):
+        return _admin(body, 0)
+    lead = _LEAD.match(body)
+    off = lead.end() if lead and lead.end() < len(body) else 0
+    text = body[off:]
+    if _BARE_CLAIM.match(text):
+        return Command("claim")
+    m = _NUMBER_FIRST_CLAIM.match(text)
+    if m:
+        return Command("claim", int(m.group(1)))
+    if _MY.match(text):
+        return Command("my_orders")
+    if _OPEN.match(text):
+        return Command("open_orders")
+    if is_help(body):
+        return Command("help")
+    mm = _MENU.match(text)
+    if mm and (not mm.group(1) or len(mm.group(1)) <= 12):
+        return Command("menu", rest=mm.group(1).strip(), rest_start=off + mm.start(1))
+    mo = _MENU_ORDER.match(text)
+    if mo:
+        rest = text[mo.end():].strip(" ,，:：")
+        return Command("menu_order", menu_no=int(mo.group(1)), rest=rest,
+                       rest_start=off + mo.end())
+    k = _KW_RE.match(text)
+    if not k:
+        return None
+    kw, intent = k.group(), _KEYWORDS[k.group()]
+    n = _NUMBER.match(text, k.end())
+    if n:
+        rest_at = n.end()
+        return Command(intent, int(n.group(1)), text[rest_at:].strip(" ,，:：;；"),
+                       off + rest_at)
+    after = text[k.end():k.end() + 1]
+    if kw in _NEED_NUMBER or intent not in _BARE_OK:
+        return None
+    if after == "" or after in " :：,，\n!！。" or (intent == "claim" and after in "了啦"):
+        rest = text[k.end():].strip(" ,，:：;；!！。")
+        return Command(intent, None, rest, off + k.end())
+    return None

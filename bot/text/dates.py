@@ -1,0 +1,293 @@
+"""Dates and times in Chinese messages, read against the message's own time."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from bot.text.cnnum import NUM, cn_int
+from bot.text.normalize import normalize
+
+# Vague parts of a month as a day: 月初 the 5th, 上旬 the 10th, 月中 the 15th, 中旬 the 20th;
+# 下旬, 月底 and 月末 are the month's last day (0 below).
+_PART_DAY = {"初": 5, "上旬": 10, "中": 15, "中旬": 20, "下旬": 0, "底": 0, "末": 0}
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5,
+            "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+
+_CUE_AFTER = re.compile(
+    r"^\s*(?:之前|以前|前|之内|以内|内|截止|为止|到期|前后|左右|完成|搞定|解决|到位)"
+)
+_CUE_BEFORE = re.compile(
+    r"(?:最好|希望|务必|必须|请于|请在|要求|截止|截至|期限|最晚|最迟|时间|日期|期望|争取|赶在|before|by)"
+    r"\s*[:：]?\s*(?:在|于)?\s*$"
+)
+_PAST_AFTER = re.compile(r"^\s*(?:以来|开始出现|起就|就开始|到现在|至今)")
+
+_FULL = re.compile(r"(?<!\d)(\d{4})\s*(?:年\s*(" + NUM + r")\s*月\s*(" + NUM + r")\s*[日号]?"
+                   r"|[-/.](\d{1,2})[-/.](\d{1,2})(?!\d))")
+_MONTH_DAY = re.compile(r"(?<![\d年])(" + NUM + r")\s*月(?:份)?\s*(?:(" + NUM + r")\s*[日号]?"
+                        r"|(初|上旬|中旬|下旬|中|底|末))")
+_MONTH_BEFORE = re.compile(r"(?<![\d年])(" + NUM + r")\s*月份?\s*(?=之前|以前|前)")
+_YEAR_WORD = re.compile(r"(今年|明年|后年)\s*(" + NUM + r")\s*月\s*(" + NUM + r")\s*[日号]?")
+_DOTTED = re.compile(r"(?<![\d./])(?<!\d:)(\d{1,2})[./](\d{1,2})(?![\d.%/:])")
+_REL_MONTH = re.compile(r"(本月|这个?月|当月|下下个?月|下个?月)\s*(?:(" + NUM + r")\s*[日号]"
+                        r"|(初|上旬|中旬|下旬|中|底|末))")
+_BARE_MONTH_END = re.compile(r"(?<![月\d])(月底|月末|年底|年末|年前)")
+_DAY_ONLY = re.compile(
+    r"(?<![月\d年/.\-#第])(" + NUM + r")\s*号(?![机线车楼门厂库仓位泵炉罐塔池房间单店窑台柜码])"
+)
+_REL_DAY = re.compile(r"大后天|后天|明天|明日|明儿|今天|今日|今儿|当天|今晚|明早|明晚|次日|第二天")
+_WITHIN = re.compile(
+    r"(" + NUM + r"|两三|三五|一两|三四|半)\s*(?:个)?\s*(?:工作日|天|日|周|星期|礼拜|月|小时)"
+    r"(?:\s*(?:之内|以内|内|后|之后|以后))"
+)
+_HALF_MONTH = re.compile(r"半个?月\s*(?:之内|以内|内)")
+_WEEK = re.compile(
+    r"(?<![老小])(上上|上|本|这|这个|下下|下下个|下|下个)?\s*(?:周|星期|礼拜)"
+    r"(?:\s*([一二三四五六日天末])|([1-7])(?!\d))"
+)
+_WEEK_SPAN = re.compile(r"(本|这|这个|下|下个)\s*(?:周|星期|礼拜)\s*(之内|以内|内|前|之前|以前)")
+_HOLIDAY = re.compile(r"(五一|劳动节|国庆节?|元旦|十一)\s*(?:节)?\s*(前|之前|以前)?")
+_PAST_WORDS = ("每", "隔", "上周", "上个", "上星期", "上礼拜", "上月", "去年", "昨天", "前天",
+               "每周", "每个",
+               "每星期", "每月", "隔周")
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    """One date expression found in normalised text."""
+
+    start: int
+    end: int
+    value: date
+    cue: bool  # worded as a deadline (前, 之前, 内, 截止, 最好…)
+
+
+def _safe_date(y: int, m: int, d: int) -> date | None:
+    if not (1 <= m <= 12 and 1 <= d <= 31):
+        return None
+    try:
+        return date(y, m, d)
+    except ValueError:
+        return None
+
+
+def _month_day(today: date, m: int, part_or_day: int) -> date | None:
+    """The next (month, day) on or after today; day 0 means the month's last day."""
+    for y in (today.year, today.year + 1):
+        if not 1 <= m <= 12:
+            return None
+        d = part_or_day or calendar.monthrange(y, m)[1]
+        got = _safe_date(y, m, d)
+        if got and got >= today:
+            return got
+    return None
+
+
+def _add_months(today: date, n: int, day: int) -> date | None:
+    y, m = divmod(today.month - 1 + n, 12)
+    y, m = today.year + y, m + 1
+    last = calendar.monthrange(y, m)[1]
+    return _safe_date(y, m, min(day, last) if day else last)
+
+
+def _add_workdays(today: date, n: int) -> date:
+    d = today
+    while n > 0:
+        d += timedelta(days=1)
+        if d.weekday() < 5:
+            n -= 1
+    return d
+
+
+def _part(word: str) -> int:
+    return _PART_DAY.get(word, 0)
+
+
+def _within(today: date, m: re.Match[str]) -> date | None:
+    raw, text = m.group(1), m.group(0)
+    n = {"两三": 3, "三五": 5, "一两": 2, "三四": 4, "半": 0}.get(raw)
+    if n is None:
+        n = cn_int(raw)
+    if n is None or n > 400:
+        return None
+    if "工作日" in text:
+        return _add_workdays(today, n)
+    if "小时" in text:
+        return today + timedelta(days=(n + 23) // 24 if n else 0)
+    if "月" in text:
+        return today + timedelta(days=15) if raw == "半" else _add_months(today, n, today.day)
+    if any(w in text for w in ("周", "星期", "礼拜")):
+        return today + timedelta(days=7 * n if n else 3)
+    return today + timedelta(days=n)
+
+
+def _week(today: date, prefix: str, wd_char: str) -> date | None:
+    wd = _WEEKDAY.get(wd_char)
+    if wd is None:
+        return None
+    monday = today - timedelta(days=today.weekday())
+    if prefix.startswith("上"):
+        return None
+    if prefix.startswith("下下"):
+        return monday + timedelta(days=14 + wd)
+    if prefix.startswith("下"):
+        return monday + timedelta(days=7 + wd)
+    this_week = monday + timedelta(days=wd)
+    if prefix:  # 本周五, 这周五
+        return this_week
+    return this_week if this_week >= today else this_week + timedelta(days=7)
+
+
+def find_dates(norm: str, today: date) -> list[DateMatch]:
+    """Every date named in normalised text, read against `today`; past dates are left out."""
+    raw: list[tuple[int, int, date | None]] = []
+    for m in _FULL.finditer(norm):
+        y = int(m.group(1))
+        mo = cn_int(m.group(2) or m.group(4) or "")
+        d = cn_int(m.group(3) or m.group(5) or "")
+        raw.append((m.start(), m.end(), _safe_date(y, mo, d) if mo and d else None))
+    for m in _YEAR_WORD.finditer(norm):
+        y = today.year + {"今年": 0, "明年": 1, "后年": 2}[m.group(1)]
+        mo, d = cn_int(m.group(2)), cn_int(m.group(3))
+        raw.append((m.start(), m.end(), _safe_date(y, mo, d) if mo and d else None))
+    for m in _MONTH_BEFORE.finditer(norm):
+        mo = cn_int(m.group(1))
+        raw.append((m.start(), m.end(), _month_day(today, mo, 1) if mo else None))
+    for m in _MONTH_DAY.finditer(norm):
+        mo = cn_int(m.group(1))
+        if mo is None:
+            continue
+        if m.group(2):
+            day = cn_int(m.group(2))
+            raw.append((m.start(), m.end(), _month_day(today, mo, day) if day else None))
+        else:
+            raw.append((m.start(), m.end(), _month_day(today, mo, _part(m.group(3)))))
+    for m in _DOTTED.finditer(norm):
+        after, before = norm[m.end():m.end() + 3], norm[max(0, m.start() - 8):m.start()]
+        if _CUE_AFTER.match(after) or re.match(r"\s*[日号]", after) or _CUE_BEFORE.search(before):
+            raw.append((m.start(), m.end(), _month_day(today, int(m.group(1)), int(m.group(2)))
+                        if int(m.group(2)) else None))
+    for m in _REL_MONTH.finditer(norm):
+        word = m.group(1)
+        n = 2 if word.startswith("下下") else 1 if word.startswith("下") else 0
+        day = cn_int(m.group(2)) if m.group(2) else _part(m.group(3))
+        got = _add_months(today, n, day or 0) if day is not None else None
+        raw.append((m.start(), m.end(), got))
+    for m in _BARE_MONTH_END.finditer(norm):
+        if m.group(1) in ("年底", "年末"):
+            raw.append((m.start(), m.end(), date(today.year, 12, 31)))
+        elif m.group(1) != "年前":
+            raw.append((m.start(), m.end(), _add_months(today, 0, 0)))
+    for m in _DAY_ONLY.finditer(norm):
+        day = cn_int(m.group(1))
+        if day and 1 <= day <= 31:
+            got = _add_months(today, 0, day)
+            if got and (got < today or got.day != day):
+                got = _add_months(today, 1, day)
+            raw.append((m.start(), m.end(), got if got and got.day == day else None))
+    rel = {"今天": 0, "今日": 0, "今儿": 0, "当天": 0, "今晚": 0, "明天": 1, "明日": 1, "明儿": 1,
+           "明早": 1, "明晚": 1, "次日": 1, "第二天": 1, "后天": 2, "大后天": 3}
+    for m in _REL_DAY.finditer(norm):
+        raw.append((m.start(), m.end(), today + timedelta(days=rel[m.group()])))
+    for m in _WITHIN.finditer(norm):
+        raw.append((m.start(), m.end(), _within(today, m)))
+    for m in _HALF_MONTH.finditer(norm):
+        raw.append((m.start(), m.end(), today + timedelta(days=15)))
+    for m in _WEEK_SPAN.finditer(norm):
+        monday = today - timedelta(days=today.weekday())
+        nxt = 7 if m.group(1).startswith("下") else 0
+        end = monday + timedelta(days=nxt + (0 if m.group(2).endswith("前") and nxt else 6))
+        raw.append((m.start(), m.end(), end))
+    for m in _WEEK.finditer(norm):
+        raw.append((m.start(), m.end(), _week(today, m.group(1) or "", m.group(2) or m.group(3))))
+    for m in _HOLIDAY.finditer(norm):
+        name = m.group(1)
+        if name == "十一" and not m.group(2):
+            continue
+        md = (5, 1) if name in ("五一", "劳动节") else (1, 1) if name == "元旦" else (10, 1)
+        raw.append((m.start(), m.end(), _month_day(today, *md)))
+    return _resolve(norm, today, raw)
+
+
+def _resolve(norm: str, today: date, raw: list[tuple[int, int, date | None]]) -> list[DateMatch]:
+    raw.sort(key=lambda r: (r[0], -(r[1] - r[0])))
+    out: list[DateMatch] = []
+    last_end = -1
+    for start, end, value in raw:
+        if start < last_end:
+            continue
+        last_end = end
+        before = norm[max(0, start - 4):start]
+        if value is None or value < today or any(before.endswith(w) for w in _PAST_WORDS):
+            continue
+        if _PAST_AFTER.match(norm[end:end + 5]):
+            continue
+        cue = bool(_CUE_AFTER.match(norm[end:end + 4])
+                   or _CUE_BEFORE.search(norm[max(0, start - 8):start])
+                   or re.search(r"(?:内|之内|以内|前|之前|以前)$", norm[start:end]))
+        out.append(DateMatch(start, end, value, cue))
+    return out
+
+
+def find_deadline(norm: str, today: date) -> DateMatch | None:
+    """The deadline of a request: the first date worded as one, else the first future date."""
+    found = find_dates(norm, today)
+    for d in found:
+        if d.cue:
+            return d
+    return found[0] if found else None
+
+
+def parse_deadline(text: str, now: datetime) -> date | None:
+    """The deadline a message names (下周三前, 3天内, 月底前, 5月20日前 …), or None."""
+    m = find_deadline(normalize(text), now.date())
+    return m.value if m else None
+
+
+_TIME = re.compile(
+    r"(凌晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|今晚|明早|明晚|早|晚)?\s*"
+    r"(?:(" + NUM + r")\s*(?:点|时)\s*(半|一刻|三刻|" + NUM + r"\s*分?)?|(\d{1,2})\s*:\s*(\d{2}))"
+)
+_PERIOD = re.compile(r"凌晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|今晚|明早|明晚")
+_PERIOD_HOUR = {"凌晨": 6, "早上": 9, "早晨": 9, "上午": 9, "明早": 9, "中午": 12, "午后": 14,
+                "下午": 14, "傍晚": 17, "晚上": 19, "今晚": 19, "明晚": 19}
+
+
+def _clock(norm: str) -> tuple[int, int] | None:
+    m = _TIME.search(norm)
+    if m:
+        period = m.group(1) or ""
+        if m.group(4):
+            h, mi = int(m.group(4)), int(m.group(5))
+        else:
+            h = cn_int(m.group(2)) or 0
+            frac = (m.group(3) or "").rstrip("分").strip()
+            mi = {"半": 30, "一刻": 15, "三刻": 45, "": 0}.get(frac, cn_int(frac) or 0)
+        if (period in ("下午", "午后", "傍晚", "晚上", "今晚", "明晚",
+                       "晚") and h < 12) or (period == "中午" and h < 6):
+            h += 12
+        if 0 <= h < 24 and 0 <= mi < 60:
+            return h, mi
+    p = _PERIOD.search(norm)
+    if p:
+        return _PERIOD_HOUR[p.group()], 0
+    return None
+
+
+def parse_visit_time(text: str, now: datetime) -> datetime | None:
+    """When a visit is planned ("5月20日上午", "明天下午3点"), as an aware datetime, or None.
+
+    A day without an hour is 09:00 (上午 09:00, 下午 14:00, 晚上 19:00); an hour without a day is
+    today.
+    """
+    norm = normalize(text)
+    dates = find_dates(norm, now.date())
+    clock = _clock(norm)
+    if not dates and clock is None:
+        return None
+    day = dates[0].value if dates else now.date()
+    h, mi = clock if clock else (9, 0)
+    return datetime.combine(day, time(h, mi), tzinfo=now.tzinfo)

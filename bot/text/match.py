@@ -1,0 +1,325 @@
+"""Rank experts for an order: profile n-grams, symptom lexicon, past orders, region and load."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
+from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
+from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation
+
+# Only the head of a message is read (orders are short; a pasted novel must stay fast).
+MAX_QUERY_CHARS = 600
+
+# Profile fields and how much their words count.
+FIELD_WEIGHTS = {"skills": 1.5, "tags": 1.0, "title": 0.3, "team": 0.6, "bio": 0.7, "spec": 0.5}
+EXPANSION_WEIGHT = 0.8      # lexicon terms added to a plain-words request
+# Blend of the skill signals into one fit score.
+W_LEX, W_SPEC, W_HIST = 1.0, 0.45, 0.5
+MIN_FIT = 0.12              # below this, no real skill fit: not returned
+REL_FIT = 0.3               # and at least this share of the best fit
+# Region multipliers (same county, city, province): a tie-breaker among similar fits.
+REGION_BONUS = {3: 1.3, 2: 1.18, 1: 1.06, 0: 1.0}
+LOAD_SHARE = 0.12           # score lost at a load just below capacity, pro rata
+FULL_FACTOR = 0.55          # an expert at capacity drops below free near-equals
+LEX_CAP = 0.5               # profile similarity above this share of the best counts as a tie
+# In rosters above BIG experts, grams in more than MAX_DF of the documents and single
+# characters are not scanned: they carry little weight and cost the most.
+BIG = 300
+MAX_DF = 0.05
+
+
+@dataclass(frozen=True)
+class ExpertProfile:
+    """One expert as the matcher sees them (built by the caller from the roster)."""
+
+    id: str
+    name: str
+    skills: tuple[str, ...]
+    tags: tuple[str, ...]
+    title: str = ""
+    team: str = ""
+    region: str = ""
+    bio: str = ""
+    history: tuple[str, ...] = ()
+    capacity: int = 3
+    open_load: int = 0
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Match:
+    """One ranked expert with the reasons shown to users."""
+
+    id: str
+    name: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Entry:
+    profile: ExpertProfile
+    region: Region
+    specs: dict[str, float]
+    items: tuple[str, ...]      # skills then tags, deduplicated, for reasons
+
+
+class Matcher:
+    """An index over the roster; `rank` answers one order in well under 10 ms."""
+
+    def __init__(self, experts: Sequence[ExpertProfile], lexicon: Lexicon | None = None,
+                 gazetteer: Gazetteer | None = None) -> None:
+        self._lex = lexicon or default_lexicon()
+        self._gaz = gazetteer or default_gazetteer()
+        self._entries: dict[str, _Entry] = {}
+        self._profiles: NgramIndex[str] = NgramIndex()
+        self._history: NgramIndex[tuple[str, int]] = NgramIndex()
+        self._spec_post: dict[str, dict[str, float]] = {}
+        self._inactive: set[str] = set()
+        prof_docs: list[tuple[str, dict[str, float]]] = []
+        hist_docs: list[tuple[tuple[str, int], dict[str, float]]] = []
+        for e in experts:
+            self._drop(e.id)
+            entry = self._entry(e)
+            self._store(entry)
+            prof_docs.append((e.id, self._profile_grams(entry)))
+            hist_docs.extend(((e.id, i), grams(self._lex.canon(h)))
+                             for i, h in enumerate(e.history))
+        self._profiles.add_many(prof_docs)
+        self._history.add_many(hist_docs)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # ── roster changes ──
+    def update(self, expert: ExpertProfile) -> None:
+        """Add or replace one expert without rebuilding the index."""
+        self.remove(expert.id)
+        entry = self._entry(expert)
+        self._store(entry)
+        self._profiles.add(expert.id, self._profile_grams(entry))
+        for i, h in enumerate(expert.history):
+            self._history.add((expert.id, i), grams(self._lex.canon(h)))
+
+    def remove(self, expert_id: str) -> None:
+        """Drop one expert (no-op if unknown)."""
+        entry = self._drop(expert_id)
+        if entry is None:
+            return
+        self._profiles.remove(expert_id)
+        for i in range(len(entry.profile.history)):
+            self._history.remove((expert_id, i))
+
+    def _drop(self, expert_id: str) -> _Entry | None:
+        entry = self._entries.pop(expert_id, None)
+        self._inactive.discard(expert_id)
+        if entry is not None:
+            for s in entry.specs:
+                post = self._spec_post.get(s)
+                if post is not None:
+                    post.pop(expert_id, None)
+        return entry
+
+    def _entry(self, e: ExpertProfile) -> _Entry:
+        items = tuple(dict.fromkeys(s.strip() for s in (*e.skills, *e.tags) if s.strip()))
+        weak = "；".join((e.title, e.team, e.bio))
+        return _Entry(e, self._gaz.parse(e.region), self._lex.profile_specs(items, weak), items)
+
+    def _store(self, entry: _Entry) -> None:
+        self._entries[entry.profile.id] = entry
+        if not entry.profile.active:
+            self._inactive.add(entry.profile.id)
+        for s, w in entry.specs.items():
+            self._spec_post.setdefault(s, {})[entry.profile.id] = w
+
+    def _profile_grams(self, entry: _Entry) -> dict[str, float]:
+        e = entry.profile
+        c = self._lex.canon
+        acc = grams(c(" ".join(e.skills)), FIELD_WEIGHTS["skills"])
+        grams(c(" ".join(e.tags)), FIELD_WEIGHTS["tags"], acc)
+        grams(c(e.title), FIELD_WEIGHTS["title"], acc)
+        grams(c(e.team), FIELD_WEIGHTS["team"], acc)
+        grams(c(e.bio), FIELD_WEIGHTS["bio"], acc)
+        grams(" ".join(entry.specs), FIELD_WEIGHTS["spec"], acc)
+        return acc
+
+    # ── ranking ──
+    def rank(self, text: str, region: str | None = None, top: int = 3,
+             exclude: Collection[str] = ()) -> list[Match]:
+        """The best active experts for an order, best first; empty when nothing fits."""
+        if top <= 0 or not self._entries or not isinstance(text, str):
+            return []
+        head = text[:MAX_QUERY_CHARS]
+        reading = self._lex.read(head)
+        query = self._query(head, reading)
+        if not query:
+            return []
+        big = len(self._entries) > BIG
+        lex = self._profiles.search(query, *((MAX_DF, 2) if big else (1.0, 1)))
+        # Past orders are compared with the order as written (no lexicon expansion).
+        hist = self._history_scores(self._query(head, None), big) if len(self._history) else {}
+        spec = self._spec_scores(reading)
+        where = self._request_region(head, region)
+        off = self._inactive.union(exclude) if exclude else self._inactive
+        top_lex = max((v for eid, v in lex.items() if eid not in off), default=0.0) \
+            if off else max(lex.values(), default=0.0)
+        cap = LEX_CAP * top_lex
+        fits = {eid: W_LEX * (v if v < cap else cap) for eid, v in lex.items()}
+        for part, weight in ((spec, W_SPEC), (hist, W_HIST)):
+            for eid, v in part.items():
+                fits[eid] = fits.get(eid, 0.0) + weight * v
+        for eid in off.intersection(fits):
+            del fits[eid]
+        best = max(fits.values(), default=0.0)
+        if best < MIN_FIT:
+            return []
+        floor = max(MIN_FIT, REL_FIT * best)
+        ordered = sorted(((f, eid) for eid, f in fits.items() if f >= floor), reverse=True)
+        lift = max(REGION_BONUS.values())
+        scored: list[tuple[float, str, float, int]] = []
+        kth = 0.0
+        for fit, eid in ordered:
+            if len(scored) >= top and fit * lift < kth:
+                break  # no later candidate can enter the top
+            entry = self._entries[eid]
+            rel = relation(where, entry.region)
+            score = fit * REGION_BONUS[rel] * _load_factor(entry.profile)
+            scored.append((score, eid, fit, rel))
+            if len(scored) >= top:
+                kth = sorted((s[0] for s in scored), reverse=True)[top - 1]
+        scored.sort(key=lambda s: (-s[0], s[1]))
+        out = []
+        for score, eid, _fit, rel in scored[:top]:
+            entry = self._entries[eid]
+            reasons = self._reasons(entry, query, reading, hist.get(eid, 0.0), where, rel)
+            out.append(Match(eid, entry.profile.name, round(score, 4), reasons))
+        return out
+
+    def _query(self, text: str, reading: Reading | None) -> dict[str, float]:
+        body = self._lex.strip_noise(self._lex.canon(text))
+        acc = grams(body)
+        if reading is not None and reading.expansion:
+            grams(self._lex.canon(" ".join(reading.expansion)), EXPANSION_WEIGHT, acc)
+        return sublinear(acc)
+
+    def _spec_scores(self, reading: Reading) -> dict[str, float]:
+        total = sum(reading.specs.values())
+        if total <= 0.0:
+            return {}
+        out: dict[str, float] = {}
+        for s, qw in reading.specs.items():
+            for eid, ew in self._spec_post.get(s, {}).items():
+                out[eid] = out.get(eid, 0.0) + qw * ew
+        # Weak evidence (cues only) must not reach a full score.
+        strength = min(1.0, max(reading.specs.values()))
+        return {eid: strength * v / total for eid, v in out.items()}
+
+    def _history_scores(self, query: dict[str, float], big: bool) -> dict[str, float]:
+        if not len(self._history):
+            return {}
+        out: dict[str, float] = {}
+        found = self._history.search(query, *((MAX_DF, 2) if big else (1.0, 1)), known_only=True)
+        for (eid, _i), sim in found.items():
+            if sim > out.get(eid, 0.0):
+                out[eid] = sim
+        return out
+
+    def _request_region(self, text: str, region: str | None) -> Region:
+        given = self._gaz.parse(region) if region else Region()
+        named = self._gaz.find(text)
+        if not given:
+            return named
+        if named and relation(given, named) >= 1 and (
+                (named.county and not given.county) or (named.city and not given.city)):
+            return named
+        return given
+
+    # ── reasons ──
+    def _reasons(self, entry: _Entry, query: dict[str, float], reading: Reading,
+                 hist: float, where: Region, rel: int) -> tuple[str, ...]:
+        out: list[str] = []
+        skills = self._matched_items(entry, query, reading)
+        if skills:
+            out.append("专长：" + "、".join(skills))
+        else:
+            shared = [s for s in reading.specs if s in entry.specs]
+            if shared:
+                shared.sort(key=lambda s: -reading.specs[s])
+                out.append("擅长领域：" + "、".join(shared[:2]))
+        if hist >= 0.2 and entry.profile.history:
+            best = max(entry.profile.history,
+                       key=lambda h: _overlap(self._history_doc_grams(h), query))
+            out.append("曾办结类似点单：" + _clip(best, 18))
+        if not out:
+            out.append("专长：" + "、".join(entry.items[:2]) if entry.items else "资料相符")
+        if rel:
+            out.append("同在" + [where.province, where.city, where.county][rel - 1])
+        p = entry.profile
+        cap = max(p.capacity, 0)
+        load = f"当前负载 {p.open_load}/{cap}"
+        out.append(load + "（已满）" if p.open_load >= cap else load)
+        return tuple(out)
+
+    @staticmethod
+    def _history_doc_grams(text: str) -> dict[str, float]:
+        return grams(text)
+
+    def _matched_items(self, entry: _Entry, query: dict[str, float],
+                       reading: Reading) -> list[str]:
+        fired = {w for ws in reading.cues.values() for w in ws} | set(reading.expansion)
+        strong_specs = {s for s, v in reading.specs.items() if v >= 0.5}
+        scored: list[tuple[float, int, str]] = []
+        for i, item in enumerate(entry.items):
+            norm = normalize(item)
+            score = 0.0
+            for g in grams(item):
+                if len(g) >= 2 and g in query:
+                    score += self._profiles.idf(g)
+            if any(w and len(w) >= 2 and (w in norm or norm in w) for w in fired):
+                score += 3.0
+            elif strong_specs and self._lex.profile_specs((item,)).keys() & strong_specs:
+                score += 1.5
+            if score > 0.0:
+                scored.append((score, -i, item))
+        scored.sort(reverse=True)
+        return [item for _, _, item in scored[:2]]
+
+
+def _load_factor(p: ExpertProfile) -> float:
+    cap = max(p.capacity, 0)
+    if p.open_load >= cap:
+        return FULL_FACTOR
+    return 1.0 - LOAD_SHARE * max(p.open_load, 0) / cap
+
+
+def _overlap(doc: dict[str, float], query: dict[str, float]) -> int:
+    return sum(1 for g in doc if len(g) >= 2 and g in query)
+
+
+def _clip(text: str, n: int) -> str:
+    t = " ".join(text.split())
+    return t if len(t) <= n else t[:n] + "…"
+
+
+def profiles_from_rows(rows: Iterable[dict[str, str]]) -> list[ExpertProfile]:
+    """Profiles from roster rows keyed by the Contracts' Chinese headers (tests, benches)."""
+    out = []
+    for r in rows:
+        out.append(ExpertProfile(
+            id=r.get("编号", "").strip(), name=r.get("姓名", "").strip(),
+            skills=split_list(r.get("专长", "")), tags=split_list(r.get("标签", "")),
+            title=r.get("称号", "").strip(), team=r.get("服务队", "").strip(),
+            region=r.get("地区", "").strip(),
+        ))
+    return out
+
+
+def split_list(value: str | None) -> tuple[str, ...]:
+    """Split a roster cell on ; ； 、 , ，."""
+    if not value:
+        return ()
+    for sep in ("；", "、", "，", ","):
+        value = value.replace(sep, ";")
+    return tuple(p.strip() for p in value.split(";") if p.strip())

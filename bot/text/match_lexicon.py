@@ -1,0 +1,198 @@
+"""The symptom → specialty lexicon (bot/data/lex_symptoms.toml): read requests and profiles."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from bot.text.match_ngram import normalize
+
+# Evidence weights: a symptom rule, a specialty term, a plain-words cue.
+W_SYMPTOM = 1.2
+W_TERM = 1.0
+W_CUE = 0.4
+# In a profile item, a specialty named only by a shorter, secondary term counts this much.
+MINOR_TERM = 0.4
+
+_CLAUSES = re.compile(r"[，,。；;、！!？?\n]+")
+
+
+@dataclass(frozen=True)
+class Specialty:
+    """One specialty: profile words (terms) and plain words of requests (cues)."""
+
+    name: str
+    category: str
+    terms: tuple[str, ...]
+    cues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """A rule: every group of alternatives found in a request → specialty and its terms."""
+
+    spec: str
+    when: tuple[tuple[str, ...], ...]
+    unless: tuple[str, ...]
+    to: tuple[str, ...]
+    weight: float
+
+
+@dataclass
+class Reading:
+    """What the lexicon reads in a request."""
+
+    specs: dict[str, float] = field(default_factory=dict)   # specialty → evidence, max 1
+    expansion: list[str] = field(default_factory=list)      # specialty terms to add to the query
+    cues: dict[str, list[str]] = field(default_factory=dict)  # specialty → words that fired
+
+
+class _PrefixFinder:
+    """Find listed words in a text; a match inside a longer match is dropped (安全培训 ⊃ 培训)."""
+
+    def __init__(self, words: Iterable[str]) -> None:
+        self._by_first: dict[str, list[str]] = {}
+        for w in sorted(set(words), key=len, reverse=True):
+            if w:
+                self._by_first.setdefault(w[0], []).append(w)
+
+    def find(self, text: str) -> list[str]:
+        spans: list[tuple[int, int, str]] = []
+        by_first = self._by_first
+        for i, ch in enumerate(text):
+            cands = by_first.get(ch)
+            if cands:
+                for w in cands:
+                    if text.startswith(w, i):
+                        spans.append((i, i + len(w), w))
+        if len(spans) < 2:
+            return [w for _, _, w in spans]
+        spans.sort(key=lambda s: (s[0], -s[1]))
+        kept: list[str] = []
+        reach = -1
+        for _start, end, w in spans:
+            if end <= reach:
+                continue  # inside an earlier, longer match
+            kept.append(w)
+            reach = max(reach, end)
+        return kept
+
+
+def _alts(group: str) -> tuple[str, ...]:
+    return tuple(normalize(a.strip()) for a in group.split("|") if a.strip())
+
+
+class Lexicon:
+    """Specialties, symptom rules and request boilerplate, loaded from TOML data."""
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.noise: tuple[str, ...] = tuple(
+            sorted((normalize(p) for p in data.get("noise", {}).get("phrases", [])),
+                   key=len, reverse=True))
+        self._variants: list[tuple[str, str]] = sorted(
+            ((normalize(v), normalize(c)) for c, vs in data.get("synonyms", {}).items()
+             for v in vs), key=lambda vc: -len(vc[0]))
+        self.specialties: dict[str, Specialty] = {}
+        for name, spec in data.get("specialty", {}).items():
+            terms = tuple(dict.fromkeys(normalize(t) for t in [name, *spec.get("terms", [])]))
+            cues = tuple(normalize(c) for c in spec.get("cues", []))
+            self.specialties[name] = Specialty(name, spec.get("category", name), terms, cues)
+        self.symptoms: list[Symptom] = []
+        for rule in data.get("symptom", []):
+            spec = rule["spec"]
+            if spec not in self.specialties:
+                raise ValueError(f"symptom rule names unknown specialty {spec!r}")
+            self.symptoms.append(Symptom(
+                spec=spec,
+                when=tuple(_alts(g) for g in rule["when"]),
+                unless=_alts(rule.get("unless", "")),
+                to=tuple(normalize(t) for t in rule.get("to", [])),
+                weight=float(rule.get("weight", W_SYMPTOM)),
+            ))
+        # word → [(specialty, weight)]: terms count fully, cues weakly.
+        self._words: dict[str, list[tuple[str, float]]] = {}
+        self._term_words: dict[str, list[str]] = {}
+        for sp in self.specialties.values():
+            for t in sp.terms:
+                self._words.setdefault(t, []).append((sp.name, W_TERM))
+                self._term_words.setdefault(t, []).append(sp.name)
+            for c in sp.cues:
+                self._words.setdefault(c, []).append((sp.name, W_CUE))
+        self._finder = _PrefixFinder(self._words)
+        self._term_finder = _PrefixFinder(self._term_words)
+
+    def canon(self, text: str) -> str:
+        """Normalized text with variants written one way (电动机 → 电机), for n-grams."""
+        t = normalize(text)
+        for variant, canonical in self._variants:
+            if variant in t:
+                t = t.replace(variant, canonical)
+        return t
+
+    def strip_noise(self, text: str) -> str:
+        """Blank out request boilerplate (点单, 想请专家, 联系人…) from normalized text."""
+        for p in self.noise:
+            if p in text:
+                text = text.replace(p, " ")
+        return text
+
+    def read(self, text: str) -> Reading:
+        """Specialties a request points to, with the specialty terms to expand it with."""
+        t = normalize(text)
+        raw: dict[str, float] = {}
+        out = Reading()
+        for rule in self.symptoms:
+            if rule.unless and any(a in t for a in rule.unless):
+                continue
+            fired: list[str] = []
+            for group in rule.when:
+                hit = next((a for a in group if a in t), None)
+                if hit is None:
+                    break
+                fired.append(hit)
+            else:
+                raw[rule.spec] = raw.get(rule.spec, 0.0) + rule.weight
+                out.expansion.extend(rule.to)
+                out.cues.setdefault(rule.spec, []).append("".join(fired[-1:]))
+        for word in dict.fromkeys(self._finder.find(t)):
+            for name, w in self._words[word]:
+                raw[name] = raw.get(name, 0.0) + w
+                out.cues.setdefault(name, []).append(word)
+        top = max(raw.values(), default=0.0)
+        scale = max(top, 1.0)
+        out.specs = {s: v / scale for s, v in raw.items()}
+        out.expansion = list(dict.fromkeys(out.expansion))
+        return out
+
+    def profile_specs(self, items: Iterable[str], weak: str = "") -> dict[str, float]:
+        """Specialties an expert covers, read item by item from skills/tags (full weight) and
+        from the free text (half weight). Within one item the longest matched term decides;
+        shorter terms of other specialties count for less (污水处理站运营 is not 运营)."""
+        raw: dict[str, float] = {}
+        chunks = [(normalize(i), 1.0) for i in items]
+        chunks += [(normalize(p), 0.5) for p in _CLAUSES.split(weak) if p.strip()]
+        for text, w in chunks:
+            found = self._term_finder.find(text)
+            if not found:
+                continue
+            longest = max(len(t) for t in found)
+            item_specs: dict[str, float] = {}
+            for term in found:
+                share = 1.0 if len(term) == longest else MINOR_TERM
+                for name in self._term_words[term]:
+                    item_specs[name] = max(item_specs.get(name, 0.0), share)
+            for name, share in item_specs.items():
+                raw[name] = raw.get(name, 0.0) + w * share
+        return {s: min(1.0, v) for s, v in raw.items()}
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The lexicon shipped in bot/data/lex_symptoms.toml."""
+    raw = resources.files("bot").joinpath("data/lex_symptoms.toml").read_text("utf-8")
+    return Lexicon(tomllib.loads(raw))

@@ -1,0 +1,126 @@
+"""Regions for routing: read 地区 strings and place names in orders, compare two regions."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+_SUFFIXES = ("畲族自治县", "自治县", "省", "市", "县", "区")
+_GENERIC = re.compile(r"^(.{2,}?省)?(.{2,}?(?:自治州|地区|盟|市))?(.{1,}?(?:县|区|市|旗))?")
+
+
+@dataclass(frozen=True)
+class Region:
+    """A place as (province, city, county); any part may be empty."""
+
+    province: str = ""
+    city: str = ""
+    county: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.province or self.city or self.county)
+
+    def name(self) -> str:
+        """The most specific part, for messages (德清县, 湖州市)."""
+        return self.county or self.city or self.province
+
+
+def _short(name: str) -> str:
+    for suf in _SUFFIXES:
+        if name.endswith(suf) and len(name) - len(suf) >= 2:
+            return name[: -len(suf)]
+    return name
+
+
+class Gazetteer:
+    """Known provinces, cities and counties with their short names."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        # alias → Region, for structured 地区 fields (every short name) and for free text.
+        self._field: dict[str, Region] = {}
+        self._text: dict[str, Region] = {}
+        text_short = set(data.get("text_short", []))
+        for prov, cities in data.get("provinces", {}).items():
+            p = Region(prov)
+            self._add(prov, p, text=True)
+            self._add(_short(prov), p, text=True)
+            for city, counties in cities.items():
+                c = Region(prov, city)
+                self._add(city, c, text=True)
+                self._add(_short(city), c, text=True)
+                for county in counties:
+                    k = Region(prov, city, county)
+                    self._add(county, k, text=True)
+                    short = _short(county)
+                    self._add(short, k, text=short in text_short)
+        self._field_keys = sorted(self._field, key=len, reverse=True)
+        self._text_re = re.compile(
+            "|".join(re.escape(k) for k in sorted(self._text, key=len, reverse=True))
+        ) if self._text else None
+
+    def _add(self, alias: str, region: Region, text: bool) -> None:
+        if len(alias) < 2:
+            return
+        # A county-level name never shadows a city or province of the same short name.
+        old = self._field.get(alias)
+        if old is None or (old.county and not region.county):
+            self._field[alias] = region
+        if text:
+            old = self._text.get(alias)
+            if old is None or (old.county and not region.county):
+                self._text[alias] = region
+
+    def parse(self, value: str | None) -> Region:
+        """Read an expert's or a group's 地区 (full path, short names, or partial)."""
+        s = re.sub(r"[\s/·,，、\-]+", "", value or "")
+        if not s:
+            return Region()
+        found: list[Region] = []
+        rest = s
+        for key in self._field_keys:
+            if key in rest:
+                found.append(self._field[key])
+                rest = rest.replace(key, "|")
+        if found:
+            best = max(found, key=lambda r: (bool(r.county), bool(r.city)))
+            return best
+        m = _GENERIC.match(s)
+        if m and any(m.groups()):
+            prov, city, county = (g or "" for g in m.groups())
+            return Region(prov, city, county)
+        return Region(county=s)
+
+    def find(self, text: str) -> Region:
+        """The most specific known place named in free text, or an empty region."""
+        if self._text_re is None or not text:
+            return Region()
+        best = Region()
+        for m in self._text_re.finditer(text):
+            r = self._text[m.group()]
+            if (bool(r.county), bool(r.city)) > (bool(best.county), bool(best.city)):
+                best = r
+        return best
+
+
+def relation(a: Region, b: Region) -> int:
+    """3 = same county, 2 = same city, 1 = same province, 0 = different or unknown."""
+    if not a or not b:
+        return 0
+    if a.county and a.county == b.county and (not a.city or not b.city or a.city == b.city):
+        return 3
+    if a.city and a.city == b.city:
+        return 2
+    if a.province and a.province == b.province:
+        return 1
+    return 0
+
+
+@lru_cache(maxsize=1)
+def default_gazetteer() -> Gazetteer:
+    """The gazetteer shipped in bot/data/lex_route_places.toml."""
+    raw = resources.files("bot").joinpath("data/lex_route_places.toml").read_text("utf-8")
+    return Gazetteer(tomllib.loads(raw))

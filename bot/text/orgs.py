@@ -1,0 +1,137 @@
+"""Enterprise names in a message: X有限公司, X厂, X合作社, or a description (德清一家钢构企业)."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from bot.text.lexicon import taxonomy, words
+from bot.text.regions import region_index
+
+_NAME_CHAR = r"[\u4e00-\u9fffA-Za-z0-9()（）&·]"
+# Words after which a name starts: 我们是|来自 X有限公司.
+_LEFT_STOPS = ("我们是", "我们这", "我是", "这里是", "这边是", "本人是", "来自", "位于", "地处",
+               "我们",
+               "咱们", "我司", "本厂", "我厂", "点单", "求助", "你好", "您好", "大家好", "各位好",
+               "联系", "对接", "服务", "需要", "想请", "希望", "请问", "是", "在", "的", "给", "帮",
+               "请", "到", "去", "替", "向", "为")
+# A name never ends with these before the suffix (来厂 is a visit, 工厂 a generic word).
+_BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵")
+# After the suffix these make it another word (厂房, 厂里, 公司里的, 中心线).
+_BAD_AFTER = {"厂": set("房里区长家内外门子方商址矿务休"), "中心": set("线距孔轴"),
+              "店": set("里面铺员长口镇乡村街路"), "基地": set("里"), "社区": set("里")}
+_GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那个", "本", "该", "贵", "我们",
+                  "小", "大", "分", "总", "老", "新", "门", "网", "商", "加工", "数据", "服务",
+                  "工",
+                  "合作", "有限", "车削", "铣削", "我", "你", "他", "各", "每", "这", "那", "哪",
+                  "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近"}
+_DESCRIPTIVE = re.compile(
+    r"(一家|一个|某|这家)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)(企业|工厂|公司|厂家|厂|单位|作坊|民企)"
+    r"(?![房里区长家内])"
+)
+_INTRO = re.compile(
+    r"(?:我是|我们是|这里是|这边是|来自|我司是|本单位是|单位是|我们单位是|我们公司是)"
+)
+
+
+@cache
+def _suffix_re() -> re.Pattern[str]:
+    sufs = sorted(words("fields", "org_suffixes"), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, sufs)))
+
+
+@cache
+def _trade_re() -> re.Pattern[str]:
+    trades = sorted(words("fields", "org_trades"), key=len, reverse=True)
+    return re.compile(
+        _INTRO.pattern + r"\s*([\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:" + "|".join(trades) + r"))"
+        r"(?=[\s,，。.!！;；、的]|$)"
+    )
+
+
+_PRONOUNS = ("我们", "咱们", "我司", "本厂", "我厂", "我")
+
+
+@cache
+def _generic_trades() -> frozenset[str]:
+    cats, _ = taxonomy()
+    out = set(words("fields", "org_trades"))
+    out.update(k for c in cats for k in c.keywords)
+    return frozenset(out)
+
+
+def _cut_left(run: str) -> tuple[str, bool]:
+    """Drop everything up to and including the last stop word of the run.
+
+    Also says whether a pronoun (我们, 我司) came right before the rest: 我们食品厂 is no name.
+    """
+    best, pronoun = 0, False
+    for w in _LEFT_STOPS:
+        i = run.rfind(w)
+        if i >= 0 and i + len(w) >= best:
+            if i + len(w) > best:
+                pronoun = False
+            best = i + len(w)
+            pronoun = pronoun or w in _PRONOUNS
+    return run[best:], pronoun
+
+
+def _with_place(norm: str, start: int) -> int:
+    """Extend a description left over the place names right before it (宁波北仑(的)一家…)."""
+    pattern, _ = region_index()
+    moved = True
+    if start > 2 and norm[start - 1] == "的":
+        got = _with_place(norm, start - 1)
+        if got < start - 1:
+            return got
+    while moved:
+        moved = False
+        for length in range(7, 1, -1):
+            i = start - length
+            if i >= 0 and pattern.fullmatch(norm, i, start):
+                start, moved = i, True
+                break
+    return start
+
+
+def find_enterprise(norm: str) -> str | None:
+    """The enterprise the message names, or None (我司, 我们厂, 本公司 are not names)."""
+    for m in _suffix_re().finditer(norm):
+        suffix = m.group()
+        nxt = norm[m.end():m.end() + 1]
+        if nxt and nxt in _BAD_AFTER.get(suffix, set()):
+            continue
+        if suffix == "厂" and norm[m.end():m.end() + 2] in ("家", "商"):
+            continue
+        left = m.start()
+        while left > 0 and left > m.start() - 24 and re.match(_NAME_CHAR, norm[left - 1]):
+            left -= 1
+        run, pronoun = _cut_left(norm[left:m.start()])
+        if pronoun and len(run) <= 3:
+            continue
+        if not run or run in _GENERIC_NAMES or any(c in run for c in "想要请找让需"):
+            continue
+        if run in _generic_trades():
+            continue  # 模具厂, 食品公司: a kind of firm, not a name
+        if suffix == "中心" and run.endswith(("加工", "车削", "铣削", "数据", "控制", "配送")):
+            continue
+        if len(suffix) == 1 and run[-1] in _BAD_BEFORE_SUFFIX:
+            continue
+        if any(run.startswith(g) for g in ("一家", "一个", "某", "这家", "那家")):
+            continue  # a description, handled below
+        if len(run) < 2 and suffix not in ("有限公司", "股份有限公司", "有限责任公司", "集团"):
+            continue
+        if re.fullmatch(r"[\dA-Za-z]+", run) and suffix in ("厂", "店", "中心"):
+            continue  # 2号厂, 4S店
+        return run + suffix
+    for m2 in _trade_re().finditer(norm):
+        name = m2.group(1)
+        if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and "的" not in name:
+            return name
+    for m3 in _DESCRIPTIVE.finditer(norm):
+        middle = m3.group(2)
+        if len(middle) < 2:
+            continue
+        start = _with_place(norm, m3.start())
+        return norm[start:m3.end()]
+    return None

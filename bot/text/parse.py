@@ -1,0 +1,217 @@
+"""Read one chat message: its intent and, for an order, the fields of the order."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from bot.text.commands import Command, read_command
+from bot.text.dates import find_deadline, parse_visit_time
+from bot.text.form import is_form, parse_form
+from bot.text.lexicon import words
+from bot.text.normalize import mention_prefix, normalize
+from bot.text.orgs import find_enterprise
+from bot.text.outcome import Outcome, read_outcome, read_rating, visit_mode
+from bot.text.people import find_contact, name_at
+from bot.text.phones import find_phones
+from bot.text.phones import mask_phones as mask_phones
+from bot.text.regions import find_region
+from bot.text.request import classify
+from bot.text.summary import summarize
+from bot.text.taxonomy import find_category, find_service_type
+
+INTENTS = (
+    "new_order", "menu_order", "claim", "assist", "release", "schedule", "progress",
+    "complete", "rate", "cancel", "supplement", "query", "my_orders", "open_orders",
+    "menu", "help", "admin", "other",
+)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What a message says: its intent and, for an order, the fields of the order."""
+
+    intent: str = "other"
+    is_request: bool = False
+    unsure: bool = False
+    order_no: int | None = None
+    enterprise: str | None = None
+    contact: str | None = None
+    phone: str | None = None
+    phones: tuple[str, ...] = field(default_factory=tuple)
+    deadline: date | None = None
+    urgent: bool = False
+    category: str | None = None
+    service_type: str | None = None
+    region: str | None = None
+    summary: str | None = None
+    # Beyond the contract: details for the handlers.
+    menu_no: int | None = None  # 点单 3 → 3
+    location: str | None = None  # a form's 地点/地址
+    note: str | None = None  # text after the order number: reason, progress, comment, topic
+    visit_time: datetime | None = None  # 预约: when
+    mode: str | None = None  # 现场 / 线上
+    outcome: Outcome | None = None  # 办结
+    rating: str | None = None  # 评价: 满意 / 基本满意 / 不满意
+    stars: int | None = None  # 评价: 1–5 when given
+    command: str | None = None  # admin: help, experts, assign, … (or the word given)
+    args: tuple[str, ...] = field(default_factory=tuple)  # admin: the words after the command
+
+    @property
+    def reason(self) -> str | None:
+        """The reason given with 退单 or 撤销 (the note)."""
+        return self.note
+
+    def contract_json(self) -> dict[str, Any]:
+        """The object `diandan parse` prints for this message."""
+        d = asdict(self)
+        keep = ("is_request", "intent", "enterprise", "contact", "phone", "deadline",
+                "urgent", "category", "service_type", "region", "summary")
+        out = {k: d[k] for k in keep}
+        out["deadline"] = self.deadline.isoformat() if self.deadline else None
+        return out
+
+
+log = logging.getLogger(__name__)
+_URGENT_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _urgent(norm: str) -> bool:
+    if not _URGENT_CACHE:
+        _URGENT_CACHE["yes"] = words("urgent", "words")
+        _URGENT_CACHE["no"] = words("urgent", "not_urgent")
+    text = norm
+    for w in _URGENT_CACHE["no"]:
+        text = text.replace(w, " ")
+    return any(w in text for w in _URGENT_CACHE["yes"])
+
+
+_AFTER_DEADLINE = re.compile(r"^\s*(?:之前|以前|前|之内|以内|内|截止|为止|完成|搞定|到位)?")
+
+
+def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
+            problem_override: str | None = None) -> dict[str, Any]:
+    """Order fields of norm[start:] (positions shared with `original`)."""
+    body = norm[start:]
+    form = parse_form(body)
+    found = find_phones(body)
+    phones = tuple(p.value for p in found)
+    drop: list[tuple[int, int]] = []
+    for p in found:
+        drop.append((p.start, p.end))
+
+    contact = None
+    if "contact" in form:
+        value = form["contact"][0]
+        contact = (name_at(value, 0, strong=True) or find_contact(value, [])
+                   or (value if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", value) else None))
+    if contact is None:
+        contact = find_contact(body, found)
+    if contact:
+        i = body.find(contact)
+        if i >= 0:
+            drop.append((i, i + len(contact)))
+
+    enterprise = None
+    if "enterprise" in form:
+        enterprise = form["enterprise"][0].split()[0][:40]
+    if enterprise is None:
+        enterprise = find_enterprise(body)
+
+    deadline = None
+    if "deadline" in form:
+        dm = find_deadline(form["deadline"][0], now.date())
+        deadline = dm.value if dm else None
+    if deadline is None:
+        dm = find_deadline(body, now.date())
+        if dm:
+            deadline = dm.value
+            tail = _AFTER_DEADLINE.match(body[dm.end:])
+            drop.append((dm.start, dm.end + (tail.end() if tail else 0)))
+
+    location = form["location"][0] if "location" in form else None
+    region = (find_region(location) if location else None) or find_region(body)
+    problem = problem_override or (form["problem"][0] if "problem" in form else None)
+    topic = problem or body
+    no_phones = topic
+    for p in sorted(find_phones(topic), key=lambda p: -p.start):
+        no_phones = no_phones[:p.start] + " " + no_phones[p.end:]
+    category = None
+    if "category" in form:
+        category = find_category(form["category"][0])
+    category = category or find_category(no_phones)
+    service_type = None
+    if "service_type" in form:
+        service_type = find_service_type(form["service_type"][0], None)
+    service_type = service_type or find_service_type(no_phones, category)
+    urgent = _urgent(body) or (
+        "urgency" in form and not form["urgency"][0].startswith(("否", "不")))
+    if intent == "supplement":
+        summary = body.strip() or None
+    else:
+        summary = summarize(original[start:start + len(body)], body, drop, problem, enterprise)
+    return {
+        "enterprise": enterprise, "contact": contact, "phone": phones[0] if phones else None,
+        "phones": phones, "deadline": deadline, "urgent": urgent, "category": category,
+        "service_type": service_type, "region": region, "summary": summary, "location": location,
+    }
+
+
+def _from_command(cmd: Command, original: str, norm: str, start: int, now: datetime) -> Parsed:
+    rest = cmd.rest
+    base: dict[str, Any] = {"intent": cmd.intent, "order_no": cmd.order_no, "note": rest or None}
+    at = start + cmd.rest_start
+    if cmd.intent == "menu_order":
+        base.update(_fields(original, norm, at, now, "menu_order"))
+        base.update(is_request=True, menu_no=cmd.menu_no)
+    elif cmd.intent == "supplement":
+        base.update(_fields(original, norm, at, now, "supplement"))
+    elif cmd.intent == "schedule":
+        base.update(visit_time=parse_visit_time(rest, now), mode=visit_mode(rest))
+    elif cmd.intent == "complete":
+        outcome = read_outcome(rest)
+        base.update(outcome=outcome, mode=outcome.mode)
+    elif cmd.intent == "rate":
+        rating, stars = read_rating(rest)
+        base.update(rating=rating, stars=stars)
+    elif cmd.intent == "admin":
+        base.update(command=cmd.command, args=cmd.args)
+    elif cmd.intent in ("progress",):
+        base.update(mode=visit_mode(rest))
+    return Parsed(**base)
+
+
+def parse(text: str, now: datetime) -> Parsed:
+    """Parse one message against its own time `now` (aware, Asia/Shanghai). Never raises."""
+    if not isinstance(text, str) or not text.strip():
+        return Parsed()
+    try:
+        return _parse(text, now)
+    except Exception:  # a parser bug must not lose the message; it reads as "other"
+        log.exception("parse failed on a message of %d characters", len(text))
+        return Parsed()
+
+
+def _parse(text: str, now: datetime) -> Parsed:
+    norm = normalize(text)
+    start = mention_prefix(norm)
+    while start < len(norm) and norm[start].isspace():
+        start += 1
+    body = norm[start:].rstrip()
+    if not body:
+        return Parsed()
+    cmd = read_command(body)
+    if cmd is not None:
+        return _from_command(cmd, text, norm, start, now)
+    form = parse_form(body)
+    if form and is_form(form):
+        return Parsed(intent="new_order", is_request=True,
+                      **_fields(text, norm, start, now, "new_order"))
+    signal = classify(body)
+    if signal.is_request:
+        return Parsed(intent="new_order", is_request=True,
+                      **_fields(text, norm, start, now, "new_order"))
+    return Parsed(unsure=signal.unsure)

@@ -1,0 +1,179 @@
+"""Contact names in a message: 联系人王建国, 吴经理, 张工, 老王, a name next to a phone number."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from bot.text.lexicon import surnames, words
+from bot.text.phones import PhoneMatch
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+# Characters that do not start or continue a given name (function words, field words, verbs).
+_NOT_GIVEN = set(
+    "因法案间题下位个些里面点式后前时家人们到过来去说是的了在和与及或等电手联号微先女经工主总"
+    "师老小负厂公司单企问找请帮看我你他她这那不也都就还要会能可需想让给把被对从向为以将于上中内"
+    "外有没无吧呢吗啊呀哦嘛啦处理解决一二三四五六七八九十两几每各该本其并且如果但所打座机拨姓名"
+    "部科处室组队班办"
+)
+# Surname + title pairs that are ordinary words (施工 is construction, 全总 the national union).
+_NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和工", "时工", "成工", "明工",
+              "全总",
+              "古董", "应工", "单工", "关工", "文工", "石工", "木工", "党工", "司工", "计工",
+              "农工", "金工", "小时", "小于", "老于", "小米", "老化", "老成", "小成", "老实",
+              "小康", "老牛", "小牛",
+              "老黄", "老师", "老是", "小心", "小型", "小批", "老总", "老板", "老旧", "小组",
+              "原因", "方法", "方案", "时间", "高手", "高温", "高压", "高速", "高效", "高级",
+              "金属",
+              "江南", "温度", "温控", "黄色", "白色", "石材", "钱款", "曾经", "常规", "任何",
+              "余量",
+              "何时", "马达", "安装", "安全", "万元", "于是", "向下", "向上", "林场", "路面",
+              "路线",
+              "车间", "车床", "车辆", "和我", "明天", "明年", "明确", "管理", "管道", "管线",
+              "单位",
+              "关于", "关键", "程序", "邢台", "华为", "沙子", "水平", "龙头", "申请", "华东",
+              "连续", "连接", "谈谈", "宁波", "温州", "金华", "湖州", "台州", "丽水", "舟山",
+              "衢州",
+              "嘉兴", "绍兴", "杭州", "江山", "海宁", "平湖", "东阳", "武义", "常山", "龙游",
+              "龙泉",
+              "景宁", "庆元", "安吉", "长兴", "德清", "桐乡", "诸暨", "余姚", "慈溪", "柯桥",
+              "上虞"}
+_TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部长", "班长", "组长", "会计",
+               "老板")
+_WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
+_BLOCK_BEFORE = ("想", "要", "去", "帮我", "帮忙", "请", "邀请", "让", "派", "个", "位", "的")
+
+
+@cache
+def _title_re() -> re.Pattern[str]:
+    titles = sorted(words("fields", "titles"), key=len, reverse=True)
+    sn = sorted(surnames(), key=len, reverse=True)
+    # 金总是 is "always", 张工艺 a process: a title must not start a longer word.
+    return re.compile(f"({'|'.join(sn)})({'|'.join(titles)})"
+                      r"(?<!总(?=[是结体共之部厂监裁经计数量额价成]))(?<!工(?=[艺作序资厂人具件程业位种况期装]))")
+
+
+@cache
+def _expert_title_re() -> re.Pattern[str]:
+    titles = sorted(words("fields", "expert_titles"), key=len, reverse=True)
+    sn = sorted(surnames(), key=len, reverse=True)
+    return re.compile(f"({'|'.join(sn)})([\u4e00-\u9fff]{{0,2}}?)({'|'.join(titles)})")
+
+
+@cache
+def _cue_re() -> re.Pattern[str]:
+    cues = sorted(words("fields", "contact_cues"), key=len, reverse=True)
+    return re.compile(f"(?:{'|'.join(map(re.escape, cues))})(?:人|方式)?\\s*(?:是|为|:|：)?\\s*")
+
+
+def _surname_at(text: str, i: int) -> str | None:
+    two = text[i:i + 2]
+    if len(two) == 2 and two in surnames():
+        return two
+    one = text[i:i + 1]
+    return one if one in surnames() else None
+
+
+def name_at(text: str, i: int, strong: bool) -> str | None:
+    """A person's name starting at text[i], or None.
+
+    Surname + title (吴经理), 老王/小李, surname + one or two given characters (王建国). After a
+    strong cue (联系人:) also 小芳-like nicknames and Latin names.
+    """
+    rest = text[i:i + 8]
+    if not rest:
+        return None
+    m = _title_re().match(rest)
+    if m and (strong or m.group() not in _NOT_NAMES):
+        return m.group()
+    m = _expert_title_re().match(rest)
+    if m and not m.group(2):
+        return m.group()
+    if rest[0] in "老小阿" and len(rest) > 1 and _CJK.match(rest[1]):
+        cand = rest[:2]
+        known = rest[1] in surnames() or (strong and rest[1] not in _NOT_GIVEN)
+        if cand not in _NOT_NAMES and known:
+            return cand
+    sn = _surname_at(text, i)
+    if sn:
+        given = ""
+        for ch in text[i + len(sn):i + len(sn) + 2]:
+            if not _CJK.match(ch) or ch in _NOT_GIVEN:
+                break
+            given += ch
+        if len(given) == 2 and _title_re().match(text, i + len(sn) + 1):
+            given = given[:1]  # 王明经理 → keep 王明; the title follows
+        cand = sn + given
+        if text[i + len(cand):i + len(cand) + 1] in set("部科处室组队班办厂司") - {""}:
+            given = ""  # 安环部 is a department, not 安环
+        if given and cand not in _NOT_NAMES and cand[:2] not in _NOT_NAMES:
+            return cand
+    if strong:
+        m2 = re.match(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", rest)
+        if m2:
+            return m2.group().strip()
+    return None
+
+
+def _boundary_before(text: str, i: int) -> bool:
+    return i == 0 or not _CJK.match(text[i - 1]) or text[i - 1] in "是为叫找联系"
+
+
+def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
+    """The contact person named in normalised text, or None ("我司/我们厂" are not names)."""
+    for m in _cue_re().finditer(norm):
+        cue = norm[m.start():m.end()].strip(" :：是为")
+        weak = cue in _WEAK_CUES
+        if weak and norm[max(0, m.start() - 2):m.start()].endswith(_BLOCK_BEFORE):
+            continue
+        if cue == "问" and norm[m.end():m.end() + 1] not in surnames() | {"老", "小"}:
+            continue
+        name = name_at(norm, m.end(), strong=not weak)
+        if name:
+            return name
+        if not weak:  # 联系人：设备科 王科长 / 联系人 IT 主管 Kevin
+            for t in re.finditer(r"\s+(?=\S)", norm[m.end():m.end() + 14]):
+                name = name_at(norm, m.end() + t.end(), strong=True)
+                if name:
+                    return name
+    for m in _title_re().finditer(norm):
+        if m.group() in _NOT_NAMES or norm[max(0, m.start() - 2):m.start()].endswith(_BLOCK_BEFORE):
+            continue
+        return m.group()
+    for p in phones:
+        found = _name_near_phone(norm, p)
+        if found:
+            return found
+    return None
+
+
+def _titled(name: str) -> bool:
+    """A surname + title, an expert title or 老X/小X (not a bare full name)."""
+    return bool(_title_re().fullmatch(name) or _expert_title_re().fullmatch(name)
+                or (len(name) == 2 and name[0] in "老小阿"))
+
+
+def _name_near_phone(norm: str, p: PhoneMatch) -> str | None:
+    before = norm[max(0, p.start - 10):p.start]
+    before = re.sub(r"(?:电话|手机|手机号|联系电话|电话号码|号码|tel|Tel|TEL|☎|📞)?\s*[:：]?\s*$",
+    "",
+                    before)
+    for length in (4, 3, 2):
+        if len(before) < length:
+            continue
+        i = len(before) - length
+        if (i == 0 or not _CJK.match(before[i - 1])) and _title_re().fullmatch(before, i):
+            return before[i:]  # 平阳县 金工 13905771234: next to a phone a title is a name
+        name = name_at(before, i, strong=False)
+        if not name or len(name) != length:
+            continue
+        if _titled(name) or _boundary_before(before, i) or before[:i].endswith(_TITLE_ENDS):
+            return name
+    after = norm[p.end:p.end + 8]
+    m = re.match(r"\s*([(（])?\s*", after)
+    if m:
+        j = m.end()
+        name = name_at(after, j, strong=False)
+        if name and (m.group(1) or _titled(name)):
+            return name
+    return None

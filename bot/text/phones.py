@@ -1,0 +1,117 @@
+"""Phone numbers in a message: find and normalise them, and mask them for group posts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.text.normalize import normalize
+
+
+@dataclass(frozen=True)
+class PhoneMatch:
+    """One phone number found in normalised text."""
+
+    start: int
+    end: int
+    value: str  # "13867201234", "0571-87654321", "0571-87654321转123", "400-820-1234"
+    kind: str  # "mobile", "landline", "hotline", "local"
+
+
+_SEP = r"[ \-.]?"
+_MOBILE = re.compile(
+    r"(?<![\d#])(?:(?:\+|00)\s?86[ \-]?|(?<!\d)86-|(?<!\d)86(?=1[3-9]\d{9}(?!\d)))?"
+    r"(1[3-9]\d(?:" + _SEP + r"\d){8})(?!\d)"
+)
+_EXT = r"(?:\s*(?:转|分机|ext\.?|EXT\.?|Ext\.?)\s*(\d{1,5})|-(\d{1,4}))?"
+_LANDLINE = re.compile(
+    r"(?<![\d#])(?:[(（]\s*(0[12]\d|0[3-9]\d\d)\s*[)）]\s*-?\s*|(0[12]\d|0[3-9]\d\d)[ \-]?)"
+    r"([2-9]\d{2,3})[ \-]?(\d{4})(?!\d)" + _EXT + r"(?!\d)"
+)
+_HOTLINE = re.compile(r"(?<![\d#])([48]00)[ \-]?(\d{3})[ \-]?(\d{4})(?!\d)")
+_LOCAL = re.compile(
+    r"(?:电话|座机|固话|办公室|tel|Tel|TEL)\s*(?:号码|号)?\s*[:：]?\s*([2-9]\d{2,3})-?(\d{4})(?!\d)"
+)
+# Numbers after these words are not phones (QQ, order, ID card, bank card …).
+_NOT_PHONE = re.compile(
+    r"(?:QQ|qq|Qq|扣扣|单号|订单|编号|工号|身份证|证件|卡号|账号|帐号|快递|运单|批次|型号|序列号|"
+    r"SN|sn|No\.?)\s*(?:号码|号)?\s*[:：]?\s*$"
+)
+
+
+def _rejected(norm: str, start: int) -> bool:
+    return bool(_NOT_PHONE.search(norm[max(0, start - 8):start]))
+
+
+def _scan(norm: str) -> list[PhoneMatch]:
+    """Every phone number occurrence in normalised text, in order."""
+    found: list[PhoneMatch] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(start: int, end: int, value: str, kind: str) -> None:
+        if any(s < end and start < e for s, e in taken) or _rejected(norm, start):
+            return
+        taken.append((start, end))
+        found.append(PhoneMatch(start, end, value, kind))
+
+    for m in _MOBILE.finditer(norm):
+        add(m.start(), m.end(), re.sub(r"\D", "", m.group(1)), "mobile")
+    for m in _LANDLINE.finditer(norm):
+        code = m.group(1) or m.group(2)
+        value = f"{code}-{m.group(3)}{m.group(4)}"
+        ext = m.group(5) or m.group(6)
+        if ext:
+            value += f"转{ext}"
+        add(m.start(), m.end(), value, "landline")
+    for m in _HOTLINE.finditer(norm):
+        add(m.start(), m.end(), f"{m.group(1)}-{m.group(2)}-{m.group(3)}", "hotline")
+    for m in _LOCAL.finditer(norm):
+        add(m.start(1), m.end(), m.group(1) + m.group(2), "local")
+    found.sort(key=lambda p: p.start)
+    return found
+
+
+def find_phones(norm: str) -> list[PhoneMatch]:
+    """Every phone number in normalised text (see `normalize`), in order, without repeats."""
+    if not any(c.isdigit() for c in norm):
+        return []
+    out: list[PhoneMatch] = []
+    seen: set[str] = set()
+    for p in _scan(norm):
+        if p.value not in seen:
+            seen.add(p.value)
+            out.append(p)
+    return out
+
+
+def phones_in(text: str) -> tuple[str, ...]:
+    """Normalised phone numbers of a raw text, in order."""
+    return tuple(p.value for p in find_phones(normalize(text, None)))
+
+
+def _masked(p: PhoneMatch) -> str:
+    v = p.value
+    if p.kind == "mobile":
+        return v[:3] + "****" + v[-4:]
+    if p.kind == "landline":
+        code, _, rest = v.partition("-")
+        local, sep, ext = rest.partition("转")
+        return f"{code}-{'*' * (len(local) - 4)}{local[-4:]}{sep}{ext}"
+    if p.kind == "hotline":
+        return v[:4] + "***" + v[7:]
+    return "*" * (len(v) - 4) + v[-4:]
+
+
+def mask_phones(text: str) -> str:
+    """`text` with every phone number masked: 138****5678, 0571-****4321 (full-width too)."""
+    norm = normalize(text, None)
+    if not any(c.isdigit() for c in norm):
+        return text
+    parts: list[str] = []
+    last = 0
+    for p in _scan(norm):
+        parts.append(text[last:p.start])
+        parts.append(_masked(p))
+        last = p.end
+    parts.append(text[last:])
+    return "".join(parts)

@@ -1,0 +1,98 @@
+"""Is a plain message a request for a service? Certain, no, or unsure (then the bot asks)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from bot.text.lexicon import taxonomy, words
+
+_QUESTION = re.compile(r"[?？]|吗|么$|呢$")
+_GREETING_ONLY = re.compile(
+    r"^(?:各位|大家|老师们|师傅们|领导)?(?:你好|您好|好|早上好|上午好|下午好|晚上好|早|早安|晚安|在吗|在不在|"
+    r"有人吗|hi|hello|哈喽)[啊呀哈~!！。.,，\s]*$",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class RequestSignal:
+    """How a plain message reads: as a request, as unsure, or as other."""
+
+    is_request: bool
+    unsure: bool
+    strong: bool  # a 点单/求助 keyword was present
+
+
+@cache
+def _category_words() -> tuple[str, ...]:
+    cats, types = taxonomy()
+    out = {k for c in cats for k in c.keywords if len(k) >= 2}
+    out.update(k for t in types for k in t.keywords if len(k) >= 2)
+    return tuple(out)
+
+
+@cache
+def _ask_patterns() -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in words("request", "ask_regex")))
+
+
+def _any(text: str, ws: tuple[str, ...]) -> bool:
+    return any(w in text for w in ws)
+
+
+def has_strong_keyword(text: str) -> bool:
+    """A 点单/求助 keyword (certain request), not in a how-to question."""
+    return _any(text, words("request", "strong"))
+
+
+_GREETING_LEAD = re.compile(
+    r"^(?:各位|大家|老师们|师傅们|领导)?(?:你好|您好|好|早上好|上午好|下午好|晚上好)?(?:各位|大家)?"
+    r"[啊呀~!！。.,，\s]*"
+)
+
+
+def opens_as_order(text: str) -> bool:
+    """The message opens with 点单/【点单】/#点单/求助 (after a greeting): certainly an order."""
+    m = _GREETING_LEAD.match(text)
+    rest = text[m.end():] if m else text
+    return rest.startswith(words("request", "opening"))
+
+
+def classify(body: str) -> RequestSignal:
+    """Read a message that is not a command."""
+    text = body.strip()
+    if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
+        return RequestSignal(False, False, False)
+    if opens_as_order(text):
+        return RequestSignal(True, False, True)
+    if _GREETING_ONLY.match(text):
+        return RequestSignal(False, False, False)
+    if _any(text, words("request", "notice")):
+        return RequestSignal(False, False, False)
+    if has_strong_keyword(text):
+        return RequestSignal(True, False, True)
+    asks = [w for w in words("request", "ask") if w in text]
+    ask = bool(asks) or bool(_ask_patterns().search(text))
+    rest = text
+    for w in asks:
+        rest = rest.replace(w, " ")
+    need = _any(rest, words("request", "problem")) or _any(rest, _category_words())
+    thanks = _any(text, words("request", "thanks"))
+    acks = words("request", "acks")
+    chatter = _any(text, words("request", "chatter")) or text.startswith(acks) or (
+        len(text) <= 12 and _any(text, acks))
+    if thanks or chatter:
+        # "谢谢！另外还想请…" is still a request; plain thanks and status talk are not.
+        later = re.search(r"(?:另外|还有|还想|再请|顺便|此外|但是|不过)", text)
+        if later and ask and need:
+            return RequestSignal(True, False, False)
+        return RequestSignal(False, bool(ask and need and len(text) > 30), False)
+    if ask and need:
+        return RequestSignal(True, False, False)
+    if need and (_QUESTION.search(text) or len(text) >= 6):
+        return RequestSignal(False, True, False)
+    if ask and len(text) >= 4:
+        return RequestSignal(False, True, False)
+    return RequestSignal(False, False, False)

@@ -1,0 +1,88 @@
+"""Routing corpus: top-1/top-3 on tests/data/route_cases.jsonl, lexicon and region data."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from bot.text.match import Matcher, profiles_from_rows
+from bot.text.match_lexicon import default_lexicon
+from bot.text.match_region import Region, default_gazetteer, relation
+
+DATA = Path(__file__).parent / "data"
+
+
+def _rates(kind: str | None = None, regional: bool = False) -> tuple[float, float, int]:
+    with (DATA / "route_roster.csv").open(encoding="utf-8-sig", newline="") as f:
+        matcher = Matcher(profiles_from_rows(csv.DictReader(f)))
+    with (DATA / "route_cases.jsonl").open(encoding="utf-8") as f:
+        cases = [json.loads(line) for line in f if line.strip()]
+    cases = [c for c in cases if (kind is None or c["kind"] == kind)
+             and (not regional or c.get("region"))]
+    h1 = h3 = 0
+    for c in cases:
+        got = [m.id for m in matcher.rank(c["text"], c.get("region"), top=3)]
+        h1 += bool(got) and got[0] in c["expected"]
+        h3 += bool(set(got) & set(c["expected"]))
+    return h1 / len(cases), h3 / len(cases), len(cases)
+
+
+def test_corpus_is_big_enough_and_mixed() -> None:
+    assert _rates()[2] >= 150
+    assert _rates("paraphrase")[2] >= 50
+    assert _rates(regional=True)[2] >= 10
+
+
+def test_plain_orders_top1_and_top3() -> None:
+    top1, top3, _ = _rates("plain")
+    assert top1 >= 0.95
+    assert top3 >= 0.98
+
+
+def test_paraphrased_orders_top1_and_top3() -> None:
+    top1, top3, _ = _rates("paraphrase")
+    assert top1 >= 0.85
+    assert top3 >= 0.95
+
+
+def test_region_ties_go_to_the_local_expert() -> None:
+    assert _rates(regional=True)[0] >= 0.9
+
+
+def test_lexicon_covers_every_default_category_with_many_rules() -> None:
+    lex = default_lexicon()
+    cats = {s.category for s in lex.specialties.values()}
+    for c in ("焊接", "机械设备", "数控加工", "模具", "电气", "仪表自动化", "热能动力", "化工",
+              "环保水处理", "纺织印染", "质量管理", "精益生产", "安全生产", "数字化", "农业养殖",
+              "医疗健康", "法律", "金融", "心理", "技能培训"):
+        assert c in cats, c
+    assert len(lex.symptoms) >= 200
+    assert sum(len(a) for r in lex.symptoms for a in r.when) >= 1000
+    assert {r.spec for r in lex.symptoms} <= set(lex.specialties)
+
+
+def test_lexicon_reads_plain_words() -> None:
+    lex = default_lexicon()
+    fish = lex.read("鱼一到凌晨就往水面上冒头")
+    assert max(fish.specs, key=lambda s: fish.specs[s]) == "水产养殖"
+    assert "溶解氧" in fish.expansion
+    weld = lex.read("焊完的框架四个角都翘起来了")
+    assert "焊接变形" in weld.expansion
+    assert lex.read("你好").specs == {}
+
+
+def test_gazetteer_reads_fields_and_text() -> None:
+    gaz = default_gazetteer()
+    assert gaz.parse("浙江省湖州市德清县") == Region("浙江省", "湖州市", "德清县")
+    assert gaz.parse("湖州德清") == Region("浙江省", "湖州市", "德清县")
+    assert gaz.parse("温州") == Region("浙江省", "温州市")
+    assert gaz.parse("江苏省苏州市昆山市") == Region("江苏省", "苏州市", "昆山市")
+    assert gaz.parse("") == Region()
+    assert gaz.find("我们是柯桥一家印染厂").county == "柯桥区"
+    assert gaz.find("天台漏水了") == Region()   # 天台 is also a rooftop
+    assert gaz.find("天台县一家企业").county == "天台县"
+    assert relation(gaz.parse("德清"), gaz.parse("浙江省湖州市德清县")) == 3
+    assert relation(gaz.parse("湖州市"), gaz.parse("浙江省湖州市德清县")) == 2
+    assert relation(gaz.parse("温州"), gaz.parse("浙江省湖州市德清县")) == 1
+    assert relation(Region(), gaz.parse("德清")) == 0

@@ -1,0 +1,90 @@
+"""Routing over the store: the index follows roster changes, loads and history; `diandan route`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from bot.cli import main
+from bot.matching import Routing
+from storage.records import Expert
+from storage.schema import connect
+from storage.store import Store
+from tests.fakes import T0, FakeChat, FrozenClock, add_expert
+
+WELD = "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导"
+
+
+def test_roster_change_from_another_process_updates_the_index(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    store.upsert_expert(Expert("a", "甲", skills=("水产养殖",)), "t")
+    routing = Routing(store)
+    assert routing.rank(WELD) == []
+    other = Store(connect(tmp_path / "r.db"), FrozenClock(T0))  # e.g. `diandan experts import`
+    other.upsert_expert(Expert("b", "乙", skills=("焊接变形", "不锈钢焊接")), "cli")
+    assert [m.id for m in routing.rank(WELD)] == ["b"]
+    other.set_expert_status("b", "paused", "cli")
+    assert routing.rank(WELD) == []
+
+
+def test_load_pushes_a_busy_expert_down(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    store.upsert_expert(Expert("a", "甲", skills=("焊接变形",), capacity=1), "t")
+    store.upsert_expert(Expert("b", "乙", skills=("焊接变形",), capacity=1), "t")
+    routing = Routing(store)
+    first = routing.rank(WELD)[0].id
+    from storage.records import NewOrder
+
+    no = store.create_order(NewOrder("x", "g", "group", "x:u", "u", WELD), "u").no
+    store.claim(no, first, "x")
+    ranked = routing.rank(WELD)
+    assert ranked[0].id != first and any("已满" in r for r in ranked[-1].reasons)
+
+
+@pytest.mark.usefixtures("experts")
+async def test_empty_roster_tells_the_admins(tmp_path: Path, clock: FrozenClock) -> None:
+    from tests.fakes import make_app
+
+    app = make_app(tmp_path / "empty", clock)
+    chat = FakeChat(app)
+    sent = await chat.say("点单：" + WELD, sender="wu")
+    assert "暂未找到专长对口的专家" in sent[0].text and sent[0].mentions == ()
+    assert any(s.to_user == "admin" and "/指派 1" in s.text for s in sent)
+
+
+async def test_completed_orders_teach_the_matcher(app: App, chat: FakeChat) -> None:
+    add_expert(app, "g1x", "通才甲", ("设备维修",))
+    add_expert(app, "g2x", "通才乙", ("设备维修",))
+    text = "点单：冷库压缩机结霜严重，设备维修"
+    first = (await chat.say(text, sender="wu"))[0]
+    assert {"g1x", "g2x"} <= set(first.mentions)
+    await chat.say("接单 1", sender="g2x")
+    await chat.say("办结 1 已解决 服务2小时 受益5人", sender="g2x")
+    ranked = app.routing.rank("冷库压缩机结霜，需要设备维修")
+    assert ranked[0].id == "g2x" and any("曾办结" in r for r in ranked[0].reasons)
+
+
+def test_route_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                   capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "r.db")
+    store = Store(connect(db), FrozenClock(T0))
+    store.upsert_expert(Expert("X01", "沈国平", skills=("薄板焊接变形控制",),
+                               region="浙江省湖州市德清县"), "t")
+    store.upsert_expert(replace(Expert("X02", "金根法", skills=("水产养殖", "溶解氧")),
+                                region="浙江省金华市婺城区"), "t")
+    store.db.close()
+    lines = [{"text": "焊完的框架四个角都翘起来了"}, {"text": "鱼一到凌晨就往水面上冒头",
+                                                     "region": "婺城"}, {"text": 5}]
+    monkeypatch.setattr(sys, "stdin", iter([json.dumps(x, ensure_ascii=False) + "\n"
+                                            for x in lines]))
+    assert main(["route", "--db", db, "--top", "1"]) == 0
+    out = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert out[0]["experts"][0]["id"] == "X01" and out[0]["experts"][0]["reasons"]
+    assert out[1]["experts"][0]["id"] == "X02"
+    assert set(out[0]["experts"][0]) == {"id", "name", "score", "reasons"}
+    assert out[2]["experts"] == [] and "error" in out[2]

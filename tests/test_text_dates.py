@@ -1,0 +1,104 @@
+"""Deadlines and visit times read against the message's own time (Asia/Shanghai)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.text.dates import parse_deadline, parse_visit_time
+
+SH = ZoneInfo("Asia/Shanghai")
+WED = datetime(2026, 5, 6, 10, 0, tzinfo=SH)  # a Wednesday
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("今天要", date(2026, 5, 6)),
+    ("明天", date(2026, 5, 7)),
+    ("后天前", date(2026, 5, 8)),
+    ("大后天", date(2026, 5, 9)),
+    ("本周五", date(2026, 5, 8)),
+    ("周五前", date(2026, 5, 8)),
+    ("这周内", date(2026, 5, 10)),
+    ("下周三", date(2026, 5, 13)),
+    ("下周一之前", date(2026, 5, 11)),
+    ("下星期二以前", date(2026, 5, 12)),
+    ("下下周三", date(2026, 5, 20)),
+    ("3天内", date(2026, 5, 9)),
+    ("三天内", date(2026, 5, 9)),
+    ("两三天内", date(2026, 5, 9)),
+    ("一周内", date(2026, 5, 13)),
+    ("两周之内", date(2026, 5, 20)),
+    ("半个月内", date(2026, 5, 21)),
+    ("一个月内", date(2026, 6, 6)),
+    ("3个工作日内", date(2026, 5, 11)),
+    ("24小时内", date(2026, 5, 7)),
+    ("月底前", date(2026, 5, 31)),
+    ("本月底", date(2026, 5, 31)),
+    ("下个月10号", date(2026, 6, 10)),
+    ("下月底", date(2026, 6, 30)),
+    ("5月20日前", date(2026, 5, 20)),
+    ("五月二十日", date(2026, 5, 20)),
+    ("6月10日", date(2026, 6, 10)),
+    ("6.10前", date(2026, 6, 10)),
+    ("6/15之前", date(2026, 6, 15)),
+    ("20号前", date(2026, 5, 20)),
+    ("5号前", date(2026, 6, 5)),  # the 5th has passed: next month's
+    ("3月1日前", date(2027, 3, 1)),  # no year: the next such date
+    ("2026年6月1日", date(2026, 6, 1)),
+    ("2026-07-01", date(2026, 7, 1)),
+    ("六月中旬", date(2026, 6, 20)),
+    ("年底前", date(2026, 12, 31)),
+    ("国庆前", date(2026, 10, 1)),
+])
+def test_deadline(text: str, want: date) -> None:
+    assert parse_deadline(text, WED) == want
+
+
+@pytest.mark.parametrize("text", [
+    "已经停机3天了", "上周三开始漏油", "昨天坏的", "每周三例会", "3号车间", "2号机", "5.5万元",
+    "1.5mm 钢板", "受益职工30人", "接单 12", "老周 13957201234", "5月份以来一直这样", "",
+])
+def test_no_deadline(text: str) -> None:
+    assert parse_deadline(text, WED) is None
+
+
+def test_past_date_is_skipped_for_a_later_one() -> None:
+    assert parse_deadline("上周三开始漏油，希望周五前来", WED) == date(2026, 5, 8)
+
+
+@pytest.mark.parametrize(("text", "now", "want"), [
+    ("3天内", datetime(2026, 12, 29, 15, tzinfo=SH), date(2027, 1, 1)),
+    ("下周一之前", datetime(2026, 12, 31, 16, tzinfo=SH), date(2027, 1, 4)),
+    ("1月5日前", datetime(2026, 12, 20, tzinfo=SH), date(2027, 1, 5)),
+    ("月底前", datetime(2026, 2, 10, tzinfo=SH), date(2026, 2, 28)),
+    ("月底前", datetime(2028, 2, 10, tzinfo=SH), date(2028, 2, 29)),
+    ("明天", datetime(2026, 2, 28, 18, tzinfo=SH), date(2026, 3, 1)),
+    ("后天", datetime(2026, 5, 30, tzinfo=SH), date(2026, 6, 1)),
+    ("下周三", datetime(2026, 5, 10, 20, tzinfo=SH), date(2026, 5, 13)),  # Sunday ends a week
+    ("本周五", datetime(2026, 5, 4, 8, tzinfo=SH), date(2026, 5, 8)),
+    ("一个月内", datetime(2026, 1, 31, tzinfo=SH), date(2026, 2, 28)),
+    ("12月31日前", datetime(2026, 12, 31, 23, 30, tzinfo=SH), date(2026, 12, 31)),
+])
+def test_deadline_across_month_and_year(text: str, now: datetime, want: date) -> None:
+    assert parse_deadline(text, now) == want
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("5月20日上午", datetime(2026, 5, 20, 9, 0, tzinfo=SH)),
+    ("5月20日下午", datetime(2026, 5, 20, 14, 0, tzinfo=SH)),
+    ("明天下午3点", datetime(2026, 5, 7, 15, 0, tzinfo=SH)),
+    ("后天上午10点半", datetime(2026, 5, 8, 10, 30, tzinfo=SH)),
+    ("下周一 14:00 远程", datetime(2026, 5, 11, 14, 0, tzinfo=SH)),
+    ("周五晚上7点", datetime(2026, 5, 8, 19, 0, tzinfo=SH)),
+    ("明天", datetime(2026, 5, 7, 9, 0, tzinfo=SH)),
+    ("下午三点", datetime(2026, 5, 6, 15, 0, tzinfo=SH)),
+    ("6月3日 上午九点", datetime(2026, 6, 3, 9, 0, tzinfo=SH)),
+])
+def test_visit_time(text: str, want: datetime) -> None:
+    assert parse_visit_time(text, WED) == want
+
+
+def test_visit_time_absent() -> None:
+    assert parse_visit_time("现场", WED) is None
