@@ -150,11 +150,14 @@ class Router:
 
         return self._add("message", words, match)
 
-    def message(self, *intents: str, listed: bool = True) -> Callable[[Handler], Handler]:
-        """A message whose parsed intent is one of `intents` (any, when none are given)."""
+    def message(self, *intents: str, listed: bool = True,
+                when: Match | None = None) -> Callable[[Handler], Handler]:
+        """A message whose parsed intent is one of `intents` (any, when none are given),
+        and for which `when` holds, if given."""
 
         def match(msg: Incoming, ctx: Context) -> bool:
-            return not intents or ctx.parsed.intent in intents
+            return (not intents or ctx.parsed.intent in intents) and (
+                when is None or when(msg, ctx))
 
         return self._add("message", intents, match, listed)
 

@@ -15,8 +15,7 @@ HELP_ADMIN = "管理员指令："
 NONE_OPEN = "目前没有待接单的点单。"
 NONE_MINE = "您目前没有进行中的点单。"
 EMPTY = "消息是空的。发送「帮助」查看用法。"
-UNSURE = ("需要我帮您派单吗？如果需要，请以「点单：」开头描述问题，"
-          "例如「点单：设备异响，想请专家来看看」。")
+UNSURE = "需要我帮您派单吗？回复「是」即按这条消息点单，或以「点单：」开头重新描述。"
 NOT_UNDERSTOOD = "没太明白您的意思。要点单请以「点单：」开头描述问题；发送「帮助」查看全部用法。"
 UNKNOWN_COMMAND = "未知指令 {cmd}。发送「/帮助」查看管理员指令。"
 ADMIN_ONLY = "只有管理员可以使用 {cmd}"
@@ -112,6 +111,7 @@ async def not_understood(msg: Incoming, ctx: Context) -> None:
         ctx.reply(UNKNOWN_COMMAND.format(cmd=cmd) if ctx.is_admin()
                   else ADMIN_ONLY.format(cmd=cmd))
     elif ctx.parsed.unsure:
+        ctx.store.ask(msg.platform, msg.chat_id, msg.sender_id, "order?", text)
         ctx.reply(UNSURE)
     else:
         ctx.reply(NOT_UNDERSTOOD)

@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
+from datetime import timedelta
+
 from bot.model import ChatKind, Incoming
-from bot.router import Context, Router
+from bot.router import BotError, Context, Router
+from bot.text.parse import parse
 from handlers.announce import announce
 from storage.records import NewOrder
 
 router = Router("orders")
 
+NOTHING_PENDING = "好的。需要点单时，请以「点单：」开头描述问题；发送「帮助」查看全部用法。"
 ASK_DETAIL = ("#{no} 的描述还比较简单，方便补充一下具体情况吗"
               "（设备或工艺、出现的现象、希望得到的帮助）？请回复「补充 {no} ……」。")
+
+
+YES = re.compile(r"^(?:是|是的|对|对的|需要|要|好|好的|嗯|可以|麻烦了?|帮我派单|派单吧?)"
+                 r"[!！。.~，,]*(?:谢谢|麻烦了|帮忙派单)?[!！。.~]*$")
+ASK_WINDOW = timedelta(minutes=30)
+
+
+def _said_yes(msg: Incoming, ctx: Context) -> bool:
+    return bool(YES.match(msg.text.strip()))
+
+
+@router.message("other", listed=False, when=_said_yes)
+async def confirm_order(msg: Incoming, ctx: Context) -> None:
+    """Yes to "需要我帮您派单吗？": the earlier message becomes an order."""
+    text = ctx.store.answer(msg.platform, msg.chat_id, msg.sender_id, "order?", ASK_WINDOW)
+    if text is None:
+        raise BotError(NOTHING_PENDING)
+    ctx.parsed = parse("点单：" + text, msg.sent_at or ctx.now())
+    await new_order(replace(msg, text=text), ctx)
 
 
 @router.message("new_order")

@@ -103,3 +103,26 @@ class AdminMixin(StoreBase):
                 [account, expert_id])
             self.db.execute("DELETE FROM link_requests WHERE account = ?", [account])
             self._event(actor, "expert.linked", None, expert=expert_id, account=account)
+
+    # -- questions the bot asked ------------------------------------------------------------
+
+    def ask(self, platform: str, chat_id: str, sender: str, kind: str, text: str) -> None:
+        """Remember that the bot asked `sender` something about `text`."""
+        with self.tx():
+            self.db.table("pending_questions").upsert(
+                {"platform": platform, "chat_id": chat_id, "sender": sender, "kind": kind,
+                 "text": text, "at": ts(self.clock.now())}, pk=("platform", "chat_id", "sender"))
+
+    def answer(self, platform: str, chat_id: str, sender: str, kind: str,
+               within: timedelta) -> str | None:
+        """The text of a recent question of `kind` to `sender`, consumed; None if none."""
+        since = ts(self.clock.now() - within)
+        with self.tx():
+            row = self.db.execute(
+                "SELECT text FROM pending_questions WHERE platform = ? AND chat_id = ? AND "
+                "sender = ? AND kind = ? AND at >= ?", [platform, chat_id, sender, kind, since],
+            ).fetchone()
+            self.db.execute(
+                "DELETE FROM pending_questions WHERE platform = ? AND chat_id = ? AND sender = ?",
+                [platform, chat_id, sender])
+        return None if row is None else str(row[0])

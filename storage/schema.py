@@ -128,6 +128,11 @@ def _v1(db: sqlite_utils.Database) -> None:
     # Experts asking to link a chat account (绑定), until an admin confirms.
     db.table("link_requests").create(
         {"account": str, "expert_id": str, "name": str, "at": str}, pk="account")
+    # A question the bot asked and the text it was about ("需要我帮您派单吗？").
+    db.table("pending_questions").create(
+        {"platform": str, "chat_id": str, "sender": str, "kind": str, "text": str, "at": str},
+        pk=("platform", "chat_id", "sender"),
+    )
     # The sent-log of reminders and reports: one row per thing ever sent, so sweeps are idempotent.
     db.table("reminders_sent").create({"key": str, "at": str, "order_no": int}, pk="key")
     db.table("local_messages").create(

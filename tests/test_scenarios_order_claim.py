@@ -163,3 +163,16 @@ async def test_bot_error_becomes_a_reply(chat: FakeChat, app: App) -> None:
     app.routers = (r, *app.routers)
     [reply] = await chat.say("帮助")
     assert reply.text == "不行"
+
+
+async def test_unsure_message_is_asked_about_then_ordered_on_yes(chat: FakeChat, app: App
+                                                                 ) -> None:
+    [ask] = await chat.say("最近焊缝老是有气孔", sender="wu")
+    assert ask.text.startswith("需要我帮您派单吗？") and app.store.orders() == []
+    [other] = await chat.say("是", sender="someone-else")  # only the asker's yes counts
+    assert "需要点单时" in other.text and app.store.orders() == []
+    [announce] = await chat.say("是的", sender="wu")
+    assert announce.text.startswith("已收到点单 #1") and "气孔" in announce.text
+    assert "e1" in announce.mentions
+    [again] = await chat.say("好的", sender="wu")  # the question was answered once
+    assert "需要点单时" in again.text and len(app.store.orders()) == 1
