@@ -18,8 +18,11 @@ LINK = "后台登录链接（10 分钟内有效，仅能使用一次，请勿转
 LINK_SENT = "已私聊发送后台链接。"
 ADMINS_USAGE = ("用法：/管理员 列表 · /管理员 添加 平台:用户ID [地区:湖州|群:群ID]"
                 " · /管理员 删除 平台:用户ID")
-SETTINGS_USAGE = "用法：/设置 地区 德清 · /设置 企业 某某公司"
-SETTING_KEYS = {"地区": "region", "企业": "enterprise"}
+SETTINGS_USAGE = ("用法：/设置 地区 德清 · /设置 企业 某某公司 · /设置 专家群 湖州（或 全部）"
+                  " · /设置 免打扰 21:00-08:00")
+SETTING_KEYS = {"地区": "region", "企业": "enterprise", "专家群": "expert_group",
+                "免打扰": "quiet"}
+QUIET = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*[-~～至到]\s*([01]?\d|2[0-3]):([0-5]\d)$")
 ACCOUNT = re.compile(r"^[a-z][a-z0-9_]*:\S+$")
 SCOPE_WORDS = {"地区": "region", "服务队": "team", "专业组": "team", "群": "group"}
 
@@ -112,7 +115,7 @@ def _scope_word(scope: str) -> str:
 
 @router.command("设置", "settings")
 async def settings(msg: Incoming, ctx: Context) -> None:
-    """/设置 /settings [地区 X|企业 X|免打扰 21:00-08:00]：本群的默认地区、企业等"""
+    """/设置 /settings [地区 X|企业 X|专家群 地区|免打扰 21:00-08:00]：本群设置"""
     need_admin(msg, ctx)
     key_word, _, value = ctx.args.partition(" ")
     value = value.strip()
@@ -125,10 +128,15 @@ async def settings(msg: Incoming, ctx: Context) -> None:
     key = SETTING_KEYS.get(key_word)
     if key is None or not value:
         raise BotError(SETTINGS_USAGE)
-    if key == "region":
+    if key in ("region", "expert_group") and value != "全部":
         from bot.text.regions import find_region
 
         value = find_region(value) or value
+    if key == "quiet":
+        m = QUIET.match(value)
+        if not m:
+            raise BotError("免打扰时段的格式是 21:00-08:00")
+        value = f"{int(m.group(1)):02d}:{m.group(2)}-{int(m.group(3)):02d}:{m.group(4)}"
     ctx.store.set_setting(msg.platform, msg.chat_id, key, value, msg.account)
     ctx.reply(f"已设置本群{key_word}：{value}")
 

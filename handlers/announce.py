@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.matching import Suggestion
+from bot.model import Outgoing
 from bot.router import Context
 from handlers.common import admin_accounts, expert_line, mention_of, post, title_of
 from storage.records import Order
@@ -56,8 +57,25 @@ def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
     if not matches:
         lines.append(NO_MATCH.format(no=order.no))
     _announce(ctx, order, lines, matches, again)
-    if not matches:
+    if matches:
+        _to_expert_groups(ctx, order, lines, matches)
+    else:
         _tell_admins(ctx, order)
+
+
+def _to_expert_groups(ctx: Context, order: Order, lines: list[str],
+                      matches: list[Suggestion]) -> None:
+    """Also announce in the experts' group of the order's region (set with /设置 专家群)."""
+    body = [lines[0], *order_lines(order, in_group=True)]
+    for platform, chat_id, region in ctx.store.chats_with("expert_group"):
+        if platform != order.platform or chat_id == order.chat_id:
+            continue
+        if region != "全部" and not (order.region or "").startswith(region):
+            continue
+        mentions = tuple(uid for m in matches for uid in [m.expert.account_on(platform)] if uid)
+        names = "、".join(f"@{m.expert.name}" for m in matches)
+        ctx.send(Outgoing(platform, chat_id, "\n".join(
+            [*body, f"推荐：{names}", CLAIM_HINT.format(no=order.no)]), mentions))
 
 
 def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Suggestion],

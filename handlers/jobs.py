@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from bot.model import ChatKind, Outgoing
@@ -38,6 +38,7 @@ class Reminder:
     order_no: int | None
     line: str
     send: Callable[[Context], None]
+    chat: tuple[str, str] | None = None  # the group it posts to, for its own quiet hours
 
 
 def _clock(text: str) -> time:
@@ -47,9 +48,8 @@ def _clock(text: str) -> time:
 
 def quiet(ctx: Context, now: datetime) -> bool:
     """Inside quiet hours (default 21:00–08:00) nothing is sent."""
-    start, end = _clock(ctx.config.reminders.quiet_start), _clock(ctx.config.reminders.quiet_end)
-    t = now.timetz().replace(tzinfo=None)
-    return (start <= t or t < end) if start > end else (start <= t < end)
+    return _in_window(now, _clock(ctx.config.reminders.quiet_start),
+                      _clock(ctx.config.reminders.quiet_end))
 
 
 def due(ctx: Context) -> list[Reminder]:
@@ -58,7 +58,22 @@ def due(ctx: Context) -> list[Reminder]:
     if quiet(ctx, now):
         return []
     found = [*_order_reminders(ctx, now), *_monthly(ctx, now)]
-    return [r for r in found if not ctx.store.reminder_sent(r.key)]
+    return [r for r in found if not ctx.store.reminder_sent(r.key)
+            and not (r.chat and _group_quiet(ctx, r.chat, now))]
+
+
+def _group_quiet(ctx: Context, chat: tuple[str, str], now: datetime) -> bool:
+    """A group's own quiet hours (/设置 免打扰 22:00-07:30), on top of the global ones."""
+    value = ctx.store.setting(chat[0], chat[1], "quiet")
+    if not value:
+        return False
+    start, _, end = value.partition("-")
+    return _in_window(now, _clock(start), _clock(end))
+
+
+def _in_window(now: datetime, start: time, end: time) -> bool:
+    t = now.timetz().replace(tzinfo=None)
+    return (start <= t or t < end) if start > end else (start <= t < end)
 
 
 def sweep(ctx: Context, dry_run: bool = False) -> list[Reminder]:
@@ -79,7 +94,8 @@ def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
     cfg = ctx.config.reminders
     out: list[Reminder] = []
     today = now.date()
-    for o in ctx.store.orders((*OPEN, *ACTIVE, OrderState.COMPLETED), limit=100_000):
+    orders = ctx.store.orders((*OPEN, *ACTIVE, OrderState.COMPLETED), limit=100_000)
+    for o in orders:
         age = now - o.created_at
         if o.state is OrderState.OPEN:
             if age >= timedelta(hours=cfg.escalate_hours):
@@ -106,7 +122,9 @@ def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
                 and now - o.completed_at >= timedelta(days=cfg.rating_days)):
             out.append(Reminder(f"rate:{o.no}", o.no, f"#{o.no} 办结未评价，请点单人评价",
                                 _rate(o, cfg.rating_days)))
-    return out
+    by_no = {o.no: o for o in orders}
+    return [replace(r, chat=(by_no[r.order_no].platform, by_no[r.order_no].chat_id))
+            if r.order_no in by_no and not by_no[r.order_no].private else r for r in out]
 
 
 def _reannounce(o: Order, hours: float) -> Callable[[Context], None]:
@@ -192,12 +210,17 @@ def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
             continue  # only groups the bot served before the report fell due
         key = f"monthly:{first:%Y-%m}:{chat['platform']}:{chat['chat_id']}"
 
-        def send(c: Context, chat: dict[str, str] = chat) -> None:
-            t = tally(c.store.db, period.start, period.end, Scope())
+        region = ctx.store.setting(chat["platform"], chat["chat_id"], "region")
+        scope = Scope("region", region) if region else Scope()
+
+        def send(c: Context, chat: dict[str, str] = chat, scope: Scope = scope) -> None:
+            t = tally(c.store.db, period.start, period.end, scope)
             prev = period.previous()
-            before = tally(c.store.db, prev.start, prev.end, Scope())
-            c.send(Outgoing(chat["platform"], chat["chat_id"], tally_text(t, period, "", before)))
+            before = tally(c.store.db, prev.start, prev.end, scope)
+            label = scope.label() if scope.kind != "all" else ""
+            c.send(Outgoing(chat["platform"], chat["chat_id"],
+                            tally_text(t, period, label, before)))
 
         line = f"{period.label} 统计 → {chat['platform']}:{chat['chat_id']}"
-        out.append(Reminder(key, None, line, send))
+        out.append(Reminder(key, None, line, send, (chat["platform"], chat["chat_id"])))
     return out

@@ -47,6 +47,13 @@ class AdminMixin(StoreBase):
             "SELECT key, value FROM chat_settings WHERE platform = ? AND chat_id = ?",
             [platform, chat_id])}
 
+    def chats_with(self, key: str) -> list[tuple[str, str, str]]:
+        """Every (platform, chat id, value) that has setting `key`."""
+        rows = self.db.execute(
+            "SELECT platform, chat_id, value FROM chat_settings WHERE key = ? "
+            "ORDER BY platform, chat_id", [key]).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
     def set_setting(self, platform: str, chat_id: str, key: str, value: str,
                     actor: str) -> None:
         with self.tx():

@@ -200,3 +200,17 @@ async def test_crash_mid_sweep_then_restart_sends_each_once(tmp_path: Path,
     heads = [s.text.splitlines()[0] for s in chat.sent if "重新待接单" in s.text]
     assert sorted(heads) == ["#1 重新待接单", "#2 重新待接单", "#3 重新待接单"]
     again.store.db.close()
+
+
+async def test_monthly_tally_uses_the_group_region(tmp_path: Path) -> None:
+    clock = FrozenClock(datetime(2026, 5, 20, 10, 0, tzinfo=SHANGHAI))
+    app = make_app(tmp_path, clock)
+    chat = FakeChat(app)
+    await chat.say("/设置 地区 德清", sender="admin", chat="g1")
+    app.store.create_order(NewOrder("fake", "g1", "group", "fake:c1", "吴", "焊接",
+                                    region="浙江省湖州市德清县"), actor="fake:c1")
+    app.store.create_order(NewOrder("fake", "g2", "group", "fake:c1", "吴", "鱼塘",
+                                    region="浙江省金华市婺城区"), actor="fake:c1")
+    clock.set(datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI))
+    [post] = [s for s in await _sweep(app, chat) if "统计" in s.text]
+    assert "地区：浙江省湖州市德清县" in post.text and "收到需求 1 件" in post.text

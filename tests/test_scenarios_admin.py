@@ -165,3 +165,27 @@ async def test_dashboard_link_is_sent_privately(chat: FakeChat, app: App) -> Non
     assert app.store.use_login_token(token) == "fake:admin"
     assert app.store.use_login_token(token) is None  # only once
     assert any(s.to_user is None and "已私聊发送" in s.text for s in sent)
+
+
+async def test_expert_group_of_a_region_gets_the_announcement(chat: FakeChat, app: App) -> None:
+    [set_] = await chat.say("/设置 专家群 湖州", sender="admin", chat="experts")
+    assert "浙江省湖州市" in set_.text
+    sent = await chat.say("点单：德清一家钢构厂不锈钢焊接变形严重，请师傅指导", sender="wu")
+    there = [s for s in sent if s.chat == "experts"]
+    assert len(there) == 1 and "#1" in there[0].text and "e1" in there[0].mentions
+    sent = await chat.say("点单：婺城的鱼塘凌晨缺氧浮头，请专家指导", sender="wu")
+    assert not [s for s in sent if s.chat == "experts"]  # another region
+
+
+async def test_group_quiet_hours_hold_its_reminders(chat: FakeChat, app: App,
+                                                    clock: FrozenClock) -> None:
+    [bad] = await chat.say("/设置 免打扰 晚上", sender="admin")
+    assert "21:00-08:00" in bad.text
+    await chat.say("/设置 免打扰 12:00-14:00", sender="admin")
+    await chat.say(ORDER, sender="wu")
+    clock.advance(hours=26)  # 12:00 the next day: inside this group's quiet hours
+    await app.run_jobs()
+    assert not app.store.reminder_sent("reannounce:1")
+    clock.advance(hours=2)
+    await app.run_jobs()
+    assert app.store.reminder_sent("reannounce:1")
