@@ -44,6 +44,8 @@ class DingTalkConfig:
     client_secret: str = ""
     robot_code: str = ""
     api_base: str = "https://api.dingtalk.com"
+    mode: str = "stream"  # or "http": HTTP callbacks with a signature, on [server]
+    callback_path: str = "/dingtalk/callback"
 
 
 @dataclass(frozen=True)

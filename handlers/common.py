@@ -78,14 +78,16 @@ def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
     """Post to the order's own chat (its group, or the requester's 1:1 chat for a private
     order), and confirm to the sender too when they wrote from elsewhere."""
     requester = mention_of(order.requester, order.platform)
+    here = ctx.msg.platform == order.platform and ctx.msg.chat_id == order.chat_id
+    reply_to = ctx.msg.msg_id if here and not ctx.job else None  # answers the message
     if order.private:  # the requester's own 1:1 conversation with the bot
-        ctx.send(Outgoing(order.platform, order.chat_id, text, chat_kind=ChatKind.SINGLE))
+        ctx.send(Outgoing(order.platform, order.chat_id, text, chat_kind=ChatKind.SINGLE,
+                          in_reply_to=reply_to))
     else:
         at = (requester,) if at_requester and requester else ()
         prefix = f"@{order.requester_name} " if at else ""
         ctx.send(Outgoing(order.platform, order.chat_id, prefix + text, (*at, *mentions),
-                          ChatKind(order.chat_kind)))
-    here = ctx.msg.platform == order.platform and ctx.msg.chat_id == order.chat_id
+                          ChatKind(order.chat_kind), in_reply_to=reply_to))
     if not here and not ctx.job:
         ctx.reply(text)
 

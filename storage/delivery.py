@@ -143,6 +143,11 @@ class DeliveryMixin(StoreBase):
                 [platform, chat_id, kind, title, reply_handle, now, now],
             )
 
+    def chat(self, platform: str, chat_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT * FROM chats WHERE platform = ? AND chat_id = ?",
+                          [platform, chat_id])
+        return rows[0] if rows else None
+
     def chats(self, platform: str | None = None) -> list[dict[str, Any]]:
         if platform is None:
             return self._rows("SELECT * FROM chats ORDER BY platform, chat_id")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from storage.records import Expert, OutboxItem
 
 __all__ = ["T0", "FakeChat", "FrozenClock", "Sent", "make_app"]
 
+FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 T0 = datetime(2026, 5, 6, 10, 0, tzinfo=SHANGHAI)  # a Wednesday morning
 
 
@@ -57,6 +59,8 @@ class FakeChat:
         if self.fail_next:
             raise self.fail_next.pop(0)
         to_user = item.extra.get("to_user")
+        if item.chat_kind == "group" and not to_user:  # every group post of every test
+            assert not FULL_PHONE.search(item.text), f"full phone number in a group: {item.text}"
         self.sent.append(Sent(to_user or item.chat_id, item.text, item.mentions, to_user))
         return f"out-{len(self.sent)}"
 

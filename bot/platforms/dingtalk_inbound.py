@@ -1,0 +1,149 @@
+"""DingTalk inbound: the pure robot-message payload → Incoming conversion, and reply handles."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.model import SHANGHAI, ChatKind, Incoming
+
+PLATFORM = "dingtalk"
+BOT_TOPIC = "/v1.0/im/bot/messages/get"  # the Stream topic of robot messages
+MAX_TEXT = 20_000
+_LEADING_AT = re.compile(r"^\s*@(\S+)\s*")
+
+
+@dataclass(frozen=True)
+class ReplyHandle:
+    """What the bot keeps about a conversation so it can answer there later."""
+
+    webhook: str = ""  # the session webhook of the latest message (a bearer URL: never log it)
+    expires_ms: int = 0  # sessionWebhookExpiredTime, epoch milliseconds
+    robot_code: str = ""  # the robot that received the message
+    user: str = ""  # in a 1:1 chat, the other person's staffId (for the OpenAPI 1:1 send)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, raw: str | None) -> ReplyHandle:
+        """The handle stored as `raw`; an empty handle when it is missing or unreadable."""
+        try:
+            data = json.loads(raw or "{}")
+        except json.JSONDecodeError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+        return cls(webhook=_str(data.get("webhook")), expires_ms=_int(data.get("expires_ms")),
+                   robot_code=_str(data.get("robot_code")), user=_str(data.get("user")))
+
+    def live(self, now: datetime, margin_seconds: float = 0.0) -> bool:
+        """Whether the session webhook is still valid at `now` (by the bot's clock)."""
+        return bool(self.webhook) and self.expires_ms > (now.timestamp() + margin_seconds) * 1000
+
+
+def to_incoming(payload: Any, bot_name: str = "") -> Incoming | None:
+    """The Incoming for one robot message (the decoded `data` of a Stream frame or the body of
+    an HTTP callback); None when the payload carries nothing the bot can read."""
+    if not isinstance(payload, Mapping):
+        return None
+    msg_id = _str(payload.get("msgId"))
+    chat_id = _str(payload.get("conversationId"))
+    sender = _str(payload.get("senderStaffId")) or _str(payload.get("senderId"))
+    text = message_text(payload)
+    if not (msg_id and chat_id and sender and text):
+        return None
+    group = _str(payload.get("conversationType")) == "2"
+    if group:
+        text = strip_at(text, bot_name)
+        if not text:
+            return None
+    quote_id, quote_text = _quoted(payload)
+    at_bot = not group or payload.get("isInAtList") is not False
+    handle = ReplyHandle(
+        webhook=_str(payload.get("sessionWebhook")),
+        expires_ms=_int(payload.get("sessionWebhookExpiredTime")),
+        robot_code=_str(payload.get("robotCode")),
+        user="" if group else sender,
+    )
+    created = _int(payload.get("createAt"))
+    return Incoming(
+        platform=PLATFORM,
+        msg_id=msg_id,
+        chat_id=chat_id,
+        chat_kind=ChatKind.GROUP if group else ChatKind.SINGLE,
+        sender_id=sender,
+        sender_name=_str(payload.get("senderNick")) or sender,
+        text=text[:MAX_TEXT],
+        at_bot=at_bot,
+        quote_id=quote_id,
+        quote_text=quote_text,
+        sent_at=datetime.fromtimestamp(created / 1000, SHANGHAI) if created > 0 else None,
+        chat_title=_str(payload.get("conversationTitle")),
+        reply_handle=handle.to_json(),
+    )
+
+
+def message_text(payload: Mapping[str, Any]) -> str:
+    """The readable text of a message: plain text, the text parts of rich text, or the speech
+    recognition of a voice message; "" for pictures, files and unknown types."""
+    kind = payload.get("msgtype")
+    if kind == "text":
+        text = payload.get("text")
+        return _str(text.get("content")).strip() if isinstance(text, Mapping) else ""
+    content = payload.get("content")
+    if not isinstance(content, Mapping):
+        return ""
+    if kind == "richText":
+        parts = content.get("richText")
+        if not isinstance(parts, list):
+            return ""
+        return "".join(_str(p.get("text")) for p in parts if isinstance(p, Mapping)).strip()
+    if kind == "audio":
+        return _str(content.get("recognition")).strip()
+    return ""
+
+
+def strip_at(text: str, bot_name: str = "") -> str:
+    """A group message without the @ of the bot DingTalk may leave at its start."""
+    text = text.strip()
+    found = _LEADING_AT.match(text)
+    if found and bot_name and found.group(1) == bot_name:
+        text = text[found.end():]
+    return text.strip()
+
+
+def _quoted(payload: Mapping[str, Any]) -> tuple[str | None, str]:
+    """The id and text of the message a reply quotes (field names unverified: tolerant)."""
+    text = payload.get("text")
+    replied = text.get("repliedMsg") if isinstance(text, Mapping) else None
+    if not isinstance(replied, Mapping):
+        return None, ""
+    content = replied.get("content")
+    if isinstance(content, Mapping):
+        quoted = _str(content.get("text")) or _str(content.get("content"))
+    else:
+        quoted = _str(content)
+    return _str(replied.get("msgId")) or None, quoted
+
+
+def _str(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return ""
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return 0

@@ -1,0 +1,245 @@
+"""DingTalk Stream mode: the `dingtalk-stream` SDK's client, run in its own thread and loop.
+
+The SDK (0.24.3) supplies the client class, the credential, the frame and ACK types and the
+host-ip probe. Three of its client methods are left unused because they cannot serve as shipped:
+`start()` swallows cancellation, waits a fixed 10 s between attempts and logs the ticket;
+`open_connection()` makes a blocking call without timeout to an endpoint fixed at import time
+(env DINGTALK_OPENAPI_ENDPOINT); `route_message()` never ACKs a frame it cannot parse or route,
+so DingTalk would redeliver it forever. `run()`, `open_stream()` and `handle_frame()` take their
+place: every frame is ACKed before anything else happens, the endpoint follows
+`[dingtalk] api_base`, and reconnects back off exponentially with jitter. The client lives in one
+thread with its own event loop, so nothing it does can stall the bot's loop; each usable message
+is handed over through a callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import platform as pyplatform
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote_plus
+
+import aiohttp
+import dingtalk_stream
+import websockets
+from dingtalk_stream.frames import AckMessage, Headers
+from websockets.asyncio.client import ClientConnection, connect
+
+from bot.platforms.dingtalk_inbound import BOT_TOPIC
+
+log = logging.getLogger(__name__)
+
+OPEN_PATH = "/v1.0/gateway/connections/open"
+DISCONNECT = "disconnect"
+OPEN_TIMEOUT_SECONDS = 10.0
+
+
+class OpenFailed(Exception):
+    """The gateway refused to open a connection (bad credentials, server trouble)."""
+
+
+class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    """The SDK's client with a stoppable, backing-off connection loop and ACK-first routing."""
+
+    def __init__(self, *, endpoint: str, client_id: str, client_secret: str,
+                 on_message: Callable[[dict[str, Any]], None],
+                 backoff: tuple[float, float] = (1.0, 60.0)) -> None:
+        super().__init__(dingtalk_stream.Credential(client_id, client_secret), logger=log)
+        self.websocket: ClientConnection | None = None
+        self.endpoint = endpoint.rstrip("/")
+        self.on_message = on_message
+        self.backoff = backoff
+        self.stopping = threading.Event()
+        self.connected = threading.Event()  # set while a websocket is open (tests wait on it)
+        self.connections = 0  # websockets opened so far
+
+    async def run(self) -> None:
+        """Connect, serve frames, reconnect after any failure, until cancelled or stopped."""
+        base, cap = self.backoff
+        delay = base
+        async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=OPEN_TIMEOUT_SECONDS)) as http:
+            while not self.stopping.is_set():
+                served = asked = False
+                try:
+                    uri = await self.open_stream(http)
+                    async with connect(uri, open_timeout=OPEN_TIMEOUT_SECONDS,
+                                       close_timeout=2, max_size=4 * 1024 * 1024) as ws:
+                        served = True
+                        asked = await self.serve(ws)
+                    if not asked:
+                        log.info("DingTalk stream closed by the server")
+                except asyncio.CancelledError:
+                    raise
+                except (OpenFailed, OSError, TimeoutError, aiohttp.ClientError,
+                        websockets.exceptions.WebSocketException) as exc:
+                    log.warning("DingTalk stream: %s", _describe(exc))
+                except Exception:
+                    log.exception("DingTalk stream: unexpected error")
+                finally:
+                    self.connected.clear()
+                    self.websocket = None
+                if self.stopping.is_set():
+                    break
+                if asked:  # DingTalk asked for a new connection: reconnect at once
+                    delay = base
+                    continue
+                delay = base if served else delay
+                wait = delay * random.uniform(0.8, 1.2)
+                log.info("DingTalk stream: reconnecting in %.1f s", wait)
+                await asyncio.sleep(wait)
+                delay = min(delay * 2, cap)
+
+    async def open_stream(self, http: aiohttp.ClientSession) -> str:
+        """Ask the gateway for an endpoint and a single-use ticket; the websocket URI."""
+        body = {
+            "clientId": self.credential.client_id,
+            "clientSecret": self.credential.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": BOT_TOPIC}],
+            "ua": f"diandan-bot dingtalk-stream/{_sdk_version()} "
+                  f"Python/{pyplatform.python_version()}",
+            "localIp": self.get_host_ip(),  # a UDP connect: sends nothing, never blocks
+        }
+        async with http.post(self.endpoint + OPEN_PATH, json=body) as resp:
+            raw = await resp.read()
+            status = resp.status
+        try:
+            data = json.loads(raw or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = {}
+        if status != 200 or not isinstance(data, dict):
+            code = data.get("code", "") if isinstance(data, dict) else ""
+            raise OpenFailed(f"connection open refused: HTTP {status} {code}".rstrip())
+        endpoint, ticket = data.get("endpoint"), data.get("ticket")
+        if not isinstance(endpoint, str) or not isinstance(ticket, str) or not ticket:
+            raise OpenFailed("connection open answered without endpoint or ticket")
+        log.info("DingTalk stream: connecting to %s", endpoint)
+        return f"{endpoint}?ticket={quote_plus(ticket)}"
+
+    async def serve(self, ws: ClientConnection) -> bool:
+        """Read frames until the server closes (False) or asks us to reconnect (True)."""
+        self.websocket = ws
+        self.connections += 1
+        self.connected.set()
+        log.info("DingTalk stream connected")
+        async for raw in ws:
+            if await self.handle_frame(raw) == DISCONNECT:
+                log.info("DingTalk stream: server asked to reconnect")
+                return True
+        return False
+
+    async def handle_frame(self, raw: Any) -> str:
+        """ACK one frame at once, then hand a robot message over. Returns DISCONNECT when the
+        server asks for a new connection."""
+        try:
+            frame = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
+            log.warning("DingTalk stream: unreadable frame skipped")
+            return ""
+        if not isinstance(frame, dict):
+            log.warning("DingTalk stream: frame is not an object; skipped")
+            return ""
+        found = frame.get("headers")
+        headers: dict[str, Any] = found if isinstance(found, dict) else {}
+        kind, topic = frame.get("type"), headers.get("topic")
+        message_id = headers.get("messageId")
+        data = _decode(frame.get("data"))
+        if kind == "SYSTEM":
+            await self._ack(message_id, data if data is not None else {})
+            return DISCONNECT if topic == DISCONNECT else ""
+        if self.stopping.is_set():
+            return ""  # not ACKed: DingTalk redelivers it to the next connection
+        await self._ack(message_id, {"response": "OK"})
+        if kind != "CALLBACK" or topic != BOT_TOPIC:
+            log.info("DingTalk stream: %s frame on topic %s skipped", kind, topic)
+        elif not isinstance(data, dict):
+            log.warning("DingTalk stream: message %s without a JSON object; skipped", message_id)
+        else:
+            self.on_message(data)
+        return ""
+
+    async def _ack(self, message_id: Any, data: Any) -> None:
+        ack = AckMessage()
+        ack.code = AckMessage.STATUS_OK
+        ack.headers.message_id = message_id if isinstance(message_id, str) else ""
+        ack.headers.content_type = Headers.CONTENT_TYPE_APPLICATION_JSON
+        ack.data = data
+        if self.websocket is not None:
+            await self.websocket.send(json.dumps(ack.to_dict(), ensure_ascii=False))
+
+
+class StreamReceiver:
+    """Runs a StreamClient in a daemon thread with its own event loop; start() and stop()."""
+
+    def __init__(self, client: StreamClient) -> None:
+        self.client = client
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="dingtalk-stream", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Close the stream and wait for the thread (blocking: call it via asyncio.to_thread).
+        Returns whether the thread ended in time."""
+        self.client.stopping.set()
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may have closed already
+                loop.call_soon_threadsafe(task.cancel)
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            self._task = loop.create_task(self.client.run())
+            if self.client.stopping.is_set():
+                self._task.cancel()
+            loop.run_until_complete(self._task)
+        except asyncio.CancelledError:
+            pass
+        except Exception:
+            log.exception("DingTalk stream thread failed")
+        finally:
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+        log.info("DingTalk stream stopped")
+
+
+def _decode(data: Any) -> Any:
+    """A frame's `data`: a JSON string (decoded), or None when it is not readable."""
+    if not isinstance(data, str):
+        return data if isinstance(data, dict) else None
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError:
+        return None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    if "ticket=" in text:  # never log a ticket (a websockets error may quote the URI)
+        text = text.split("ticket=")[0] + "ticket=…"
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _sdk_version() -> str:
+    try:
+        from dingtalk_stream.version import VERSION_STRING
+    except ImportError:  # pragma: no cover
+        return "unknown"
+    return str(VERSION_STRING)

@@ -1,0 +1,438 @@
+"""A faithful local double of DingTalk: Stream gateway and frames, session webhooks, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import WSMsgType, web
+
+from bot.config import BotConfig, Config, DingTalkConfig, LocalConfig, StorageConfig
+from bot.model import Clock
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.platforms.dingtalk import DingTalkPlatform
+
+BOT_TOPIC = "/v1.0/im/bot/messages/get"
+TICKET_TTL = timedelta(seconds=90)
+TOKEN_TTL_SECONDS = 7200
+WEBHOOK_TTL = timedelta(minutes=90)
+QPS_LIMIT = {"code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
+             "message": "the QPS limit of this API has been reached"}
+SESSION_EXPIRED = {"errcode": 300001, "errmsg": "session expired"}
+SEND_TOO_FAST = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message the bot sent to DingTalk."""
+
+    via: str  # "webhook", "group" or "oto"
+    conversation: str  # openConversationId ("" for 1:1 sends)
+    users: tuple[str, ...]  # the userIds of a 1:1 send
+    kind: str  # "text"/"markdown" (webhook) or "sampleText"/"sampleMarkdown" (OpenAPI)
+    text: str
+    at_user_ids: tuple[str, ...] = ()
+    robot_code: str = ""
+
+    @property
+    def notified(self) -> tuple[str, ...]:
+        """Users DingTalk would notify: in atUserIds and written `@<id>` in the text."""
+        return tuple(u for u in self.at_user_ids if f"@{u}" in self.text)
+
+
+@dataclass
+class Frame:
+    """One frame the double pushed, and the ACK the bot gave for it."""
+
+    message_id: str
+    type: str
+    topic: str
+    data: str
+    ack: dict[str, Any] | None = None
+
+
+@dataclass
+class Failure:
+    status: int
+    body: dict[str, Any]
+    hang: bool = False  # never answer (the client times out)
+
+
+@dataclass
+class DingTalkDouble:
+    """DingTalk's servers on 127.0.0.1 (random port), driven and inspected by tests."""
+
+    clock: Clock
+    client_id: str = "dingtestappkey"
+    client_secret: str = "test-app-secret-9f3Kq"
+    robot_code: str = "dingtestappkey"
+    base_url: str = ""
+    frames: dict[str, Frame] = field(default_factory=dict)
+    sent: list[Delivery] = field(default_factory=list)
+    opens: list[dict[str, Any]] = field(default_factory=list)  # connection-open bodies
+    refused: list[str] = field(default_factory=list)  # why requests were refused
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> expiry (epoch s)
+    token_requests: int = 0
+    tickets: dict[str, float] = field(default_factory=dict)  # unused ticket -> expiry
+    sessions: dict[str, tuple[str, int]] = field(default_factory=dict)  # -> (cid, expiry ms)
+    conversations: set[str] = field(default_factory=set)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    ws: web.WebSocketResponse | None = None
+    connections: int = 0
+    lose_acks: bool = False  # drop the bot's ACKs, as a flaky network would
+
+    def __post_init__(self) -> None:
+        self._runner: web.AppRunner | None = None
+        self._changed = asyncio.Condition()
+        self._closing = asyncio.Event()
+        self._ids = itertools.count(1)
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> DingTalkDouble:
+        app = web.Application()
+        app.add_routes([
+            web.post("/v1.0/gateway/connections/open", self._open),
+            web.get("/connect", self._connect),
+            web.post("/robot/sendBySession", self._webhook),
+            web.post("/v1.0/oauth2/accessToken", self._token),
+            web.post("/v1.0/robot/groupMessages/send", self._group_send),
+            web.post("/v1.0/robot/oToMessages/batchSend", self._oto_send),
+        ])
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        self._closing.set()
+        if self.ws is not None:
+            await self.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- what tests drive -------------------------------------------------------------------
+
+    def message(self, text: str | None, *, sender: str = "staff-wu", nick: str = "吴经理",
+                conversation: str = "cidGroupDeqing01", group: bool = True,
+                title: str = "德清钢构服务群", msg_id: str | None = None,
+                webhook_ttl: timedelta = WEBHOOK_TTL, msgtype: str = "text",
+                **extra: Any) -> dict[str, Any]:
+        """A robot message as DingTalk sends it, with a fresh session webhook."""
+        now_ms = self._now_ms()
+        session = uuid.uuid4().hex
+        expires = now_ms + int(webhook_ttl.total_seconds() * 1000)
+        self.sessions[session] = (conversation, expires)
+        self.conversations.add(conversation)
+        payload: dict[str, Any] = {
+            "conversationId": conversation,
+            "conversationType": "2" if group else "1",
+            "msgId": msg_id or f"msg{uuid.uuid4().hex[:20]}==",
+            "createAt": now_ms,
+            "senderStaffId": sender,
+            "senderNick": nick,
+            "senderId": f"$:LWCP_v1:${sender}",
+            "senderCorpId": "dingcorp0001",
+            "isAdmin": False,
+            "chatbotCorpId": "dingcorp0001",
+            "chatbotUserId": "$:LWCP_v1:$robot",
+            "robotCode": self.robot_code,
+            "sessionWebhook": f"{self.base_url}/robot/sendBySession?session={session}",
+            "sessionWebhookExpiredTime": expires,
+            "msgtype": msgtype,
+        }
+        if group:
+            payload |= {"conversationTitle": title, "isInAtList": True,
+                        "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot"}]}
+        if text is not None:
+            payload["text"] = {"content": f" {text}" if group else text}
+        payload.update(extra)
+        return payload
+
+    async def push(self, data: dict[str, Any] | str, *, message_id: str | None = None,
+                   type: str = "CALLBACK", topic: str = BOT_TOPIC) -> str:
+        """Send one frame on the live connection; returns its stream messageId."""
+        await self.until(lambda: self.ws is not None and not self.ws.closed)
+        mid = message_id or f"stream-{next(self._ids)}-{uuid.uuid4().hex[:8]}"
+        raw = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+        self.frames[mid] = Frame(mid, type, topic, raw)
+        frame = {
+            "specVersion": "1.0", "type": type,
+            "headers": {"appId": "app-1", "connectionId": f"conn-{self.connections}",
+                        "contentType": "application/json", "messageId": mid,
+                        "time": str(self._now_ms()), "topic": topic},
+            "data": raw,
+        }
+        assert self.ws is not None
+        await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
+        return mid
+
+    async def ping(self) -> str:
+        return await self.push(json.dumps({"opaque": uuid.uuid4().hex}), type="SYSTEM",
+                               topic="ping")
+
+    async def ask_disconnect(self) -> str:
+        """SYSTEM disconnect: the client must ACK it and reconnect with a new ticket."""
+        return await self.push(json.dumps({"reason": "server restart"}), type="SYSTEM",
+                               topic="disconnect")
+
+    async def drop(self) -> None:
+        """Cut the connection without notice."""
+        if self.ws is not None:
+            await self.ws.close(code=1011)
+
+    async def redeliver(self, *, new_ids: bool = False) -> list[str]:
+        """Send every un-ACKed CALLBACK frame again (DingTalk does after ~60 s)."""
+        ids = []
+        for frame in [f for f in self.frames.values() if f.ack is None and f.type == "CALLBACK"]:
+            ids.append(await self.push(frame.data, topic=frame.topic,
+                                       message_id=None if new_ids else frame.message_id))
+        return ids
+
+    def fail(self, api: str, status: int, body: dict[str, Any], times: int = 1) -> None:
+        """Make the next `times` calls to `api` ("open", "token", "webhook", "group", "oto")
+        fail with this status and body (after the credential and token checks)."""
+        self.failures.setdefault(api, []).extend(Failure(status, body) for _ in range(times))
+
+    def hang(self, api: str) -> None:
+        """Make the next call to `api` never answer, so the client times out."""
+        self.failures.setdefault(api, []).append(Failure(0, {}, hang=True))
+
+    def expire_tokens(self) -> None:
+        self.tokens = dict.fromkeys(self.tokens, 0.0)
+
+    def acked(self, message_id: str) -> bool:
+        frame = self.frames.get(message_id)
+        return frame is not None and frame.ack is not None
+
+    def texts(self, via: str | None = None) -> list[str]:
+        return [d.text for d in self.sent if via is None or d.via == via]
+
+    async def until(self, check: Callable[[], bool], within: float = 10.0) -> None:
+        """Wait (bounded) until `check()` holds; the double re-checks on every change."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(check), within)
+
+    # -- the servers ------------------------------------------------------------------------
+
+    async def _open(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        self.opens.append({k: v for k, v in body.items() if k != "clientSecret"})
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return await self._refuse("open: bad credentials", 401,
+                                      {"code": "InvalidAuthentication",
+                                       "message": "clientId or clientSecret is wrong"})
+        subs = body.get("subscriptions")
+        if not isinstance(subs, list) or {"type": "CALLBACK", "topic": BOT_TOPIC} not in subs:
+            return await self._refuse("open: no robot subscription", 400,
+                                      {"code": "invalidParameter.subscriptions"})
+        injected = await self._injected("open")
+        if injected is not None:
+            return injected
+        ticket = uuid.uuid4().hex
+        self.tickets[ticket] = self.clock.now().timestamp() + TICKET_TTL.total_seconds()
+        return web.json_response({"endpoint": self.base_url.replace("http", "ws") + "/connect",
+                                  "ticket": ticket})
+
+    async def _connect(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        expiry = self.tickets.pop(ticket, None)  # single use
+        if expiry is None or self.clock.now().timestamp() > expiry:
+            return await self._refuse("connect: bad, used or expired ticket", 401,
+                                      {"code": "InvalidTicket"})
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        if self.ws is not None and not self.ws.closed:
+            await self.ws.close()
+        self.ws = ws
+        self.connections += 1
+        await self._notify()
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT:
+                await self._on_ack(msg.data)
+        if self.ws is ws:
+            self.ws = None
+        await self._notify()
+        return ws
+
+    async def _on_ack(self, raw: str) -> None:
+        if self.lose_acks:
+            return
+        ack = json.loads(raw)
+        mid = ack.get("headers", {}).get("messageId")
+        frame = self.frames.get(mid)
+        if frame is None or ack.get("code") != 200:
+            self.refused.append(f"ack: unexpected {raw[:80]}")
+        else:
+            json.loads(ack["data"])  # an ACK's data is a JSON string
+            frame.ack = ack
+        await self._notify()
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        session = self.sessions.get(request.query.get("session", ""))
+        body = await _json(request)
+        if session is None or self._now_ms() > session[1]:
+            return await self._refuse("webhook: expired session", 200, SESSION_EXPIRED)
+        injected = await self._injected("webhook")
+        if injected is not None:
+            return injected
+        kind = body.get("msgtype")
+        part = body.get(kind) if isinstance(kind, str) else None
+        text = (part or {}).get("content" if kind == "text" else "text")
+        if kind not in ("text", "markdown") or not isinstance(text, str):
+            return await self._refuse("webhook: bad body", 200,
+                                      {"errcode": 40035, "errmsg": "missing parameter"})
+        at = body.get("at") or {}
+        await self._record(Delivery("webhook", session[0], (), kind, text,
+                                    tuple(at.get("atUserIds") or ())))
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _token(self, request: web.Request) -> web.Response:
+        body = await _json(request)
+        self.token_requests += 1
+        if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
+            return await self._refuse("token: bad credentials", 400,
+                                      {"code": "invalidClientIdOrSecret",
+                                       "message": "无效的clientId或者clientSecret"})
+        injected = await self._injected("token")
+        if injected is not None:
+            return injected
+        token = uuid.uuid4().hex
+        self.tokens[token] = self.clock.now().timestamp() + TOKEN_TTL_SECONDS
+        await self._notify()
+        return web.json_response({"accessToken": token, "expireIn": TOKEN_TTL_SECONDS})
+
+    async def _group_send(self, request: web.Request) -> web.Response:
+        body, refusal = await self._openapi(request, "group")
+        if refusal is not None:
+            return refusal
+        cid = body.get("openConversationId")
+        if cid not in self.conversations:
+            return await self._refuse("group: unknown conversation", 400,
+                                      {"code": "invalidParameter.openConversationId"})
+        await self._record(Delivery("group", cid, (), body["msgKey"], _param_text(body),
+                                    robot_code=body["robotCode"]))
+        return web.json_response({"processQueryKey": uuid.uuid4().hex})
+
+    async def _oto_send(self, request: web.Request) -> web.Response:
+        body, refusal = await self._openapi(request, "oto")
+        if refusal is not None:
+            return refusal
+        users = body.get("userIds")
+        if not isinstance(users, list) or not users or len(users) > 20:
+            return await self._refuse("oto: bad userIds", 400,
+                                      {"code": "invalidParameter.userIds"})
+        await self._record(Delivery("oto", "", tuple(users), body["msgKey"], _param_text(body),
+                                    robot_code=body["robotCode"]))
+        return web.json_response({"processQueryKey": uuid.uuid4().hex,
+                                  "invalidStaffIdList": [], "flowControlledStaffIdList": []})
+
+    async def _openapi(self, request: web.Request,
+                       api: str) -> tuple[dict[str, Any], web.Response | None]:
+        """The checks every OpenAPI send makes: token, injected failure, robot and message."""
+        token = request.headers.get("x-acs-dingtalk-access-token")
+        body = await _json(request)
+        if not token:
+            return body, await self._refuse(f"{api}: no token", 400, {
+                "code": "MissingParameter",
+                "message": "x-acs-dingtalk-access-token is mandatory for this action."})
+        if self.tokens.get(token, 0.0) < self.clock.now().timestamp():
+            return body, await self._refuse(f"{api}: bad or expired token", 400, {
+                "code": "InvalidAuthentication", "message": "不合法的access_token"})
+        injected = await self._injected(api)
+        if injected is not None:
+            return body, injected
+        if body.get("robotCode") != self.robot_code:
+            return body, await self._refuse(f"{api}: wrong robotCode", 400,
+                                            {"code": "resource.not.found"})
+        if body.get("msgKey") not in ("sampleText", "sampleMarkdown") or not _param_text(body):
+            return body, await self._refuse(f"{api}: bad msgKey/msgParam", 400,
+                                            {"code": "invalidParameter.msgParam"})
+        return body, None
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _failure(self, api: str) -> Failure | None:
+        queue = self.failures.get(api)
+        return queue.pop(0) if queue else None
+
+    async def _injected(self, api: str) -> web.Response | None:
+        """The injected answer for this call of `api`, if one is queued."""
+        failure = self._failure(api)
+        if failure is None:
+            return None
+        self.refused.append(f"{api}: injected {failure.status or 'hang'}")
+        await self._notify()
+        if failure.hang:
+            await self._closing.wait()
+        return web.json_response(failure.body, status=failure.status)
+
+    async def _refuse(self, why: str, status: int, body: dict[str, Any]) -> web.Response:
+        self.refused.append(why)
+        await self._notify()
+        return web.json_response(body, status=status)
+
+    async def _record(self, delivery: Delivery) -> None:
+        self.sent.append(delivery)
+        await self._notify()
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
+
+
+async def _json(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _param_text(body: dict[str, Any]) -> str:
+    """The text of an OpenAPI msgParam (a JSON string): content, or markdown text."""
+    try:
+        param = json.loads(body.get("msgParam") or "")
+    except (json.JSONDecodeError, TypeError):
+        return ""
+    if not isinstance(param, dict):
+        return ""
+    if body.get("msgKey") == "sampleMarkdown":
+        return str(param.get("text") or "") if param.get("title") else ""
+    return str(param.get("content") or "")
+
+
+def dingtalk_app(tmp_path: Path, clock: Clock, double: DingTalkDouble, *,
+                 backoff: tuple[float, float] = (0.05, 0.2), mode: str | None = None,
+                 admins: tuple[str, ...] = ("dingtalk:admin-li",)) -> tuple[App, DingTalkPlatform]:
+    """An app on a fresh database whose DingTalk platform talks to `double`."""
+    from bot.app import build_app
+    from bot.platforms.dingtalk import DingTalkPlatform
+
+    config = replace(
+        Config(),
+        storage=StorageConfig(path=str(tmp_path / "bot.db")),
+        bot=BotConfig(admins=admins),
+        local=LocalConfig(enabled=False),
+        dingtalk=DingTalkConfig(enabled=False, client_id=double.client_id,
+                                client_secret=double.client_secret, api_base=double.base_url),
+    )
+    app = build_app(config, clock)
+    platform = DingTalkPlatform(app, backoff=backoff, mode=mode)
+    app.add_platform(platform)
+    return app, platform

@@ -1,0 +1,175 @@
+"""DingTalk end to end: `diandan run` as a subprocess against the DingTalk double."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.model import SystemClock
+from tests.doubles_dingtalk import QPS_LIMIT, DingTalkDouble
+
+ROSTER = "编号,姓名,专长,账号\nX01,沈国平,焊接；焊接变形；不锈钢,dingtalk:staff-welder\n"
+ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class BotProcess:
+    """A running `diandan run` with DingTalk enabled and the local platform off."""
+
+    def __init__(self, workdir: Path, double: DingTalkDouble) -> None:
+        self.workdir, self.double = workdir, double
+        self.port = _free_port()
+        self.config = workdir / "config.toml"
+        # The secret comes from the environment, as in production; the file holds the rest.
+        self.config.write_text(
+            f'[storage]\npath = "{workdir / "bot.db"}"\n'
+            f"[server]\nport = {self.port}\n"
+            '[bot]\nadmins = ["dingtalk:admin-li"]\n'
+            "[local]\nenabled = false\n"
+            "[outbox]\nbase_delay_seconds = 0.2\n"
+            f'[dingtalk]\nenabled = true\nclient_id = "{double.client_id}"\n'
+            f'api_base = "{double.base_url}"\n',
+            encoding="utf-8",
+        )
+        self.log_path = workdir / "bot.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        connections = self.double.connections
+        env = {**os.environ, "DIANDAN_DINGTALK_CLIENT_SECRET": self.double.client_secret}
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--config", str(self.config),
+                stdout=log, stderr=log, cwd=self.workdir, env=env,
+            )
+        deadline = time.monotonic() + 30  # readiness of a real process: bounded polling
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                assert self.proc.returncode is None, self.log_path.read_text(encoding="utf-8")
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/healthz") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("bot did not become healthy")
+        await self.double.until(lambda: self.double.connections > connections
+                                and self.double.ws is not None)
+
+    async def stop(self) -> float:
+        assert self.proc is not None
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.proc.wait(), timeout=15)
+        return time.monotonic() - started
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+async def double() -> AsyncIterator[DingTalkDouble]:
+    d = await DingTalkDouble(SystemClock()).start()
+    yield d
+    await d.close()
+
+
+async def _cli(workdir: Path, *args: str) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", *args, "--db", str(workdir / "bot.db"),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, cwd=workdir)
+    return await asyncio.wait_for(proc.wait(), timeout=60)
+
+
+async def _said(double: DingTalkDouble, payload: dict[str, object] | str,
+                message_id: str | None = None) -> str:
+    mid = await double.push(payload, message_id=message_id)
+    await double.until(lambda: double.acked(mid))
+    return mid
+
+
+async def test_stream_message_in_reply_with_at_dedupe_and_clean_stop(
+        tmp_path: Path, double: DingTalkDouble) -> None:
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    assert await _cli(tmp_path, "experts", "import", "roster.csv") == 0
+    bot = BotProcess(tmp_path, double)
+    await bot.start()
+    try:
+        order = double.message(ORDER, msg_id="msgE2EOrder01")
+        first = await _said(double, order)
+        await double.until(lambda: any("已收到点单 #1" in t for t in double.texts()))
+        announce = next(d for d in double.sent if "已收到点单 #1" in d.text)
+        assert announce.via == "webhook" and "staff-welder" in announce.notified
+        await _said(double, order, message_id=first)  # redelivered under the same stream id
+        await _said(double, order)  # and under a new one
+        await _said(double, double.message(None))  # no text: a usage-limit notice
+        await _said(double, double.message(None, msgtype="picture",
+                                           content={"downloadCode": "dc"}))
+        await _said(double, "{broken")
+        await _said(double, double.message("接单 1", sender="staff-welder", nick="沈国平"))
+        await double.until(lambda: any("接单成功" in t and "#1" in t for t in double.texts()))
+        assert sum("已收到点单" in t for t in double.texts()) == 1
+    finally:
+        took = await bot.stop()
+    assert bot.proc is not None and bot.proc.returncode == 0 and took < 10
+    log = bot.log()
+    assert "Traceback" not in log
+    for secret in (double.client_secret, *double.tokens):
+        assert secret not in log
+
+    again = BotProcess(tmp_path, double)  # after a restart the message is still known
+    await again.start()
+    try:
+        sent = len(double.sent)
+        await _said(double, order)
+        await _said(double, double.message("查询 1"))
+        await double.until(lambda: len(double.sent) > sent)
+        assert all("已收到点单" not in t for t in double.texts()[sent:])
+        assert "#1" in double.texts()[-1]
+    finally:
+        await again.stop()
+
+
+async def test_expired_webhook_token_refresh_and_errors_end_to_end(
+        tmp_path: Path, double: DingTalkDouble) -> None:
+    bot = BotProcess(tmp_path, double)
+    await bot.start()
+    try:
+        gone = timedelta(seconds=-1)  # the session webhook has already expired
+        double.fail("group", 503, {"code": "ServiceUnavailable"})
+        double.fail("group", 403, QPS_LIMIT)
+        await _said(double, double.message(ORDER, webhook_ttl=gone))
+        await double.until(lambda: any("已收到点单 #1" in t for t in double.texts("group")))
+        assert {"group: injected 503", "group: injected 403"} <= set(double.refused)
+        double.expire_tokens()
+        await _said(double, double.message("查询 1", webhook_ttl=gone))
+        await double.until(lambda: len(double.texts("group")) >= 2)
+        assert "group: bad or expired token" in double.refused
+        assert double.token_requests == 2
+        group = double.texts("group")
+        assert len(group) == len(set(group)) == 2 and "#1" in group[1]  # each once
+        # No expert fits: the admin is told 1:1 (batch send), since the OpenAPI cannot @.
+        await double.until(lambda: bool(double.texts("oto")))
+        assert [d.users for d in double.sent if d.via == "oto"] == [("admin-li",)]
+        assert {d.via for d in double.sent} == {"group", "oto"}
+    finally:
+        took = await bot.stop()
+    assert took < 10 and "Traceback" not in bot.log()

@@ -1,0 +1,250 @@
+"""DingTalk Stream receiving against the double: ACKs, redelivery, bad frames, reconnects, stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import ClientSession
+
+from bot.app import App
+from bot.platforms.dingtalk import DingTalkPlatform
+from tests.doubles_dingtalk import DingTalkDouble, dingtalk_app
+from tests.fakes import FrozenClock, add_expert
+
+ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
+
+
+@pytest.fixture
+async def double(clock: FrozenClock) -> AsyncIterator[DingTalkDouble]:
+    d = await DingTalkDouble(clock).start()
+    yield d
+    await d.close()
+
+
+class Running:
+    """An app whose DingTalk platform and outbox worker run against the double."""
+
+    def __init__(self, app: App, platform: DingTalkPlatform, double: DingTalkDouble) -> None:
+        self.app, self.platform, self.double = app, platform, double
+        self.worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.worker = asyncio.create_task(self.app.outbox.run(poll_seconds=0.02))
+        await self.platform.start()
+
+    async def stop(self) -> None:
+        await self.platform.stop()
+        assert self.worker is not None
+        self.worker.cancel()
+        await asyncio.gather(self.worker, return_exceptions=True)
+
+    async def say(self, text: str | None, **kw: Any) -> str:
+        """Push a message and wait for its ACK; returns the stream message id."""
+        mid = await self.double.push(self.double.message(text, **kw))
+        await self.double.until(lambda: self.double.acked(mid))
+        return mid
+
+    async def replies(self, count: int) -> list[str]:
+        await self.double.until(lambda: len(self.double.sent) >= count)
+        return self.double.texts()
+
+
+@pytest.fixture
+async def bot(tmp_path: Path, clock: FrozenClock,
+              double: DingTalkDouble) -> AsyncIterator[Running]:
+    app, platform = dingtalk_app(tmp_path, clock, double)
+    add_expert(app, "staff-welder", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="dingtalk")
+    running = Running(app, platform, double)
+    await running.start()
+    yield running
+    await running.stop()
+    app.store.db.close()
+
+
+async def test_message_is_acked_then_answered_with_at(bot: Running,
+                                                      double: DingTalkDouble) -> None:
+    await double.until(lambda: double.ws is not None)
+    opened = double.opens[0]
+    assert opened["clientId"] == double.client_id and "clientSecret" not in opened
+    assert opened["subscriptions"] == [{"type": "CALLBACK",
+                                        "topic": "/v1.0/im/bot/messages/get"}]
+    mid = await bot.say(ORDER, msg_id="msgOrder01")
+    ack = double.frames[mid].ack
+    assert ack is not None and ack["headers"]["messageId"] == mid
+    assert json.loads(ack["data"]) == {"response": "OK"}
+    texts = await bot.replies(1)
+    assert texts[0].startswith("已收到点单 #1")
+    assert double.sent[0].notified == ("staff-welder",)
+
+
+async def test_redelivery_is_acked_but_not_handled_twice(bot: Running,
+                                                         double: DingTalkDouble) -> None:
+    payload = double.message(ORDER, msg_id="msgOrder02")
+    first = await double.push(payload)
+    await bot.replies(1)
+    again = await double.push(payload, message_id=first)  # same stream id
+    renamed = await double.push(payload)  # a redelivery under a new stream id
+    await double.until(lambda: double.acked(again) and double.acked(renamed))
+    await bot.say("查询 1", sender="staff-wu")
+    texts = await bot.replies(2)
+    assert sum("已收到点单" in t for t in texts) == 1
+    assert "#1" in texts[-1] and len(texts) == 2
+
+
+async def test_unusable_frames_are_acked_and_skipped(bot: Running,
+                                                     double: DingTalkDouble) -> None:
+    ids = [
+        await double.push(double.message(None)),  # a usage-limit notice without text
+        await double.push(double.message(None, msgtype="picture",
+                                         content={"downloadCode": "dc1"})),
+        await double.push(double.message("hi", msgtype="interactiveCard")),
+        await double.push("{not json"),
+        await double.push("[1, 2]"),
+        await double.push(json.dumps({"x": 1}), topic="/v1.0/card/instances/callback"),
+        await double.push(json.dumps({"eventType": "chat_update"}), type="EVENT",
+                          topic="*"),
+    ]
+    await double.until(lambda: all(double.acked(i) for i in ids))
+    await bot.say("查询 1")
+    texts = await bot.replies(1)
+    assert len(texts) == 1 and "#1" in texts[0]  # still alive, and nothing else was answered
+    assert double.refused == []  # every ACK named a frame the double had sent
+
+
+async def test_ping_is_echoed_and_disconnect_reconnects_with_a_new_ticket(
+        bot: Running, double: DingTalkDouble) -> None:
+    ping = await double.ping()
+    await double.until(lambda: double.acked(ping))
+    ack = double.frames[ping].ack
+    assert ack is not None and json.loads(ack["data"]) == json.loads(double.frames[ping].data)
+    bye = await double.ask_disconnect()
+    await double.until(lambda: double.acked(bye) and double.connections == 2
+                       and double.ws is not None)
+    assert len(double.opens) == 2 and double.tickets == {}  # each ticket used once
+    await bot.say("查询 1")
+    assert len(await bot.replies(1)) == 1
+
+
+async def test_a_dropped_connection_is_reopened_and_unacked_frames_redelivered(
+        bot: Running, double: DingTalkDouble) -> None:
+    await double.until(lambda: double.ws is not None)
+    double.lose_acks = True  # the bot's ACK never reaches DingTalk
+    lost = await double.push(double.message(ORDER, msg_id="msgLostAck01"))
+    await bot.replies(1)
+    assert not double.acked(lost)
+    double.lose_acks = False
+    await double.drop()
+    await double.until(lambda: double.connections == 2 and double.ws is not None)
+    again = await double.redeliver(new_ids=True)
+    assert len(again) == 1
+    await double.until(lambda: double.acked(again[0]))
+    await bot.say("查询 1")
+    texts = await bot.replies(2)
+    assert sum("已收到点单" in t for t in texts) == 1 and len(texts) == 2
+
+
+async def test_bad_credentials_back_off_and_stop_promptly(tmp_path: Path, clock: FrozenClock,
+                                                          double: DingTalkDouble) -> None:
+    app, platform = dingtalk_app(tmp_path, clock, double)
+    double.client_secret = "rotated-secret"  # the bot still has the old one
+    await platform.start()
+    try:
+        await double.until(lambda: double.refused.count("open: bad credentials") >= 3)
+    finally:
+        await asyncio.wait_for(platform.stop(), timeout=5)
+        app.store.db.close()
+    assert platform.receiver is not None and platform.receiver._thread is not None
+    assert not platform.receiver._thread.is_alive()
+    assert double.connections == 0
+
+
+async def test_the_sdk_runs_off_the_bots_loop(tmp_path: Path, clock: FrozenClock,
+                                              double: DingTalkDouble) -> None:
+    """A blocking call inside the stream client must not stall the bot's event loop."""
+    app, platform = dingtalk_app(tmp_path, clock, double)
+    assert platform.client is not None
+    release = threading.Event()
+    blocked = threading.Event()
+
+    def blocking_probe() -> str:
+        blocked.set()
+        release.wait(10)  # blocks its thread, as the SDK's requests calls do
+        return "10.0.0.8"
+
+    platform.client.get_host_ip = blocking_probe
+    await platform.start()
+    try:
+        await asyncio.to_thread(blocked.wait, 5)
+        # The bot's loop still serves HTTP while the stream thread is blocked.
+        async with ClientSession() as http, http.post(
+                double.base_url + "/v1.0/oauth2/accessToken",
+                json={"appKey": double.client_id, "appSecret": double.client_secret}) as resp:
+            assert resp.status == 200
+        release.set()
+        await double.until(lambda: double.ws is not None)
+        assert double.opens[0]["localIp"] == "10.0.0.8"
+    finally:
+        release.set()
+        await platform.stop()
+        app.store.db.close()
+
+
+async def test_http_callback_mode_checks_the_sign(tmp_path: Path, clock: FrozenClock,
+                                                  double: DingTalkDouble,
+                                                  aiohttp_client: object) -> None:
+    from aiohttp import web
+
+    from bot.platforms.dingtalk_sign import callback_sign
+
+    app, platform = dingtalk_app(tmp_path, clock, double, mode="http")
+    assert platform.receiver is None and [r.path for r in platform.routes()] == [
+        "/dingtalk/callback"]
+    web_app = web.Application()
+    web_app.add_routes(platform.routes())
+    client = await aiohttp_client(web_app)  # type: ignore[operator]
+    ts = str(int(clock.now().timestamp() * 1000))
+    good = {"timestamp": ts, "sign": callback_sign(ts, double.client_secret)}
+    payload = double.message("查询 1")
+    old_ts = str(int(clock.now().timestamp() * 1000) - 2 * 3600 * 1000)
+    for headers in ({}, {"timestamp": ts, "sign": "AAAA"},
+                    {"timestamp": old_ts, "sign": callback_sign(old_ts, double.client_secret)}):
+        resp = await client.post("/dingtalk/callback", json=payload, headers=headers)
+        assert resp.status == 403
+    resp = await client.post("/dingtalk/callback", data=b"{oops", headers=good)
+    assert resp.status == 400
+    resp = await client.post("/dingtalk/callback", json=payload, headers=good)
+    assert resp.status == 200
+    await platform.stop()  # waits for the message being handled
+    platform.sender.reopen()
+    assert app.store.seen("dingtalk", payload["msgId"]) is not None
+    assert await app.outbox.drain() == 1 and "#1" in double.texts()[0]
+    await platform.sender.close()
+    app.store.db.close()
+
+
+async def test_the_double_enforces_single_use_tickets_that_expire(
+        double: DingTalkDouble, clock: FrozenClock) -> None:
+    body = {"clientId": double.client_id, "clientSecret": double.client_secret,
+            "subscriptions": [{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}]}
+    async with ClientSession() as http:
+        tickets = []
+        for _ in range(2):
+            async with http.post(double.base_url + "/v1.0/gateway/connections/open",
+                                 json=body) as resp:
+                tickets.append((await resp.json())["ticket"])
+        url = double.base_url + "/connect?ticket="
+        async with http.ws_connect(url + tickets[0]) as ws:
+            assert not ws.closed
+        with pytest.raises(aiohttp.WSServerHandshakeError):  # used already
+            await http.ws_connect(url + tickets[0])
+        clock.advance(seconds=91)
+        with pytest.raises(aiohttp.WSServerHandshakeError):  # expired
+            await http.ws_connect(url + tickets[1])
+    assert double.refused.count("connect: bad, used or expired ticket") == 2
