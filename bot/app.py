@@ -6,6 +6,7 @@ import asyncio
 import logging
 import re
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,10 @@ log = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，处理这条消息时出了点问题，已记录下来。请稍后再试，或联系管理员。"
 _ORDER_REF = re.compile(r"#(\d{1,9})")
+
+
+class StorageUnavailable(Exception):
+    """The database refused a write (disk full, read-only): nothing was handled or stored."""
 
 
 class AlreadyRunning(Exception):
@@ -79,12 +84,17 @@ class App:
                 log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
                 return Handled(duplicate=True, ref=ref)
             ctx = self.context(msg)
-            with self.store.tx():
-                ref = record(self.store) if record else ""
-                self.store.mark_seen(msg.platform, msg.msg_id, ref)
-                self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
-                                         msg.chat_title, msg.reply_handle)
-                await self._dispatch(msg, ctx)
+            try:
+                with self.store.tx():
+                    ref = record(self.store) if record else ""
+                    self.store.mark_seen(msg.platform, msg.msg_id, ref)
+                    self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
+                                             msg.chat_title, msg.reply_handle)
+                    await self._dispatch(msg, ctx)
+            except sqlite3.Error as exc:
+                log.error("storage unavailable, %s message %s not handled: %s",
+                          msg.platform, msg.msg_id, exc)
+                raise StorageUnavailable(str(exc)) from None
         self.outbox.wake()
         return Handled(duplicate=False, ref=ref, sent=ctx.sent)
 
@@ -114,6 +124,8 @@ class App:
                     raise
         except BotError as exc:
             ctx.reply(exc.message)
+        except sqlite3.Error:
+            raise  # the store itself failed: nothing can be answered or recorded
         except Exception:
             log.exception("handler %s failed on message %s", route.handler.__name__, msg.msg_id)
             ctx.reply(APOLOGY)

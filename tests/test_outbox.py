@@ -7,6 +7,7 @@ from pathlib import Path
 from bot.app import App
 from bot.model import ChatKind, FrozenClock, Outgoing
 from bot.platforms.base import SendError
+from storage.records import OutboxItem
 from tests.fakes import FakeChat, make_app
 
 
@@ -83,3 +84,31 @@ async def test_unknown_platform_items_wait(app: App) -> None:
     FakeChat(app)
     assert await app.outbox.drain() == 0
     assert app.store.pending_count() == 1
+
+
+class FlakyChat(LimitedChat):
+    """A rate-limited platform that is down (5xx) until told otherwise."""
+
+    down = True
+
+    async def send(self, item: OutboxItem) -> str:
+        if self.down:
+            raise SendError("HTTP 503")
+        return await super().send(item)
+
+
+async def test_platform_down_then_back_delivers_everything_once_at_the_rate(
+        app: App, clock: FrozenClock) -> None:
+    chat = FlakyChat(app)
+    _queue(app, 50, "g1")
+    sent_at: list[float] = []
+    for step in range(120):  # 20 minutes in 10-second steps; down for the first 5
+        chat.down = step < 30
+        before = len(chat.sent)
+        await app.outbox.drain()
+        sent_at += [step * 10.0] * (len(chat.sent) - before)
+        clock.advance(seconds=10)
+    assert [s.text for s in chat.sent] == [f"消息{i}" for i in range(50)]  # once, in order
+    for t in sent_at:  # never more than 20 in any minute
+        assert sum(1 for u in sent_at if t <= u < t + 60) <= 20
+    assert app.store.pending_count() == 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.app import StorageUnavailable
 from bot.model import ChatKind, Incoming
 from bot.web.responses import json_response
 from storage.records import OutboxItem
@@ -84,9 +86,12 @@ class LocalPlatform:
             ))
 
         if not at_bot:  # shown in the group, but the bot is not told (as on real platforms)
-            async with self.app.lock:
-                existing = self.store.local_id_for(msg_id)
-                local_id = existing if existing is not None else int(record(self.store))
+            try:
+                async with self.app.lock:
+                    existing = self.store.local_id_for(msg_id)
+                    local_id = existing if existing is not None else int(record(self.store))
+            except sqlite3.Error as exc:
+                return _error(503, f"storage unavailable: {exc}")
             return json_response({"id": local_id, "replies": []})
 
         quoted = self.store.local_message(quote) if quote is not None else None
@@ -96,7 +101,10 @@ class LocalPlatform:
             quote_id=str(quote) if quote is not None else None,
             quote_text=quoted["text"] if quoted else "",
         )
-        handled = await self.app.handle(msg, record)
+        try:
+            handled = await self.app.handle(msg, record)
+        except StorageUnavailable as exc:  # not acknowledged: the sender may post it again
+            return _error(503, f"storage unavailable: {exc}")
         if handled.duplicate:
             return json_response({"id": int(handled.ref), "replies": []})
         delivered = await self.app.outbox.deliver(handled.sent)
