@@ -17,6 +17,7 @@ CLAIM_HINT = "请回复「接单 {no}」认领（先到先得），其他专家�
 NO_MATCH = "暂未找到专长对口的专家，已转管理员人工派单；专家也可直接回复「接单 {no}」认领。"
 ADMIN_NO_MATCH = ("#{no} 没有匹配到可用的专家（专家库为空或都已满负荷），"
                   "请用「/指派 {no} 专家编号」人工派单。\n需求：{title}")
+ASK_AGAIN = "#{no} 还在等专家认领：{summary}\n推荐理由：{reasons}\n可回复「接单 {no}」认领。"
 PRIVATE_NOTE = "您的需求已私下登记，专家接单后会与您单独联系。"
 PRIVATE_ASK = ("新的职工个人需求 #{no}：{summary}\n推荐理由：{reasons}\n"
                "联系方式在接单后私聊告知。请回复「接单 {no}」认领。")
@@ -101,6 +102,13 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
             lines.append(f"@{expert_line(m.expert)} {'；'.join(m.reasons)}")
         lines.append(CLAIM_HINT.format(no=order.no))
     post(ctx, order, "\n".join(lines), mentions=tuple(mentions))
+    if again:  # a later post may not be able to @ anyone (DingTalk): ask each one 1:1 too
+        for m in matches:
+            uid = m.expert.account_on(order.platform)
+            if uid:
+                ctx.tell(uid, ASK_AGAIN.format(no=order.no, summary=title_of(order, False),
+                                               reasons="；".join(m.reasons)),
+                         platform=order.platform)
 
 
 def _tell_admins(ctx: Context, order: Order) -> None:

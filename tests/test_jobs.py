@@ -50,6 +50,7 @@ async def test_unclaimed_reannounce_then_escalate_once(setup: tuple[App, FakeCha
     sent = await _sweep(app, chat)
     assert any("已超过 24 小时无人认领" in s.text for s in sent)
     assert any("e2" in s.mentions and "#1 重新待接单" in s.text for s in sent)  # the next best
+    assert any(s.to_user == "e2" and "#1 还在等专家认领" in s.text for s in sent)  # and 1:1
     assert all("e1" not in s.mentions for s in sent)
     assert await _sweep(app, chat) == []  # a double fire sends nothing new
     clock.advance(hours=24)
