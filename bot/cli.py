@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     leaf(sub, "parse", cmd_parse, "read JSON lines {text} on stdin, print what they say")
     route = leaf(sub, "route", cmd_route, "read JSON lines {text, region} on stdin, rank experts")
     route.add_argument("--top", type=int, default=3)
+    export = leaf(sub, "export", cmd_export, "the ledger (台账) or the excellent-case booklet")
+    export.add_argument("--format", required=True, choices=["csv", "xlsx", "html", "docx"],
+                        help="csv or xlsx for the ledger; html or docx with --cases")
+    export.add_argument("--month", help="YYYY-MM (default: every order)")
+    export.add_argument("--cases", action="store_true", help="the excellent-case booklet")
+    export.add_argument("--out", required=True, help="the file to write")
     remind = leaf(sub, "remind", cmd_remind, "run the reminder sweep once")
     remind.add_argument("--dry-run", action="store_true", help="print what is due, write nothing")
     report = leaf(sub, "report", cmd_report, "the tally of a month or a date range")
@@ -312,4 +318,36 @@ def cmd_route(args: argparse.Namespace) -> int:
         print(json.dumps({"experts": [
             {"id": m.id, "name": m.name, "score": round(m.score, 4), "reasons": list(m.reasons)}
             for m in ranked]}, ensure_ascii=False), flush=True)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.exports import write_cases, write_ledger
+    from bot.periods import PeriodError, month
+
+    if args.cases != (args.format in ("html", "docx")):
+        raise CliError("the ledger is csv or xlsx; the case booklet (--cases) is html or docx")
+    period = None
+    if args.month:
+        m = re.fullmatch(r"(\d{4})-(\d{2})", args.month)
+        try:
+            if not m:
+                raise PeriodError(f"--month must be YYYY-MM, not {args.month!r}")
+            period = month(int(m.group(1)), int(m.group(2)))
+        except PeriodError as exc:
+            raise CliError(str(exc)) from None
+    store = _store(args)
+    try:
+        if args.cases:
+            count = write_cases(store, args.out, args.format)
+            what = "优秀案例"
+        else:
+            count = write_ledger(store, args.out, args.format, period)
+            what = "点单"
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    if args.json:
+        print(json.dumps({"out": args.out, "rows": count}, ensure_ascii=False))
+    else:
+        print(f"已导出 {count} 条{what}到 {args.out}")
     return 0

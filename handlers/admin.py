@@ -41,12 +41,11 @@ async def admin_help(msg: Incoming, ctx: Context) -> None:
 
 def send_dashboard_link(msg: Incoming, ctx: Context, page: str = "") -> None:
     """A one-time sign-in link to the dashboard, sent 1:1 (never into a group)."""
-    base = ctx.config.dashboard.public_url.rstrip("/") or (
-        f"http://{ctx.config.server.host}:{ctx.config.server.port}")
+    from bot.web.dashboard import login_url
+
     if not ctx.config.dashboard.enabled:
         raise BotError("后台未启用（[dashboard] enabled = false）")
-    token = ctx.store.issue_login_token(msg.account)
-    ctx.tell(msg.sender_id, LINK.format(url=f"{base}/admin/{page}?login={token}"))
+    ctx.tell(msg.sender_id, LINK.format(url=login_url(ctx, msg.account, page)))
     if msg.chat_kind is not ChatKind.SINGLE:
         ctx.reply(LINK_SENT)
 

@@ -34,7 +34,7 @@ def test_report_month_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     db = _db(tmp_path)
     assert main(["report", "--month", "2026-05", "--json", "--db", db]) == 0
     t = json.loads(capsys.readouterr().out)
-    assert KEYS <= set(t) and t["requests"] == 2 and t["satisfaction"] is None
+    assert set(t) >= KEYS and t["requests"] == 2 and t["satisfaction"] is None
     assert t["by_category"]["焊接"]["requests"] == 2
 
 
@@ -78,3 +78,37 @@ def test_remind_dry_run_then_run_then_nothing_new(tmp_path: Path,
     sent = store.local_messages("g1")
     assert any("#1 重新待接单" in m["text"] for m in sent)  # no bot ran: delivered by remind
     assert store.pending_count() == 0
+
+
+def test_export_ledger_csv_and_xlsx(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import openpyxl
+
+    db = _db(tmp_path, 3)
+    out = tmp_path / "ledger.csv"
+    assert main(["export", "--format", "csv", "--out", str(out), "--db", db]) == 0
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: opens right in Excel
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:4] == ["编号", "企业", "需求", "类别"] and len(lines) == 4
+    xlsx = tmp_path / "ledger.xlsx"
+    assert main(["export", "--format", "xlsx", "--month", "2026-05", "--out", str(xlsx),
+                 "--db", db, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["rows"] == 3
+    rows = list(openpyxl.load_workbook(xlsx).active.iter_rows(values_only=True))
+    assert rows[0][0] == "编号" and len(rows) == 4
+    empty = tmp_path / "empty.csv"
+    assert main(["export", "--format", "csv", "--month", "2025-01", "--out", str(empty),
+                 "--db", db]) == 0
+    assert len(empty.read_text(encoding="utf-8-sig").splitlines()) == 1  # the header only
+
+
+@pytest.mark.parametrize("argv", [
+    ["export", "--format", "pdf", "--out", "x"], ["export", "--format", "csv"],
+    ["export", "--format", "html", "--out", "x"], ["export", "--format", "csv", "--month",
+                                                   "2026-13", "--out", "x"],
+    ["export", "--format", "csv", "--out", "/no/such/dir/x.csv"],
+])
+def test_export_bad_input(tmp_path: Path, argv: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "bot", *argv, "--db", _db(tmp_path, 0)],
+                          capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1

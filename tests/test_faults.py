@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tests.proc import Bot, call, cli
 
-ROSTER = "编号,姓名,专长,账号\nX01,沈国平,焊接；焊接变形,local:e1\nX02,叶卫东,变频器；电气,local:e2\n"
+ROSTER = ("编号,姓名,专长,账号\nX01,沈国平,焊接；焊接变形,local:e1\n"
+          "X02,叶卫东,变频器；电气,local:e2\n")
 
 
 def _orders(workdir: Path) -> list[tuple[int, str]]:
@@ -70,7 +71,8 @@ def test_sigkill_under_load_loses_no_acknowledged_order_and_repeats_none(tmp_pat
     for k in range(4):  # every acknowledged order is there, exactly once
         for mid in (m for m in acked if m.startswith(f"c{k}-")):
             i = int(mid.split("-")[1])
-            assert sum(1 for _, t in after if t == f"点单：第{k}组第{i}台设备焊接变形，请师傅指导") == 1
+            text = f"点单：第{k}组第{i}台设备焊接变形，请师傅指导"
+            assert sum(1 for _, t in after if t == text) == 1
 
 
 def test_downtime_across_a_month_boundary_sends_the_report_once(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from tests.fakes import FULL_PHONE, add_expert, make_app
 
 Client = TestClient[web.Request, web.Application]
 PIECES = ["点单：", "接单 ", "协助 ", "退单 ", "预约 ", "进展 ", "办结 ", "评价 ", "撤销 ", "补充 ",
-          "查询 ", "我的单", "待接单", "服务清单", "帮助", "/指派 ", "/统计 ", "/专家 列表", "/关闭 ",
+          "查询 ", "我的单", "待接单", "服务清单", "帮助", "/指派 ", "/统计 ", "/专家 列表",
+          "/关闭 ",
           "/案例 ", "/设置 地区 ", "绑定 ", "是", "焊接变形严重", "鱼塘缺氧", "变频器过流",
           "联系人吴经理 13867201234", "明天下午3点 现场", "已解决 服务2小时 受益30人", "满意",
           "4星", "下周三前", "德清", "#", "1", "2", "3", "99999", " ", "\n", "🙂", "<script>",
@@ -32,7 +33,8 @@ async def client(tmp_path: Path, clock: FrozenClock,
                  aiohttp_client: Callable[[web.Application], Awaitable[Client]]
                  ) -> AsyncIterator[Client]:
     app: App = make_app(tmp_path, clock, local=True, admins=("local:admin",))
-    for i, skills in enumerate([("焊接", "焊接变形"), ("变频器", "电气"), ("水产养殖", "溶解氧")], 1):
+    skills_of = [("焊接", "焊接变形"), ("变频器", "电气"), ("水产养殖", "溶解氧")]
+    for i, skills in enumerate(skills_of, 1):
         add_expert(app, f"e{i}", f"专家{i}", skills, platform="local")
     app.ready = True
     yield await aiohttp_client(make_web_app(app))
@@ -54,8 +56,8 @@ def _message(rng: random.Random) -> dict[str, object]:
     return body
 
 
-async def test_ten_thousand_random_messages(client: Client, caplog: pytest.LogCaptureFixture
-                                            ) -> None:
+async def test_ten_thousand_random_messages(client: Client,
+                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
     rng = random.Random(20261128)
     statuses: dict[int, int] = {}

@@ -16,7 +16,8 @@ from tests.fakes import FakeChat, Sent, add_expert, make_app
 WED = datetime(2026, 5, 6, 10, 0, tzinfo=SHANGHAI)
 
 
-def _open(app: App, text: str = "焊接变形严重，请焊接师傅指导", deadline: date | None = None) -> int:
+def _open(app: App, text: str = "焊接变形严重，请焊接师傅指导",
+          deadline: date | None = None) -> int:
     return app.store.create_order(
         NewOrder("fake", "g1", "group", "fake:c1", "吴经理", text, summary=text,
                  deadline=deadline), actor="fake:c1").no
@@ -143,7 +144,7 @@ async def test_monthly_tally_once_per_group_across_restart(tmp_path: Path) -> No
 
 
 async def test_dry_run_writes_nothing(setup: tuple[App, FakeChat, FrozenClock]) -> None:
-    app, chat, clock = setup
+    app, _chat, clock = setup
     _open(app)
     clock.advance(hours=30)
     lines = await app.run_jobs(dry_run=True)

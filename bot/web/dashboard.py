@@ -1,0 +1,343 @@
+"""The admin dashboard at /admin: sign-in, sessions, CSRF, security headers and the routes."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import jinja2
+from aiohttp import web
+from multidict import MultiDict
+
+from bot.web.dashboard_templates import TEMPLATES, make_env
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.config import Config
+    from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/admin"
+COOKIE = "diandan_admin"
+PRE_COOKIE = "diandan_signin"  # the sign-in form's CSRF value (double submit)
+CSRF_FIELD = "_csrf"
+SESSION_IDLE = timedelta(hours=8)
+SESSION_MAX = timedelta(hours=24)
+FAIL_WINDOW = timedelta(minutes=15)
+FAIL_LIMIT = 10
+TOKEN_ACCOUNT = "dashboard:token"
+PUBLIC_ROUTES = frozenset({"login", "login_post"})
+
+SIGNED_OUT = "请先登录管理后台。"
+WRONG_TOKEN = "令牌不正确，请重试。"
+TOKEN_DISABLED = "未配置后台令牌，令牌登录已停用。请私聊机器人发送 /后台 获取一次性登录链接。"
+BAD_LINK = "登录链接无效、已过期或已使用过。请私聊机器人发送 /后台 重新获取。"
+TOO_MANY = "尝试次数过多，请稍后再试。"
+BAD_FORM = "页面已过期，请刷新后重试。"
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class AdminSession:
+    """One signed-in browser: who, its CSRF token, and when it lapses."""
+
+    account: str
+    csrf: str
+    started: datetime
+    seen: datetime
+
+
+@dataclass
+class Auth:
+    """Server-side sessions (random ids, kept in memory) and the failure throttle."""
+
+    app: App
+    sessions: dict[str, AdminSession] = field(default_factory=dict)
+    failures: dict[str, list[datetime]] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.app.clock.now()
+
+    def token_ok(self, given: str) -> bool:
+        """The configured token, compared in constant time; an empty one accepts nothing."""
+        expected = self.app.config.dashboard.token
+        if not expected or not given:
+            return False
+        return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+    def start(self, account: str) -> str:
+        now = self.now()
+        for old in [k for k, v in self.sessions.items()
+                    if now - v.seen > SESSION_IDLE or now - v.started > SESSION_MAX]:
+            del self.sessions[old]
+        sid = secrets.token_urlsafe(32)
+        self.sessions[sid] = AdminSession(account, secrets.token_urlsafe(32), now, now)
+        return sid
+
+    def session(self, sid: str | None) -> AdminSession | None:
+        if not sid:
+            return None
+        s = self.sessions.get(sid)
+        now = self.now()
+        if s is None:
+            return None
+        if now - s.seen > SESSION_IDLE or now - s.started > SESSION_MAX:
+            del self.sessions[sid]
+            return None
+        s.seen = now
+        return s
+
+    def end(self, sid: str | None) -> None:
+        if sid:
+            self.sessions.pop(sid, None)
+
+    def throttled(self, who: str) -> bool:
+        cutoff = self.now() - FAIL_WINDOW
+        recent = [t for t in self.failures.get(who, []) if t > cutoff]
+        self.failures[who] = recent
+        return len(recent) >= FAIL_LIMIT
+
+    def failed(self, who: str) -> None:
+        log.warning("dashboard: refused a sign-in from %s", who)
+        if len(self.failures) > 10_000:  # many addresses: forget the quiet ones
+            self.failures = {k: v for k, v in self.failures.items() if len(v) > 1}
+        self.failures.setdefault(who, []).append(self.now())
+
+
+AUTH = web.AppKey("auth", Auth)
+ENV = web.AppKey("env", jinja2.Environment)
+
+
+def _client(request: web.Request) -> str:
+    return request.remote or "?"
+
+
+def _secure(request: web.Request) -> bool:
+    """HTTPS, directly or behind a proxy that the configured public URL names."""
+    public = request.app[AUTH].app.config.dashboard.public_url
+    return request.secure or public.startswith("https://")
+
+
+def _set_session_cookie(request: web.Request, resp: web.StreamResponse, sid: str) -> None:
+    resp.set_cookie(COOKIE, sid, path=PREFIX, httponly=True, samesite="Strict",
+                    secure=_secure(request), max_age=int(SESSION_MAX.total_seconds()))
+
+
+def _without(request: web.Request, *keys: str) -> str:
+    query = MultiDict((k, v) for k, v in request.query.items() if k not in keys)
+    return str(request.rel_url.with_query(query))
+
+
+def _safe_next(value: str | None) -> str:
+    """Only a path inside the dashboard: never another site."""
+    if value and value.startswith(PREFIX) and not value.startswith("//") and "\\" not in value:
+        return value
+    return PREFIX + "/"
+
+
+def current(request: web.Request) -> AdminSession | None:
+    """The session the guard checked for this request (None on the sign-in pages)."""
+    return request.app[AUTH].sessions.get(request.cookies.get(COOKIE, ""))
+
+
+def redirect(target: str) -> web.Response:
+    """A 303 to `target` (a response to add cookies to, not an exception)."""
+    return web.Response(status=303, headers={"Location": target})
+
+
+def render(request: web.Request, name: str, status: int = 200,
+           **values: Any) -> web.Response:
+    """A page from its template, with the session's account and CSRF token."""
+    session = current(request)
+    html = request.app[ENV].get_template(name).render(
+        admin=session, csrf=session.csrf if session else "", prefix=PREFIX,
+        path=request.path, **values)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def sign_in_page(request: web.Request, status: int, message: str) -> web.Response:
+    """The sign-in form (with its own CSRF value); never any order data."""
+    auth = request.app[AUTH]
+    pre = request.cookies.get(PRE_COOKIE) or secrets.token_urlsafe(24)
+    nxt = _safe_next(request.query.get("next") or (
+        _without(request, "token", "login") if request.method == "GET" else None))
+    resp = render(request, "login.html", status=status, message=message, pre=pre, next=nxt,
+                  token_enabled=bool(auth.app.config.dashboard.token))
+    resp.set_cookie(PRE_COOKIE, pre, path=PREFIX, httponly=True, samesite="Strict",
+                    secure=_secure(request))
+    return resp
+
+
+async def _start(request: web.Request, account: str, via: str) -> str:
+    """Start a session for `account`; a token sign-in is audited here, a link's by the store."""
+    auth = request.app[AUTH]
+    if via == "token":
+        async with auth.app.lock:
+            auth.app.store.record(account, "dashboard.signed_in", None, via=via)
+    log.info("dashboard: %s signed in by %s from %s", account, via, _client(request))
+    return auth.start(account)
+
+
+async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """`?token=` or `?login=`: sign in and answer the page at once, setting the cookie."""
+    auth = request.app[AUTH]
+    who = _client(request)
+    if auth.throttled(who):
+        return sign_in_page(request, 429, TOO_MANY)
+    if "login" in request.query:
+        async with auth.app.lock:
+            account = auth.app.store.use_login_token(request.query["login"])
+        if account is None:
+            auth.failed(who)
+            return sign_in_page(request, 403, BAD_LINK)
+        sid = await _start(request, account, "link")
+    elif auth.token_ok(request.query["token"]):
+        sid = await _start(request, TOKEN_ACCOUNT, "token")
+    else:
+        auth.failed(who)
+        msg = WRONG_TOKEN if auth.app.config.dashboard.token else TOKEN_DISABLED
+        return sign_in_page(request, 403, msg)
+    headers = request.headers.copy()
+    headers["Cookie"] = f"{COOKIE}={sid}"
+    try:
+        resp = await handler(request.clone(headers=headers))
+    except web.HTTPException as exc:
+        _set_session_cookie(request, exc, sid)
+        raise
+    _set_session_cookie(request, resp, sid)
+    return resp
+
+
+@web.middleware
+async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every page needs a valid session; POSTs need the session's CSRF token."""
+    auth = request.app[AUTH]
+    route = request.match_info.route.name or ""
+    session = auth.session(request.cookies.get(COOKIE))
+    if (session is None and request.method == "GET"
+            and ("token" in request.query or "login" in request.query)):
+        return await _sign_in_from_query(request, handler)
+    if route in PUBLIC_ROUTES or route.startswith("static"):
+        return await handler(request)
+    if session is None:
+        return sign_in_page(request, 401, SIGNED_OUT)
+    if request.method == "POST":
+        form = await request.post()
+        given = form.get(CSRF_FIELD)
+        if not isinstance(given, str) or not hmac.compare_digest(given, session.csrf):
+            return render(request, "message.html", status=403, title="请求被拒绝",
+                          message=BAD_FORM)
+    return await handler(request)
+
+
+async def _headers(request: web.Request, resp: web.StreamResponse) -> None:
+    resp.headers.setdefault("Content-Security-Policy", CSP)
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Referrer-Policy", "no-referrer")
+    if not request.path.startswith(PREFIX + "/static/"):
+        resp.headers.setdefault("Cache-Control", "no-store")
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    session = request.app[AUTH].session(request.cookies.get(COOKIE))
+    if session is not None:
+        raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
+    return sign_in_page(request, 200, "")
+
+
+async def login_post(request: web.Request) -> web.StreamResponse:
+    auth = request.app[AUTH]
+    form = await request.post()
+    pre = request.cookies.get(PRE_COOKIE, "")
+    given = form.get(CSRF_FIELD)
+    if not pre or not isinstance(given, str) or not hmac.compare_digest(given, pre):
+        return sign_in_page(request, 403, BAD_FORM)
+    who = _client(request)
+    if auth.throttled(who):
+        return sign_in_page(request, 429, TOO_MANY)
+    token = form.get("token")
+    if not auth.app.config.dashboard.token:
+        return sign_in_page(request, 403, TOKEN_DISABLED)
+    if not isinstance(token, str) or not auth.token_ok(token.strip()):
+        auth.failed(who)
+        return sign_in_page(request, 403, WRONG_TOKEN)
+    sid = await _start(request, TOKEN_ACCOUNT, "token")
+    nxt = form.get("next")
+    resp = redirect(_safe_next(nxt if isinstance(nxt, str) else None))
+    _set_session_cookie(request, resp, sid)
+    return resp
+
+
+async def logout(request: web.Request) -> web.StreamResponse:
+    request.app[AUTH].end(request.cookies.get(COOKIE))
+    resp = redirect(PREFIX + "/login")
+    resp.del_cookie(COOKIE, path=PREFIX)
+    return resp
+
+
+def dashboard_app(app: App) -> web.Application:
+    """The dashboard as a sub-application, to be mounted at /admin."""
+    from bot.web.dashboard_pages import Pages
+
+    sub = web.Application(middlewares=[guard])
+    sub[AUTH] = Auth(app)
+    sub[ENV] = make_env()
+    sub.on_response_prepare.append(_headers)
+    pages = Pages(app)
+    r = sub.router
+    r.add_get("", pages.orders, name="root")
+    r.add_get("/", pages.orders, name="index")
+    r.add_get("/login", login_form, name="login")
+    r.add_post("/login", login_post, name="login_post")
+    r.add_post("/logout", logout, name="logout")
+    r.add_get("/orders", pages.orders, name="orders")
+    r.add_get(r"/orders/{no:\d{1,9}}", pages.order, name="order")
+    r.add_post(r"/orders/{no:\d{1,9}}/excellent", pages.mark_excellent, name="excellent")
+    r.add_get("/experts", pages.experts, name="experts")
+    r.add_get("/experts/{eid}", pages.expert, name="expert")
+    r.add_get("/tallies", pages.tallies, name="tallies")
+    r.add_get("/cases", pages.cases, name="cases_page")
+    r.add_get("/exports", pages.exports, name="exports")
+    r.add_get("/exports/ledger.{fmt:csv|xlsx}", pages.export_ledger, name="ledger")
+    r.add_get("/exports/cases.{fmt:html|docx}", pages.export_cases, name="cases")
+    r.add_static("/static", TEMPLATES.parent / "static", name="static")
+    return sub
+
+
+class Wired(Protocol):
+    """What a sign-in link needs: the App, or a handler's Context."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def config(self) -> Config: ...
+
+
+def login_url(app: Wired, account: str, page: str = "") -> str:
+    """A one-time sign-in link for `account` (sent by /后台 in a 1:1 chat; 10 minutes).
+
+    `page` is a dashboard path with an optional query, such as "exports?month=2026-05".
+    """
+    token = app.store.issue_login_token(account)
+    base = app.config.dashboard.public_url.rstrip("/")
+    if not base:
+        host = app.config.server.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        base = f"http://{host}:{app.config.server.port}"
+    path, _, query = page.lstrip("/").partition("?")
+    query = f"{query}&login={token}" if query else f"login={token}"
+    return f"{base}{PREFIX}/{path}?{query}"
