@@ -9,7 +9,7 @@ import logging
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -177,6 +177,19 @@ def cmd_parse(args: argparse.Namespace) -> int:
     from bot.text.parse import parse
 
     fixed = _now(args)
+    for item in _json_lines({}):
+        now = fixed or datetime.now(SHANGHAI)
+        _emit(parse(item["text"], now).contract_json())
+    return 0
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _json_lines(on_error: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The JSON objects {"text": …} read from stdin, one a line; a bad line is answered
+    with `on_error` plus an "error" key, in its place, so outputs stay aligned."""
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -184,13 +197,12 @@ def cmd_parse(args: argparse.Namespace) -> int:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
                 raise ValueError("each line must be a JSON object with a string text")
+            if item.get("region") is not None and not isinstance(item["region"], str):
+                raise ValueError("region must be a string")
         except ValueError as exc:
-            print(json.dumps({"error": str(exc)}, ensure_ascii=False), flush=True)
+            _emit({"error": str(exc), **on_error})
             continue
-        now = fixed or datetime.now(SHANGHAI)
-        print(json.dumps(parse(item["text"], now).contract_json(), ensure_ascii=False),
-              flush=True)
-    return 0
+        yield item
 
 
 def cmd_experts_import(args: argparse.Namespace) -> int:
@@ -301,23 +313,11 @@ def cmd_route(args: argparse.Namespace) -> int:
         raise CliError("--top must be at least 1")
     store = _store(args)
     routing = Routing(store)
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError("each line must be a JSON object with a string text")
-            region = item.get("region")
-            if region is not None and not isinstance(region, str):
-                raise ValueError("region must be a string")
-        except ValueError as exc:
-            print(json.dumps({"error": str(exc), "experts": []}, ensure_ascii=False), flush=True)
-            continue
-        ranked = routing.rank(item["text"], region or None, args.top)
-        print(json.dumps({"experts": [
+    for item in _json_lines({"experts": []}):
+        ranked = routing.rank(item["text"], item.get("region") or None, args.top)
+        _emit({"experts": [
             {"id": m.id, "name": m.name, "score": round(m.score, 4), "reasons": list(m.reasons)}
-            for m in ranked]}, ensure_ascii=False), flush=True)
+            for m in ranked]})
     return 0
 
 

@@ -89,29 +89,28 @@ async def reassign(msg: Incoming, ctx: Context) -> None:
 @router.command("关闭", "close")
 async def close(msg: Incoming, ctx: Context) -> None:
     """/关闭 /close N 原因：关闭一张不再需要服务的点单"""
-    need_admin(msg, ctx)
-    order, reason = _order(ctx, ctx.args, CLOSE_USAGE)
     states = (OrderState.OPEN, OrderState.CLAIMED, OrderState.SCHEDULED, OrderState.COMPLETED)
-    if not ctx.store.transition(order.no, states, OrderState.CLOSED, msg.account,
-                                "order.closed",
-                                {"ended_at": ctx.store.stamp(), "end_reason": reason},
-                                reason=reason):
-        raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="关闭"))
-    post(ctx, order, CLOSED.format(no=order.no, reason=f"（{reason}）" if reason else ""))
+    _end(msg, ctx, CLOSE_USAGE, states, OrderState.CLOSED, "order.closed", "关闭", CLOSED)
 
 
 @router.command("撤销", "cancel")
 async def cancel(msg: Incoming, ctx: Context) -> None:
     """/撤销 /cancel N 原因：管理员撤销一张点单"""
-    need_admin(msg, ctx)
-    order, reason = _order(ctx, ctx.args, "用法：/撤销 单号 原因")
     states = (OrderState.OPEN, OrderState.CLAIMED, OrderState.SCHEDULED)
-    if not ctx.store.transition(order.no, states, OrderState.CANCELLED, msg.account,
-                                "order.cancelled",
+    _end(msg, ctx, "用法：/撤销 单号 原因", states, OrderState.CANCELLED, "order.cancelled",
+         "撤销", CANCELLED)
+
+
+def _end(msg: Incoming, ctx: Context, usage: str, states: tuple[OrderState, ...],
+         to: OrderState, kind: str, verb: str, said: str) -> None:
+    """End an order for good (closed or cancelled) with the admin's reason."""
+    need_admin(msg, ctx)
+    order, reason = _order(ctx, ctx.args, usage)
+    if not ctx.store.transition(order.no, states, to, msg.account, kind,
                                 {"ended_at": ctx.store.stamp(), "end_reason": reason},
                                 reason=reason):
-        raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="撤销"))
-    post(ctx, order, CANCELLED.format(no=order.no, reason=f"（{reason}）" if reason else ""))
+        raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb=verb))
+    post(ctx, order, said.format(no=order.no, reason=f"（{reason}）" if reason else ""))
 
 
 @router.command("案例", "case")
