@@ -95,6 +95,8 @@ def tally(db: sqlite_utils.Database, start: datetime, end: datetime,
     }
     result["by_category"] = _breakdown(db, s, e, cond, cargs, "category", sessions)
     result["by_region"] = _breakdown(db, s, e, cond, cargs, "region", sessions)
+    result["by_enterprise"] = _breakdown(db, s, e, cond, cargs, "enterprise", sessions,
+                                         missing="未填企业")
     result["by_team"], result["honour_roll"] = _by_expert(db, sessions)
     return result
 
@@ -103,12 +105,13 @@ def _sessions(db: sqlite_utils.Database, s: str, e: str, cond: str,
               cargs: list[Any]) -> list[dict[str, Any]]:
     rows = db.execute(
         f"SELECT se.order_no, se.hours, se.suggestions, se.beneficiaries, se.experts, "
-        f"o.category, o.region FROM sessions se JOIN orders o ON o.no = se.order_no "
+        f"o.category, o.region, o.enterprise FROM sessions se JOIN orders o "
+        f"ON o.no = se.order_no "
         f"WHERE se.at >= ? AND se.at < ? AND {cond}", [s, e, *cargs]).fetchall()
     return [
         {"order_no": r[0], "hours": r[1] or 0.0, "suggestions": r[2] or 0,
          "beneficiaries": r[3] or 0, "experts": json.loads(r[4] or "[]"),
-         "category": r[5], "region": r[6]}
+         "category": r[5], "region": r[6], "enterprise": r[7]}
         for r in rows
     ]
 
@@ -124,21 +127,24 @@ def _session_sums(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _breakdown(db: sqlite_utils.Database, s: str, e: str, cond: str, cargs: list[Any],
-               column: str, sessions: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Counts per category or region: orders received and completed, and session sums."""
+               column: str, sessions: list[dict[str, Any]],
+               missing: str = "未分类") -> dict[str, dict[str, Any]]:
+    """Counts per category, region or enterprise: orders received and completed, and
+    session sums."""
     out: dict[str, dict[str, Any]] = {}
     for key, n in db.execute(
-            f"SELECT coalesce(o.{column}, '未分类'), count(*) FROM orders o WHERE "
-            f"o.created_at >= ? AND o.created_at < ? AND {cond} GROUP BY 1", [s, e, *cargs]):
+            f"SELECT coalesce(o.{column}, ?), count(*) FROM orders o WHERE "
+            f"o.created_at >= ? AND o.created_at < ? AND {cond} GROUP BY 1",
+            [missing, s, e, *cargs]):
         out.setdefault(key, {"requests": 0, "completed": 0})["requests"] = n
     for key, n in db.execute(
-            f"SELECT coalesce(o.{column}, '未分类'), count(*) FROM orders o WHERE o.no IN "
+            f"SELECT coalesce(o.{column}, ?), count(*) FROM orders o WHERE o.no IN "
             f"(SELECT ev.order_no FROM events ev WHERE ev.kind = {COMPLETED} AND "
-            f"ev.at >= ? AND ev.at < ?) AND {cond} GROUP BY 1", [s, e, *cargs]):
+            f"ev.at >= ? AND ev.at < ?) AND {cond} GROUP BY 1", [missing, s, e, *cargs]):
         out.setdefault(key, {"requests": 0, "completed": 0})["completed"] = n
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in sessions:
-        groups.setdefault(row[column] or "未分类", []).append(row)
+        groups.setdefault(row[column] or missing, []).append(row)
     for key in out.keys() | groups.keys():
         out.setdefault(key, {"requests": 0, "completed": 0}).update(
             _session_sums(groups.get(key, [])))
