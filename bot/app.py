@@ -22,6 +22,7 @@ from bot.outbox import Outbox
 from bot.platforms.base import Platform
 from bot.router import BotError, Context, Router, find_route
 from bot.scheduler import start_scheduler
+from bot.text.match_embed import Embedder
 from bot.text.parse import parse
 from storage.schema import connect
 from storage.store import Store
@@ -56,7 +57,7 @@ class App:
     """One bot process: store, routers, outbox, platforms and the HTTP server."""
 
     def __init__(self, config: Config, clock: Clock, store: Store,
-                 routers: tuple[Router, ...]) -> None:
+                 routers: tuple[Router, ...], embedder: Embedder | None = None) -> None:
         self.config = config
         self.clock = clock
         self.store = store
@@ -64,7 +65,7 @@ class App:
         self.lock = asyncio.Lock()  # one writer: every store write happens under it
         self.platforms: dict[str, Platform] = {}
         self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock)
-        self.routing = Routing(store)
+        self.routing = Routing(store, embedder)
         self.ready = False
 
     def add_platform(self, platform: Platform) -> None:
@@ -159,11 +160,13 @@ class App:
         await site.start()
         worker = asyncio.create_task(self.outbox.run(), name="outbox")
         scheduler = None
+        upgrade: asyncio.Task[bool] | None = None
         try:
             for platform in self.platforms.values():
                 await platform.start()
             scheduler = start_scheduler(self, self.run_jobs)
             await self.run_jobs()  # catch up on whatever fell due while the bot was down
+            upgrade = asyncio.create_task(self.routing.upgrade(), name="semantic-matcher")
             self.ready = True
             log.info("ready on http://%s:%s", self.config.server.host, self.config.server.port)
             await stop.wait()
@@ -172,6 +175,8 @@ class App:
             log.info("stopping")
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            if upgrade is not None:
+                upgrade.cancel()
             for platform in self.platforms.values():
                 try:
                     await asyncio.wait_for(platform.stop(), timeout=5)
@@ -185,14 +190,15 @@ class App:
                 lock.close()
 
 
-def build_app(config: Config, clock: Clock | None = None) -> App:
+def build_app(config: Config, clock: Clock | None = None,
+              embedder: Embedder | None = None) -> App:
     """The one place that wires the bot together."""
     from bot.platforms.local import LocalPlatform
     from handlers import ROUTERS
 
     clock = clock or SystemClock()
     store = Store(connect(config.storage.path), clock)
-    app = App(config, clock, store, ROUTERS)
+    app = App(config, clock, store, ROUTERS, embedder)
     if config.local.enabled:
         app.add_platform(LocalPlatform(app))
     if config.dingtalk.enabled:

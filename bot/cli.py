@@ -140,19 +140,22 @@ def _serve(app: Any) -> int:
     return 0
 
 
-def _app(args: argparse.Namespace, config: Config | None = None) -> Any:
+def _app(args: argparse.Namespace, config: Config | None = None, semantic: bool = False
+         ) -> Any:
     from bot.app import build_app
+    from bot.text.match_embed import default_embedder
 
     config = config or _config(args)
     now = _now(args) if "now" in args else None
     try:
-        return build_app(config, FrozenClock(now) if now else None)
+        return build_app(config, FrozenClock(now) if now else None,
+                         default_embedder() if semantic else None)
     except sqlite3.Error as exc:
         raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    return _serve(_app(args))
+    return _serve(_app(args, semantic=True))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -167,7 +170,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         local=LocalConfig(enabled=True),
         bot=replace(base.bot, admins=admins),
     )
-    app = _app(args, config)
+    app = _app(args, config, semantic=True)
     seed(app.store)
     print(f"匠心点单 demo: http://{args.host}:{args.port}/", flush=True)
     return _serve(app)
@@ -308,11 +311,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_route(args: argparse.Namespace) -> int:
     from bot.matching import Routing
+    from bot.text.match_embed import default_embedder
 
     if args.top < 1:
         raise CliError("--top must be at least 1")
     store = _store(args)
-    routing = Routing(store)
+    routing = Routing(store, default_embedder(), eager=True)
     for item in _json_lines({"experts": []}):
         ranked = routing.rank(item["text"], item.get("region") or None, args.top)
         _emit({"experts": [

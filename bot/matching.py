@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import TypeVar
 
 from bot.text.match import ExpertProfile, Match, Matcher
+from bot.text.match_embed import Embedder
 from storage.records import Expert, MenuItem
 from storage.store import Store
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,14 +40,51 @@ def _profile(e: Expert, today: date, menu: list[MenuItem], history: list[str],
     )
 
 
+async def _in_daemon_thread(fn: Callable[[], T]) -> T:
+    """Run `fn` in a daemon thread: unlike the default executor, a stopping bot never
+    waits for it (embedding a big roster can take minutes)."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def work() -> None:
+        result: T | None = None
+        error: BaseException | None = None
+        try:
+            result = fn()
+        except BaseException as exc:  # handed over to the awaiting coroutine
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(_settle, done, result, error)
+
+    threading.Thread(target=work, name="semantic-matcher", daemon=True).start()
+    return await done
+
+
+def _settle(fut: asyncio.Future[T], result: T | None, exc: BaseException | None) -> None:
+    if fut.done():
+        return
+    if exc is not None:
+        fut.set_exception(exc)
+    else:
+        fut.set_result(result)  # type: ignore[arg-type]
+
+
 class Routing:
     """Keeps a Matcher in step with the roster: rebuilt when the roster or menu changes
-    (also by another process, e.g. `diandan experts import`), loads refreshed per query."""
+    (also by another process, e.g. `diandan experts import`), loads refreshed per query.
 
-    def __init__(self, store: Store) -> None:
+    With an `embedder`, the semantic layer joins in: at once when `eager` (the CLI), else
+    built by `upgrade()` in a worker thread while the lexical matcher answers meanwhile
+    (embedding a roster takes ~80 ms an expert, too long to block the bot's loop)."""
+
+    def __init__(self, store: Store, embedder: Embedder | None = None,
+                 eager: bool = False) -> None:
         self.store = store
+        self.embedder = embedder
+        self.eager = eager
         self._version: tuple[str, date] | None = None
         self._matcher: Matcher | None = None
+        self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
         self._experts: dict[str, Expert] = {}
 
@@ -45,9 +92,11 @@ class Routing:
         today = self.store.clock.now().date()
         version = (self.store.roster_version(), today)
         if self._matcher is None or version != self._version:
-            self._rebuild(today)
+            self._load_roster(today)
+            use = self.embedder if self.eager else None
+            self._matcher = Matcher(list(self._profiles.values()), embedder=use)
+            self._semantic = use is not None
             self._version = version
-        assert self._matcher is not None
         loads = self.store.open_loads()
         for eid, p in self._profiles.items():
             load = loads.get(eid, 0)
@@ -56,7 +105,7 @@ class Routing:
                 self._matcher.update(self._profiles[eid])
         return self._matcher
 
-    def _rebuild(self, today: date) -> None:
+    def _load_roster(self, today: date) -> None:
         experts = self.store.experts()
         menu = self.store.menu()
         history = self.store.served_texts()
@@ -66,7 +115,33 @@ class Routing:
             e.id: _profile(e, today, menu, history.get(e.id, []), loads.get(e.id, 0))
             for e in experts
         }
-        self._matcher = Matcher(list(self._profiles.values()))
+
+    async def upgrade(self) -> bool:
+        """Build the semantic matcher off the loop and swap it in; True when it did."""
+        if self.embedder is None or self._semantic:
+            return False
+        self._fresh()
+        version, snapshot = self._version, dict(self._profiles)
+
+        def build() -> Matcher:
+            m = Matcher(list(snapshot.values()), embedder=self.embedder)
+            m.warm()
+            return m
+
+        try:
+            matcher = await _in_daemon_thread(build)
+        except Exception:  # a native model failing must never take routing down
+            log.exception("semantic matcher failed; staying lexical")
+            self.embedder = None
+            return False
+        if version != self._version:
+            return False  # the roster changed meanwhile: a later upgrade will catch up
+        for eid, p in self._profiles.items():  # loads that moved while it was built
+            if snapshot.get(eid) != p:
+                matcher.update(p)
+        self._matcher, self._semantic = matcher, True
+        log.info("semantic expert matching on (%d experts)", len(snapshot))
+        return True
 
     def learned(self, expert_ids: list[str], text: str) -> None:
         """An order these experts served was completed: learn from it now."""

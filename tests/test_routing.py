@@ -88,3 +88,34 @@ def test_route_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert out[1]["experts"][0]["id"] == "X02"
     assert set(out[0]["experts"][0]) == {"id", "name", "score", "reasons"}
     assert out[2]["experts"] == [] and "error" in out[2]
+
+
+async def test_semantic_layer_is_built_off_the_loop_and_swapped_in(tmp_path: Path) -> None:
+    from tests.test_match_semantic import ConceptEmbedder
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    store.upsert_expert(Expert("fish", "金根法", skills=("水产养殖",)), "t")
+    store.upsert_expert(Expert("law", "林律师", skills=("劳动争议仲裁",)), "t")
+    for eid, skill in (("w1", "焊接"), ("w2", "氩弧焊"), ("d1", "变频器"), ("d2", "伺服电气")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    embedder = ConceptEmbedder()
+    routing = Routing(store, embedder)
+    plain = "厂里把我开了"  # no word of either profile, nor of the symptom lexicon
+    assert routing.rank(plain) == [] and embedder.passages == []  # lexical meanwhile
+    assert await routing.upgrade() is True
+    assert [m.id for m in routing.rank(plain)] == ["law"]
+    assert await routing.upgrade() is False  # once is enough
+    store.upsert_expert(Expert("fish2", "徐水根", skills=("水产养殖",)), "t")
+    assert {m.id for m in routing.rank("水产养殖 鱼塘")} == {"fish", "fish2"}
+
+
+async def test_a_failing_model_leaves_routing_lexical(tmp_path: Path) -> None:
+    class Broken:
+        def embed(self, texts: object, *, query: bool = False) -> list[list[float]]:
+            raise RuntimeError("native library crashed")
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    store.upsert_expert(Expert("b", "乙", skills=("焊接变形",)), "t")
+    routing = Routing(store, Broken())
+    assert await routing.upgrade() is False
+    assert [m.id for m in routing.rank(WELD)] == ["b"]

