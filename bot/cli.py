@@ -1,4 +1,4 @@
-"""The `diandan` command: demo, run, parse, experts import/list (see DESIGN.md Contracts)."""
+"""The `diandan` command: demo, run, parse, route, experts, menu, report, remind, export."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -81,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     imp = leaf(esub, "import", cmd_experts_import, "import a roster file (CSV or XLSX)")
     imp.add_argument("file")
     leaf(esub, "list", cmd_experts_list, "list the roster")
+    menu = sub.add_parser("menu", help="the service menu (服务清单)")
+    msub = menu.add_subparsers(dest="menu_command", required=True, parser_class=_Parser)
+    mimp = leaf(msub, "import", cmd_menu_import, "import menu items (CSV or XLSX)")
+    mimp.add_argument("file")
+    leaf(msub, "list", cmd_menu_list, "list the menu")
     return parser
 
 
@@ -96,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `diandan experts list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except sqlite3.Error as exc:
         print(f"diandan: database error: {exc}", file=sys.stderr)
         return 1
@@ -354,4 +363,39 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(json.dumps({"out": args.out, "rows": count}, ensure_ascii=False))
     else:
         print(f"已导出 {count} 条{what}到 {args.out}")
+    return 0
+
+
+def cmd_menu_import(args: argparse.Namespace) -> int:
+    from bot.demo import import_menu
+    from bot.roster import RosterFormatError
+
+    store = _store(args)
+    try:
+        count, errors = import_menu(store, Path(args.file), actor="cli")
+    except RosterFormatError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        _emit({"imported": count,
+               "errors": [{"line": e.line, "message": e.message} for e in errors]})
+    else:
+        print(f"导入完成：服务清单 {count} 项，有误 {len(errors)} 行")
+    for e in errors:
+        print(f"第 {e.line} 行：{e.message}", file=sys.stderr)
+    return 0
+
+
+def cmd_menu_list(args: argparse.Namespace) -> int:
+    store = _store(args)
+    items = store.menu(active_only=False)
+    if args.json:
+        _emit({"menu": [{"no": m.no, "title": m.title, "description": m.description,
+                         "provider": m.provider, "category": m.category, "mode": m.mode,
+                         "active": m.active} for m in items]})
+        return 0
+    if not items:
+        print("服务清单为空。用 diandan menu import 文件 导入。")
+    for m in items:
+        print(f"{m.no}\t{m.title}\t{m.category}\t{m.mode}\t{m.provider}"
+              + ("" if m.active else "\t[已下架]"))
     return 0

@@ -96,3 +96,16 @@ def test_bad_config_is_one_line(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )
     assert proc.returncode == 2 and proc.stderr.strip() == "diandan: server.port must be a number"
+
+
+def test_menu_import_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    menu = tmp_path / "menu.csv"
+    menu.write_text("编号,名称,说明,提供者,类别,方式\n1,焊接变形诊断,现场指导,X01,焊接,现场\n"
+                    "2,,缺名称,X01,焊接,现场\n", encoding="utf-8")
+    db = str(tmp_path / "d.db")
+    assert main(["menu", "import", str(menu), "--db", db, "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["imported"] == 1 and "第 3 行" in err
+    assert main(["menu", "list", "--json", "--db", db]) == 0
+    [item] = json.loads(capsys.readouterr().out)["menu"]
+    assert (item["no"], item["title"], item["mode"]) == (1, "焊接变形诊断", "现场")

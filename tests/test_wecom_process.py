@@ -99,3 +99,4 @@ async def test_run_with_wecom_callbacks_and_webhook(tmp_path: Path) -> None:
     assert code == 0
     text = (tmp_path / "bot.log").read_text(encoding="utf-8")
     assert "Traceback" not in text and GROUP_KEY not in text and AES_KEY not in text
+    assert TOKEN not in text
