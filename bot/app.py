@@ -161,11 +161,13 @@ class App:
         worker = asyncio.create_task(self.outbox.run(), name="outbox")
         scheduler = None
         upgrade: asyncio.Task[bool] | None = None
+        catch_up: asyncio.Task[list[Reminder]] | None = None
         try:
             for platform in self.platforms.values():
                 await platform.start()
             scheduler = start_scheduler(self, self.run_jobs)
-            await self.run_jobs()  # catch up on whatever fell due while the bot was down
+            # Catch up on whatever fell due while the bot was down, once it is serving.
+            catch_up = asyncio.create_task(self.run_jobs(), name="catch-up-sweep")
             upgrade = asyncio.create_task(self.routing.upgrade(), name="semantic-matcher")
             self.ready = True
             log.info("ready on http://%s:%s", self.config.server.host, self.config.server.port)
@@ -175,8 +177,9 @@ class App:
             log.info("stopping")
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            if upgrade is not None:
-                upgrade.cancel()
+            for task in (upgrade, catch_up):
+                if task is not None:
+                    task.cancel()
             for platform in self.platforms.values():
                 try:
                     await asyncio.wait_for(platform.stop(), timeout=5)

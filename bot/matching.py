@@ -83,6 +83,7 @@ class Routing:
         self.embedder = embedder
         self.eager = eager
         self._version: tuple[str, date] | None = None
+        self._seen: tuple[tuple[int, int, int], date] | None = None
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
@@ -90,13 +91,21 @@ class Routing:
 
     def _fresh(self) -> Matcher:
         today = self.store.clock.now().date()
-        version = (self.store.roster_version(), today)
-        if self._matcher is None or version != self._version:
-            self._load_roster(today)
-            use = self.embedder if self.eager else None
-            self._matcher = Matcher(list(self._profiles.values()), embedder=use)
-            self._semantic = use is not None
-            self._version = version
+        seen = (self.store.changes(), today)
+        if self._matcher is not None and seen == self._seen:
+            return self._matcher  # nothing that matters changed since the last query
+        before, self._seen = self._seen, seen
+        (roster, _loads, data), _ = seen
+        if (self._matcher is None or before is None or before[1] != today
+                or before[0][0] != roster or before[0][2] != data):
+            version = (self.store.roster_version(), today)  # the roster may have changed
+            if self._matcher is None or version != self._version:
+                self._load_roster(today)
+                use = self.embedder if self.eager else None
+                self._matcher = Matcher(list(self._profiles.values()), embedder=use)
+                self._semantic = use is not None
+                self._version = version
+        assert self._matcher is not None
         loads = self.store.open_loads()
         for eid, p in self._profiles.items():
             load = loads.get(eid, 0)
@@ -150,7 +159,7 @@ class Routing:
         for eid in expert_ids:
             p = self._profiles.get(eid)
             if p is not None:
-                self._profiles[eid] = replace(p, history=(text, *p.history)[:20])
+                self._profiles[eid] = replace(p, history=(text, *p.history)[:5])
                 self._matcher.update(self._profiles[eid])
 
     def rank(self, text: str, region: str | None = None, top: int = 3,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from bot.model import ChatKind, Incoming
+from bot.charts import image_extra, tally_chart_png
+from bot.model import ChatKind, Incoming, Outgoing
 from bot.periods import PeriodError, parse_period
 from bot.router import BotError, Context, Router
 from handlers.lookup import show_help
@@ -158,7 +159,11 @@ async def stats(msg: Incoming, ctx: Context) -> None:
     t = tally(ctx.store.db, period.start, period.end, scope)
     prev = period.previous()
     before = tally(ctx.store.db, prev.start, prev.end, scope)
-    ctx.reply(tally_text(t, period, scope.label() if scope.kind != "all" else "", before))
+    text = tally_text(t, period, scope.label() if scope.kind != "all" else "", before, chart=True)
+    png = tally_chart_png(t, before)
+    ctx.send(Outgoing(msg.platform, msg.chat_id, text, chat_kind=msg.chat_kind,
+                      in_reply_to=msg.msg_id,
+                      extra=image_extra(png, f"tally-{period.start:%Y-%m-%d}.png")))
 
 
 @router.command("提醒", "remind")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
+from bot.charts import image_extra, tally_chart_png
 from bot.model import ChatKind, Outgoing
 from bot.periods import month
 from bot.router import Context
@@ -94,7 +95,7 @@ def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
     cfg = ctx.config.reminders
     out: list[Reminder] = []
     today = now.date()
-    orders = ctx.store.orders((*OPEN, *ACTIVE, OrderState.COMPLETED), limit=100_000)
+    orders = ctx.store.reminder_candidates(now, timedelta(days=cfg.rating_days + 30))
     for o in orders:
         age = now - o.created_at
         if o.state is OrderState.OPEN:
@@ -218,8 +219,10 @@ def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
             prev = period.previous()
             before = tally(c.store.db, prev.start, prev.end, scope)
             label = scope.label() if scope.kind != "all" else ""
+            png = tally_chart_png(t, before)
             c.send(Outgoing(chat["platform"], chat["chat_id"],
-                            tally_text(t, period, label, before)))
+                            tally_text(t, period, label, before, chart=True),
+                            extra=image_extra(png, f"tally-{period.start:%Y-%m}.png")))
 
         line = f"{period.label} 统计 → {chat['platform']}:{chat['chat_id']}"
         out.append(Reminder(key, None, line, send, (chat["platform"], chat["chat_id"])))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.charts import legend
 from bot.periods import Period
 
 LINES = (
@@ -27,8 +28,9 @@ def _change(now: float, before: float | None) -> str:
 
 
 def tally_text(t: dict[str, Any], period: Period, scope_label: str = "",
-               previous: dict[str, Any] | None = None) -> str:
-    """The tally of one period as a chat message, with change against the previous one."""
+               previous: dict[str, Any] | None = None, *, chart: bool = False) -> str:
+    """The tally of one period as a chat message, with change against the previous one;
+    with `chart`, ending in the legend of the chart image sent with it."""
     head = f"📊 {period.label} 劳模工匠志愿服务统计" + (f"（{scope_label}）" if scope_label else "")
     lines = [head]
     for key, word, unit in LINES:
@@ -45,4 +47,9 @@ def tally_text(t: dict[str, Any], period: Period, scope_label: str = "",
     if roll:
         lines.append("光荣榜：" + "，".join(
             f"{i}. {p['name']} {p['sessions']} 场" for i, p in enumerate(roll, 1)))
+    if chart:
+        start, end = period.start, period.end
+        monthly = start.day == end.day == 1 and 28 <= (end - start).days <= 31
+        this_word, before_word = ("本月", "上月") if monthly else ("本期", "上期")
+        lines.append(legend(this_word, before_word if previous is not None else None))
     return "\n".join(lines)

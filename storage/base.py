@@ -27,12 +27,29 @@ def json_tuple(s: str | None) -> tuple[str, ...]:
     return tuple(json.loads(s)) if s else ()
 
 
+# Changes of who serves an order, and of orders leaving the active states.
+LOAD_KINDS = frozenset({
+    "order.claimed", "order.assisted", "order.assist_left", "order.released", "order.assigned",
+    "order.completed", "order.cancelled", "order.closed",
+})
+
+
 class StoreBase:
     """Connection, clock, transactions and the audit trail shared by the store's parts."""
 
     def __init__(self, db: sqlite_utils.Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        # Bumped by this process's changes of the roster and of who serves what, so caches
+        # (the expert matcher) know when to look again; other processes show in changes().
+        self.roster_epoch = 0
+        self.load_epoch = 0
+
+    def changes(self) -> tuple[int, int, int]:
+        """(roster epoch, load epoch, data_version): differs after any relevant change here,
+        or after any commit by another connection to the same file."""
+        version: int = self.db.execute("PRAGMA data_version").fetchone()[0]
+        return self.roster_epoch, self.load_epoch, version
 
     # -- transactions and audit -------------------------------------------------------------
 
@@ -59,6 +76,10 @@ class StoreBase:
         self, actor: str, kind: str, order_no: int | None = None, **data: object
     ) -> None:
         assert self.db.conn.in_transaction, "events are written inside the change's transaction"
+        if kind.startswith(("expert.", "menu.")):
+            self.roster_epoch += 1
+        elif kind in LOAD_KINDS:
+            self.load_epoch += 1
         self.db.table("events").insert(
             {
                 "at": ts(self.clock.now()),

@@ -158,16 +158,18 @@ class DeliveryMixin(StoreBase):
     def add_local_message(
         self, chat: str, chat_type: str, sender: str, sender_name: str, text: str, *,
         mentions: tuple[str, ...] = (), at_bot: bool = False, from_bot: bool = False,
-        quote: int | None = None, msg_id: str | None = None,
+        quote: int | None = None, msg_id: str | None = None, image: bytes | None = None,
     ) -> int:
+        """Log one message of the local chat; `image` is a PNG shown under its text."""
         with self.tx():
             cur = self.db.execute(
                 """INSERT INTO local_messages (chat, chat_type, sender, sender_name, text,
-                mentions, at_bot, from_bot, quote, msg_id, ts) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                mentions, at_bot, from_bot, quote, msg_id, ts, image)
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
                 [
                     chat, chat_type, sender, sender_name, text,
                     json.dumps(list(mentions), ensure_ascii=False), int(at_bot), int(from_bot),
-                    quote, msg_id, ts(self.clock.now()),
+                    quote, msg_id, ts(self.clock.now()), image,
                 ],
             )
         return int(cur.lastrowid or 0)
@@ -179,6 +181,8 @@ class DeliveryMixin(StoreBase):
         return None if row is None else int(row[0])
 
     def local_messages(self, chat: str, after: int = 0, limit: int = 500) -> list[dict[str, Any]]:
+        """A chat's messages after id `after`; an image is only flagged (`has_image`), its
+        bytes come from `local_image`."""
         rows = self._rows(
             "SELECT * FROM local_messages WHERE chat = ? AND id > ? ORDER BY id LIMIT ?",
             [chat, after, limit],
@@ -186,11 +190,21 @@ class DeliveryMixin(StoreBase):
         for r in rows:
             r["mentions"] = list(json_tuple(r["mentions"]))
             r["at_bot"], r["from_bot"] = bool(r["at_bot"]), bool(r["from_bot"])
+            r["has_image"] = r.pop("image", None) is not None
         return rows
 
     def local_message(self, local_id: int) -> dict[str, Any] | None:
         rows = self._rows("SELECT * FROM local_messages WHERE id = ?", [local_id])
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        rows[0]["has_image"] = rows[0].pop("image", None) is not None
+        return rows[0]
+
+    def local_image(self, local_id: int) -> bytes | None:
+        """The image a local message carries, or None."""
+        row = self.db.execute(
+            "SELECT image FROM local_messages WHERE id = ?", [local_id]).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
 
 
 def _item(r: dict[str, Any]) -> OutboxItem:

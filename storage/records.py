@@ -97,6 +97,7 @@ class Order:
     ended_at: datetime | None = None
     end_reason: str | None = None
     excellent: bool = False
+    first_claimed_at: datetime | None = None
 
     @property
     def label(self) -> str:

@@ -147,7 +147,24 @@ def _v1(db: sqlite_utils.Database) -> None:
     db.table("local_messages").create_index(["msg_id"], unique=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Tallies read orders' own dates through indexes instead of scanning the event log;
+    local chat messages may carry an image."""
+    db.execute("ALTER TABLE orders ADD COLUMN first_claimed_at TEXT")
+    # One grouped pass over the claim events (a correlated sub-query per order would be
+    # planned on the (kind, at) index and scan every claim for every order).
+    db.execute(
+        "UPDATE orders SET first_claimed_at = first.at FROM (SELECT order_no, min(at) AS at "
+        "FROM events WHERE kind IN ('order.claimed', 'order.assigned') GROUP BY order_no) "
+        "AS first WHERE first.order_no = orders.no"
+    )
+    for column in ("first_claimed_at", "completed_at", "rated_at", "ended_at"):
+        db.table("orders").create_index([column], if_not_exists=True)
+    db.table("reminders_sent").create_index(["order_no"], if_not_exists=True)
+    db.execute("ALTER TABLE local_messages ADD COLUMN image BLOB")  # a PNG under the text
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from storage.admin_store import AdminMixin
 from storage.base import json_tuple, parse_ts, ts
 from storage.delivery import DeliveryMixin
 from storage.records import Expert, MenuItem, NewOrder, Order, OrderState, Session
+
+_DATED = {
+    OrderState.COMPLETED: "completed_at",
+    OrderState.RATED: "rated_at",
+    OrderState.CANCELLED: "ended_at",
+    OrderState.CLOSED: "ended_at",
+}
 
 
 class Store(DeliveryMixin, AdminMixin):
@@ -115,14 +122,24 @@ class Store(DeliveryMixin, AdminMixin):
                           [*args, limit, offset])
         return [self._order(r) for r in rows], total
 
+    def reminder_candidates(self, now: datetime, window: timedelta) -> list[Order]:
+        """Orders a reminder may concern: unfinished ones, and those completed within
+        `window` before `now` (older ones were asked to rate long ago)."""
+        rows = self._rows(
+            "SELECT * FROM orders WHERE state IN ('open', 'claimed', 'scheduled') UNION ALL "
+            "SELECT * FROM orders WHERE state = 'completed' AND completed_at >= ? "
+            "AND completed_at <= ?", [ts(now - window), ts(now)])
+        return [self._order(r) for r in rows]
+
     def claim(self, no: int, expert_id: str, actor: str) -> bool:
         """Make `expert_id` the lead of an open order; False if someone was first."""
         now = ts(self.clock.now())
         with self.tx():
             cur = self.db.execute(
-                "UPDATE orders SET state = ?, lead = ?, claimed_at = ?, updated_at = ? "
-                "WHERE no = ? AND state = ?",
-                [OrderState.CLAIMED.value, expert_id, now, now, no, OrderState.OPEN.value],
+                "UPDATE orders SET state = ?, lead = ?, claimed_at = ?, updated_at = ?, "
+                "first_claimed_at = coalesce(first_claimed_at, ?) WHERE no = ? AND state = ?",
+                [OrderState.CLAIMED.value, expert_id, now, now, now, no,
+                 OrderState.OPEN.value],
             )
             if cur.rowcount != 1:
                 return False
@@ -152,6 +169,8 @@ class Store(DeliveryMixin, AdminMixin):
         """Move an order between states atomically; False if it was not in `from_states`."""
         now = ts(self.clock.now())
         values = {"state": to.value, "updated_at": now, **(sets or {})}
+        if to in _DATED:  # the date a tally counts this transition by
+            values.setdefault(_DATED[to], now)
         assign = ", ".join(f"{k} = ?" for k in values)
         marks = ",".join("?" * len(from_states))
         with self.tx():
@@ -287,6 +306,7 @@ class Store(DeliveryMixin, AdminMixin):
             rating_stars=r["rating_stars"], rating_comment=r["rating_comment"],
             rated_at=parse_ts(r["rated_at"]), ended_at=parse_ts(r["ended_at"]),
             end_reason=r["end_reason"], excellent=bool(r["excellent"]),
+            first_claimed_at=parse_ts(r.get("first_claimed_at")),
         )
 
 
@@ -362,18 +382,18 @@ class Store(DeliveryMixin, AdminMixin):
             "GROUP BY oe.expert_id").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    def served_texts(self, per_expert: int = 20) -> dict[str, list[str]]:
-        """What each expert's completed orders asked for, newest first (to learn from)."""
+    def served_texts(self, per_expert: int = 5) -> dict[str, list[str]]:
+        """What each expert's latest completed orders asked for, newest first (to learn from)."""
         rows = self.db.execute(
-            "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)) "
-            "FROM order_experts oe JOIN orders o ON o.no = oe.order_no "
-            "WHERE o.state IN ('completed', 'rated') "
-            "ORDER BY o.no DESC").fetchall()
+            "SELECT expert_id, text FROM (SELECT oe.expert_id AS expert_id, "
+            "coalesce(o.summary, substr(o.text, 1, 120)) AS text, row_number() OVER "
+            "(PARTITION BY oe.expert_id ORDER BY o.no DESC) AS n FROM order_experts oe "
+            "JOIN orders o ON o.no = oe.order_no WHERE o.state IN ('completed', 'rated')) "
+            "WHERE n <= ?", [per_expert]).fetchall()
         out: dict[str, list[str]] = {}
         for eid, text in rows:
-            texts = out.setdefault(eid, [])
-            if len(texts) < per_expert and text:
-                texts.append(text)
+            if text:
+                out.setdefault(eid, []).append(text)
         return out
 
     def roster_version(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -10,11 +11,6 @@ from typing import Any
 import sqlite_utils
 
 from storage.base import ts
-
-# Event kinds, as SQL literals (constants of ours, never user input).
-CANCELLED = "'order.cancelled'"
-CLAIMS = "'order.claimed', 'order.assigned'"
-COMPLETED = "'order.completed'"
 
 
 @dataclass(frozen=True)
@@ -53,50 +49,42 @@ def _scope_sql(scope: Scope, alias: str = "o") -> tuple[str, list[Any]]:
 
 def tally(db: sqlite_utils.Database, start: datetime, end: datetime,
           scope: Scope = Scope()) -> dict[str, Any]:
-    """The tally of [start, end) for `scope`."""
+    """The tally of [start, end) for `scope`.
+
+    Each count reads the orders' own dates (created, first claimed, completed, rated, ended),
+    which are written in the same transaction as the events they mirror, through an index
+    each; breakdowns are counted in one pass over the rows of the period."""
     s, e = ts(start), ts(end)
     cond, cargs = _scope_sql(scope)
 
-    def one(sql: str, args: list[Any]) -> Any:
-        return db.execute(sql, args).fetchone()[0]
+    def rows(date_column: str, columns: str, extra: str = "") -> list[tuple[Any, ...]]:
+        return db.execute(
+            f"SELECT {columns} FROM orders o WHERE o.{date_column} >= ? AND "
+            f"o.{date_column} < ?{extra} AND {cond}", [s, e, *cargs]).fetchall()
 
-    def event_orders(kinds: str) -> str:
-        return (f"SELECT DISTINCT ev.order_no FROM events ev WHERE ev.kind IN ({kinds}) "
-                f"AND ev.at >= ? AND ev.at < ?")
-
-    requests = one(f"SELECT count(*) FROM orders o WHERE o.created_at >= ? AND o.created_at < ? "
-                   f"AND {cond}", [s, e, *cargs])
-    cancelled = one(f"SELECT count(*) FROM orders o WHERE o.no IN "
-                    f"({event_orders(CANCELLED)}) AND {cond}", [s, e, *cargs])
-    claimed = one(
-        f"SELECT count(*) FROM orders o WHERE o.no IN ({event_orders(CLAIMS)}) AND NOT EXISTS "
-        f"(SELECT 1 FROM events e2 WHERE e2.order_no = o.no AND e2.kind IN ({CLAIMS}) "
-        f"AND e2.at < ?) AND {cond}",
-        [s, e, s, *cargs])
-    completed_sql = (f"SELECT o.no, o.outcome FROM orders o WHERE o.no IN "
-                     f"({event_orders(COMPLETED)}) AND {cond}")
-    done = db.execute(completed_sql, [s, e, *cargs]).fetchall()
-    rated = db.execute(
-        f"SELECT o.rating FROM orders o WHERE o.rated_at >= ? AND o.rated_at < ? AND "
-        f"o.rating IS NOT NULL AND {cond}", [s, e, *cargs]).fetchall()
+    created = rows("created_at", "o.category, o.region, o.enterprise")
+    cancelled = rows("ended_at", "o.no", " AND o.state = 'cancelled'")
+    claimed = rows("first_claimed_at", "o.no")
+    done = rows("completed_at", "o.category, o.region, o.enterprise, o.outcome")
+    rated = rows("rated_at", "o.rating", " AND o.rating IS NOT NULL")
     good = sum(1 for (r,) in rated if r in ("满意", "基本满意"))
     sessions = _sessions(db, s, e, cond, cargs)
     served = {x for row in sessions for x in row["experts"]}
     result: dict[str, Any] = {
-        "requests": requests,
-        "cancelled": cancelled,
-        "claimed": claimed,
+        "requests": len(created),
+        "cancelled": len(cancelled),
+        "claimed": len(claimed),
         "completed": len(done),
-        "solved": sum(1 for _, outcome in done if outcome == "solved"),
+        "solved": sum(1 for row in done if row[3] == "solved"),
         **_session_sums(sessions),
         "experts": len(served),
         "satisfaction": round(good / len(rated), 4) if rated else None,
         "rated": len(rated),
     }
-    result["by_category"] = _breakdown(db, s, e, cond, cargs, "category", sessions)
-    result["by_region"] = _breakdown(db, s, e, cond, cargs, "region", sessions)
-    result["by_enterprise"] = _breakdown(db, s, e, cond, cargs, "enterprise", sessions,
-                                         missing="未填企业")
+    for i, (key, missing) in enumerate((("category", "未分类"), ("region", "未分类"),
+                                        ("enterprise", "未填企业"))):
+        result[f"by_{key}"] = _breakdown([r[i] for r in created], [r[i] for r in done],
+                                         sessions, key, missing)
     result["by_team"], result["honour_roll"] = _by_expert(db, sessions)
     return result
 
@@ -126,29 +114,31 @@ def _session_sums(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _breakdown(db: sqlite_utils.Database, s: str, e: str, cond: str, cargs: list[Any],
-               column: str, sessions: list[dict[str, Any]],
-               missing: str = "未分类") -> dict[str, dict[str, Any]]:
+BREAKDOWN_LIMIT = 100  # the biggest groups; the rest are summed under 其他
+
+
+def _breakdown(created: list[str | None], done: list[str | None],
+               sessions: list[dict[str, Any]], key: str,
+               missing: str) -> dict[str, dict[str, Any]]:
     """Counts per category, region or enterprise: orders received and completed, and
-    session sums."""
-    out: dict[str, dict[str, Any]] = {}
-    for key, n in db.execute(
-            f"SELECT coalesce(o.{column}, ?), count(*) FROM orders o WHERE "
-            f"o.created_at >= ? AND o.created_at < ? AND {cond} GROUP BY 1",
-            [missing, s, e, *cargs]):
-        out.setdefault(key, {"requests": 0, "completed": 0})["requests"] = n
-    for key, n in db.execute(
-            f"SELECT coalesce(o.{column}, ?), count(*) FROM orders o WHERE o.no IN "
-            f"(SELECT ev.order_no FROM events ev WHERE ev.kind = {COMPLETED} AND "
-            f"ev.at >= ? AND ev.at < ?) AND {cond} GROUP BY 1", [missing, s, e, *cargs]):
-        out.setdefault(key, {"requests": 0, "completed": 0})["completed"] = n
+    session sums; the largest groups first."""
+    received = Counter(v or missing for v in created)
+    completed = Counter(v or missing for v in done)
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in sessions:
-        groups.setdefault(row[column] or missing, []).append(row)
-    for key in out.keys() | groups.keys():
-        out.setdefault(key, {"requests": 0, "completed": 0}).update(
-            _session_sums(groups.get(key, [])))
-    return dict(sorted(out.items(), key=lambda kv: (-kv[1]["requests"], kv[0])))
+        groups.setdefault(row[key] or missing, []).append(row)
+    names = sorted(received.keys() | completed.keys() | groups.keys(),
+                   key=lambda k: (-received[k], -len(groups.get(k, ())), k))
+    out: dict[str, dict[str, Any]] = {}
+    for name in names[:BREAKDOWN_LIMIT]:
+        out[name] = {"requests": received[name], "completed": completed[name],
+                     **_session_sums(groups.get(name, []))}
+    rest = names[BREAKDOWN_LIMIT:]
+    if rest:
+        out["其他"] = {"requests": sum(received[n] for n in rest),
+                     "completed": sum(completed[n] for n in rest),
+                     **_session_sums([r for n in rest for r in groups.get(n, [])])}
+    return out
 
 
 def _by_expert(db: sqlite_utils.Database, sessions: list[dict[str, Any]]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import itertools
 import json
 import secrets
@@ -32,6 +35,8 @@ TEXT_LIMIT, MARKDOWN_LIMIT, REPLY_LIMIT = 2048, 4096, 20480
 OK, BAD_TYPE, TOO_LONG, RATE_LIMITED, BAD_KEY = 0, 40008, 40058, 45009, 93000
 URL_INVALID = 40029  # assumed code for a used or expired response_url (undocumented)
 BAD_SECRET = 40001  # assumed code for a refused aibot_subscribe (undocumented)
+BAD_IMAGE = 40009  # assumed code for an image that is not valid base64, or md5 or size is wrong
+IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of a webhook image before base64
 PASSIVE_TYPES = {"stream", "template_card", "stream_with_template_card"}
 
 
@@ -68,6 +73,13 @@ class Post:
         if self.via == "respond":
             part = self.body.get("stream", {})
         return str(part.get("content", "")) if isinstance(part, dict) else ""
+
+    @property
+    def image(self) -> bytes | None:
+        """The picture of an accepted image post."""
+        if self.body.get("msgtype") != "image" or self.errcode != OK:
+            return None
+        return base64.b64decode(self.body["image"]["base64"])
 
 
 @dataclass
@@ -172,8 +184,13 @@ class WeComDouble:
             return self._refuse("webhook", chat, body, RATE_LIMITED)
         kind = body.get("msgtype")
         part = body.get(kind) if isinstance(kind, str) else None
-        if kind not in ("text", "markdown") or not isinstance(part, dict):
+        if kind not in ("text", "markdown", "image") or not isinstance(part, dict):
             return self._refuse("webhook", chat, body, BAD_TYPE)
+        if kind == "image":
+            if not _valid_image(part):
+                return self._refuse("webhook", chat, body, BAD_IMAGE)
+            self._sent_at[key] = [*recent, now]
+            return self._accept("webhook", chat, body)
         limit = self.text_limit if kind == "text" else self.markdown_limit
         if len(str(part.get("content", "")).encode("utf-8")) > limit:
             return self._refuse("webhook", chat, body, TOO_LONG)
@@ -368,6 +385,18 @@ class WeComDouble:
         await self.ws_live[-1].send_json({"cmd": "aibot_msg_callback",
                                           "headers": {"req_id": rid}, "body": payload})
         return rid
+
+
+def _valid_image(part: dict[str, Any]) -> bool:
+    """An image post as WeCom takes it: base64 of a JPG or PNG of at most 2 MB, with the
+    MD5 (hex) of the bytes before base64."""
+    try:
+        raw = base64.b64decode(str(part.get("base64", "")), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    picture = raw.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"))
+    md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest()
+    return picture and 0 < len(raw) <= IMAGE_LIMIT and part.get("md5") == md5
 
 
 async def _json(request: web.Request) -> dict[str, Any]:

@@ -75,3 +75,25 @@ def test_dedupe_record_survives_reopen(tmp_path: Path) -> None:
     reopened = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
     assert reopened.seen("dingtalk", "msg-1") == "ref"
     assert reopened.seen("dingtalk", "msg-2") is None
+
+
+def test_a_v1_database_is_migrated_to_the_latest(tmp_path: Path) -> None:
+    from storage.schema import _v1, migrate
+
+    path = tmp_path / "old.db"
+    import sqlite3
+
+    import sqlite_utils
+
+    db = sqlite_utils.Database(sqlite3.connect(str(path)))
+    db.execute("BEGIN IMMEDIATE")
+    _v1(db)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("COMMIT")
+    store = Store(db, FrozenClock(T0))
+    store.create_order(_new(), actor="u")
+    store.claim(1, "e1", "fake:e1")
+    assert migrate(db) == len(MIGRATIONS)
+    first = db.execute("SELECT first_claimed_at FROM orders WHERE no = 1").fetchone()[0]
+    assert first is not None and first.startswith("2026-05-06T10:00")  # filled from the events
+    assert "image" in {r[1] for r in db.execute("PRAGMA table_info(local_messages)")}

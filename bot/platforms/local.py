@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.app import StorageUnavailable
+from bot.charts import image_of
 from bot.model import ChatKind, Incoming
 from bot.web.responses import json_response
 from storage.records import OutboxItem
@@ -49,7 +50,7 @@ class LocalPlatform:
         chat = dm_chat(to_user) if to_user else item.chat_id
         local_id = self.store.add_local_message(
             chat, "single" if to_user else item.chat_kind, BOT_ID, self.app.config.bot.name,
-            item.text, mentions=item.mentions, from_bot=True,
+            item.text, mentions=item.mentions, from_bot=True, image=image_of(item.extra),
         )
         return str(local_id)
 
@@ -57,6 +58,7 @@ class LocalPlatform:
         return [
             web.post("/api/local/messages", self.post_message),
             web.get("/api/local/messages", self.get_messages),
+            web.get(r"/api/local/images/{id:\d{1,18}}.png", self.get_image),
         ]
 
     async def post_message(self, request: web.Request) -> web.Response:
@@ -113,7 +115,8 @@ class LocalPlatform:
             row = self.store.local_message(int(ref))
             if row:
                 replies.append({"id": row["id"], "chat": row["chat"], "text": row["text"],
-                                "mentions": json.loads(row["mentions"])})
+                                "mentions": json.loads(row["mentions"]),
+                                "image": image_url(row["id"], row["has_image"])})
         return json_response({"id": int(handled.ref), "replies": replies})
 
     async def get_messages(self, request: web.Request) -> web.Response:
@@ -125,7 +128,22 @@ class LocalPlatform:
         except ValueError:
             return _error(400, "after must be an integer message id")
         rows = self.store.local_messages(chat, after)
+        for row in rows:
+            row["image"] = image_url(row["id"], row.pop("has_image"))
         return json_response({"messages": rows})
+
+    async def get_image(self, request: web.Request) -> web.Response:
+        png = self.store.local_image(int(request.match_info["id"]))
+        if png is None:
+            return _error(404, "no image for this message")
+        return web.Response(body=png, content_type="image/png",
+                            headers={"Cache-Control": "private, max-age=86400",
+                                     "X-Content-Type-Options": "nosniff"})
+
+
+def image_url(local_id: int, has_image: bool) -> str | None:
+    """The same-origin path of a message's image, or None when it has none."""
+    return f"/api/local/images/{local_id}.png" if has_image else None
 
 
 def _check(body: Any) -> str:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.charts import image_of
 from bot.config import ConfigError, WeComConfig
 from bot.model import ChatKind, Incoming
 from bot.platforms.base import SendError
@@ -78,6 +79,8 @@ class WeComPlatform:
     under its req_id), carrying the message's whole batch of replies at once; then through
     the group's webhook key; then (long connection) aibot_send_msg. A reply that @-mentions
     someone goes by webhook when the group has a key, since only that notifies for sure.
+    An item's image (a chart) goes only by webhook, after its text: the reply channels and
+    aibot_send_msg take no images, so there the text goes alone.
     """
 
     name = PLATFORM
@@ -321,7 +324,8 @@ class WeComPlatform:
         progress = [self._progress.get(item.id, 0)]
         try:
             ref = await self.http.webhook(key, item.chat_id, item.text, item.mentions,
-                                          start=progress[0], progress=progress)
+                                          start=progress[0], progress=progress,
+                                          image=image_of(item.extra))
         except SendError:
             self._progress[item.id] = progress[0]
             raise

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import logging
 from typing import Any
 
@@ -16,6 +18,7 @@ log = logging.getLogger(__name__)
 TEXT_LIMIT = 2048  # bytes, webhook text
 MARKDOWN_LIMIT = 4096  # bytes, webhook markdown
 RESPONSE_LIMIT = 20480  # bytes, response_url / stream markdown
+IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of a webhook image before base64
 RATE_LIMITED = 45009
 TOO_LONG = 40058
 BAD_TYPE = 40008
@@ -43,6 +46,13 @@ def webhook_bodies(text: str, mentions: tuple[str, ...], limit_scale: float = 1.
     limit = max(64, int(MARKDOWN_LIMIT * limit_scale))
     return [{"msgtype": "markdown", "markdown": {"content": piece}}
             for piece in split_utf8(as_markdown(text), limit)]
+
+
+def image_body(png: bytes) -> dict[str, Any]:
+    """A webhook image post: the picture as base64 and the MD5 of its bytes."""
+    return {"msgtype": "image", "image": {
+        "base64": base64.b64encode(png).decode("ascii"),
+        "md5": hashlib.md5(png, usedforsecurity=False).hexdigest()}}
 
 
 def response_body(text: str, mentions: tuple[str, ...]) -> dict[str, Any]:
@@ -87,13 +97,21 @@ class WeComHttp:
         return data
 
     async def webhook(self, key: str, chat_id: str, text: str, mentions: tuple[str, ...],
-                      start: int = 0, progress: list[int] | None = None) -> str:
-        """Post one message to a group webhook, split as needed. `start` skips pieces a
-        previous attempt already delivered; `progress` gets the count delivered so far."""
+                      start: int = 0, progress: list[int] | None = None,
+                      image: bytes | None = None) -> str:
+        """Post one message to a group webhook, split as needed, then its `image` (a PNG) if
+        any. `start` skips pieces a previous attempt already delivered; `progress` gets the
+        count delivered so far."""
         url = f"{self.webhook_base}/cgi-bin/webhook/send?key={key}"
         what = f"webhook for chat {chat_id}"
         scale = 1.0
-        bodies = webhook_bodies(text, mentions, scale)
+        tail: list[dict[str, Any]] = []
+        if image is not None and len(image) > IMAGE_LIMIT:
+            log.warning("%s: image of %d bytes is over the 2 MB limit; sending the text only",
+                        what, len(image))
+        elif image is not None:
+            tail = [image_body(image)]
+        bodies = webhook_bodies(text, mentions, scale) + tail
         done = start
         while done < len(bodies):
             data = await self._post(url, bodies[done], what)
@@ -103,13 +121,19 @@ class WeComHttp:
                 if progress is not None:
                     progress[:] = [done]
                 continue
-            if code == TOO_LONG and scale > 0.2:
+            is_image = bodies[done]["msgtype"] == "image"
+            if code == TOO_LONG and scale > 0.2 and not is_image:
                 # WeCom counts differently than we do: cut the rest smaller and go on.
                 scale /= 2
-                rest = webhook_bodies(_joined(bodies[done:]), mentions if done == 0 else (),
-                                      scale)
-                bodies = bodies[:done] + rest
+                texts = [b for b in bodies[done:] if b["msgtype"] != "image"]
+                rest = webhook_bodies(_joined(texts), mentions if done == 0 else (), scale)
+                bodies = bodies[:done] + rest + tail
                 log.warning("%s: message too long (40058), splitting smaller", what)
+                continue
+            if is_image and code not in (RATE_LIMITED, BAD_KEY):
+                # The text is out; a refused picture is not worth failing the message for.
+                log.warning("%s: image refused (errcode %s); the text was sent", what, code)
+                done += 1
                 continue
             if code == RATE_LIMITED:
                 raise SendError(f"{what}: rate limited (45009)", retry_after=RATE_RETRY_SECONDS)

@@ -177,6 +177,18 @@
   const mentionChip = (name) =>
     el('span', state.me && name === state.me.name ? 'mention me' : 'mention', `@${name}`);
 
+  // A message's picture (the monthly tally chart), only from this server's own image path.
+  const IMAGE_PATH = /^\/api\/local\/images\/\d{1,18}\.png$/;
+  function chartImage(url) {
+    if (typeof url !== 'string' || !IMAGE_PATH.test(url)) return null;
+    const img = el('img', 'msg-image');
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    img.alt = '统计图';
+    img.src = url;
+    return img;
+  }
+
   function messageNode(m) {
     const mentions = (Array.isArray(m.mentions) ? m.mentions : []).map(bareId);
     const text = String(m.text ?? '');
@@ -195,6 +207,8 @@
       body.prepend(mentionChip(state.dir.bot.name), ' ');
     }
     bubble.append(body);
+    const image = chartImage(m.image);
+    if (image) bubble.append(image);
     // Mentioned users the text does not name get a chip row under the text.
     const unnamed = mentions.map(nameOf).filter((name) => !text.includes(`@${name}`));
     if (unnamed.length > 0) {

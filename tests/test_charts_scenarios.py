@@ -1,0 +1,131 @@
+"""The tally chart end to end: /统计 and the monthly post carry it, the local chat shows it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from bot.app import App
+from bot.charts import BASELINE, HEIGHT, IMAGE_NAME, SERIES, WIDTH, decode_png, image_of
+from bot.model import SHANGHAI, FrozenClock
+from bot.web.server import make_web_app
+from storage.records import OutboxItem
+from tests.fakes import FakeChat, make_app
+
+Client = TestClient[web.Request, web.Application]
+ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
+LEGEND = "图：①收到需求 ②已办结 ③解决难题 ④服务场次 ⑤服务人次 ⑥合理化建议"
+
+
+class ItemChat(FakeChat):
+    """A FakeChat that also keeps the outbox items it was given (with their extras)."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__(app)
+        self.items: list[OutboxItem] = []
+
+    async def send(self, item: OutboxItem) -> str:
+        self.items.append(item)
+        return await super().send(item)
+
+
+def _requests_bar_filled(png: bytes) -> bool:
+    """Whether this period's 收到需求 bar is drawn (dark blue just above the baseline)."""
+    width, height, rgb = decode_png(png)
+    assert (width, height) == (WIDTH, HEIGHT)
+    colours = {rgb[i:i + 3] for i in range(((BASELINE - 2) * width) * 3,
+                                           ((BASELINE - 1) * width) * 3, 3)}
+    return bytes(SERIES[0].color) in colours
+
+
+async def test_stats_command_carries_the_chart(tmp_path: Path, clock: FrozenClock) -> None:
+    app = make_app(tmp_path, clock)
+    chat = ItemChat(app)
+    await chat.say(ORDER, sender="wu")
+    before = len(chat.items)
+    [stats] = await chat.say("/统计 2026-05", sender="admin")
+    [item] = chat.items[before:]
+    assert "2026年5月" in stats.text and "收到需求 1 件" in stats.text
+    assert stats.text.splitlines()[-1].startswith(LEGEND)
+    assert "深色本月、浅色上月" in stats.text
+    png = image_of(item.extra)
+    assert png is not None and item.extra[IMAGE_NAME] == "tally-2026-05-01.png"
+    assert _requests_bar_filled(png)
+    assert item.in_reply_to is not None  # still an answer to the command
+
+    [days] = await chat.say("/统计 2026-05-01~2026-05-10", sender="admin")
+    assert "深色本期、浅色上期" in days.text
+    empty = image_of(chat.items[-1].extra)
+    assert empty is not None and decode_png(empty)[:2] == (WIDTH, HEIGHT)
+    [denied] = await chat.say("/统计 2026-05", sender="wu")
+    assert denied.text == "只有管理员可以使用 /统计" and not chat.items[-1].extra
+    app.store.db.close()
+
+
+async def test_monthly_post_carries_the_chart(tmp_path: Path) -> None:
+    clock = FrozenClock(datetime(2026, 5, 20, 10, 0, tzinfo=SHANGHAI))
+    app = make_app(tmp_path, clock)
+    chat = ItemChat(app)
+    await chat.say(ORDER, sender="wu", chat="g1")
+    clock.set(datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI))
+    before = len(chat.items)
+    await app.run_jobs()
+    await app.outbox.drain()
+    [post] = [i for i in chat.items[before:] if "统计" in i.text]
+    assert post.chat_id == "g1" and "2026年5月" in post.text and "收到需求 1 件" in post.text
+    assert LEGEND in post.text and "深色本月、浅色上月" in post.text
+    png = image_of(post.extra)
+    assert png is not None and post.extra[IMAGE_NAME] == "tally-2026-05.png"
+    assert _requests_bar_filled(png)
+    app.store.db.close()
+
+
+@pytest.fixture
+async def local_app(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
+    app = make_app(tmp_path, clock, admins=("local:admin",), local=True)
+    app.ready = True
+    yield app
+    app.store.db.close()
+
+
+@pytest.fixture
+async def client(local_app: App,
+                 aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Client:
+    return await aiohttp_client(make_web_app(local_app))
+
+
+async def _post(client: Client, **body: Any) -> dict[str, Any]:
+    resp = await client.post("/api/local/messages", json=body)
+    assert resp.status == 200, await resp.text()
+    data: dict[str, Any] = await resp.json()
+    return data
+
+
+async def test_local_api_serves_the_chart(client: Client) -> None:
+    order = await _post(client, chat="g1", sender="c1", text=ORDER)
+    assert all(r["image"] is None for r in order["replies"])
+    answer = await _post(client, chat="g1", sender="admin", text="/统计 2026-05")
+    [reply] = answer["replies"]
+    assert set(reply) == {"id", "chat", "text", "mentions", "image"}
+    assert reply["image"] == f"/api/local/images/{reply['id']}.png"
+    resp = await client.get(reply["image"])
+    assert resp.status == 200 and resp.content_type == "image/png"
+    png = await resp.read()
+    assert _requests_bar_filled(png)
+
+    listed = await client.get("/api/local/messages", params={"chat": "g1"})
+    messages = (await listed.json())["messages"]
+    assert [m["image"] for m in messages] == [
+        None if m["id"] != reply["id"] else reply["image"] for m in messages]
+    assert all("has_image" not in m and m["text"] for m in messages)
+    assert {"id", "chat", "sender", "text", "mentions", "from_bot", "ts"} <= set(messages[0])
+
+    assert (await client.get(f"/api/local/images/{order['id']}.png")).status == 404
+    assert (await client.get("/api/local/images/999999.png")).status == 404
+    assert (await client.get("/api/local/images/abc.png")).status == 404
