@@ -92,7 +92,9 @@ def test_a_v1_database_is_migrated_to_the_latest(tmp_path: Path) -> None:
     db.execute("COMMIT")
     store = Store(db, FrozenClock(T0))
     store.create_order(_new(), actor="u")
-    store.claim(1, "e1", "fake:e1")
+    store.record("fake:e1", "order.claimed", 1, expert="e1")  # as a v1 bot claimed it
+    db.execute("UPDATE orders SET state = 'claimed', lead = 'e1'")
+    db.conn.commit()
     assert migrate(db) == len(MIGRATIONS)
     first = db.execute("SELECT first_claimed_at FROM orders WHERE no = 1").fetchone()[0]
     assert first is not None and first.startswith("2026-05-06T10:00")  # filled from the events
