@@ -164,7 +164,41 @@ def _v2(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE local_messages ADD COLUMN image BLOB")  # a PNG under the text
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+SESSION_SUMS = ("n_experts", "hours", "suggestions", "beneficiaries")
+
+
+def _v3(db: sqlite_utils.Database) -> None:
+    """Tallies aggregate in SQL over covering indexes: a session carries its order's category,
+    region and enterprise and its expert count, with one row per expert (and their team at
+    the time) a session."""
+    for column, kind in (("n_experts", "INTEGER"), ("category", "TEXT"), ("region", "TEXT"),
+                         ("enterprise", "TEXT")):
+        db.execute(f"ALTER TABLE sessions ADD COLUMN {column} {kind}")
+    db.execute(
+        "UPDATE sessions SET n_experts = json_array_length(experts), category = o.category, "
+        "region = o.region, enterprise = o.enterprise FROM orders o WHERE o.no = order_no")
+    db.table("session_experts").create(
+        {"session_id": int, "expert_id": str, "team": str, "at": str, "hours": float,
+         "beneficiaries": int},
+        pk=("session_id", "expert_id"))
+    db.execute(
+        "INSERT OR IGNORE INTO session_experts SELECT se.id, j.value, "
+        "(SELECT team FROM experts WHERE id = j.value), se.at, coalesce(se.hours, 0), "
+        "coalesce(se.beneficiaries, 0) FROM sessions se, json_each(se.experts) j")
+    for name in ("created_at", "completed_at", "rated_at", "ended_at"):
+        db.execute(f"DROP INDEX IF EXISTS idx_orders_{name}")  # now prefixes of the ones below
+    orders = db.table("orders")
+    orders.create_index(["created_at", "category", "region"])
+    orders.create_index(["completed_at", "category", "region", "outcome"])
+    orders.create_index(["rated_at", "rating"])
+    orders.create_index(["ended_at", "state"])
+    db.table("sessions").create_index(["at", "category", "region", *SESSION_SUMS])
+    db.table("session_experts").create_index(
+        ["at", "expert_id", "team", "hours", "beneficiaries"])
+    db.table("session_experts").create_index(["at", "team", "session_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -190,6 +190,11 @@ class Store(DeliveryMixin, AdminMixin):
         assign = ", ".join(f"{k} = ?" for k in values)
         with self.tx():
             self.db.execute(f"UPDATE orders SET {assign} WHERE no = ?", [*values.values(), no])
+            copied = {k: v for k, v in sets.items() if k in ("category", "region", "enterprise")}
+            if copied:  # sessions carry these for the tallies
+                self.db.execute(
+                    f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in copied)} "
+                    f"WHERE order_no = ?", [*copied.values(), no])
             self._event(actor, kind, no, **data)
 
     def assist(self, no: int, expert_id: str, actor: str) -> None:
@@ -244,14 +249,22 @@ class Store(DeliveryMixin, AdminMixin):
                     suggestions: int | None, beneficiaries: int | None, note: str) -> int:
         """Log one service session with the experts serving the order now."""
         experts = [e for e, _ in self.team_of(no)]
+        at = ts(self.clock.now())
         with self.tx():
             cur = self.db.execute(
                 "INSERT INTO sessions (order_no, at, mode, hours, suggestions, beneficiaries, "
-                "experts, note, actor) VALUES (?,?,?,?,?,?,?,?,?)",
-                [no, ts(self.clock.now()), mode, hours, suggestions, beneficiaries,
-                 json.dumps(experts), note, actor],
+                "experts, note, actor, n_experts, category, region, enterprise) "
+                "SELECT ?,?,?,?,?,?,?,?,?,?, category, region, enterprise FROM orders "
+                "WHERE no = ?",
+                [no, at, mode, hours, suggestions, beneficiaries, json.dumps(experts), note,
+                 actor, len(experts), no],
             )
             sid = int(cur.lastrowid or 0)
+            for eid in experts:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO session_experts (session_id, expert_id, team, at, "
+                    "hours, beneficiaries) SELECT ?, ?, (SELECT team FROM experts WHERE id = ?),"
+                    " ?, ?, ?", [sid, eid, eid, at, hours or 0.0, beneficiaries or 0])
             self._event(actor, "session.logged", no, session=sid, experts=experts, hours=hours,
                         suggestions=suggestions, beneficiaries=beneficiaries, mode=mode)
         return sid
@@ -266,6 +279,10 @@ class Store(DeliveryMixin, AdminMixin):
                 f"UPDATE sessions SET {', '.join(f'{k} = ?' for k in sets)} WHERE id = ?",
                 [*sets.values(), sid],
             )
+            self.db.execute(
+                "UPDATE session_experts SET hours = coalesce(se.hours, 0), "
+                "beneficiaries = coalesce(se.beneficiaries, 0) FROM sessions se "
+                "WHERE se.id = ? AND session_experts.session_id = se.id", [sid])
             row = self.db.execute("SELECT order_no FROM sessions WHERE id = ?", [sid]).fetchone()
             self._event(actor, "session.amended", row[0] if row else None, session=sid, **sets)
 

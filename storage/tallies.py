@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections import Counter
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -48,125 +49,189 @@ def _scope_sql(scope: Scope, alias: str = "o") -> tuple[str, list[Any]]:
 
 
 def tally(db: sqlite_utils.Database, start: datetime, end: datetime,
-          scope: Scope = Scope()) -> dict[str, Any]:
-    """The tally of [start, end) for `scope`.
+          scope: Scope = Scope(), enterprises: bool = False) -> dict[str, Any]:
+    """The tally of [start, end) for `scope` (with `enterprises`, also `by_enterprise`).
 
-    Each count reads the orders' own dates (created, first claimed, completed, rated, ended),
-    which are written in the same transaction as the events they mirror, through an index
-    each; breakdowns are counted in one pass over the rows of the period."""
+    Every figure is an aggregate in SQL over the orders' own dates (created, first claimed,
+    completed, rated, ended: written in the same transaction as the events they mirror) and
+    over the sessions, each read through a covering index; Python only merges the groups."""
     s, e = ts(start), ts(end)
     cond, cargs = _scope_sql(scope)
+    # Sessions need their order only when a scope filters on it.
+    join = "" if scope.kind == "all" else " JOIN orders o ON o.no = se.order_no"
+    via_sessions = "" if not join else f" JOIN sessions se ON se.id = sx.session_id{join}"
 
-    def rows(date_column: str, columns: str, extra: str = "") -> list[tuple[Any, ...]]:
-        return db.execute(
-            f"SELECT {columns} FROM orders o WHERE o.{date_column} >= ? AND "
-            f"o.{date_column} < ?{extra} AND {cond}", [s, e, *cargs]).fetchall()
+    def on_orders(date: str, what: str, extra: str = "") -> str:
+        return (f"SELECT {what} FROM orders o WHERE o.{date} >= ? AND o.{date} < ?{extra} "
+                f"AND {cond}")
 
-    created = rows("created_at", "o.category, o.region, o.enterprise")
-    cancelled = rows("ended_at", "o.no", " AND o.state = 'cancelled'")
-    claimed = rows("first_claimed_at", "o.no")
-    done = rows("completed_at", "o.category, o.region, o.enterprise, o.outcome")
-    rated = rows("rated_at", "o.rating", " AND o.rating IS NOT NULL")
-    good = sum(1 for (r,) in rated if r in ("满意", "基本满意"))
-    sessions = _sessions(db, s, e, cond, cargs)
-    served = {x for row in sessions for x in row["experts"]}
-    result: dict[str, Any] = {
-        "requests": len(created),
-        "cancelled": len(cancelled),
-        "claimed": len(claimed),
-        "completed": len(done),
-        "solved": sum(1 for row in done if row[3] == "solved"),
-        **_session_sums(sessions),
-        "experts": len(served),
-        "satisfaction": round(good / len(rated), 4) if rated else None,
-        "rated": len(rated),
+    def grouped(table: str, alias: str, date: str, dims: str, what: str) -> str:
+        return (f"SELECT {dims}, {what} FROM {table} WHERE {alias}.{date} >= ? AND "
+                f"{alias}.{date} < ? AND {cond} GROUP BY {dims}")
+
+    cat_region = "{a}.category, {a}.region"
+    queries = {  # the slowest first, so that two workers share them evenly
+        "sessions": grouped(f"sessions se{join}", "se", "at", cat_region.format(a="se"), SUMS),
+        "requests_by": grouped("orders o", "o", "created_at", cat_region.format(a="o"),
+                               "count(*)"),
+        "per_expert": (f"SELECT sx.expert_id, sx.team, count(*), sum(sx.hours), "
+                       f"sum(sx.beneficiaries) FROM session_experts sx{via_sessions} "
+                       f"WHERE sx.at >= ? AND sx.at < ? AND {cond} GROUP BY 1, 2"),
+        "completed_by": grouped("orders o", "o", "completed_at", cat_region.format(a="o"),
+                                "count(*)"),
+        "team_sessions": (f"SELECT sx.team, count(DISTINCT sx.session_id) FROM session_experts "
+                          f"sx{via_sessions} WHERE sx.at >= ? AND sx.at < ? AND {cond} "
+                          f"GROUP BY 1"),
+        # "+" keeps the planner on the ended_at index (the state index would scan every
+        # cancelled order ever).
+        "cancelled": on_orders("ended_at", "count(*)", " AND +o.state = 'cancelled'"),
+        "claimed": on_orders("first_claimed_at", "count(*)"),
+        "completed": on_orders("completed_at", "count(*), coalesce(sum(o.outcome = 'solved'), 0)"),
+        "rated": on_orders("rated_at",
+                           "count(*), coalesce(sum(o.rating IN ('满意', '基本满意')), 0)",
+                           " AND o.rating IS NOT NULL"),
     }
-    for i, (key, missing) in enumerate((("category", "未分类"), ("region", "未分类"),
-                                        ("enterprise", "未填企业"))):
-        result[f"by_{key}"] = _breakdown([r[i] for r in created], [r[i] for r in done],
-                                         sessions, key, missing)
-    result["by_team"], result["honour_roll"] = _by_expert(db, sessions)
+    if enterprises:
+        ent = "coalesce({a}.enterprise, '未填企业')"
+        queries["ent_sessions"] = grouped(f"sessions se{join}", "se", "at", ent.format(a="se"),
+                                          SUMS)
+        queries["ent_requests"] = grouped("orders o", "o", "created_at", ent.format(a="o"),
+                                          "count(*)")
+        queries["ent_completed"] = grouped("orders o", "o", "completed_at", ent.format(a="o"),
+                                           "count(*)")
+    got = _run(db, queries, [s, e, *cargs])
+    (cancelled,), (claimed,) = got["cancelled"][0], got["claimed"][0]
+    completed, solved = got["completed"][0]
+    rated, good = got["rated"][0]
+    by_dims = {
+        "requests": {(r[0], r[1]): r[2:] for r in got["requests_by"]},
+        "completed": {(r[0], r[1]): r[2:] for r in got["completed_by"]},
+        "sessions": {(r[0], r[1]): r[2:] for r in got["sessions"]},
+    }
+    per_expert = got["per_expert"]
+    result: dict[str, Any] = {
+        "requests": sum(n for (n,) in by_dims["requests"].values()),
+        "cancelled": cancelled,
+        "claimed": claimed,
+        "completed": completed,
+        "solved": solved,
+        **_sums(tuple(sum(g[i] for g in by_dims["sessions"].values()) for i in range(5))),
+        "experts": len({r[0] for r in per_expert}),
+        "satisfaction": round(good / rated, 4) if rated else None,
+        "rated": rated,
+        "by_category": _merge(by_dims, 0, "未分类"),
+        "by_region": _merge(by_dims, 1, "未分类"),
+    }
+    if enterprises:
+        result["by_enterprise"] = _top(
+            {r[0]: r[1] for r in got["ent_requests"]},
+            {r[0]: r[1] for r in got["ent_completed"]},
+            {r[0]: tuple(r[1:]) for r in got["ent_sessions"]})
+    result["honour_roll"] = _honour_roll(db, per_expert)
+    result["by_team"] = _by_team(per_expert, got["team_sessions"])
     return result
 
 
-def _sessions(db: sqlite_utils.Database, s: str, e: str, cond: str,
-              cargs: list[Any]) -> list[dict[str, Any]]:
-    rows = db.execute(
-        f"SELECT se.order_no, se.hours, se.suggestions, se.beneficiaries, se.experts, "
-        f"o.category, o.region, o.enterprise FROM sessions se JOIN orders o "
-        f"ON o.no = se.order_no "
-        f"WHERE se.at >= ? AND se.at < ? AND {cond}", [s, e, *cargs]).fetchall()
-    return [
-        {"order_no": r[0], "hours": r[1] or 0.0, "suggestions": r[2] or 0,
-         "beneficiaries": r[3] or 0, "experts": json.loads(r[4] or "[]"),
-         "category": r[5], "region": r[6], "enterprise": r[7]}
-        for r in rows
-    ]
+def _run(db: sqlite_utils.Database, queries: dict[str, str], args: list[Any]
+         ) -> dict[str, list[tuple[Any, ...]]]:
+    """Run independent read queries; on a database file, two at a time on connections of
+    their own (SQLite releases the GIL while it works, and WAL lets readers run side by
+    side), else one after another on `db`."""
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    if not path:
+        return {name: db.execute(sql, args).fetchall() for name, sql in queries.items()}
+    local = threading.local()
+
+    def run(sql: str) -> list[tuple[Any, ...]]:
+        if not hasattr(local, "conn"):
+            local.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
+        rows: list[tuple[Any, ...]] = local.conn.execute(sql, args).fetchall()
+        return rows
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tally") as pool:
+        futures = {name: pool.submit(run, sql) for name, sql in queries.items()}
+        results = {name: f.result() for name, f in futures.items()}
+    return results
 
 
-def _session_sums(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "sessions": len(rows),
-        "person_times": sum(len(r["experts"]) for r in rows),
-        "hours": round(sum(r["hours"] * len(r["experts"]) for r in rows), 2),
-        "suggestions": sum(r["suggestions"] for r in rows),
-        "beneficiaries": sum(r["beneficiaries"] for r in rows),
-    }
-
-
+SUMS = ("count(*), coalesce(sum(se.n_experts), 0), coalesce(sum(se.hours * se.n_experts), 0), "
+        "coalesce(sum(se.suggestions), 0), coalesce(sum(se.beneficiaries), 0)")
+ZERO = (0, 0, 0.0, 0, 0)
 BREAKDOWN_LIMIT = 100  # the biggest groups; the rest are summed under 其他
 
 
-def _breakdown(created: list[str | None], done: list[str | None],
-               sessions: list[dict[str, Any]], key: str,
-               missing: str) -> dict[str, dict[str, Any]]:
-    """Counts per category, region or enterprise: orders received and completed, and
-    session sums; the largest groups first."""
-    received = Counter(v or missing for v in created)
-    completed = Counter(v or missing for v in done)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for row in sessions:
-        groups.setdefault(row[key] or missing, []).append(row)
-    names = sorted(received.keys() | completed.keys() | groups.keys(),
-                   key=lambda k: (-received[k], -len(groups.get(k, ())), k))
-    out: dict[str, dict[str, Any]] = {}
-    for name in names[:BREAKDOWN_LIMIT]:
-        out[name] = {"requests": received[name], "completed": completed[name],
-                     **_session_sums(groups.get(name, []))}
+def _sums(row: tuple[Any, ...]) -> dict[str, Any]:
+    sessions, person_times, hours, suggestions, beneficiaries = row
+    return {"sessions": sessions, "person_times": person_times, "hours": round(hours, 2),
+            "suggestions": suggestions, "beneficiaries": beneficiaries}
+
+
+def _merge(by_dims: dict[str, dict[Any, Any]], axis: int, missing: str
+           ) -> dict[str, dict[str, Any]]:
+    """One breakdown (category: axis 0, region: axis 1) out of the (category, region) groups,
+    the largest first, the tail summed under 其他."""
+    received: dict[str, int] = {}
+    completed: dict[str, int] = {}
+    served: dict[str, list[Any]] = {}
+    for key, (n,) in by_dims["requests"].items():
+        name = key[axis] or missing
+        received[name] = received.get(name, 0) + n
+    for key, (n,) in by_dims["completed"].items():
+        name = key[axis] or missing
+        completed[name] = completed.get(name, 0) + n
+    for key, row in by_dims["sessions"].items():
+        acc = served.setdefault(key[axis] or missing, [0, 0, 0.0, 0, 0])
+        for i, v in enumerate(row):
+            acc[i] += v
+    return _top(received, completed, {k: tuple(v) for k, v in served.items()})
+
+
+def _top(received: dict[str, int], completed: dict[str, int],
+         served: dict[str, tuple[Any, ...]]) -> dict[str, dict[str, Any]]:
+    names = sorted(received.keys() | completed.keys() | served.keys(),
+                   key=lambda k: (-received.get(k, 0), -served.get(k, ZERO)[0], k))
+    out = {name: {"requests": received.get(name, 0), "completed": completed.get(name, 0),
+                  **_sums(served.get(name, ZERO))} for name in names[:BREAKDOWN_LIMIT]}
     rest = names[BREAKDOWN_LIMIT:]
     if rest:
-        out["其他"] = {"requests": sum(received[n] for n in rest),
-                     "completed": sum(completed[n] for n in rest),
-                     **_session_sums([r for n in rest for r in groups.get(n, [])])}
+        tails = [served.get(n, ZERO) for n in rest]
+        out["其他"] = {"requests": sum(received.get(n, 0) for n in rest),
+                     "completed": sum(completed.get(n, 0) for n in rest),
+                     **_sums(tuple(sum(t[i] for t in tails) for i in range(5)))}
     return out
 
 
-def _by_expert(db: sqlite_utils.Database, sessions: list[dict[str, Any]]
-               ) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Per team sums, and the honour roll (光荣榜): experts by sessions, then beneficiaries."""
-    info = {r[0]: (r[1], r[2] or "未分队") for r in db.execute(
-        "SELECT id, name, team FROM experts")}
-    people: dict[str, dict[str, Any]] = {}
+def _by_team(per_expert: list[tuple[Any, ...]], sessions: list[tuple[Any, ...]]
+             ) -> dict[str, dict[str, Any]]:
+    """Per team (as it was when they served): sessions it took part in, person-times,
+    volunteer hours and experts."""
     teams: dict[str, dict[str, Any]] = {}
-    for row in sessions:
-        for eid in row["experts"]:
-            name, team = info.get(eid, (eid, "未分队"))
-            p = people.setdefault(eid, {"id": eid, "name": name, "team": team, "sessions": 0,
-                                        "hours": 0.0, "beneficiaries": 0})
-            p["sessions"] += 1
-            p["hours"] = round(p["hours"] + row["hours"], 2)
-            p["beneficiaries"] += row["beneficiaries"]
-            t = teams.setdefault(team, {"sessions": set(), "person_times": 0, "hours": 0.0,
-                                        "experts": set()})
-            t["sessions"].add(id(row))
-            t["person_times"] += 1
-            t["hours"] = round(t["hours"] + row["hours"], 2)
-            t["experts"].add(eid)
-    by_team = {
-        k: {"sessions": len(v["sessions"]), "person_times": v["person_times"],
-            "hours": v["hours"], "experts": len(v["experts"])}
-        for k, v in sorted(teams.items(), key=lambda kv: -kv[1]["person_times"])
-    }
-    roll = sorted(people.values(), key=lambda p: (-p["sessions"], -p["beneficiaries"],
-                                                  -p["hours"], p["id"]))
-    return by_team, roll[:10]
+    for _eid, team, n, hours, _b in per_expert:
+        t = teams.setdefault(team or "未分队", {"sessions": 0, "person_times": 0, "hours": 0.0,
+                                               "experts": 0})
+        t["person_times"] += n
+        t["hours"] = round(t["hours"] + (hours or 0.0), 2)
+        t["experts"] += 1
+    for team, n in sessions:
+        if (team or "未分队") in teams:
+            teams[team or "未分队"]["sessions"] = n
+    return dict(sorted(teams.items(), key=lambda kv: (-kv[1]["person_times"], kv[0])))
+
+
+def _honour_roll(db: sqlite_utils.Database, per_expert: list[tuple[Any, ...]]
+                 ) -> list[dict[str, Any]]:
+    """The honour roll (光荣榜): the ten experts with most sessions, then most served."""
+    totals: dict[str, list[Any]] = {}
+    for eid, _team, n, hours, served in per_expert:
+        acc = totals.setdefault(eid, [0, 0.0, 0])
+        acc[0] += n
+        acc[1] += hours or 0.0
+        acc[2] += served or 0
+    best = sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][2], -kv[1][1], kv[0]))[:10]
+    info = {r[0]: (r[1], r[2] or "未分队") for r in db.execute(
+        f"SELECT id, name, team FROM experts WHERE id IN ({','.join('?' * len(best))})",
+        [eid for eid, _ in best])} if best else {}
+    return [{"id": eid, "name": info.get(eid, (eid, ""))[0],
+             "team": info.get(eid, ("", "未分队"))[1], "sessions": n,
+             "hours": round(h, 2), "beneficiaries": b}
+            for eid, (n, h, b) in best]

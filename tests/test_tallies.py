@@ -79,7 +79,10 @@ def test_may_tally_matches_hand_counts(tmp_path: Path) -> None:
     assert t["by_category"]["电气"]["requests"] == 2
     assert t["by_category"]["焊接"]["completed"] == 1
     assert t["by_team"]["电仪组"]["person_times"] == 3
-    assert t["by_enterprise"]["未填企业"]["requests"] == 4
+    assert "by_enterprise" not in t
+    with_ent = tally(store.db, may.start, may.end, enterprises=True)
+    assert with_ent["by_enterprise"]["未填企业"]["requests"] == 4
+    assert with_ent["by_team"]["电仪组"]["sessions"] == 2
     # 2 sessions each; e1 served more people
     assert [p["id"] for p in t["honour_roll"]][:2] == ["e1", "e3"]
 
