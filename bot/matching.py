@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
+
+import sqlite_utils
 
 from bot.text.match import ExpertProfile, Match, Matcher
 from bot.text.match_embed import Embedder
@@ -126,30 +129,44 @@ class Routing:
         }
 
     async def upgrade(self) -> bool:
-        """Build the semantic matcher off the loop and swap it in; True when it did."""
-        if self.embedder is None or self._semantic:
+        """Build the matcher (semantic when there is an embedder) in a thread of its own,
+        reading the roster over a connection of its own, and swap it in; True when it did.
+        The bot calls this once at start-up so that no order waits for the index."""
+        if self._semantic or (self.embedder is None and self._matcher is not None):
             return False
-        self._fresh()
-        version, snapshot = self._version, dict(self._profiles)
+        path = self.store.db.execute("PRAGMA database_list").fetchone()[2]
+        today = self.store.clock.now().date()
+        embedder = self.embedder
 
-        def build() -> Matcher:
-            m = Matcher(list(snapshot.values()), embedder=self.embedder)
-            m.warm()
-            return m
+        def build() -> tuple[Routing, Matcher]:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15,
+                                   check_same_thread=False) if path else None
+            try:
+                reader = Routing(Store(sqlite_utils.Database(conn), self.store.clock)
+                                 if conn else self.store)
+                reader._load_roster(today)
+                reader._version = (reader.store.roster_version(), today)
+                matcher = Matcher(list(reader._profiles.values()), embedder=embedder)
+                matcher.warm()
+                return reader, matcher
+            finally:
+                if conn is not None:
+                    conn.close()
 
         try:
-            matcher = await _in_daemon_thread(build)
+            reader, matcher = await _in_daemon_thread(build)
         except Exception:  # a native model failing must never take routing down
-            log.exception("semantic matcher failed; staying lexical")
+            log.exception("building the expert matcher failed; staying as it was")
             self.embedder = None
             return False
-        if version != self._version:
-            return False  # the roster changed meanwhile: a later upgrade will catch up
-        for eid, p in self._profiles.items():  # loads that moved while it was built
-            if snapshot.get(eid) != p:
-                matcher.update(p)
-        self._matcher, self._semantic = matcher, True
-        log.info("semantic expert matching on (%d experts)", len(snapshot))
+        if self._version is not None and reader._version != self._version:
+            return False  # the roster changed meanwhile: the loop has rebuilt it already
+        self._profiles, self._experts, self._version = (
+            reader._profiles, reader._experts, reader._version)
+        self._matcher, self._semantic = matcher, embedder is not None
+        self._seen = None  # re-read the loads, which may have moved meanwhile
+        log.info("expert matcher ready (%d experts, %s)", len(self._profiles),
+                 "semantic" if self._semantic else "lexical")
         return True
 
     def learned(self, expert_ids: list[str], text: str) -> None:
