@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sqlite3
 import threading
@@ -109,13 +110,29 @@ class Routing:
                 self._semantic = use is not None
                 self._version = version
         assert self._matcher is not None
-        loads = self.store.open_loads()
+        full = before is None or before[0][2] != data or before[0][0] != roster
+        self._refresh_loads(full)
+        return self._matcher
+
+    def _refresh_loads(self, full: bool) -> None:
+        """Bring the experts' open loads up to date: all of them after a change by another
+        process, else only those this process's changes touched."""
+        assert self._matcher is not None
+        touched = self.store.touched_experts | {
+            eid for no in self.store.touched_orders for eid, _ in self.store.team_of(no)}
+        self.store.touched_experts.clear()
+        self.store.touched_orders.clear()
+        if full:
+            loads = self.store.open_loads()
+        else:
+            loads = {eid: self.store.open_load(eid) for eid in touched if eid in self._profiles}
         for eid, p in self._profiles.items():
+            if not full and eid not in loads:
+                continue
             load = loads.get(eid, 0)
             if load != p.open_load:
                 self._profiles[eid] = replace(p, open_load=load)
                 self._matcher.update(self._profiles[eid])
-        return self._matcher
 
     def _load_roster(self, today: date) -> None:
         experts = self.store.experts()
@@ -167,6 +184,8 @@ class Routing:
         self._seen = None  # re-read the loads, which may have moved meanwhile
         log.info("expert matcher ready (%d experts, %s)", len(self._profiles),
                  "semantic" if self._semantic else "lexical")
+        gc.collect()
+        gc.freeze()  # the index lives as long as the process: keep it out of GC passes
         return True
 
     def learned(self, expert_ids: list[str], text: str) -> None:

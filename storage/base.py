@@ -44,6 +44,8 @@ class StoreBase:
         # (the expert matcher) know when to look again; other processes show in changes().
         self.roster_epoch = 0
         self.load_epoch = 0
+        self.touched_experts: set[str] = set()  # whose open load may have changed here
+        self.touched_orders: set[int] = set()  # orders whose whole team's load may have
 
     def changes(self) -> tuple[int, int, int]:
         """(roster epoch, load epoch, data_version): differs after any relevant change here,
@@ -80,6 +82,12 @@ class StoreBase:
             self.roster_epoch += 1
         elif kind in LOAD_KINDS:
             self.load_epoch += 1
+            if isinstance(data.get("expert"), str):
+                self.touched_experts.add(str(data["expert"]))
+            if isinstance(data.get("previous"), str):
+                self.touched_experts.add(str(data["previous"]))
+            if order_no is not None:
+                self.touched_orders.add(order_no)
         self.db.table("events").insert(
             {
                 "at": ts(self.clock.now()),
