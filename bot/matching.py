@@ -88,12 +88,18 @@ class Routing:
         self.eager = eager
         self._version: tuple[str, date] | None = None
         self._seen: tuple[tuple[int, int, int], date] | None = None
+        self._building: threading.Event | None = None  # set while the start-up build runs
+        self._built: tuple[Routing, Matcher, bool] | None = None
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
         self._experts: dict[str, Expert] = {}
 
     def _fresh(self) -> Matcher:
+        if self._matcher is None and self._building is not None:
+            # The start-up build is under way: wait for it rather than build twice.
+            self._building.wait(timeout=120)
+            self._adopt()
         today = self.store.clock.now().date()
         seen = (self.store.changes(), today)
         if self._matcher is not None and seen == self._seen:
@@ -154,6 +160,7 @@ class Routing:
         path = self.store.db.execute("PRAGMA database_list").fetchone()[2]
         today = self.store.clock.now().date()
         embedder = self.embedder
+        done = self._building = threading.Event()
 
         def build() -> tuple[Routing, Matcher]:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15,
@@ -163,27 +170,39 @@ class Routing:
                                  if conn else self.store)
                 reader._load_roster(today)
                 reader._version = (reader.store.roster_version(), today)
+                # Small rosters are embedded as they are indexed; big ones embed the few
+                # candidates an unsure order needs, on demand.
                 matcher = Matcher(list(reader._profiles.values()), embedder=embedder)
-                matcher.warm()
+                self._built = (reader, matcher, embedder is not None)
                 return reader, matcher
             finally:
                 if conn is not None:
                     conn.close()
+                done.set()
 
         try:
-            reader, matcher = await _in_daemon_thread(build)
+            await _in_daemon_thread(build)
         except Exception:  # a native model failing must never take routing down
             log.exception("building the expert matcher failed; staying as it was")
             self.embedder = None
             return False
+        finally:
+            self._building = None
+        return self._adopt()
+
+    def _adopt(self) -> bool:
+        """Take the matcher the start-up thread built, unless the roster moved on."""
+        if self._built is None:
+            return False
+        (reader, matcher, semantic), self._built = self._built, None
         if self._version is not None and reader._version != self._version:
             return False  # the roster changed meanwhile: the loop has rebuilt it already
         self._profiles, self._experts, self._version = (
             reader._profiles, reader._experts, reader._version)
-        self._matcher, self._semantic = matcher, embedder is not None
+        self._matcher, self._semantic = matcher, semantic
         self._seen = None  # re-read the loads, which may have moved meanwhile
         log.info("expert matcher ready (%d experts, %s)", len(self._profiles),
-                 "semantic" if self._semantic else "lexical")
+                 "semantic" if semantic else "lexical")
         gc.collect()
         gc.freeze()  # the index lives as long as the process: keep it out of GC passes
         return True

@@ -399,18 +399,19 @@ class Store(DeliveryMixin, AdminMixin):
             "GROUP BY oe.expert_id").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    def served_texts(self, per_expert: int = 5) -> dict[str, list[str]]:
-        """What each expert's latest completed orders asked for, newest first (to learn from)."""
+    def served_texts(self, per_expert: int = 5, recent: int = 20_000) -> dict[str, list[str]]:
+        """What each expert's latest completed orders asked for, newest first (to learn
+        from), among the `recent` latest completions."""
         rows = self.db.execute(
-            "SELECT expert_id, text FROM (SELECT oe.expert_id AS expert_id, "
-            "coalesce(o.summary, substr(o.text, 1, 120)) AS text, row_number() OVER "
-            "(PARTITION BY oe.expert_id ORDER BY o.no DESC) AS n FROM order_experts oe "
-            "JOIN orders o ON o.no = oe.order_no WHERE o.state IN ('completed', 'rated')) "
-            "WHERE n <= ?", [per_expert]).fetchall()
+            "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)) FROM "
+            "(SELECT no, summary, text FROM orders WHERE completed_at IS NOT NULL "
+            "ORDER BY completed_at DESC LIMIT ?) o JOIN order_experts oe ON oe.order_no = o.no",
+            [recent]).fetchall()
         out: dict[str, list[str]] = {}
         for eid, text in rows:
-            if text:
-                out.setdefault(eid, []).append(text)
+            texts = out.setdefault(eid, [])
+            if text and len(texts) < per_expert:
+                texts.append(text)
         return out
 
     def roster_version(self) -> str:
