@@ -79,6 +79,8 @@ class App:
         changes and its queued replies commit together, so a crash either loses nothing or
         repeats nothing. Returns the ids of the outbox items the handling queued.
         """
+        if parse(msg.text, msg.sent_at or self.clock.now()).intent == "new_order":
+            await self.routing.prefetch(msg.text)  # model work off the loop, before the lock
         async with self.lock:
             ref = self.store.seen(msg.platform, msg.msg_id)
             if ref is not None:

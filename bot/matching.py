@@ -17,11 +17,15 @@ import sqlite_utils
 
 from bot.text.match import ExpertProfile, Match, Matcher
 from bot.text.match_embed import Embedder
+from bot.text.match_vectors import QUERY_CHARS
 from storage.records import Expert, MenuItem
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Above this many experts the semantic layer stays off: embedding the roster would take
+# minutes of CPU and hundreds of MB, and the lexical ranker alone meets the targets there.
+SEMANTIC_MAX_EXPERTS = 2_000
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ class Routing:
             version = (self.store.roster_version(), today)  # the roster may have changed
             if self._matcher is None or version != self._version:
                 self._load_roster(today)
-                use = self.embedder if self.eager else None
+                use = self.embedder if self.eager and len(
+                    self._profiles) <= SEMANTIC_MAX_EXPERTS else None
                 self._matcher = Matcher(list(self._profiles.values()), embedder=use)
                 self._semantic = use is not None
                 self._version = version
@@ -170,10 +175,11 @@ class Routing:
                                  if conn else self.store)
                 reader._load_roster(today)
                 reader._version = (reader.store.roster_version(), today)
+                use = embedder if len(reader._profiles) <= SEMANTIC_MAX_EXPERTS else None
                 # Small rosters are embedded as they are indexed; big ones embed the few
                 # candidates an unsure order needs, on demand.
-                matcher = Matcher(list(reader._profiles.values()), embedder=embedder)
-                self._built = (reader, matcher, embedder is not None)
+                matcher = Matcher(list(reader._profiles.values()), embedder=use)
+                self._built = (reader, matcher, use is not None)
                 return reader, matcher
             finally:
                 if conn is not None:
@@ -206,6 +212,15 @@ class Routing:
         gc.collect()
         gc.freeze()  # the index lives as long as the process: keep it out of GC passes
         return True
+
+    async def prefetch(self, text: str) -> None:
+        """Embed an order's text in a worker thread before it is handled, so that the
+        semantic step under the writer lock finds the vector cached."""
+        if self._semantic and self.embedder is not None:
+            try:
+                await asyncio.to_thread(self.embedder.embed, [text[:QUERY_CHARS]], query=True)
+            except Exception:  # only a head start: the ranking itself will cope or fall back
+                log.warning("could not embed an order ahead of handling", exc_info=True)
 
     def learned(self, expert_ids: list[str], text: str) -> None:
         """An order these experts served was completed: learn from it now."""

@@ -119,3 +119,31 @@ async def test_a_failing_model_leaves_routing_lexical(tmp_path: Path) -> None:
     routing = Routing(store, Broken())
     assert await routing.upgrade() is False
     assert [m.id for m in routing.rank(WELD)] == ["b"]
+
+
+async def test_prefetch_embeds_an_order_before_the_lock(tmp_path: Path) -> None:
+    from tests.test_match_semantic import ConceptEmbedder
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    embedder = ConceptEmbedder()
+    routing = Routing(store, embedder)
+    await routing.prefetch("厂里把我开了")
+    assert embedder.queries == []  # not semantic yet: nothing to do
+    await routing.upgrade()
+    await routing.prefetch("厂里把我开了")
+    assert embedder.queries == ["厂里把我开了"]
+
+
+def test_big_rosters_stay_lexical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.matching as matching
+    from tests.test_match_semantic import ConceptEmbedder
+
+    monkeypatch.setattr(matching, "SEMANTIC_MAX_EXPERTS", 2)
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    embedder = ConceptEmbedder()
+    routing = Routing(store, embedder, eager=True)
+    assert routing.rank("厂里把我开了") == [] and embedder.passages == []
