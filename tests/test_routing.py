@@ -134,6 +134,8 @@ async def test_prefetch_embeds_an_order_before_the_lock(tmp_path: Path) -> None:
     await routing.upgrade()
     await routing.prefetch("厂里把我开了")
     assert embedder.queries == ["厂里把我开了"]
+    await routing.prefetch("变频器")  # the lexical ranking is sure: no model work at all
+    assert embedder.queries == ["厂里把我开了"]
 
 
 def test_big_rosters_stay_lexical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

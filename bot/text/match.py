@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from bot.text.match_cascade import SEM_TOP, W_SEM, boosts
 from bot.text.match_cascade import weight as cascade_weight
@@ -74,6 +75,15 @@ class _Entry:
     region: Region
     specs: dict[str, float]
     items: tuple[str, ...]      # skills then tags, deduplicated, for reasons
+
+
+class _Lexical(NamedTuple):
+    head: str
+    reading: Reading
+    query: dict[str, float]
+    hist: dict[str, float]
+    off: Collection[str]
+    fits: dict[str, float]
 
 
 class Matcher:
@@ -183,22 +193,18 @@ class Matcher:
         return acc
 
     # ── ranking ──
-    def rank(self, text: str, region: str | None = None, top: int = 3,
-             exclude: Collection[str] = ()) -> list[Match]:
-        """The best active experts for an order, best first; empty when nothing fits."""
-        if top <= 0 or not self._entries or not isinstance(text, str):
-            return []
+    def _lexical(self, text: str, exclude: Collection[str]) -> _Lexical | None:
+        """The lexical part of ranking: each candidate's fit before the embedding."""
         head = text[:MAX_QUERY_CHARS]
         reading = self._lex.read(head)
         query = self._query(head, reading)
         if not query:
-            return []
+            return None
         big = len(self._entries) > BIG
         lex = self._profiles.search(query, *((MAX_DF, 2) if big else (1.0, 1)))
         # Past orders are compared with the order as written (no lexicon expansion).
         hist = self._history_scores(self._query(head, None), big) if len(self._history) else {}
         spec = self._spec_scores(reading)
-        where = self._request_region(head, region)
         off = self._inactive.union(exclude) if exclude else self._inactive
         top_lex = max((v for eid, v in lex.items() if eid not in off), default=0.0) \
             if off else max(lex.values(), default=0.0)
@@ -209,6 +215,25 @@ class Matcher:
                 fits[eid] = fits.get(eid, 0.0) + weight * v
         for eid in off.intersection(fits):
             del fits[eid]
+        return _Lexical(head, reading, query, hist, off, fits)
+
+    def wants_embedding(self, text: str, exclude: Collection[str] = ()) -> bool:
+        """Whether ranking `text` would ask the embedding (the lexical ranking is unsure)."""
+        if self._sem is None or not self._entries or not isinstance(text, str):
+            return False
+        lexical = self._lexical(text, exclude)
+        return lexical is not None and cascade_weight(lexical.fits) > 0.0
+
+    def rank(self, text: str, region: str | None = None, top: int = 3,
+             exclude: Collection[str] = ()) -> list[Match]:
+        """The best active experts for an order, best first; empty when nothing fits."""
+        if top <= 0 or not self._entries or not isinstance(text, str):
+            return []
+        lexical = self._lexical(text, exclude)
+        if lexical is None:
+            return []
+        head, reading, query, hist, off, fits = lexical
+        where = self._request_region(head, region)
         self.stats["ranked"] += 1
         gain: dict[str, float] = {}
         qv: Sequence[float] = ()
