@@ -168,7 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import seed
+    from bot.loaders import seed
 
     base = load(args.config)
     admins = tuple(dict.fromkeys((*base.bot.admins, "local:admin")))
@@ -218,7 +218,7 @@ def _json_lines(on_error: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def cmd_experts_import(args: argparse.Namespace) -> int:
-    from bot.demo import import_roster
+    from bot.loaders import import_roster
     from bot.roster import RosterFormatError
 
     store = _store(args)
@@ -368,7 +368,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_menu_import(args: argparse.Namespace) -> int:
-    from bot.demo import import_menu
+    from bot.loaders import import_menu
     from bot.roster import RosterFormatError
 
     store = _store(args)

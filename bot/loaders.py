@@ -1,4 +1,4 @@
-"""Loading rosters and menus into the store, and seeding the demo's sample data."""
+"""Loading roster and menu files into the store, and seeding the demo with sample data."""
 
 from __future__ import annotations
 
