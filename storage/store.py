@@ -10,7 +10,8 @@ from typing import Any
 from storage.admin_store import AdminMixin
 from storage.base import json_tuple, parse_ts, ts
 from storage.delivery import DeliveryMixin
-from storage.records import Expert, MenuItem, NewOrder, Order, OrderState, Session
+from storage.records import NewOrder, Order, OrderState, Session
+from storage.roster_store import RosterMixin
 
 _DATED = {
     OrderState.COMPLETED: "completed_at",
@@ -20,7 +21,7 @@ _DATED = {
 }
 
 
-class Store(DeliveryMixin, AdminMixin):
+class Store(DeliveryMixin, AdminMixin, RosterMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------
@@ -325,133 +326,3 @@ class Store(DeliveryMixin, AdminMixin):
             end_reason=r["end_reason"], excellent=bool(r["excellent"]),
             first_claimed_at=parse_ts(r.get("first_claimed_at")),
         )
-
-
-    # -- experts ----------------------------------------------------------------------------
-
-    def upsert_expert(self, e: Expert, actor: str) -> bool:
-        """Add or update one expert and their chat accounts; True when newly added."""
-        with self.tx():
-            existed = self.get_expert(e.id) is not None
-            self.db.table("experts").upsert(
-                {
-                    "id": e.id, "name": e.name, "phone": e.phone, "title": e.title,
-                    "team": e.team, "region": e.region,
-                    "skills": json.dumps(list(e.skills), ensure_ascii=False),
-                    "tags": json.dumps(list(e.tags), ensure_ascii=False),
-                    "capacity": e.capacity, "status": e.status,
-                    "updated_at": ts(self.clock.now()),
-                },
-                pk="id",
-            )
-            self.db.execute("DELETE FROM expert_accounts WHERE expert_id = ?", [e.id])
-            for acc in e.accounts:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO expert_accounts (account, expert_id) VALUES (?, ?)",
-                    [acc, e.id],
-                )
-            self._event(actor, "expert.updated" if existed else "expert.added", None,
-                        expert=e.id, name=e.name)
-        return not existed
-
-    def get_expert(self, expert_id: str) -> Expert | None:
-        rows = self._rows("SELECT * FROM experts WHERE id = ?", [expert_id])
-        return self._expert(rows[0]) if rows else None
-
-    def expert_by_account(self, account: str) -> Expert | None:
-        row = self.db.execute(
-            "SELECT expert_id FROM expert_accounts WHERE account = ?", [account]
-        ).fetchone()
-        return None if row is None else self.get_expert(row[0])
-
-    def experts(self, active_only: bool = False) -> list[Expert]:
-        """The roster; with `active_only`, those available today (not paused or on leave)."""
-        rows = self._rows("SELECT * FROM experts ORDER BY length(id), id")
-        experts = [self._expert(r) for r in rows]
-        if active_only:
-            today = self.clock.now().date()
-            experts = [e for e in experts if e.available(today)]
-        return experts
-
-    def set_expert_status(self, expert_id: str, status: str, actor: str) -> None:
-        with self.tx():
-            self.db.execute("UPDATE experts SET status = ?, updated_at = ? WHERE id = ?",
-                            [status, ts(self.clock.now()), expert_id])
-            self._event(actor, "expert.status", None, expert=expert_id, status=status)
-
-    def find_experts(self, word: str) -> list[Expert]:
-        """Experts whose id or name is `word` exactly, else whose name contains it."""
-        exact = [e for e in self.experts() if word in (e.id, e.name)]
-        return exact or [e for e in self.experts() if word and word in e.name]
-
-    def expert_by_phone(self, phone: str) -> Expert | None:
-        digits = "".join(c for c in phone if c.isdigit())
-        for e in self.experts():
-            if digits and "".join(c for c in e.phone if c.isdigit()).endswith(digits[-11:]):
-                return e
-        return None
-
-    def open_loads(self) -> dict[str, int]:
-        """Unfinished orders per expert (lead or assist)."""
-        rows = self.db.execute(
-            "SELECT oe.expert_id, count(*) FROM order_experts oe JOIN orders o "
-            "ON o.no = oe.order_no WHERE o.state IN ('claimed', 'scheduled') "
-            "GROUP BY oe.expert_id").fetchall()
-        return {r[0]: int(r[1]) for r in rows}
-
-    def served_texts(self, per_expert: int = 5, recent: int = 20_000) -> dict[str, list[str]]:
-        """What each expert's latest completed orders asked for, newest first (to learn
-        from), among the `recent` latest completions."""
-        rows = self.db.execute(
-            "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)) FROM "
-            "(SELECT no, summary, text FROM orders WHERE completed_at IS NOT NULL "
-            "ORDER BY completed_at DESC LIMIT ?) o JOIN order_experts oe ON oe.order_no = o.no",
-            [recent]).fetchall()
-        out: dict[str, list[str]] = {}
-        for eid, text in rows:
-            texts = out.setdefault(eid, [])
-            if text and len(texts) < per_expert:
-                texts.append(text)
-        return out
-
-    def roster_version(self) -> str:
-        """Changes whenever the roster or the menu changes (to rebuild the matching index)."""
-        row = self.db.execute(
-            "SELECT max(id) FROM events WHERE kind IN ('expert.added', 'expert.updated', "
-            "'expert.status', 'expert.linked', 'menu.updated')").fetchone()
-        count = self.db.execute("SELECT count(*) FROM experts").fetchone()
-        return f"{row[0]}:{count[0]}"
-
-    def _expert(self, r: dict[str, Any]) -> Expert:
-        accounts = self.db.execute(
-            "SELECT account FROM expert_accounts WHERE expert_id = ? ORDER BY rowid", [r["id"]]
-        ).fetchall()
-        return Expert(
-            id=r["id"], name=r["name"], phone=r["phone"] or "", title=r["title"] or "",
-            team=r["team"] or "", region=r["region"] or "", skills=json_tuple(r["skills"]),
-            tags=json_tuple(r["tags"]), accounts=tuple(a[0] for a in accounts),
-            capacity=r["capacity"] if r["capacity"] is not None else 3,
-            status=r["status"] or "active",
-        )
-
-    # -- service menu -----------------------------------------------------------------------
-
-    def upsert_menu_item(self, item: MenuItem, actor: str) -> None:
-        with self.tx():
-            self.db.table("menu_items").upsert(
-                {
-                    "no": item.no, "title": item.title, "description": item.description,
-                    "provider": item.provider, "category": item.category, "mode": item.mode,
-                    "active": int(item.active),
-                },
-                pk="no",
-            )
-            self._event(actor, "menu.updated", None, no=item.no, title=item.title)
-
-    def menu(self, active_only: bool = True) -> list[MenuItem]:
-        sql = "SELECT * FROM menu_items" + (" WHERE active = 1" if active_only else "")
-        return [
-            MenuItem(r["no"], r["title"], r["description"] or "", r["provider"] or "",
-                     r["category"] or "", r["mode"] or "", bool(r["active"]))
-            for r in self._rows(sql + " ORDER BY no")
-        ]
