@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bot.app import App
-from tests.fakes import T0, FakeChat, FrozenClock, add_expert, make_app
+from bot.web.server import make_web_app
+from tests.fakes import T0, Client, FakeChat, FrozenClock, add_expert, make_app
 
 
 @pytest.fixture
@@ -34,3 +36,20 @@ def experts(app: App) -> None:
     add_expert(app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"))
     add_expert(app, "e2", "叶卫东", ("变频器", "电气", "PLC"), region="浙江省杭州市西湖区")
     add_expert(app, "e3", "陈水根", ("水产养殖", "溶解氧"), region="浙江省金华市婺城区")
+
+
+@pytest.fixture
+async def local_app(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
+    """An app with the local platform on, `local:admin` as admin and welder e1 on the roster."""
+    app = make_app(tmp_path, clock, local=True, admins=("local:admin",))
+    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"), platform="local")
+    app.ready = True
+    yield app
+    app.store.db.close()
+
+
+@pytest.fixture
+async def client(local_app: App,
+                 aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Client:
+    """aiohttp's test client on the bot's HTTP server."""
+    return await aiohttp_client(make_web_app(local_app))

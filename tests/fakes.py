@@ -7,8 +7,10 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from bot.app import App, build_app
 from bot.config import BotConfig, Config, LocalConfig, StorageConfig
@@ -16,7 +18,9 @@ from bot.model import SHANGHAI, ChatKind, FrozenClock, Incoming
 from bot.platforms.base import SendError
 from storage.records import Expert, OutboxItem
 
-__all__ = ["T0", "FakeChat", "FrozenClock", "Sent", "make_app"]
+__all__ = ["T0", "Client", "FakeChat", "FrozenClock", "Sent", "make_app", "post_local"]
+
+Client = TestClient[web.Request, web.Application]
 
 FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
 T0 = datetime(2026, 5, 6, 10, 0, tzinfo=SHANGHAI)  # a Wednesday morning
@@ -100,3 +104,11 @@ def add_expert(app: App, eid: str, name: str, skills: tuple[str, ...], *,
                region=region, accounts=(f"{platform}:{eid}",))
     app.store.upsert_expert(e, actor="test")
     return e
+
+
+async def post_local(client: Client, **body: Any) -> dict[str, Any]:
+    """POST one message to the local API; it must answer 200."""
+    resp = await client.post("/api/local/messages", json=body)
+    assert resp.status == 200, await resp.text()
+    data: dict[str, Any] = await resp.json()
+    return data

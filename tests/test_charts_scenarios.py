@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from bot.app import App
 from bot.charts import BASELINE, HEIGHT, IMAGE_NAME, SERIES, WIDTH, decode_png, image_of
 from bot.model import SHANGHAI, FrozenClock
-from bot.web.server import make_web_app
 from storage.records import OutboxItem
-from tests.fakes import FakeChat, make_app
+from tests.fakes import Client, FakeChat, make_app, post_local
 
-Client = TestClient[web.Request, web.Application]
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
 LEGEND = "图：①收到需求 ②已办结 ③解决难题 ④服务场次 ⑤服务人次 ⑥合理化建议"
 
@@ -86,31 +78,10 @@ async def test_monthly_post_carries_the_chart(tmp_path: Path) -> None:
     app.store.db.close()
 
 
-@pytest.fixture
-async def local_app(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
-    app = make_app(tmp_path, clock, admins=("local:admin",), local=True)
-    app.ready = True
-    yield app
-    app.store.db.close()
-
-
-@pytest.fixture
-async def client(local_app: App,
-                 aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Client:
-    return await aiohttp_client(make_web_app(local_app))
-
-
-async def _post(client: Client, **body: Any) -> dict[str, Any]:
-    resp = await client.post("/api/local/messages", json=body)
-    assert resp.status == 200, await resp.text()
-    data: dict[str, Any] = await resp.json()
-    return data
-
-
 async def test_local_api_serves_the_chart(client: Client) -> None:
-    order = await _post(client, chat="g1", sender="c1", text=ORDER)
+    order = await post_local(client, chat="g1", sender="c1", text=ORDER)
     assert all(r["image"] is None for r in order["replies"])
-    answer = await _post(client, chat="g1", sender="admin", text="/统计 2026-05")
+    answer = await post_local(client, chat="g1", sender="admin", text="/统计 2026-05")
     [reply] = answer["replies"]
     assert set(reply) == {"id", "chat", "text", "mentions", "image"}
     assert reply["image"] == f"/api/local/images/{reply['id']}.png"

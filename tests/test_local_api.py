@@ -2,43 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-from typing import Any
-
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from bot.app import App
-from bot.model import FrozenClock
-from bot.web.server import make_web_app
-from tests.fakes import add_expert, make_app
+from tests.fakes import Client, post_local
 
-Client = TestClient[web.Request, web.Application]
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
-
-
-@pytest.fixture
-async def local_app(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
-    app = make_app(tmp_path, clock, local=True)
-    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"), platform="local")
-    app.ready = True
-    yield app
-    app.store.db.close()
-
-
-@pytest.fixture
-async def client(local_app: App,
-                 aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> Client:
-    return await aiohttp_client(make_web_app(local_app))
-
-
-async def post(client: Client, **body: Any) -> dict[str, Any]:
-    resp = await client.post("/api/local/messages", json=body)
-    assert resp.status == 200, await resp.text()
-    data: dict[str, Any] = await resp.json()
-    return data
+post = post_local
 
 
 async def test_order_and_claim_over_http(client: Client) -> None:

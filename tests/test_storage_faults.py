@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
-
 import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from bot.app import App
-from bot.model import FrozenClock
-from bot.web.server import make_web_app
-from tests.fakes import add_expert, make_app
+from tests.fakes import Client
 
-Client = TestClient[web.Request, web.Application]
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导"
-
-
-@pytest.fixture
-async def local(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[App]:
-    app = make_app(tmp_path, clock, local=True)
-    add_expert(app, "e1", "沈国平", ("焊接变形",), platform="local")
-    app.ready = True
-    yield app
-    app.store.db.close()
-
-
-@pytest.fixture
-async def client(local: App, aiohttp_client: Callable[[web.Application], Awaitable[Client]]
-                 ) -> Client:
-    return await aiohttp_client(make_web_app(local))
 
 
 @pytest.mark.parametrize("fault", ["read-only", "full"])
 async def test_storage_fault_is_a_clear_503_and_loses_nothing(
-        client: Client, local: App, caplog: pytest.LogCaptureFixture, fault: str) -> None:
-    db = local.store.db
+        client: Client, local_app: App, caplog: pytest.LogCaptureFixture, fault: str) -> None:
+    db = local_app.store.db
     pages = db.execute("PRAGMA page_count").fetchone()[0]
     if fault == "read-only":
         db.execute("PRAGMA query_only = 1")
@@ -48,7 +25,7 @@ async def test_storage_fault_is_a_clear_503_and_loses_nothing(
     assert "storage unavailable" in caplog.text and "Traceback" not in caplog.text
     db.execute("PRAGMA query_only = 0")
     db.execute("PRAGMA max_page_count = 1073741823")
-    assert local.store.orders() == [] and local.store.seen("local", "m-1") is None
+    assert local_app.store.orders() == [] and local_app.store.seen("local", "m-1") is None
     again = await client.post("/api/local/messages", json=body)  # the sender retries
     data = await again.json()
     assert again.status == 200 and data["replies"][0]["text"].startswith("已收到点单 #1")
