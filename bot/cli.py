@@ -92,7 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+    logging.basicConfig(level=logging.DEBUG if os.environ.get("DIANDAN_DEBUG") else logging.INFO,
+                        stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         code: int = args.func(args)
@@ -107,6 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except sqlite3.Error as exc:
         print(f"diandan: database error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: one line for the user; DIANDAN_DEBUG=1 logs the traceback
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(f"diandan: unexpected error: {exc!r}", file=sys.stderr)
         return 1
 
 
