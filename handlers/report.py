@@ -31,7 +31,8 @@ def tally_text(t: dict[str, Any], period: Period, scope_label: str = "",
                previous: dict[str, Any] | None = None, *, chart: bool = False) -> str:
     """The tally of one period as a chat message, with change against the previous one;
     with `chart`, ending in the legend of the chart image sent with it."""
-    head = f"【统计】{period.label} 劳模工匠志愿服务" + (f"（{scope_label}）" if scope_label else "")
+    scope = f"（{scope_label}）" if scope_label else ""
+    head = f"【统计】{period.label} 劳模工匠志愿服务{scope}"
     lines = [head]
     for key, word, unit in LINES:
         before = previous[key] if previous else None
