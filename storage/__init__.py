@@ -1,0 +1,1 @@
+"""Storage: the SQLite schema, the Store and the tallies."""

@@ -1,0 +1,1 @@
+"""Tests: scenarios, adapters against platform doubles, and process tests."""

@@ -1,5 +1,6 @@
-"""Rank experts for an order: profile n-grams, symptom lexicon, past orders, region and load,
-with an optional text-embedding signal asked only when the lexical ranking is unsure."""
+"""Rank experts for an order: profile n-grams, symptom lexicon, history, region, load, embedding."""
+
+# The text-embedding signal is optional and asked only when the lexical ranking is unsure.
 
 from __future__ import annotations
 
