@@ -1,1 +1,1 @@
-"""匠心点单 diandan-bot: the chat bot of the trade unions' model-worker and craftsman volunteer service."""
+"""匠心点单 diandan-bot: the trade unions' model-worker and craftsman volunteer-service bot."""
