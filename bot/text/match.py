@@ -103,18 +103,17 @@ class Matcher:
         self._inactive: set[str] = set()
         self._sem = SemanticIndex(embedder) if embedder is not None else None
         self.stats = {"ranked": 0, "cascade": 0}
-        prof_docs: list[tuple[str, dict[str, float]]] = []
-        hist_docs: list[tuple[tuple[str, int], dict[str, float]]] = []
         for e in experts:
             self._drop(e.id)
             entry = self._entry(e)
             self._store(entry)
             self._sem_put(entry)
-            prof_docs.append((e.id, self._profile_grams(entry)))
-            hist_docs.extend(((e.id, i), grams(self._lex.canon(h)))
-                             for i, h in enumerate(e.history))
-        self._profiles.add_many(prof_docs)
-        self._history.add_many(hist_docs)
+        # Generators: each document's raw grams exist only while it is indexed.
+        entries = self._entries
+        self._profiles.add_many((eid, self._profile_grams(en)) for eid, en in entries.items())
+        self._history.add_many(((eid, i), grams(self._lex.canon(h)))
+                               for eid, en in entries.items()
+                               for i, h in enumerate(en.profile.history))
         if self._sem is not None and len(self._entries) <= EAGER_EMBED:
             self._sem.embed_pending()
 
