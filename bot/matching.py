@@ -143,7 +143,7 @@ class Routing:
             load = loads.get(eid, 0)
             if load != p.open_load:
                 self._profiles[eid] = replace(p, open_load=load)
-                self._matcher.update(self._profiles[eid])
+                self._matcher.set_load(eid, load)
 
     def _load_roster(self, today: date) -> None:
         experts = self.store.experts()

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from bot.text.match_cascade import SEM_TOP, W_SEM, boosts
@@ -121,6 +121,13 @@ class Matcher:
         return len(self._entries)
 
     # ── roster changes ──
+    def set_load(self, expert_id: str, open_load: int) -> None:
+        """Change one expert's open load: it only weighs the score, the index stays."""
+        entry = self._entries.get(expert_id)
+        if entry is not None:
+            self._entries[expert_id] = replace(
+                entry, profile=replace(entry.profile, open_load=open_load))
+
     def update(self, expert: ExpertProfile) -> None:
         """Add or replace one expert without rebuilding the index."""
         self._remove(expert.id, keep_vectors=True)
