@@ -192,6 +192,7 @@ def _v3(db: sqlite_utils.Database) -> None:
     orders.create_index(["completed_at", "category", "region", "outcome"])
     orders.create_index(["rated_at", "rating"])
     orders.create_index(["ended_at", "state"])
+    orders.create_index(["requester", "state"])  # 我的单
     db.table("sessions").create_index(["at", "category", "region", *SESSION_SUMS])
     db.table("session_experts").create_index(
         ["at", "expert_id", "team", "hours", "beneficiaries"])
