@@ -95,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if os.environ.get("DIANDAN_DEBUG") else logging.INFO,
                         stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run at INFO
     try:
         code: int = args.func(args)
         return code
