@@ -35,8 +35,9 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin):
 
     def mark_seen(self, platform: str, msg_id: str, ref: str = "") -> None:
         with self.tx():
-            self.db.table("inbound").insert(
-                {"platform": platform, "msg_id": msg_id, "at": ts(self.clock.now()), "ref": ref}
+            self.db.execute(
+                "INSERT INTO inbound (platform, msg_id, at, ref) VALUES (?, ?, ?, ?)",
+                [platform, msg_id, ts(self.clock.now()), ref],
             )
 
     # -- orders -----------------------------------------------------------------------------
