@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
 from handlers.common import expert_name, order_arg, title_of
@@ -16,9 +18,15 @@ NONE_OPEN = "目前没有待接单的点单。"
 NONE_MINE = "您目前没有进行中的点单。"
 EMPTY = "消息是空的。发送「帮助」查看用法。"
 UNSURE = "需要我帮您派单吗？回复「是」即按这条消息点单，或以「点单：」开头重新描述。"
+THANKS = re.compile(r"^(?:谢谢|感谢|多谢|辛苦|麻烦您?了|thanks?|thx)", re.I)
+GREETING = re.compile(r"^(?:你好|您好|大家好|各位好|早上好|下午好|晚上好|早|在吗|在不在|hi|hello)",
+                      re.I)
+YOU_ARE_WELCOME = "不客气！有需要随时 @我 点单。"
+HELLO = "您好！我是匠心点单。发送「点单：问题描述」即可请劳模工匠专家，发送「帮助」查看全部用法。"
 NOT_UNDERSTOOD = "没太明白您的意思。要点单请以「点单：」开头描述问题；发送「帮助」查看全部用法。"
 UNKNOWN_COMMAND = "未知指令 {cmd}。发送「/帮助」查看管理员指令。"
 ADMIN_ONLY = "只有管理员可以使用 {cmd}"
+_AT = re.compile(r"^\s*(?:@\S+\s+)+")
 OPEN_STATES = (OrderState.OPEN, OrderState.CLAIMED, OrderState.SCHEDULED)
 
 
@@ -113,5 +121,9 @@ async def not_understood(msg: Incoming, ctx: Context) -> None:
     elif ctx.parsed.unsure:
         ctx.store.ask(msg.platform, msg.chat_id, msg.sender_id, "order?", text)
         ctx.reply(UNSURE)
+    elif THANKS.match(_AT.sub("", text)):
+        ctx.reply(YOU_ARE_WELCOME)
+    elif GREETING.match(_AT.sub("", text)):
+        ctx.reply(HELLO)
     else:
         ctx.reply(NOT_UNDERSTOOD)

@@ -176,3 +176,12 @@ async def test_unsure_message_is_asked_about_then_ordered_on_yes(chat: FakeChat,
     assert "e1" in announce.mentions
     [again] = await chat.say("好的", sender="wu")  # the question was answered once
     assert "需要点单时" in again.text and len(app.store.orders()) == 1
+
+
+@pytest.mark.parametrize(("text", "start"), [
+    ("谢谢大家", "不客气"), ("辛苦了！", "不客气"), ("您好", "您好！我是匠心点单"),
+    ("在吗", "您好！我是匠心点单"), ("今天天气不错", "没太明白"),
+])
+async def test_small_talk_gets_a_friendly_answer(chat: FakeChat, text: str, start: str) -> None:
+    [reply] = await chat.say(text)
+    assert reply.text.startswith(start)
