@@ -23,7 +23,10 @@ _CUE_BEFORE = re.compile(
     r"(?:最好|希望|务必|必须|请于|请在|要求|截止|截至|期限|最晚|最迟|时间|日期|期望|争取|赶在|before|by)"
     r"\s*[:：]?\s*(?:在|于)?\s*$"
 )
-_PAST_AFTER = re.compile(r"^\s*(?:以来|开始出现|起就|就开始|到现在|至今)")
+_PAST_AFTER = re.compile(
+    r"^\s*(?:以来|开始出现|起就|就开始|到现在|至今|"
+    r"(?:一早|早上|早晨|上午|中午|下午|晚上|凌晨)(?:开始|起|以来|就|到现在|一直|突然))"
+)
 
 _FULL = re.compile(r"(?<!\d)(\d{4})\s*(?:年\s*(" + NUM + r")\s*月\s*(" + NUM + r")\s*[日号]?"
                    r"|[-/.](\d{1,2})[-/.](\d{1,2})(?!\d))")
@@ -50,6 +53,18 @@ _WEEK = re.compile(
 )
 _WEEK_SPAN = re.compile(r"(本|这|这个|下|下个)\s*(?:周|星期|礼拜)\s*(之内|以内|内|前|之前|以前)")
 _HOLIDAY = re.compile(r"(五一|劳动节|国庆节?|元旦|十一)\s*(?:节)?\s*(前|之前|以前)?")
+# Lunar holidays by Gregorian year (春节 = the first day of the lunar year).
+_LUNAR: dict[str, dict[int, tuple[int, int]]] = {
+    "春节": {2025: (1, 29), 2026: (2, 17), 2027: (2, 6), 2028: (1, 26), 2029: (2, 13),
+             2030: (2, 3), 2031: (1, 23)},
+    "端午": {2025: (5, 31), 2026: (6, 19), 2027: (6, 9), 2028: (5, 28), 2029: (6, 16),
+             2030: (6, 5), 2031: (6, 24)},
+    "中秋": {2025: (10, 6), 2026: (9, 25), 2027: (9, 15), 2028: (10, 3), 2029: (9, 22),
+             2030: (9, 12), 2031: (10, 1)},
+}
+_LUNAR_RE = re.compile(
+    r"(春节|过年|大年初一|端午节?|中秋节?)\s*(?:节)?\s*(?:放假)?\s*(前|之前|以前)?"
+)
 _PAST_WORDS = ("每", "隔", "上周", "上个", "上星期", "上礼拜", "上月", "去年", "昨天", "前天",
                "每周", "每个",
                "每星期", "每月", "隔周")
@@ -141,9 +156,22 @@ def _week(today: date, prefix: str, wd_char: str) -> date | None:
     return this_week if this_week >= today else this_week + timedelta(days=7)
 
 
+def _lunar_holiday(today: date, name: str) -> date | None:
+    """The next 春节/端午/中秋 on or after today (dates from the official calendar)."""
+    key = "春节" if name in ("春节", "过年", "大年初一") else name[:2]
+    for y in (today.year, today.year + 1):
+        md = _LUNAR.get(key, {}).get(y)
+        if md and date(y, *md) >= today:
+            return date(y, *md)
+    return None
+
+
 def find_dates(norm: str, today: date) -> list[DateMatch]:
     """Every date named in normalised text, read against `today`; past dates are left out."""
+    norm = norm.replace("元月", "1月")  # same length: positions stay valid
     raw: list[tuple[int, int, date | None]] = []
+    for m in _LUNAR_RE.finditer(norm):
+        raw.append((m.start(), m.end(), _lunar_holiday(today, m.group(1))))
     for m in _FULL.finditer(norm):
         y = int(m.group(1))
         mo = cn_int(m.group(2) or m.group(4) or "")

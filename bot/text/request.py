@@ -16,6 +16,16 @@ _GREETING_ONLY = re.compile(
 )
 
 
+# A mobile or landline number left for a call back (the text is already normalised).
+_CONTACT_NUMBER = re.compile(
+    r"(?<![\d.])(?:(?:\+?86)?1[3-9]\d[\s-]?\d{4}[\s-]?\d{4}|0\d{2,3}[\s-]?\d{7,8})(?![\d.])"
+)
+
+_CONTACT_CUE = re.compile(r"联系人|对接人|联络人")
+# The sender speaks of their own workplace (a problem of theirs, not news about someone else).
+_OWN = re.compile(r"我们|我厂|我司|我公司|我单位|厂里|车间|公司的|我家|咱们|咱|本厂|本公司|我这")
+
+
 @dataclass(frozen=True)
 class RequestSignal:
     """How a plain message reads: as a request, as unsure, or as other."""
@@ -53,6 +63,33 @@ _GREETING_LEAD = re.compile(
 )
 
 
+# A greeting that opens a longer message: 你好，/ 各位老师好，/ 大家好，我是… / Hello 各位，
+_OPENING_GREETING = re.compile(
+    r"^(?:(?:各位|大家|老师们|师傅们|领导们?)?(?:老师|师傅|专家|领导)?(?:你们?好|您好|早上好|上午好|"
+    r"中午好|下午好|晚上好)|(?:各位|大家)(?:老师|师傅|专家|领导)?(?:们)?好|(?:老师|师傅|专家)们?好|"
+    r"hi|hello|哈喽|嗨)\s*(?:各位|大家)?(?:老师|师傅|专家|领导)?(?:们)?[啊呀~!！。.,，、\s]+",
+    re.I,
+)
+
+
+def strip_greeting(text: str) -> str:
+    """The message without an opening greeting (the whole text when nothing follows it)."""
+    m = _OPENING_GREETING.match(text)
+    return text[m.end():] if m and m.end() < len(text) else text
+
+
+def _thanks_close(text: str, asks: list[str], thanks: tuple[str, ...]) -> bool:
+    """Thanks that only close a request (…想请专家来看看，谢谢！) come after the first ask."""
+    ask_at = [text.find(w) for w in asks]
+    m = _ask_patterns().search(text)
+    if m:
+        ask_at.append(m.start())
+    if not ask_at:
+        return False
+    first_ask = min(ask_at)
+    return all(text.find(w) > first_ask for w in thanks if w in text)
+
+
 def opens_as_order(text: str) -> bool:
     """The message opens with 点单/【点单】/#点单/求助 (after a greeting): certainly an order."""
     m = _GREETING_LEAD.match(text)
@@ -79,10 +116,14 @@ def classify(body: str) -> RequestSignal:
     for w in asks:
         rest = rest.replace(w, " ")
     need = _any(rest, words("request", "problem")) or _any(rest, _category_words())
-    thanks = _any(text, words("request", "thanks"))
+    thank_words = words("request", "thanks")
+    thanks = _any(text, thank_words)
     acks = words("request", "acks")
-    chatter = _any(text, words("request", "chatter")) or text.startswith(acks) or (
+    opened = strip_greeting(text)
+    chatter = _any(text, words("request", "chatter")) or opened.startswith(acks) or (
         len(text) <= 12 and _any(text, acks))
+    if thanks and not chatter and ask and need and _thanks_close(text, asks, thank_words):
+        return RequestSignal(True, False, False)
     if thanks or chatter:
         # "谢谢！另外还想请…" is still a request; plain thanks and status talk are not.
         later = re.search(r"(?:另外|还有|还想|再请|顺便|此外|但是|不过)", text)
@@ -90,6 +131,11 @@ def classify(body: str) -> RequestSignal:
             return RequestSignal(True, False, False)
         return RequestSignal(False, bool(ask and need and len(text) > 30), False)
     if ask and need:
+        return RequestSignal(True, False, False)
+    leaves_number = len(text) >= 15 and bool(_CONTACT_NUMBER.search(text))
+    own = bool(_OWN.search(text))
+    if leaves_number and (ask or (need and own) or (len(text) >= 20 and _CONTACT_CUE.search(text))):
+        # Asking (or naming a problem) and leaving a number to call back: an order.
         return RequestSignal(True, False, False)
     if need and (_QUESTION.search(text) or len(text) >= 6):
         return RequestSignal(False, True, False)

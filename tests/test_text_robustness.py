@@ -1,0 +1,43 @@
+"""Ways of writing seen in work groups: greetings and thanks around requests, numbers, holidays."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from bot.model import SHANGHAI
+from bot.text.parse import parse
+
+NOW = datetime(2027, 1, 10, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.mark.parametrize("text", [
+    "你好，我们车间的空压机老是跳停，想请专家来看看",
+    "各位老师好，我们厂焊缝气孔多，能不能派个师傅来指导一下？谢谢！",
+    "车间数控机床主轴异响，联系电话13912345678",
+    "联系人王科长 13812345678，厂里污水COD超标",
+])
+def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
+    p = parse(text, NOW)
+    assert p.is_request and p.intent == "new_order"
+
+
+@pytest.mark.parametrize("text", [
+    "各队请准时参加周五的培训，值班人员不变",
+    "今天早上开始机器一直报警",
+    "谢谢大家，辛苦了",
+])
+def test_notices_and_chatter_are_not_requests(text: str) -> None:
+    assert not parse(text, NOW).is_request
+
+
+def test_lunar_new_year_and_first_month() -> None:
+    assert parse("点单：春节前想请专家来做一次安全培训", NOW).deadline == date(2027, 2, 6)
+    assert parse("点单：设备异响，元月15日前请安排", NOW).deadline == date(2027, 1, 15)
+
+
+def test_menu_order_and_menu_wordings() -> None:
+    p = parse("我要点单，第2项", NOW)
+    assert (p.intent, p.menu_no) == ("menu_order", 2)
+    assert parse("看下服务清单", NOW).intent == "menu"
