@@ -74,7 +74,6 @@ class DashboardConfig:
 @dataclass(frozen=True)
 class OutboxConfig:
     rate_per_minute: int = 20
-    max_attempts: int = 12
     base_delay_seconds: float = 2.0
     max_delay_seconds: float = 600.0
 
