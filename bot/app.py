@@ -23,7 +23,8 @@ from bot.platforms.base import Platform
 from bot.router import BotError, Context, Router, find_route
 from bot.scheduler import start_scheduler
 from bot.text.match_embed import Embedder
-from bot.text.parse import parse
+from bot.text.parse import Parsed, parse
+from storage.records import OutboxItem
 from storage.schema import connect
 from storage.store import Store
 
@@ -51,6 +52,7 @@ class Handled:
     duplicate: bool
     ref: str = ""
     sent: list[int] = field(default_factory=list)
+    delivered: list[tuple[OutboxItem, str]] = field(default_factory=list)  # in-store sends
 
 
 class App:
@@ -79,14 +81,15 @@ class App:
         changes and its queued replies commit together, so a crash either loses nothing or
         repeats nothing. Returns the ids of the outbox items the handling queued.
         """
-        if parse(msg.text, msg.sent_at or self.clock.now()).intent == "new_order":
+        parsed = parse(msg.text, msg.sent_at or self.clock.now())
+        if parsed.intent == "new_order":
             await self.routing.prefetch(msg.text)  # model work off the loop, before the lock
         async with self.lock:
             ref = self.store.seen(msg.platform, msg.msg_id)
             if ref is not None:
                 log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
                 return Handled(duplicate=True, ref=ref)
-            ctx = self.context(msg)
+            ctx = self.context(msg, parsed)
             try:
                 with self.store.tx():
                     ref = record(self.store) if record else ""
@@ -94,19 +97,22 @@ class App:
                     self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
                                              msg.chat_title, msg.reply_handle)
                     await self._dispatch(msg, ctx)
+                    delivered = await self.outbox.send_in_store(ctx.sent)
             except sqlite3.Error as exc:
                 log.error("storage unavailable, %s message %s not handled: %s",
                           msg.platform, msg.msg_id, exc)
                 raise StorageUnavailable(str(exc)) from None
-        self.outbox.wake()
-        return Handled(duplicate=False, ref=ref, sent=ctx.sent)
+        if len(delivered) < len(ctx.sent):
+            self.outbox.wake()
+        return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered)
 
-    def context(self, msg: Incoming) -> Context:
+    def context(self, msg: Incoming, parsed: Parsed | None = None) -> Context:
         now = msg.sent_at or self.clock.now()
         quoted = _ORDER_REF.search(msg.quote_text) if msg.quote_text else None
         return Context(
             store=self.store, clock=self.clock, config=self.config, msg=msg,
-            parsed=parse(msg.text, now), quoted_order=int(quoted.group(1)) if quoted else None,
+            parsed=parsed or parse(msg.text, now),
+            quoted_order=int(quoted.group(1)) if quoted else None,
             routers=self.routers, routing=self.routing,
         )
 
@@ -118,7 +124,7 @@ class App:
             ctx.reply(APOLOGY)
             return
         try:
-            with self.store.tx():  # a savepoint: a failing handler leaves no half change
+            with self.store.savepoint():  # a failing handler leaves no half change
                 queued = len(ctx.sent)
                 try:
                     await route.handler(msg, ctx)

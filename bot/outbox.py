@@ -51,6 +51,23 @@ class Outbox:
                 done.append((item, ref))
         return done
 
+    async def send_in_store(self, ids: Iterable[int]) -> list[tuple[OutboxItem, str]]:
+        """Send now the items whose platform only writes to the bot's own database (the
+        local chat). The caller holds the writer lock and a transaction, so the handling of a
+        message and the delivery of its replies commit together. Returns what was sent with
+        each platform id; the other items are left to the worker."""
+        done: list[tuple[OutboxItem, str]] = []
+        for item_id in ids:
+            item = self.store.outbox_item(item_id)
+            platform = self.platforms.get(item.platform) if item else None
+            if (item is None or item.state != "pending" or platform is None
+                    or not platform.in_store or platform.rate_limited):
+                continue
+            ref = await platform.send(item)
+            self.store.mark_sent(item.id, ref)
+            done.append((item, ref))
+        return done
+
     async def drain(self) -> int:
         """One pass over the pending items that are due; returns how many were sent."""
         now = self.clock.now()

@@ -46,6 +46,7 @@ class StoreBase:
         self.load_epoch = 0
         self.touched_experts: set[str] = set()  # whose open load may have changed here
         self.touched_orders: set[int] = set()  # orders whose whole team's load may have
+        self._savepoints = 0
 
     def changes(self) -> tuple[int, int, int]:
         """(roster epoch, load epoch, data_version): differs after any relevant change here,
@@ -61,10 +62,11 @@ class StoreBase:
 
     @contextmanager
     def tx(self) -> Iterator[None]:
-        """One write transaction (BEGIN IMMEDIATE); nested calls become savepoints."""
+        """One write transaction (BEGIN IMMEDIATE). Inside an open transaction it adds
+        nothing: a failure propagates to whoever opened it (or set a `savepoint`), which
+        rolls back, so a store method is never left half done."""
         if self.db.conn.in_transaction:
-            with self.db.atomic():
-                yield
+            yield
             return
         self.db.execute("BEGIN IMMEDIATE")
         try:
@@ -73,6 +75,20 @@ class StoreBase:
             self.db.rollback()
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of the open transaction that rolls back alone when it fails (a handler)."""
+        self._savepoints += 1
+        name = f"sp{self._savepoints}"
+        self.db.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            self.db.execute(f"ROLLBACK TO {name}")
+            self.db.execute(f"RELEASE {name}")
+            raise
+        self.db.execute(f"RELEASE {name}")
 
     def _event(
         self, actor: str, kind: str, order_no: int | None = None, **data: object

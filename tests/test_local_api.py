@@ -93,3 +93,20 @@ async def test_health_page_and_directory(client: Client, local_app: App) -> None
     assert (await client.get("/static/chat.js")).status == 200
     directory = await (await client.get("/api/local/directory")).json()
     assert {c["id"] for c in directory["chats"]} >= {"g-huzhou"}
+
+
+async def test_handling_and_its_replies_commit_together(client: Client, local_app: App) -> None:
+    """The local chat's replies are written in the transaction that handles the message: one
+    commit per message, and nothing left for the outbox worker."""
+    statements: list[str] = []
+    local_app.store.db.conn.set_trace_callback(statements.append)
+    try:
+        first = await post(client, chat="g1", sender="c1", text=ORDER)
+    finally:
+        local_app.store.db.conn.set_trace_callback(None)
+    assert [s for s in statements if s.startswith(("BEGIN", "COMMIT"))] == [
+        "BEGIN IMMEDIATE", "COMMIT"]
+    assert not any(s.startswith("SAVEPOINT sqlite_utils") for s in statements)
+    rows = local_app.store.db.execute("SELECT state FROM outbox").fetchall()
+    assert rows and {r[0] for r in rows} == {"sent"}
+    assert len(first["replies"]) == len(rows)

@@ -109,9 +109,8 @@ class LocalPlatform:
             return _error(503, f"storage unavailable: {exc}")
         if handled.duplicate:
             return json_response({"id": int(handled.ref), "replies": []})
-        delivered = await self.app.outbox.deliver(handled.sent)
         replies = []
-        for _item, ref in delivered:
+        for _item, ref in handled.delivered:
             row = self.store.local_message(int(ref))
             if row:
                 replies.append({"id": row["id"], "chat": row["chat"], "text": row["text"],

@@ -16,6 +16,7 @@ from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
 from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation
 from bot.text.match_vectors import SemanticIndex
 
+ITEM_CACHE = 50_000          # profile items kept read for the reasons (see Matcher._item)
 # Only the head of a message is read (orders are short; a pasted novel must stay fast).
 MAX_QUERY_CHARS = 600
 
@@ -78,6 +79,12 @@ class _Entry:
     items: tuple[str, ...]      # skills then tags, deduplicated, for reasons
 
 
+class _Item(NamedTuple):
+    norm: str                   # normalized text
+    grams: tuple[str, ...]      # its n-grams of two characters or more
+    specs: frozenset[str]       # the specialties the lexicon reads in it
+
+
 class _Lexical(NamedTuple):
     head: str
     reading: Reading
@@ -101,6 +108,7 @@ class Matcher:
         self._history: NgramIndex[tuple[str, int]] = NgramIndex()
         self._spec_post: dict[str, dict[str, float]] = {}
         self._inactive: set[str] = set()
+        self._items: dict[str, _Item] = {}  # profile items read for reasons, by their text
         self._sem = SemanticIndex(embedder) if embedder is not None else None
         self.stats = {"ranked": 0, "cascade": 0}
         for e in experts:
@@ -363,20 +371,32 @@ class Matcher:
     def _history_doc_grams(text: str) -> dict[str, float]:
         return grams(text)
 
+    def _item(self, item: str) -> _Item:
+        """A profile item as the reasons read it (cached: rosters repeat the same items)."""
+        got = self._items.get(item)
+        if got is None:
+            if len(self._items) >= ITEM_CACHE:
+                self._items.clear()
+            got = self._items[item] = _Item(
+                normalize(item), tuple(g for g in grams(item) if len(g) >= 2),
+                frozenset(self._lex.profile_specs((item,))))
+        return got
+
     def _matched_items(self, entry: _Entry, query: dict[str, float],
                        reading: Reading) -> list[str]:
-        fired = {w for ws in reading.cues.values() for w in ws} | set(reading.expansion)
+        fired = [w for w in {w for ws in reading.cues.values() for w in ws}
+                 | set(reading.expansion) if len(w) >= 2]
         strong_specs = {s for s, v in reading.specs.items() if v >= 0.5}
         scored: list[tuple[float, int, str]] = []
         for i, item in enumerate(entry.items):
-            norm = normalize(item)
+            it = self._item(item)
             score = 0.0
-            for g in grams(item):
-                if len(g) >= 2 and g in query:
+            for g in it.grams:
+                if g in query:
                     score += self._profiles.idf(g)
-            if any(w and len(w) >= 2 and (w in norm or norm in w) for w in fired):
+            if any(w in it.norm or it.norm in w for w in fired):
                 score += 3.0
-            elif strong_specs and self._lex.profile_specs((item,)).keys() & strong_specs:
+            elif strong_specs and not it.specs.isdisjoint(strong_specs):
                 score += 1.5
             if score > 0.0:
                 scored.append((score, -i, item))
