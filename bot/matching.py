@@ -15,9 +15,8 @@ from typing import TypeVar
 
 import sqlite_utils
 
-from bot.text.match import ExpertProfile, Match, Matcher
+from bot.text.match import ExpertProfile, Match, Matcher, embedding_text
 from bot.text.match_embed import Embedder
-from bot.text.match_vectors import QUERY_CHARS
 from storage.records import Expert, MenuItem
 from storage.store import Store
 
@@ -219,7 +218,7 @@ class Routing:
         vector cached."""
         if self._semantic and self.embedder is not None and self._fresh().wants_embedding(text):
             try:
-                await asyncio.to_thread(self.embedder.embed, [text[:QUERY_CHARS]], query=True)
+                await asyncio.to_thread(self.embedder.embed, [embedding_text(text)], query=True)
             except Exception:  # only a head start: the ranking itself will cope or fall back
                 log.warning("could not embed an order ahead of handling", exc_info=True)
 

@@ -83,6 +83,15 @@ def test_embedding_routes_an_order_with_no_lexical_fit() -> None:
     assert emb.queries == [DISMISSED]
 
 
+def test_the_embedding_reads_the_problem_without_the_contact_boilerplate() -> None:
+    emb = ConceptEmbedder()
+    blended = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=emb)
+    order = f"点单：我们是长兴县华能纺织有限公司，{DISMISSED}，联系人王经理 13812345678，下周五前"
+    assert ids(blended.rank(order)) == ["L1"]
+    assert emb.queries == [DISMISSED]  # no enterprise, contact, phone or deadline tokens
+    assert match_mod.embedding_text("焊缝老是有气孔") == "焊缝老是有气孔"  # nothing to drop
+
+
 def test_confident_lexical_order_does_not_ask_the_embedding() -> None:
     emb = ConceptEmbedder()
     m = Matcher(ROSTER, embedder=emb)

@@ -122,13 +122,14 @@ async def test_a_failing_model_leaves_routing_lexical(tmp_path: Path) -> None:
 
 
 async def test_prefetch_embeds_an_order_before_the_lock(tmp_path: Path) -> None:
+    from bot.text.match_embed import CachedEmbedder
     from tests.test_match_semantic import ConceptEmbedder
 
     store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
     for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
         store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
     embedder = ConceptEmbedder()
-    routing = Routing(store, embedder)
+    routing = Routing(store, CachedEmbedder(embedder))
     await routing.prefetch("厂里把我开了")
     assert embedder.queries == []  # not semantic yet: nothing to do
     await routing.upgrade()
@@ -136,6 +137,10 @@ async def test_prefetch_embeds_an_order_before_the_lock(tmp_path: Path) -> None:
     assert embedder.queries == ["厂里把我开了"]
     await routing.prefetch("变频器")  # the lexical ranking is sure: no model work at all
     assert embedder.queries == ["厂里把我开了"]
+    order = "点单：厂里把我开了，怎么办，联系人吴经理 13867201234，下周三前"
+    await routing.prefetch(order)  # the text the ranking will embed: found in the cache after
+    routing.rank(order)
+    assert embedder.queries == ["厂里把我开了", "厂里把我开了，怎么办"]
 
 
 def test_big_rosters_stay_lexical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

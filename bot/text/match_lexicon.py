@@ -52,35 +52,49 @@ class Reading:
     cues: dict[str, list[str]] = field(default_factory=dict)  # specialty → words that fired
 
 
-class _PrefixFinder:
-    """Find listed words in a text; a match inside a longer match is dropped (安全培训 ⊃ 培训)."""
+class PrefixFinder:
+    """Find listed words in a text by looking up, at each position, slices of the listed lengths."""
 
     def __init__(self, words: Iterable[str]) -> None:
-        self._by_first: dict[str, list[str]] = {}
-        for w in sorted(set(words), key=len, reverse=True):
-            if w:
-                self._by_first.setdefault(w[0], []).append(w)
+        self._words = frozenset(w for w in words if w)
+        # First two characters → lengths of the longer words that start with them, longest first.
+        # One-character words are looked up as such.
+        lengths: dict[str, set[int]] = {}
+        for w in self._words:
+            if len(w) > 1:
+                lengths.setdefault(w[:2], set()).add(len(w))
+        self._lengths = {pair: sorted(ns, reverse=True) for pair, ns in lengths.items()}
 
     def find(self, text: str) -> list[str]:
-        spans: list[tuple[int, int, str]] = []
-        by_first = self._by_first
-        for i, ch in enumerate(text):
-            cands = by_first.get(ch)
-            if cands:
-                for w in cands:
-                    if text.startswith(w, i):
-                        spans.append((i, i + len(w), w))
-        if len(spans) < 2:
-            return [w for _, _, w in spans]
-        spans.sort(key=lambda s: (s[0], -s[1]))
+        """Listed words in text order; a match inside a longer one is dropped (安全培训 ⊃ 培训)."""
         kept: list[str] = []
-        reach = -1
-        for _start, end, w in spans:
-            if end <= reach:
-                continue  # inside an earlier, longer match
-            kept.append(w)
-            reach = max(reach, end)
+        reach = 0  # end of the last word kept
+        words, lengths = self._words, self._lengths
+        for i, ch in enumerate(text):
+            # The longest listed word starting at i, if any.
+            for n in lengths.get(text[i:i + 2], ()):
+                w = text[i:i + n]
+                if w in words:
+                    break
+            else:
+                if ch not in words:
+                    continue
+                w = ch
+            if i + len(w) > reach:  # else it lies inside an earlier, longer match
+                kept.append(w)
+                reach = i + len(w)
         return kept
+
+    def present(self, text: str) -> set[str]:
+        """Every listed word that occurs in the text, nested and overlapping ones included."""
+        words, lengths = self._words, self._lengths
+        found = {ch for ch in text if ch in words}
+        for i in range(len(text) - 1):
+            for n in lengths.get(text[i:i + 2], ()):
+                w = text[i:i + n]
+                if w in words:
+                    found.add(w)
+        return found
 
 
 def _alts(group: str) -> tuple[str, ...]:
@@ -123,8 +137,20 @@ class Lexicon:
                 self._term_words.setdefault(t, []).append(sp.name)
             for c in sp.cues:
                 self._words.setdefault(c, []).append((sp.name, W_CUE))
-        self._finder = _PrefixFinder(self._words)
-        self._term_finder = _PrefixFinder(self._term_words)
+        self._finder = PrefixFinder(self._words)
+        self._term_finder = PrefixFinder(self._term_words)
+        # Symptom rules by the alternatives of their first group (rules without groups always
+        # apply), so that a request is checked only against rules that can fire.
+        self._alternatives = PrefixFinder(
+            a for rule in self.symptoms for group in (*rule.when, rule.unless) for a in group)
+        self._rules_by_first: dict[str, list[int]] = {}
+        self._rules_always: list[int] = []
+        for i, rule in enumerate(self.symptoms):
+            if not rule.when:
+                self._rules_always.append(i)
+            else:
+                for a in rule.when[0]:
+                    self._rules_by_first.setdefault(a, []).append(i)
 
     def canon(self, text: str) -> str:
         """Normalized text with variants written one way (电动机 → 电机), for n-grams."""
@@ -146,12 +172,17 @@ class Lexicon:
         t = normalize(text)
         raw: dict[str, float] = {}
         out = Reading()
-        for rule in self.symptoms:
-            if rule.unless and any(a in t for a in rule.unless):
+        found = self._alternatives.present(t)  # the rules' alternatives that occur in t
+        candidates = set(self._rules_always)
+        for a in found:
+            candidates.update(self._rules_by_first.get(a, ()))
+        for i in sorted(candidates):  # in rule order
+            rule = self.symptoms[i]
+            if rule.unless and any(a in found for a in rule.unless):
                 continue
             fired: list[str] = []
             for group in rule.when:
-                hit = next((a for a in group if a in t), None)
+                hit = next((a for a in group if a in found), None)
                 if hit is None:
                     break
                 fired.append(hit)

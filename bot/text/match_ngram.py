@@ -39,18 +39,21 @@ def grams(text: str, weight: float = 1.0,
     """Weighted character 1–3-grams of the CJK runs and whole ASCII words of `text`."""
     acc: dict[str, float] = {} if out is None else out
     get = acc.get
+    w1, w2, w3 = (weight * w for w in GRAM_WEIGHTS)
     for run in _RUNS.findall(normalize(text)):
         if run[0].isascii():
             word = run.strip(".-")
             if _HAS_LETTER.search(word):
-                acc[word] = get(word, 0.0) + weight * GRAM_WEIGHTS[2]
+                acc[word] = get(word, 0.0) + w3
             continue
-        n_chars = len(run)
-        for n in (1, 2, 3):
-            w = weight * GRAM_WEIGHTS[n - 1]
-            for i in range(n_chars - n + 1):
-                g = run[i:i + n]
-                acc[g] = get(g, 0.0) + w
+        for g in run:
+            acc[g] = get(g, 0.0) + w1
+        for i in range(len(run) - 1):
+            g = run[i:i + 2]
+            acc[g] = get(g, 0.0) + w2
+        for i in range(len(run) - 2):
+            g = run[i:i + 3]
+            acc[g] = get(g, 0.0) + w3
     return acc
 
 

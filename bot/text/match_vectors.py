@@ -231,6 +231,10 @@ class SemanticIndex:
         doc = self._docs.get(eid)
         if doc is None or doc.vecs is None or not doc.items:
             return ""
-        sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
-                for v in doc.vecs[1:]]
+        if np is not None:
+            q = np.asarray(qv, dtype=np.float32)
+            sims = [float(np.dot(v, q)) for v in doc.vecs[1:]]
+        else:
+            sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
+                    for v in doc.vecs[1:]]
         return doc.items[max(range(len(sims)), key=sims.__getitem__)]

@@ -20,7 +20,7 @@ from bot.text.phones import find_phones
 from bot.text.phones import mask_phones as mask_phones
 from bot.text.regions import find_region
 from bot.text.request import classify
-from bot.text.summary import summarize
+from bot.text.summary import clip_summary, problem_text
 from bot.text.taxonomy import find_category, find_service_type
 
 INTENTS = (
@@ -49,6 +49,7 @@ class Parsed:
     region: str | None = None
     summary: str | None = None
     # Beyond the contract: details for the handlers.
+    problem: str | None = None  # the summary unclipped: what the semantic matcher reads
     menu_no: int | None = None  # 点单 3 → 3
     location: str | None = None  # a form's 地点/地址
     note: str | None = None  # text after the order number: reason, progress, comment, topic
@@ -150,13 +151,15 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
     urgent = _urgent(body) or (
         "urgency" in form and not form["urgency"][0].startswith(("否", "不")))
     if intent == "supplement":
-        summary = body.strip() or None
+        summary = whole = body.strip() or None
     else:
-        summary = summarize(original[start:start + len(body)], body, drop, problem, enterprise)
+        whole = problem_text(original[start:start + len(body)], body, drop, problem, enterprise)
+        summary = clip_summary(whole) if whole else None
     return {
         "enterprise": enterprise, "contact": contact, "phone": phones[0] if phones else None,
         "phones": phones, "deadline": deadline, "urgent": urgent, "category": category,
-        "service_type": service_type, "region": region, "summary": summary, "location": location,
+        "service_type": service_type, "region": region, "summary": summary, "problem": whole,
+        "location": location,
     }
 
 

@@ -23,14 +23,13 @@ _INTRO = re.compile(r"^(?:我们是|我是|这里是|这边是|我司是|本单�
 _DEADLINE_WORDS = re.compile(r"(?:最好|希望|务必|请于|请在|争取|最晚|最迟|要求)?\s*$")
 
 
-def summarize(original: str, norm: str, drop: list[tuple[int, int]], problem: str | None,
-              enterprise: str | None = None) -> str | None:
-    """Summary of `original` (same positions as `norm`) with the spans in `drop` removed.
-
-    A form's problem field, when given, is the summary.
-    """
+def problem_text(original: str, norm: str, drop: list[tuple[int, int]], problem: str | None,
+                 enterprise: str | None = None) -> str | None:
+    """The problem told in `original` (same positions as `norm`) with the spans in `drop`
+    removed, and the opening, greetings and contact boilerplate left out; a form's problem
+    field, when given, is the problem. `clip_summary` makes the one-line summary of it."""
     if problem:
-        return _clip(problem)
+        return problem
     chars = list(original)
     for start, end in drop:
         for i in range(max(0, start), min(end, len(chars))):
@@ -53,7 +52,7 @@ def summarize(original: str, norm: str, drop: list[tuple[int, int]], problem: st
         kept.append(clause)
     if not kept:
         return None
-    return _clip("，".join(kept))
+    return "，".join(kept)
 
 
 def _strip_boiler(piece: str) -> str:
@@ -61,7 +60,8 @@ def _strip_boiler(piece: str) -> str:
     return _DEADLINE_WORDS.sub("", piece) if piece.endswith(("最好", "希望", "务必")) else piece
 
 
-def _clip(text: str) -> str:
+def clip_summary(text: str) -> str:
+    """The one-line summary: the problem cut at a comma near MAX_SUMMARY characters."""
     text = re.sub(r"\s+", " ", text).strip(" ，,。")
     if len(text) <= MAX_SUMMARY:
         return text

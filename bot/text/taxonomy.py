@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
-from bot.text.lexicon import taxonomy
+from bot.text.lexicon import Category, taxonomy
+from bot.text.match_lexicon import PrefixFinder
 
 _WORKER_LIFE = "职工生活"
 
 
+class _CategoryIndex:
+    """The categories' keywords, found in a text in one pass; categories by keyword."""
+
+    def __init__(self, cats: tuple[Category, ...]) -> None:
+        self.cats = cats
+        self.by_word: dict[str, list[int]] = {}
+        for i, cat in enumerate(cats):
+            for k in (*cat.keywords, *cat.weak):
+                self.by_word.setdefault(k, []).append(i)
+        self.finder = PrefixFinder(self.by_word)
+
+
+_index: _CategoryIndex | None = None
+
+
+def _category_index() -> _CategoryIndex:
+    """The index of the current taxonomy (rebuilt if the taxonomy is reloaded)."""
+    global _index
+    cats, _ = taxonomy()
+    if _index is None or _index.cats is not cats:
+        _index = _CategoryIndex(cats)
+    return _index
+
+
 def find_category(text: str) -> str | None:
     """The category whose keywords weigh most in the text (longer keywords weigh more)."""
-    cats, _ = taxonomy()
+    index = _category_index()
+    found = index.finder.present(text)  # every keyword in the text
     best, best_score = None, (0.0, 0)
     fallback, fallback_score = None, (0.0, 0)
-    for cat in cats:
-        hits = [k for k in cat.keywords if k in text]
-        total = sum(len(k) for k in hits) + sum(len(k) / 2 for k in cat.weak if k in text)
+    # Only categories with a keyword in the text can score; they are scored in file order.
+    for i in sorted({i for k in found for i in index.by_word[k]}):
+        cat = index.cats[i]
+        hits = [k for k in cat.keywords if k in found]
+        total = sum(len(k) for k in hits) + sum(len(k) / 2 for k in cat.weak if k in found)
         score = (total, max((len(k) for k in hits), default=0))  # ties: the longest keyword
         if total <= 0:
             continue
