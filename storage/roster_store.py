@@ -7,6 +7,7 @@ from typing import Any
 
 from storage.base import StoreBase, json_tuple, ts
 from storage.records import Expert, MenuItem
+from storage.schema import SERVING
 
 
 class RosterMixin(StoreBase):
@@ -79,8 +80,8 @@ class RosterMixin(StoreBase):
     def open_loads(self) -> dict[str, int]:
         """Unfinished orders per expert (lead or assist)."""
         rows = self.db.execute(
-            "SELECT oe.expert_id, count(*) FROM order_experts oe JOIN orders o "
-            "ON o.no = oe.order_no WHERE o.state IN ('claimed', 'scheduled') "
+            "SELECT oe.expert_id, count(*) FROM orders o INDEXED BY idx_orders_serving "
+            f"JOIN order_experts oe ON oe.order_no = o.no WHERE o.{SERVING} "
             "GROUP BY oe.expert_id").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 

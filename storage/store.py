@@ -12,6 +12,7 @@ from storage.base import json_tuple, parse_ts, ts
 from storage.delivery import DeliveryMixin
 from storage.records import NewOrder, Order, OrderState, Session
 from storage.roster_store import RosterMixin
+from storage.schema import SERVING
 
 _DATED = {
     OrderState.COMPLETED: "completed_at",
@@ -299,8 +300,9 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin):
     def open_load(self, expert_id: str) -> int:
         """How many unfinished orders an expert serves (lead or assist)."""
         row = self.db.execute(
-            "SELECT count(*) FROM order_experts oe JOIN orders o ON o.no = oe.order_no "
-            "WHERE oe.expert_id = ? AND o.state IN ('claimed', 'scheduled')",
+            "SELECT count(*) FROM order_experts oe INDEXED BY idx_order_experts_expert_order "
+            "JOIN orders o INDEXED BY idx_orders_serving ON o.no = oe.order_no "
+            f"WHERE oe.expert_id = ? AND o.{SERVING}",
             [expert_id],
         ).fetchone()
         return int(row[0])

@@ -99,3 +99,23 @@ def test_a_v1_database_is_migrated_to_the_latest(tmp_path: Path) -> None:
     first = db.execute("SELECT first_claimed_at FROM orders WHERE no = 1").fetchone()[0]
     assert first is not None and first.startswith("2026-05-06T10:00")  # filled from the events
     assert "image" in {r[1] for r in db.execute("PRAGMA table_info(local_messages)")}
+
+
+def test_open_load_counts_unfinished_orders_from_indexes_alone(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    for _ in range(4):
+        store.create_order(_new(), actor="u")
+    for no in (1, 2, 3):
+        assert store.claim(no, "e1", "fake:e1")
+    store.assist(1, "e2", "fake:e2")
+    store.transition(2, [OrderState.CLAIMED], OrderState.SCHEDULED, "fake:e1", "order.scheduled")
+    store.transition(3, [OrderState.CLAIMED], OrderState.COMPLETED, "fake:e1", "order.completed")
+    assert (store.open_load("e1"), store.open_load("e2"), store.open_load("e3")) == (2, 1, 0)
+    assert store.open_loads() == {"e1": 2, "e2": 1}
+    sql: list[str] = []
+    store.db.conn.set_trace_callback(sql.append)
+    store.open_load("e1")
+    store.db.conn.set_trace_callback(None)
+    plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
+    assert "COVERING INDEX idx_order_experts_expert_order" in plan
+    assert "idx_orders_serving" in plan and "PRIMARY KEY" not in plan
