@@ -25,6 +25,7 @@ from bench_common import ROOT, load_note, order_texts, pct, spread
 from bot.app import App, build_app
 from bot.config import BotConfig, Config, LocalConfig, StorageConfig
 from bot.model import ChatKind, Incoming
+from storage.checkpoint import Checkpointer
 from storage.records import OutboxItem
 
 DEFAULT_DB = "/tmp/diandan_big.db"
@@ -152,11 +153,15 @@ class Driver:
             await self.say("help", "帮助", f"boss{self.rnd.randrange(5000)}")
 
 
-async def bench(db: str, n: int, rounds: int, seed: int, profile: str | None) -> int:
+async def bench(db: str, n: int, rounds: int, seed: int, profile: str | None,
+                checkpointer: bool = True) -> int:
     config = replace(Config(), storage=StorageConfig(path=db),
                      bot=BotConfig(admins=("dingtalk:admin",)), local=LocalConfig(enabled=False))
     t0 = time.perf_counter()
     app = build_app(config)
+    checkpoints = Checkpointer(db) if checkpointer else None  # as `App.serve` runs one
+    if checkpoints:
+        checkpoints.start(app.store.db)
     chat = BenchChat(app)
     orders = app.store.db.execute("SELECT count(*) FROM orders").fetchone()[0]
     experts = app.store.db.execute("SELECT count(*) FROM experts").fetchone()[0]
@@ -198,6 +203,8 @@ async def bench(db: str, n: int, rounds: int, seed: int, profile: str | None) ->
     print(f"handle p50 ms over rounds: {spread(p50s)}")
     print(f"handle p99 ms over rounds: {spread(p99s)}   (target < 20; best {min(p99s):.2f} "
           f"{'PASS' if min(p99s) < 20 else 'MISS'})")
+    if checkpoints:
+        checkpoints.stop()
     app.store.db.close()
     if prof and profile:
         prof.dump_stats(profile)
@@ -214,10 +221,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--profile", help="write cProfile stats of the timed rounds here")
+    ap.add_argument("--no-checkpointer", action="store_true",
+                    help="leave WAL checkpoints to the writer (as the bot did before)")
     args = ap.parse_args(argv)
     if not Path(args.db).exists():
         ap.error(f"{args.db} does not exist: run bench/gen_data.py first")
-    return asyncio.run(bench(args.db, args.n, args.rounds, args.seed, args.profile))
+    return asyncio.run(bench(args.db, args.n, args.rounds, args.seed, args.profile,
+                             not args.no_checkpointer))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from bot.router import BotError, Context, Router, find_route
 from bot.scheduler import start_scheduler
 from bot.text.match_embed import Embedder
 from bot.text.parse import Parsed, parse
+from storage.checkpoint import Checkpointer
 from storage.records import OutboxItem
 from storage.schema import connect
 from storage.store import Store
@@ -167,6 +168,10 @@ class App:
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
         await site.start()
         worker = asyncio.create_task(self.outbox.run(), name="outbox")
+        checkpoints = None
+        if self.config.storage.path != ":memory:":
+            checkpoints = Checkpointer(self.config.storage.path)
+            checkpoints.start(self.store.db)
         scheduler = None
         upgrade: asyncio.Task[bool] | None = None
         catch_up: asyncio.Task[list[Reminder]] | None = None
@@ -196,6 +201,8 @@ class App:
             worker.cancel()
             await asyncio.gather(worker, return_exceptions=True)
             await runner.cleanup()
+            if checkpoints is not None:
+                checkpoints.stop()
             self.store.db.close()
             if lock is not None:
                 lock.close()
