@@ -79,10 +79,9 @@ class RosterMixin(StoreBase):
 
     def open_loads(self) -> dict[str, int]:
         """Unfinished orders per expert (lead or assist)."""
-        rows = self.db.execute(
-            "SELECT oe.expert_id, count(*) FROM orders o INDEXED BY idx_orders_serving "
-            f"JOIN order_experts oe ON oe.order_no = o.no WHERE o.{SERVING} "
-            "GROUP BY oe.expert_id").fetchall()
+        rows = self.db.execute(  # unfinished orders by their state, then each one's experts
+            "SELECT oe.expert_id, count(*) FROM order_experts oe JOIN orders o "
+            f"ON o.no = oe.order_no WHERE o.{SERVING} GROUP BY oe.expert_id").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
     def served_texts(self, per_expert: int = 5, recent: int = 20_000) -> dict[str, list[str]]:
