@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -63,8 +64,15 @@ class Outbox:
             if (item is None or item.state != "pending" or platform is None
                     or not platform.in_store or platform.rate_limited):
                 continue
-            ref = await platform.send(item)
-            self.store.mark_sent(item.id, ref)
+            try:
+                with self.store.savepoint():
+                    ref = await platform.send(item)
+                    self.store.mark_sent(item.id, ref)
+            except sqlite3.Error:
+                raise  # the store failed: the whole message is not handled
+            except Exception:  # a bug in an adapter: left to the worker, which retries it
+                log.exception("outbox item %s: unexpected send error", item.id)
+                continue
             done.append((item, ref))
         return done
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
+from storage.records import OutboxItem
 from tests.fakes import Client, post_local
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
@@ -110,3 +111,25 @@ async def test_handling_and_its_replies_commit_together(client: Client, local_ap
     rows = local_app.store.db.execute("SELECT state FROM outbox").fetchall()
     assert rows and {r[0] for r in rows} == {"sent"}
     assert len(first["replies"]) == len(rows)
+
+
+async def test_a_failing_local_send_leaves_the_reply_to_the_worker(
+        client: Client, local_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    local = local_app.platforms["local"]
+    real_send = local.send
+    calls: list[int] = []
+
+    async def flaky(item: OutboxItem) -> str:
+        calls.append(item.id)
+        if len(calls) == 1:
+            local_app.store.add_local_message("g1", "group", "bot", "bot", "half-written")
+            raise RuntimeError("adapter bug")
+        return await real_send(item)
+
+    monkeypatch.setattr(local, "send", flaky)
+    first = await post(client, chat="g1", sender="c1", text=ORDER)
+    assert first["replies"] == [] and len(local_app.store.orders()) == 1  # handled all the same
+    assert local_app.store.local_messages("g1", 0)[-1]["text"] == ORDER  # no half-written line
+    assert await local_app.outbox.drain() == 1  # the worker delivers it
+    [announce] = [m for m in local_app.store.local_messages("g1", 0) if m["from_bot"]]
+    assert announce["text"].startswith("已收到点单 #1")
