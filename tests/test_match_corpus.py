@@ -72,6 +72,15 @@ def test_lexicon_reads_plain_words() -> None:
     assert lex.read("你好").specs == {}
 
 
+def test_a_fault_is_not_a_disease() -> None:
+    lex = default_lexicon()
+    for text, spec in (("牛奶灌装线老出毛病", None), ("叶片泵出毛病了", "设备维修"),
+                       ("设备老出毛病", "设备维修"), ("鱼生病了，一早就浮头", "水产养殖")):
+        specs = lex.read(text).specs
+        assert max(specs, key=specs.__getitem__, default=None) == spec, text
+    assert "畜禽养殖" not in lex.read("牛奶灌装线老出毛病").specs  # 牛 + 病 is a sick cow
+
+
 def test_gazetteer_reads_fields_and_text() -> None:
     gaz = default_gazetteer()
     assert gaz.parse("浙江省湖州市德清县") == Region("浙江省", "湖州市", "德清县")

@@ -78,7 +78,7 @@ def test_prefix_finder_on_the_lexicon_words() -> None:
 
 def _read_plain(lex: Lexicon, text: str) -> Reading:
     """Lexicon.read with every symptom rule tested by substring search."""
-    t = normalize(text)
+    t = lex.reading_text(text)
     raw: dict[str, float] = {}
     out = Reading()
     for rule in lex.symptoms:

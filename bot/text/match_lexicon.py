@@ -108,6 +108,9 @@ class Lexicon:
         self.noise: tuple[str, ...] = tuple(
             sorted((normalize(p) for p in data.get("noise", {}).get("phrases", [])),
                    key=len, reverse=True))
+        self._readings: list[tuple[str, str]] = sorted(
+            ((normalize(w), normalize(c)) for c, ws in data.get("readings", {}).items()
+             for w in ws), key=lambda wc: -len(wc[0]))
         self._variants: list[tuple[str, str]] = sorted(
             ((normalize(v), normalize(c)) for c, vs in data.get("synonyms", {}).items()
              for v in vs), key=lambda vc: -len(vc[0]))
@@ -167,9 +170,17 @@ class Lexicon:
                 text = text.replace(p, " ")
         return text
 
+    def reading_text(self, text: str) -> str:
+        """Normalized text with words read as what they mean (毛病 → 故障), for `read`."""
+        t = normalize(text)
+        for word, meaning in self._readings:
+            if word in t:
+                t = t.replace(word, meaning)
+        return t
+
     def read(self, text: str) -> Reading:
         """Specialties a request points to, with the specialty terms to expand it with."""
-        t = normalize(text)
+        t = self.reading_text(text)
         raw: dict[str, float] = {}
         out = Reading()
         found = self._alternatives.present(t)  # the rules' alternatives that occur in t
