@@ -68,9 +68,16 @@ def test_summary_strips_boilerplate() -> None:
     assert p.summary == "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导"
 
 
-def test_summary_is_short() -> None:
+@pytest.mark.parametrize("tail", ["电话13812345678（微信同号）", "13812345678、13987654321(同微信)",
+                                  "王工 13812345678【手机】，0572-2345678（办公室）"])
+def test_summary_drops_notes_beside_phone_numbers(tail: str) -> None:
+    assert parse(f"点单：锅炉结垢严重，{tail}", NOW).summary == "锅炉结垢严重"
+
+
+def test_summary_is_short_and_the_problem_is_whole() -> None:
     p = parse("点单：" + "焊接变形严重需要指导，" * 20, NOW)
     assert p.summary is not None and len(p.summary) <= 60
+    assert p.problem is not None and p.problem.count("焊接变形") == 20
 
 
 def test_form() -> None:

@@ -19,6 +19,9 @@ _BOILER = re.compile(
     r"(?:联系人|对接人|负责人|联系电话|联系方式|电话|手机号?|座机|微信同号|微信|联系|请联系|可联系|"
     r"期望时间|希望时间|时间|地点|地址|单位|企业)\s*[:：]?\s*$"
 )
+# A note in brackets beside a phone number: （微信同号）, (同微信), （手机）.
+_CONTACT_NOTE = re.compile(
+    r"[（(【\[]\s*(?:微信同号|同微信|微信同步|可加微信|加微信|手机|座机|电话|办公室|24小时)\s*[)）】\]]")
 _INTRO = re.compile(r"^(?:我们是|我是|这里是|这边是|我司是|本单位是|我们单位是|我们公司是|来自)")
 _DEADLINE_WORDS = re.compile(r"(?:最好|希望|务必|请于|请在|争取|最晚|最迟|要求)?\s*$")
 
@@ -34,7 +37,7 @@ def problem_text(original: str, norm: str, drop: list[tuple[int, int]], problem:
     for start, end in drop:
         for i in range(max(0, start), min(end, len(chars))):
             chars[i] = "\x00"
-    text = "".join(chars)
+    text = _CONTACT_NOTE.sub(lambda m: "\x00" * len(m.group()), "".join(chars))
     m = _OPENING.match(norm)
     if m:
         text = text[m.end():]
