@@ -62,6 +62,16 @@ def test_urgent(text: str, urgent: bool) -> None:
     assert parse("点单：" + text, NOW).urgent is urgent
 
 
+@pytest.mark.parametrize(("text", "category"), [
+    ("我们是做低压电器的，断路器装配线节拍跟不上，想请精益方面的老师梳理一下", "精益生产"),
+    ("汽配厂机器人工作站焊偏，需要焊接专家调试", "焊接"),
+    ("急求懂变频恒压供水的师傅，水泵频繁启停", "电气"),
+    ("有懂电机维修的师傅吗？三相电机绕组烧了", "电气"),
+])
+def test_the_expertise_asked_for_decides_the_category(text: str, category: str) -> None:
+    assert parse("点单：" + text, NOW).category == category
+
+
 def test_summary_strips_boilerplate() -> None:
     p = parse("点单：我们是德清一家钢构企业，不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导。"
               "联系人吴经理 13867201234，下周三前", NOW)

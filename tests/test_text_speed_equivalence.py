@@ -12,7 +12,7 @@ from bot.text import phones
 from bot.text.lexicon import taxonomy
 from bot.text.match_lexicon import Lexicon, PrefixFinder, Reading, default_lexicon
 from bot.text.match_ngram import normalize
-from bot.text.taxonomy import find_category
+from bot.text.taxonomy import _ASKED_FOR, find_category
 
 DATA = Path(__file__).parent / "data"
 
@@ -137,9 +137,11 @@ def _category_plain(text: str) -> str | None:
     cats, _ = taxonomy()
     best, best_score = None, (0.0, 0)
     fallback, fallback_score = None, (0.0, 0)
+    spans = [m.group(1) for m in _ASKED_FOR.finditer(text)]
     for cat in cats:
         hits = [k for k in cat.keywords if k in text]
-        total = sum(len(k) for k in hits) + sum(len(k) / 2 for k in cat.weak if k in text)
+        total = (sum(len(k) * (2 if any(k in sp for sp in spans) else 1) for k in hits)
+                 + sum(len(k) / 2 for k in cat.weak if k in text))
         score = (total, max((len(k) for k in hits), default=0))
         if total <= 0:
             continue

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from bot.text.lexicon import Category, taxonomy
 from bot.text.match_lexicon import PrefixFinder
 
 _WORKER_LIFE = "职工生活"
+
+# The expertise a request asks for by name: 想请焊接专家, 懂变频的师傅, 精益方面的老师. Keywords
+# there count twice: the requester's own word for what they need outweighs the products and
+# machines they happen to mention.
+_ASKED_FOR = re.compile(
+    r"(?:想请|请|找|需要|急需|求|懂)([^，。,；;！!？?\s]{1,16}?)(?:方面|领域|专业)?的?"
+    r"(?:专家|老师|师傅|工程师|顾问|高手|能手)")
 
 
 class _CategoryIndex:
@@ -36,13 +45,17 @@ def find_category(text: str) -> str | None:
     """The category whose keywords weigh most in the text (longer keywords weigh more)."""
     index = _category_index()
     found = index.finder.present(text)  # every keyword in the text
+    asked: set[str] = set()
+    for m in _ASKED_FOR.finditer(text):
+        asked |= index.finder.present(m.group(1))
     best, best_score = None, (0.0, 0)
     fallback, fallback_score = None, (0.0, 0)
     # Only categories with a keyword in the text can score; they are scored in file order.
     for i in sorted({i for k in found for i in index.by_word[k]}):
         cat = index.cats[i]
         hits = [k for k in cat.keywords if k in found]
-        total = sum(len(k) for k in hits) + sum(len(k) / 2 for k in cat.weak if k in found)
+        total = (sum(len(k) * (2 if k in asked else 1) for k in hits)
+                 + sum(len(k) / 2 for k in cat.weak if k in found))
         score = (total, max((len(k) for k in hits), default=0))  # ties: the longest keyword
         if total <= 0:
             continue
