@@ -103,3 +103,21 @@ def admin_accounts(ctx: Context, order: Order | None = None) -> list[str]:
                 or (scope.startswith("region:") and scope[7:] in (order.region or ""))):
             accounts.append(row["account"])
     return list(dict.fromkeys(accounts))
+
+
+def group_default(ctx: Context, key: str) -> str | None:
+    """A group's default (set with /设置 地区|企业), never for a 1:1 chat."""
+    msg = ctx.msg
+    if msg.chat_kind is ChatKind.SINGLE:
+        return None
+    return ctx.store.setting(msg.platform, msg.chat_id, key)
+
+
+def order_enterprise(ctx: Context) -> str | None:
+    """The enterprise of a new order: as the message names it; else, in a group, the one the
+    sender named in their latest order that named one; else the group's default."""
+    if ctx.parsed.enterprise:
+        return ctx.parsed.enterprise
+    if ctx.msg.chat_kind is ChatKind.SINGLE:
+        return None  # a worker's own need: their employer is not assumed
+    return ctx.store.last_enterprise(ctx.msg.account) or group_default(ctx, "enterprise")

@@ -6,6 +6,7 @@ from bot.matching import Suggestion
 from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
 from handlers.announce import announce
+from handlers.common import group_default, order_enterprise
 from storage.records import Expert, MenuItem, NewOrder
 
 router = Router("menu")
@@ -63,9 +64,9 @@ async def menu_order(msg: Incoming, ctx: Context) -> None:
             requester=msg.account, requester_name=msg.sender_name,
             text=f"【服务清单 {item.no}】{item.title}" + (f"：{note}" if note else ""),
             summary=f"{item.title}" + (f"：{note[:40]}" if note else ""),
-            enterprise=p.enterprise, contact=p.contact or msg.sender_name, phone=p.phone,
+            enterprise=order_enterprise(ctx), contact=p.contact or msg.sender_name, phone=p.phone,
             deadline=p.deadline, urgent=p.urgent, category=item.category or p.category,
-            service_type=p.service_type, region=p.region or _group_region(msg, ctx),
+            service_type=p.service_type, region=p.region or group_default(ctx, "region"),
             menu_no=item.no, private=msg.chat_kind is ChatKind.SINGLE,
         ),
         actor=msg.account,
@@ -76,6 +77,3 @@ async def menu_order(msg: Incoming, ctx: Context) -> None:
         for e in providers(ctx, item)[:top]]
     announce(ctx, order, matches=matches or None)
 
-
-def _group_region(msg: Incoming, ctx: Context) -> str | None:
-    return ctx.store.setting(msg.platform, msg.chat_id, "region")

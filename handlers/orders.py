@@ -10,6 +10,7 @@ from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
 from bot.text.parse import parse
 from handlers.announce import announce
+from handlers.common import group_default, order_enterprise
 from storage.records import NewOrder
 
 router = Router("orders")
@@ -48,10 +49,10 @@ async def new_order(msg: Incoming, ctx: Context) -> None:
             platform=msg.platform, chat_id=msg.chat_id, chat_kind=msg.chat_kind.value,
             requester=msg.account, requester_name=msg.sender_name, text=msg.text,
             summary=p.summary,
-            enterprise=p.enterprise or _group(msg, ctx, "enterprise"),
+            enterprise=order_enterprise(ctx),
             contact=p.contact or msg.sender_name, phone=p.phone, deadline=p.deadline,
             urgent=p.urgent, category=p.category, service_type=p.service_type,
-            region=p.region or _group(msg, ctx, "region"), private=private,
+            region=p.region or group_default(ctx, "region"), private=private,
         ),
         actor=msg.account,
     )
@@ -59,9 +60,3 @@ async def new_order(msg: Incoming, ctx: Context) -> None:
     if p.category is None and len(p.summary or "") < 12:
         ctx.reply(ASK_DETAIL.format(no=order.no))
 
-
-def _group(msg: Incoming, ctx: Context, key: str) -> str | None:
-    """A group's default (set with /设置), never for a 1:1 chat."""
-    if msg.chat_kind is ChatKind.SINGLE:
-        return None
-    return ctx.store.setting(msg.platform, msg.chat_id, key)

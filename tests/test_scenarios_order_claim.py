@@ -185,3 +185,21 @@ async def test_unsure_message_is_asked_about_then_ordered_on_yes(chat: FakeChat,
 async def test_small_talk_gets_a_friendly_answer(chat: FakeChat, text: str, start: str) -> None:
     [reply] = await chat.say(text)
     assert reply.text.startswith(start)
+
+
+async def test_a_senders_enterprise_carries_over_to_their_next_orders(
+        chat: FakeChat, app: App, experts: None) -> None:
+    [first, *_] = await chat.say("点单：我们是德清华宇钢构有限公司，焊缝有气孔，联系人吴经理",
+                                 sender="wu")
+    assert "企业：德清华宇钢构有限公司" in first.text
+    [again, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="wu", chat="g2")
+    assert "企业：德清华宇钢构有限公司" in again.text  # named once, remembered in any group
+    [other, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="li", chat="g2")
+    assert "企业：" not in other.text  # not someone else's
+    await chat.say("/设置 企业 湖州某机械厂", sender="admin", chat="g2")
+    [li, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="li", chat="g2")
+    [wu, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="wu", chat="g2")
+    assert "企业：湖州某机械厂" in li.text and "企业：德清华宇钢构有限公司" in wu.text
+    await chat.say("点单：想咨询一下劳动合同续签的问题", sender="wu", single=True)
+    own = app.store.get_order(6)  # a worker's own need, 1:1: their employer is not assumed
+    assert own is not None and own.private and own.enterprise is None
