@@ -97,6 +97,14 @@ class PrefixFinder:
         return found
 
 
+def _rewrite(text: str, pairs: list[tuple[str, str]]) -> str:
+    """`text` with each pair's first word replaced by its second, longest words first."""
+    for word, into in pairs:
+        if word in text:
+            text = text.replace(word, into)
+    return text
+
+
 def _alts(group: str) -> tuple[str, ...]:
     return tuple(normalize(a.strip()) for a in group.split("|") if a.strip())
 
@@ -157,11 +165,7 @@ class Lexicon:
 
     def canon(self, text: str) -> str:
         """Normalized text with variants written one way (电动机 → 电机), for n-grams."""
-        t = normalize(text)
-        for variant, canonical in self._variants:
-            if variant in t:
-                t = t.replace(variant, canonical)
-        return t
+        return _rewrite(normalize(text), self._variants)
 
     def strip_noise(self, text: str) -> str:
         """Blank out request boilerplate (点单, 想请专家, 联系人…) from normalized text."""
@@ -172,11 +176,7 @@ class Lexicon:
 
     def reading_text(self, text: str) -> str:
         """Normalized text with words read as what they mean (毛病 → 故障), for `read`."""
-        t = normalize(text)
-        for word, meaning in self._readings:
-            if word in t:
-                t = t.replace(word, meaning)
-        return t
+        return _rewrite(normalize(text), self._readings)
 
     def read(self, text: str) -> Reading:
         """Specialties a request points to, with the specialty terms to expand it with."""
