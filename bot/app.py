@@ -84,7 +84,8 @@ class App:
         """
         parsed = parse(msg.text, msg.sent_at or self.clock.now())
         if parsed.intent == "new_order":
-            await self.routing.prefetch(msg.text)  # model work off the loop, before the lock
+            # Model work off the loop, before the lock (a group's default region aside).
+            await self.routing.prefetch(msg.text, parsed.region, self.config.bot.announce_top)
         async with self.lock:
             ref = self.store.seen(msg.platform, msg.msg_id)
             if ref is not None:

@@ -212,11 +212,12 @@ class Routing:
         gc.freeze()  # the index lives as long as the process: keep it out of GC passes
         return True
 
-    async def prefetch(self, text: str) -> None:
+    async def prefetch(self, text: str, region: str | None = None, top: int = 3) -> None:
         """When the lexical ranking of an order is unsure, embed its text in a worker thread
         before it is handled, so that the semantic step under the writer lock finds the
         vector cached."""
-        if self._semantic and self.embedder is not None and self._fresh().wants_embedding(text):
+        if self._semantic and self.embedder is not None and self._fresh().wants_embedding(
+                text, region, top):
             try:
                 await asyncio.to_thread(self.embedder.embed, [embedding_text(text)], query=True)
             except Exception:  # only a head start: the ranking itself will cope or fall back

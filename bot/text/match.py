@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from itertools import pairwise
 from typing import NamedTuple
 
 from bot.model import SHANGHAI
@@ -235,12 +236,49 @@ class Matcher:
             del fits[eid]
         return _Lexical(head, reading, query, hist, off, fits)
 
-    def wants_embedding(self, text: str, exclude: Collection[str] = ()) -> bool:
-        """Whether ranking `text` would ask the embedding (the lexical ranking is unsure)."""
+    def wants_embedding(self, text: str, region: str | None = None, top: int = 3,
+                        exclude: Collection[str] = ()) -> bool:
+        """Whether `rank` would ask the embedding for this order (the lexical ranking is
+        unsure, and the embedding could change who is shown or in what order)."""
         if self._sem is None or not self._entries or not isinstance(text, str):
             return False
         lexical = self._lexical(text, exclude)
-        return lexical is not None and cascade_weight(lexical.fits) > 0.0
+        if lexical is None:
+            return False
+        where = self._request_region(lexical.head, region)
+        return self._sem_weight(lexical.fits, where, top) > 0.0
+
+    def _sem_weight(self, fits: dict[str, float], where: Region, top: int) -> float:
+        """How much the embedding may add for these fits; 0.0 means do not ask it."""
+        w = cascade_weight(fits) if self._sem is not None else 0.0
+        if 0.0 < w < W_SEM and self._settled(fits, where, top, w):
+            return 0.0
+        return w
+
+    def _settled(self, fits: dict[str, float], where: Region, top: int, w: float) -> bool:
+        """Whether no gain of up to `w` on any fit could change who is shown in the first
+        `top` or in what order, once region and load weigh in: then a near-tie of skills is
+        already broken, and asking the embedding would change nothing but the scores."""
+        best = max(fits.values(), default=0.0)
+        floor = max(MIN_FIT, REL_FIT * best)  # the floor with no gain; a gain only raises it
+        raised = max(MIN_FIT, REL_FIT * (best + w))
+        lift = max(REGION_BONUS.values())
+        bounds: list[tuple[float, float, float]] = []  # (lowest, highest score, fit)
+        for fit, eid in sorted(((f, e) for e, f in fits.items() if f + w >= floor),
+                               reverse=True):
+            if len(bounds) >= top and (fit + w) * lift < sorted(
+                    b[0] for b in bounds)[-top]:
+                break  # this one and all after it stay below the shown ones
+            entry = self._entries[eid]
+            m = REGION_BONUS[relation(where, entry.region)] * _load_factor(entry.profile)
+            bounds.append((fit * m, (fit + w) * m, fit))
+        bounds.sort(reverse=True)
+        shown, rest = bounds[:top], bounds[top:]
+        if any(fit < raised for _, _, fit in shown):
+            return False  # a shown one could fall under the floor
+        if any(a[0] <= b[1] for a, b in pairwise(shown)):
+            return False  # two shown ones could swap
+        return not rest or shown[-1][0] > max(b[1] for b in rest)
 
     def rank(self, text: str, region: str | None = None, top: int = 3,
              exclude: Collection[str] = ()) -> list[Match]:
@@ -255,7 +293,7 @@ class Matcher:
         self.stats["ranked"] += 1
         gain: dict[str, float] = {}
         qv: Sequence[float] = ()
-        w_sem = cascade_weight(fits) if self._sem is not None else 0.0
+        w_sem = self._sem_weight(fits, where, top)
         if w_sem > 0.0:
             gain, qv = self._semantic(head, fits, off, w_sem)
             for eid, g in gain.items():
