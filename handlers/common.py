@@ -113,11 +113,17 @@ def group_default(ctx: Context, key: str) -> str | None:
     return ctx.store.setting(msg.platform, msg.chat_id, key)
 
 
-def order_enterprise(ctx: Context) -> str | None:
-    """The enterprise of a new order: as the message names it; else, in a group, the one the
-    sender named in their latest order that named one; else the group's default."""
-    if ctx.parsed.enterprise:
-        return ctx.parsed.enterprise
+def order_place(ctx: Context) -> tuple[str | None, str | None]:
+    """The enterprise and region of a new order: as the message names them; else, in a
+    group, those of the sender's latest order that named its enterprise (an enterprise stays
+    where it is); else the group's defaults. A 1:1 order is a worker's own need: their
+    employer is not assumed."""
+    enterprise, region = ctx.parsed.enterprise, ctx.parsed.region
     if ctx.msg.chat_kind is ChatKind.SINGLE:
-        return None  # a worker's own need: their employer is not assumed
-    return ctx.store.last_enterprise(ctx.msg.account) or group_default(ctx, "enterprise")
+        return enterprise, region
+    if not enterprise:
+        last = ctx.store.last_enterprise(ctx.msg.account)
+        if last is not None:
+            enterprise, region = last[0], region or last[1]
+    return (enterprise or group_default(ctx, "enterprise"),
+            region or group_default(ctx, "region"))

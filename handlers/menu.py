@@ -6,7 +6,7 @@ from bot.matching import Suggestion
 from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
 from handlers.announce import announce
-from handlers.common import group_default, order_enterprise
+from handlers.common import order_place
 from storage.records import Expert, MenuItem, NewOrder
 
 router = Router("menu")
@@ -58,15 +58,16 @@ async def menu_order(msg: Incoming, ctx: Context) -> None:
     if item is None:
         raise BotError(NO_ITEM.format(no=p.menu_no))
     note = (p.note or "").strip()
+    enterprise, region = order_place(ctx)
     order = ctx.store.create_order(
         NewOrder(
             platform=msg.platform, chat_id=msg.chat_id, chat_kind=msg.chat_kind.value,
             requester=msg.account, requester_name=msg.sender_name,
             text=f"【服务清单 {item.no}】{item.title}" + (f"：{note}" if note else ""),
             summary=f"{item.title}" + (f"：{note[:40]}" if note else ""),
-            enterprise=order_enterprise(ctx), contact=p.contact or msg.sender_name, phone=p.phone,
+            enterprise=enterprise, contact=p.contact or msg.sender_name, phone=p.phone,
             deadline=p.deadline, urgent=p.urgent, category=item.category or p.category,
-            service_type=p.service_type, region=p.region or group_default(ctx, "region"),
+            service_type=p.service_type, region=region,
             menu_no=item.no, private=msg.chat_kind is ChatKind.SINGLE,
         ),
         actor=msg.account,

@@ -10,7 +10,7 @@ from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
 from bot.text.parse import parse
 from handlers.announce import announce
-from handlers.common import group_default, order_enterprise
+from handlers.common import order_place
 from storage.records import NewOrder
 
 router = Router("orders")
@@ -44,15 +44,16 @@ async def new_order(msg: Incoming, ctx: Context) -> None:
     """点单：描述难题或需求（可写企业、联系人、电话、期限），机器人编号并推荐专家"""
     p = ctx.parsed
     private = msg.chat_kind is ChatKind.SINGLE
+    enterprise, region = order_place(ctx)
     order = ctx.store.create_order(
         NewOrder(
             platform=msg.platform, chat_id=msg.chat_id, chat_kind=msg.chat_kind.value,
             requester=msg.account, requester_name=msg.sender_name, text=msg.text,
             summary=p.summary,
-            enterprise=order_enterprise(ctx),
+            enterprise=enterprise,
             contact=p.contact or msg.sender_name, phone=p.phone, deadline=p.deadline,
             urgent=p.urgent, category=p.category, service_type=p.service_type,
-            region=p.region or group_default(ctx, "region"), private=private,
+            region=region, private=private,
         ),
         actor=msg.account,
     )

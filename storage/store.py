@@ -297,12 +297,13 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin):
             for r in self._rows("SELECT * FROM sessions WHERE order_no = ? ORDER BY id", [no])
         ]
 
-    def last_enterprise(self, requester: str) -> str | None:
-        """The enterprise `requester` named in their latest order that named one."""
+    def last_enterprise(self, requester: str) -> tuple[str, str | None] | None:
+        """The enterprise (and the order's region) of `requester`'s latest order that
+        named one."""
         row = self.db.execute(
-            "SELECT enterprise FROM orders WHERE requester = ? AND enterprise IS NOT NULL "
-            "AND enterprise != '' ORDER BY no DESC LIMIT 1", [requester]).fetchone()
-        return str(row[0]) if row else None
+            "SELECT enterprise, region FROM orders WHERE requester = ? AND enterprise IS NOT "
+            "NULL AND enterprise != '' ORDER BY no DESC LIMIT 1", [requester]).fetchone()
+        return (str(row[0]), row[1]) if row else None
 
     def open_load(self, expert_id: str) -> int:
         """How many unfinished orders an expert serves (lead or assist)."""

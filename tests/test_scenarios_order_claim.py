@@ -194,8 +194,9 @@ async def test_a_senders_enterprise_carries_over_to_their_next_orders(
     assert "企业：德清华宇钢构有限公司" in first.text
     [again, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="wu", chat="g2")
     assert "企业：德清华宇钢构有限公司" in again.text  # named once, remembered in any group
+    assert "地区：浙江省湖州市德清县" in again.text  # and where it is
     [other, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="li", chat="g2")
-    assert "企业：" not in other.text  # not someone else's
+    assert "企业：" not in other.text and "地区：" not in other.text  # not someone else's
     await chat.say("/设置 企业 湖州某机械厂", sender="admin", chat="g2")
     [li, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="li", chat="g2")
     [wu, *_] = await chat.say("点单：焊接变形严重，想请师傅来指导", sender="wu", chat="g2")
