@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
@@ -69,6 +70,17 @@ class DashboardConfig:
     enabled: bool = True
     token: str = ""
     public_url: str = ""  # how people reach the server (default http://host:port)
+    # Reverse proxies in front of the bot (addresses or networks): from them, the client's
+    # address is read from X-Forwarded-For, for the sign-in throttle and the logs.
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(f"dashboard.trusted_proxies: {proxy!r} is not an IP address "
+                                  "or network") from None
 
 
 @dataclass(frozen=True)

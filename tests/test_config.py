@@ -17,6 +17,7 @@ def test_example_config_loads_with_every_key() -> None:
     assert config.wecom.callback_path == "/wecom/callback" and config.wecom.webhooks == {}
     assert config.dingtalk.api_base == "https://api.dingtalk.com"
     assert config.outbox.rate_per_minute == 20
+    assert config.dashboard.trusted_proxies == ()
 
 
 def test_env_secrets_override_the_file(tmp_path: Path) -> None:
@@ -34,6 +35,8 @@ def test_env_secrets_override_the_file(tmp_path: Path) -> None:
         ("[nope]\nx = 1\n", "unknown config key nope"),
         ("[local]\nenabled = 1\n", "local.enabled must be true or false"),
         ("not = [toml", "is not valid TOML"),
+        ("[dashboard]\ntrusted_proxies = ['nginx']\n",
+         "dashboard.trusted_proxies: 'nginx' is not an IP address or network"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:

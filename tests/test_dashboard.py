@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -17,7 +18,7 @@ from bot.app import App
 from bot.config import DashboardConfig, ServerConfig
 from bot.exports import LEDGER_HEADER
 from bot.model import FrozenClock
-from bot.web.dashboard import COOKIE, login_url
+from bot.web.dashboard import COOKIE, client_address, login_url
 from bot.web.server import make_web_app
 from tests.test_exports import WELD_ROW, seed
 
@@ -228,6 +229,43 @@ async def test_guessing_tokens_is_throttled(client: Client) -> None:
         assert (await client.get("/admin/", params={"token": "guess"})).status == 403
     resp = await client.get("/admin/", params={"token": TOKEN})
     assert resp.status == 429
+
+
+async def test_behind_a_trusted_proxy_each_client_is_throttled_alone(
+        seeded: App, aiohttp_client: MakeClient) -> None:
+    seeded.config = replace(seeded.config, dashboard=DashboardConfig(
+        enabled=True, token=TOKEN, trusted_proxies=("127.0.0.0/8", "::1")))
+    client = await aiohttp_client(make_web_app(seeded))
+    guesser = {"X-Forwarded-For": "203.0.113.9"}
+    for _ in range(10):
+        resp = await client.get("/admin/", params={"token": "guess"}, headers=guesser)
+        assert resp.status == 403
+    assert (await client.get("/admin/", params={"token": TOKEN}, headers=guesser)).status == 429
+    admin = {"X-Forwarded-For": "198.51.100.7"}  # another browser behind the same proxy
+    assert (await client.get("/admin/", params={"token": TOKEN}, headers=admin)).status == 200
+    # A client cannot dodge the throttle by writing the header itself: the proxy appends.
+    client.session.cookie_jar.clear()  # not the admin's browser
+    spoof = {"X-Forwarded-For": "192.0.2.1, 203.0.113.9"}
+    assert (await client.get("/admin/", params={"token": TOKEN}, headers=spoof)).status == 429
+
+
+async def test_without_trusted_proxies_the_header_is_ignored(client: Client) -> None:
+    for i in range(10):
+        fake = {"X-Forwarded-For": f"203.0.113.{i}"}
+        assert (await client.get("/admin/", params={"token": "guess"}, headers=fake)).status \
+            == 403
+    assert (await client.get("/admin/", params={"token": TOKEN})).status == 429
+
+
+def test_client_address_reads_the_nearest_untrusted_hop() -> None:
+    proxies = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("127.0.0.1/32"))
+    assert client_address("127.0.0.1", "1.2.3.4", proxies) == "1.2.3.4"
+    assert client_address("127.0.0.1", "6.6.6.6, 1.2.3.4, 10.1.2.3", proxies) == "1.2.3.4"
+    assert client_address("5.5.5.5", "1.2.3.4", proxies) == "5.5.5.5"  # not via a proxy
+    assert client_address("127.0.0.1", "10.0.0.2, 10.0.0.3", proxies) == "10.0.0.2"
+    assert client_address("127.0.0.1", "  ,", proxies) == "127.0.0.1"
+    assert client_address("127.0.0.1", "unknown", proxies) == "unknown"
+    assert client_address(None, "1.2.3.4", proxies) == "?"
 
 
 def _listed(html: str) -> list[int]:

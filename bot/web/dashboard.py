@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -44,6 +45,7 @@ BAD_FORM = "页面已过期，请刷新后重试。"
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass
@@ -63,6 +65,11 @@ class Auth:
     app: App
     sessions: dict[str, AdminSession] = field(default_factory=dict)
     failures: dict[str, list[datetime]] = field(default_factory=dict)
+    proxies: tuple[IPNetwork, ...] = ()  # [dashboard] trusted_proxies
+
+    def __post_init__(self) -> None:
+        self.proxies = tuple(ipaddress.ip_network(p, strict=False)
+                             for p in self.app.config.dashboard.trusted_proxies)
 
     def now(self) -> datetime:
         return self.app.clock.now()
@@ -118,7 +125,32 @@ ENV = web.AppKey("env", jinja2.Environment)
 
 
 def _client(request: web.Request) -> str:
-    return request.remote or "?"
+    return client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                          request.app[AUTH].proxies)
+
+
+def client_address(peer: str | None, forwarded: str | None,
+                   proxies: tuple[IPNetwork, ...]) -> str:
+    """Who sent a request: the peer; or, when the peer is a trusted proxy, the nearest
+    address in X-Forwarded-For that is not one (each proxy appends the address it saw, so
+    whatever a client wrote there itself comes before)."""
+    if not peer:
+        return "?"
+    if not forwarded or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _trusted(address: str, proxies: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
 
 
 def _secure(request: web.Request) -> bool:
