@@ -1,9 +1,9 @@
-"""The store's admin part: chat-added admins, group settings, sign-in links, link requests."""
+"""The store's admin part: admins, group settings, sign-in links and sessions, link requests."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from storage.base import StoreBase, ts
@@ -85,6 +85,36 @@ class AdminMixin(StoreBase):
             self.db.execute("UPDATE login_tokens SET used_at = ? WHERE token = ?", [now, token])
             self._event(row[0], "dashboard.signed_in", None, via="link")
         return str(row[0])
+
+    # -- dashboard sessions (kept across restarts; the id itself is never stored) ------------
+
+    def save_admin_session(self, sid_hash: str, account: str, csrf: str,
+                           started: datetime, seen: datetime) -> None:
+        with self.tx():
+            self.db.execute(
+                "INSERT INTO admin_sessions (sid_hash, account, csrf, started, seen) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sid_hash) DO UPDATE SET seen = excluded.seen",
+                [sid_hash, account, csrf, ts(started), ts(seen)])
+
+    def admin_session(self, sid_hash: str) -> tuple[str, str, datetime, datetime] | None:
+        """(account, CSRF token, started, last seen) of a stored session."""
+        row = self.db.execute(
+            "SELECT account, csrf, started, seen FROM admin_sessions WHERE sid_hash = ?",
+            [sid_hash]).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], datetime.fromisoformat(row[2]), datetime.fromisoformat(row[3])
+
+    def drop_admin_sessions(self, sid_hash: str | None = None, *,
+                            seen_before: datetime | None = None,
+                            started_before: datetime | None = None) -> None:
+        """Forget one session (sign-out), or those idle or old past the given times."""
+        with self.tx():
+            if sid_hash is not None:
+                self.db.execute("DELETE FROM admin_sessions WHERE sid_hash = ?", [sid_hash])
+            if seen_before is not None and started_before is not None:
+                self.db.execute("DELETE FROM admin_sessions WHERE seen < ? OR started < ?",
+                                [ts(seen_before), ts(started_before)])
 
     # -- experts asking to link a chat account ----------------------------------------------
 

@@ -213,7 +213,14 @@ def _v4(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_order_experts_expert_id")
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4]
+def _v5(db: sqlite_utils.Database) -> None:
+    """Dashboard sessions outlive a restart; only a hash of each session id is stored."""
+    db.table("admin_sessions").create(
+        {"sid_hash": str, "account": str, "csrf": str, "started": str, "seen": str},
+        pk="sid_hash", not_null={"account", "csrf", "started", "seen"})
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -381,6 +381,37 @@ async def test_session_cookie_is_random_and_server_side(client: Client) -> None:
     assert len(cookie.value) >= 40 and TOKEN not in cookie.value
 
 
+async def test_a_restart_signs_no_one_out(seeded: App, client: Client,
+                                           aiohttp_client: MakeClient,
+                                           clock: FrozenClock) -> None:
+    html = await sign_in(client)
+    [cookie] = [c for c in client.session.cookie_jar if c.key == COOKIE]
+    rows = seeded.store.db.execute("SELECT sid_hash, csrf FROM admin_sessions").fetchall()
+    assert len(rows) == 1 and cookie.value not in rows[0][0]  # only a hash of the id is kept
+    restarted = await aiohttp_client(make_web_app(seeded))  # a new server: empty memory
+    restarted.session.cookie_jar.update_cookies({COOKIE: cookie.value})
+    page = await restarted.get("/admin/orders")
+    assert page.status == 200 and _csrf(await page.text()) == _csrf(html)
+    clock.advance(hours=9)  # idle past SESSION_IDLE: gone in the new server too
+    again = await aiohttp_client(make_web_app(seeded))
+    again.session.cookie_jar.update_cookies({COOKIE: cookie.value})
+    assert (await again.get("/admin/orders")).status == 401
+    assert seeded.store.db.execute("SELECT count(*) FROM admin_sessions").fetchone()[0] == 0
+
+
+async def test_signing_out_forgets_the_session_everywhere(seeded: App, client: Client,
+                                                         aiohttp_client: MakeClient) -> None:
+    html = await sign_in(client)
+    [cookie] = [c for c in client.session.cookie_jar if c.key == COOKIE]
+    await client.post("/admin/logout", data={"_csrf": _csrf(html)}, allow_redirects=False)
+    assert seeded.store.db.execute("SELECT count(*) FROM admin_sessions").fetchone()[0] == 0
+    assert [e.actor for e in seeded.store.events(kind="dashboard.signed_out")] == [
+        "dashboard:token"]
+    other = await aiohttp_client(make_web_app(seeded))
+    other.session.cookie_jar.update_cookies({COOKIE: cookie.value})
+    assert (await other.get("/admin/orders")).status == 401
+
+
 async def test_cookie_is_secure_behind_an_https_proxy(seeded: App,
                                                       aiohttp_client: MakeClient) -> None:
     seeded.config = replace(seeded.config, dashboard=DashboardConfig(

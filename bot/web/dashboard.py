@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import ipaddress
 import logging
@@ -30,6 +31,7 @@ PRE_COOKIE = "diandan_signin"  # the sign-in form's CSRF value (double submit)
 CSRF_FIELD = "_csrf"
 SESSION_IDLE = timedelta(hours=8)
 SESSION_MAX = timedelta(hours=24)
+SEEN_EVERY = timedelta(minutes=5)  # how often a session's last use is written down
 FAIL_WINDOW = timedelta(minutes=15)
 FAIL_LIMIT = 10
 TOKEN_ACCOUNT = "dashboard:token"
@@ -56,11 +58,18 @@ class AdminSession:
     csrf: str
     started: datetime
     seen: datetime
+    saved: datetime | None = None  # the last use written down (see SEEN_EVERY)
+
+
+def _hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode("utf-8")).hexdigest()
 
 
 @dataclass
 class Auth:
-    """Server-side sessions (random ids, kept in memory) and the failure throttle."""
+    """Server-side sessions with random ids, and the failure throttle. Sessions are kept in
+    the database by a hash of their id, so a restart signs no one out; memory holds the ones
+    in use."""
 
     app: App
     sessions: dict[str, AdminSession] = field(default_factory=dict)
@@ -81,31 +90,53 @@ class Auth:
             return False
         return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
 
-    def start(self, account: str) -> str:
+    @staticmethod
+    def _live(s: AdminSession, now: datetime) -> bool:
+        return now - s.seen <= SESSION_IDLE and now - s.started <= SESSION_MAX
+
+    async def start(self, account: str) -> str:
         now = self.now()
-        for old in [k for k, v in self.sessions.items()
-                    if now - v.seen > SESSION_IDLE or now - v.started > SESSION_MAX]:
-            del self.sessions[old]
         sid = secrets.token_urlsafe(32)
-        self.sessions[sid] = AdminSession(account, secrets.token_urlsafe(32), now, now)
+        session = AdminSession(account, secrets.token_urlsafe(32), now, now, saved=now)
+        store = self.app.store
+        async with self.app.lock:
+            store.drop_admin_sessions(seen_before=now - SESSION_IDLE,
+                                      started_before=now - SESSION_MAX)
+            store.save_admin_session(_hash(sid), account, session.csrf, now, now)
+        self.sessions = {k: v for k, v in self.sessions.items() if self._live(v, now)}
+        self.sessions[sid] = session
         return sid
 
-    def session(self, sid: str | None) -> AdminSession | None:
+    async def session(self, sid: str | None) -> AdminSession | None:
         if not sid:
             return None
-        s = self.sessions.get(sid)
         now = self.now()
-        if s is None:
-            return None
-        if now - s.seen > SESSION_IDLE or now - s.started > SESSION_MAX:
-            del self.sessions[sid]
+        s = self.sessions.get(sid)
+        if s is None:  # not used since this process started: look it up
+            row = self.app.store.admin_session(_hash(sid))
+            if row is None:
+                return None
+            s = AdminSession(*row, saved=row[3])
+            self.sessions[sid] = s
+        if not self._live(s, now):
+            await self.end(sid)
             return None
         s.seen = now
+        if s.saved is None or now - s.saved >= SEEN_EVERY:
+            async with self.app.lock:
+                self.app.store.save_admin_session(_hash(sid), s.account, s.csrf, s.started, now)
+            s.saved = now
         return s
 
-    def end(self, sid: str | None) -> None:
+    async def end(self, sid: str | None, signed_out: bool = False) -> None:
+        """Forget a session: lapsed, or `signed_out` by its user (audited)."""
         if sid:
-            self.sessions.pop(sid, None)
+            s = self.sessions.pop(sid, None)
+            async with self.app.lock:
+                with self.app.store.tx():
+                    self.app.store.drop_admin_sessions(_hash(sid))
+                    if signed_out and s is not None:
+                        self.app.store.record(s.account, "dashboard.signed_out")
 
     def throttled(self, who: str) -> bool:
         cutoff = self.now() - FAIL_WINDOW
@@ -216,7 +247,7 @@ async def _start(request: web.Request, account: str, via: str) -> str:
         async with auth.app.lock:
             auth.app.store.record(account, "dashboard.signed_in", None, via=via)
     log.info("dashboard: %s signed in by %s from %s", account, via, _client(request))
-    return auth.start(account)
+    return await auth.start(account)
 
 
 async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -254,7 +285,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every page needs a valid session; POSTs need the session's CSRF token."""
     auth = request.app[AUTH]
     route = request.match_info.route.name or ""
-    session = auth.session(request.cookies.get(COOKIE))
+    session = await auth.session(request.cookies.get(COOKIE))
     if (session is None and request.method == "GET"
             and ("token" in request.query or "login" in request.query)):
         return await _sign_in_from_query(request, handler)
@@ -281,7 +312,7 @@ async def _headers(request: web.Request, resp: web.StreamResponse) -> None:
 
 
 async def login_form(request: web.Request) -> web.StreamResponse:
-    session = request.app[AUTH].session(request.cookies.get(COOKIE))
+    session = await request.app[AUTH].session(request.cookies.get(COOKIE))
     if session is not None:
         raise web.HTTPSeeOther(_safe_next(request.query.get("next")))
     return sign_in_page(request, 200, "")
@@ -311,7 +342,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
 
 
 async def logout(request: web.Request) -> web.StreamResponse:
-    request.app[AUTH].end(request.cookies.get(COOKIE))
+    await request.app[AUTH].end(request.cookies.get(COOKIE), signed_out=True)
     resp = redirect(PREFIX + "/login")
     resp.del_cookie(COOKIE, path=PREFIX)
     return resp
