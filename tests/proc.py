@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import socket
 import subprocess
@@ -34,7 +35,10 @@ def call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
 class Bot:
     """A running `diandan run` process."""
 
-    def __init__(self, workdir: Path, *extra: str, config: str = "") -> None:
+    def __init__(self, workdir: Path, *extra: str, config: str = "",
+                 max_file_bytes: int | None = None) -> None:
+        """`max_file_bytes`: no file the process writes may grow past this (RLIMIT_FSIZE),
+        as on a full disk: the write fails (SIGXFSZ is ignored) instead of killing it."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         path = workdir / "config.toml"
@@ -48,6 +52,7 @@ class Bot:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run", "--config", str(path), *extra],
             stdout=self.log, stderr=self.log, cwd=workdir,
+            preexec_fn=(lambda: _limit_files(max_file_bytes)) if max_file_bytes else None,
         )
         deadline = time.monotonic() + 30  # readiness of a real process: bounded polling
         while time.monotonic() < deadline:
@@ -72,6 +77,11 @@ class Bot:
         self.proc.kill()
         self.proc.wait(timeout=15)
         self.log.close()
+
+
+def _limit_files(max_bytes: int) -> None:
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
 
 
 def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

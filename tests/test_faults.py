@@ -1,4 +1,4 @@
-"""Process faults: SIGKILL under load, redelivery storms, downtime across a month boundary."""
+"""Process faults: SIGKILL under load, redelivery storms, a full disk, downtime across a month."""
 
 from __future__ import annotations
 
@@ -125,3 +125,38 @@ def test_redelivery_storm_is_handled_once(tmp_path: Path) -> None:
     finally:
         bot.stop()
     assert len(_orders(tmp_path)) == 1
+
+
+def test_a_full_disk_is_a_clear_503_and_corrupts_nothing(tmp_path: Path) -> None:
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    assert cli(tmp_path, "experts", "import", "roster.csv").returncode == 0
+    room = (tmp_path / "bot.db").stat().st_size + 600_000  # a few dozen orders' worth
+    bot = Bot(tmp_path, max_file_bytes=room)
+    acked: list[str] = []
+    refused = None
+    try:
+        for i in range(300):
+            body = {"chat": "g1", "sender": "u1", "msg_id": f"m{i}",
+                    "text": f"点单：第{i}台设备焊接变形，请师傅指导"}
+            status, data = call(bot.base + "/api/local/messages", body)
+            if status == 503:
+                refused = body
+                break
+            assert status == 200 and data["replies"][0]["text"].startswith("已收到点单 #")
+            acked.append(body["text"])
+        assert refused is not None and acked, "the disk never filled up"
+        assert call(bot.base + "/healthz")[0] == 200  # still up, answering
+    finally:
+        bot.stop()
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    assert "storage unavailable" in log and "Traceback" not in log
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [t for _, t in _orders(tmp_path)] == acked  # every acknowledged order, once
+    again = Bot(tmp_path)  # room again: the refused message is handled when sent again
+    try:
+        status, data = call(again.base + "/api/local/messages", refused)
+        assert status == 200 and data["replies"][0]["text"].startswith(
+            f"已收到点单 #{len(acked) + 1}")
+    finally:
+        again.stop()
