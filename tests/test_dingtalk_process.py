@@ -173,3 +173,23 @@ async def test_expired_webhook_token_refresh_and_errors_end_to_end(
     finally:
         took = await bot.stop()
     assert took < 10 and "Traceback" not in bot.log()
+
+
+async def test_platform_down_for_a_while_then_back_delivers_each_message_once_in_order(
+        tmp_path: Path, double: DingTalkDouble) -> None:
+    bot = BotProcess(tmp_path, double)
+    await bot.start()
+    try:
+        gone = timedelta(seconds=-1)  # replies go through the OpenAPI group send
+        double.fail("group", 503, {"code": "ServiceUnavailable"}, times=4)  # down: 4 tries
+        for i in range(3):  # three orders arrive while it is down, each acknowledged at once
+            await _said(double, double.message(f"点单：第{i + 1}台焊机焊缝有气孔，请师傅看看",
+                                               webhook_ttl=gone))
+        await double.until(lambda: len(double.texts("group")) >= 3, within=20)
+        group = double.texts("group")
+        assert [t.splitlines()[0] for t in group] == [
+            "已收到点单 #1", "已收到点单 #2", "已收到点单 #3"]  # each once, in order
+        assert double.refused.count("group: injected 503") == 4
+    finally:
+        took = await bot.stop()
+    assert took < 10 and "Traceback" not in bot.log()
