@@ -50,7 +50,9 @@ WED = datetime(2026, 5, 6, 10, 0, tzinfo=SH)  # a Wednesday
     ("2026-07-01", date(2026, 7, 1)),
     ("六月中旬", date(2026, 6, 20)),
     ("年底前", date(2026, 12, 31)),
-    ("国庆前", date(2026, 10, 1)),
+    ("国庆前", date(2026, 9, 30)),  # the day before the holiday
+    ("元旦之前", date(2026, 12, 31)),
+    ("五一节前", date(2027, 4, 30)),
 ])
 def test_deadline(text: str, want: date) -> None:
     assert parse_deadline(text, WED) == want
@@ -58,6 +60,7 @@ def test_deadline(text: str, want: date) -> None:
 
 @pytest.mark.parametrize("text", [
     "已经停机3天了", "上周三开始漏油", "昨天坏的", "每周三例会", "3号车间", "2号机", "5.5万元",
+    "2号包装线老是断", "5号生产线", "1号工位", "4号模具",
     "1.5mm 钢板", "受益职工30人", "接单 12", "老周 13957201234", "5月份以来一直这样", "",
 ])
 def test_no_deadline(text: str) -> None:

@@ -17,6 +17,9 @@ NOW = datetime(2027, 1, 10, 10, 0, tzinfo=SHANGHAI)
     "各位老师好，我们厂焊缝气孔多，能不能派个师傅来指导一下？谢谢！",
     "车间数控机床主轴异响，联系电话13912345678",
     "联系人王科长 13812345678，厂里污水COD超标",
+    "嘉兴一家纸箱厂，瓦楞纸板起泡，请包装印刷方面的专家尽快联系 13812345678",
+    "注塑件缩水严重，换了模温机也不行 李工 13956781234 余杭",
+    "谢谢沈师傅上次的指导！不过还想请您再来看看另一台焊机",
 ])
 def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     p = parse(text, NOW)
@@ -27,13 +30,17 @@ def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     "各队请准时参加周五的培训，值班人员不变",
     "今天早上开始机器一直报警",
     "谢谢大家，辛苦了",
+    "请问点单要收费吗？企业需要出什么材料？",
+    "春节放假安排：2月16日至22日放假，有急事请联系值班员 13812345678。",
+    "李工，上回你教的调机方法我们用了，效果不错，下回请你吃饭",
+    "那台空压机又出毛病了，不过这回我们自己修好了，分享一下经验：滤芯堵了",
 ])
 def test_notices_and_chatter_are_not_requests(text: str) -> None:
     assert not parse(text, NOW).is_request
 
 
 def test_lunar_new_year_and_first_month() -> None:
-    assert parse("点单：春节前想请专家来做一次安全培训", NOW).deadline == date(2027, 2, 6)
+    assert parse("点单：春节前想请专家来做一次安全培训", NOW).deadline == date(2027, 2, 5)
     assert parse("点单：设备异响，元月15日前请安排", NOW).deadline == date(2027, 1, 15)
 
 

@@ -39,7 +39,9 @@ _REL_MONTH = re.compile(r"(本月|这个?月|当月|下下个?月|下个?月)\s*
                         r"|(初|上旬|中旬|下旬|中|底|末))")
 _BARE_MONTH_END = re.compile(r"(?<![月\d])(月底|月末|年底|年末|年前)")
 _DAY_ONLY = re.compile(
-    r"(?<![月\d年/.\-#第])(" + NUM + r")\s*号(?![机线车楼门厂库仓位泵炉罐塔池房间单店窑台柜码])"
+    r"(?<![月\d年/.\-#第])(" + NUM + r")\s*号"
+    # …not a numbered thing: 2号机, 3号车间, 1号包装线, 5号生产线, 2号工位, 4号模具
+    r"(?![机线车楼门厂库仓位泵炉罐塔池房间单店窑台柜码包生产流工设模槽箱管井棚架区栋室桶缸锅梯闸阀杆])"
 )
 _REL_DAY = re.compile(r"大后天|后天|明天|明日|明儿|今天|今日|今儿|当天|今晚|明早|明晚|次日|第二天")
 _WITHIN = re.compile(
@@ -166,12 +168,18 @@ def _lunar_holiday(today: date, name: str) -> date | None:
     return None
 
 
+def _before_holiday(day: date | None, before: str | None) -> date | None:
+    """国庆前, 春节前: the last day before the holiday (no one is served on the day itself)."""
+    return day - timedelta(days=1) if day is not None and before else day
+
+
 def find_dates(norm: str, today: date) -> list[DateMatch]:
     """Every date named in normalised text, read against `today`; past dates are left out."""
     norm = norm.replace("元月", "1月")  # same length: positions stay valid
     raw: list[tuple[int, int, date | None]] = []
     for m in _LUNAR_RE.finditer(norm):
-        raw.append((m.start(), m.end(), _lunar_holiday(today, m.group(1))))
+        raw.append((m.start(), m.end(),
+                    _before_holiday(_lunar_holiday(today, m.group(1)), m.group(2))))
     for m in _FULL.finditer(norm):
         y = int(m.group(1))
         mo = cn_int(m.group(2) or m.group(4) or "")
@@ -236,7 +244,7 @@ def find_dates(norm: str, today: date) -> list[DateMatch]:
         if name == "十一" and not m.group(2):
             continue
         md = (5, 1) if name in ("五一", "劳动节") else (1, 1) if name == "元旦" else (10, 1)
-        raw.append((m.start(), m.end(), _month_day(today, *md)))
+        raw.append((m.start(), m.end(), _before_holiday(_month_day(today, *md), m.group(2))))
     return _resolve(norm, today, raw)
 
 

@@ -22,6 +22,20 @@ _CONTACT_NUMBER = re.compile(
 )
 
 _CONTACT_CUE = re.compile(r"联系人|对接人|联络人")
+# A question about the service itself: 点单是免费的吗？ 点单要收费吗？ 求助需要什么材料？
+_ABOUT_SERVICE = re.compile(
+    r"(?:点单|求助)(?:是|要不要|需不需要|需要|要|收费|免费|有没有|能不能|可以|的流程|的规则|有什么)"
+    r"[^，。,.!！]{0,16}[?？吗]")
+# "谢谢！另外还想请…": after thanks or status talk, a word that starts a new matter.
+_LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
+
+
+@cache
+def _named_contact() -> re.Pattern[str]:
+    """A surname and title right before a number: 王工 1380…, 李经理：0571-…"""
+    titles = "|".join(sorted(words("fields", "titles"), key=len, reverse=True))
+    return re.compile(
+        r"[\u4e00-\u9fff](?:" + titles + r")\s*[:：]?\s*(?:\+?86)?(?:1[3-9]\d|0\d{2,3})")
 # The sender speaks of their own workplace (a problem of theirs, not news about someone else).
 _OWN = re.compile(r"我们|我厂|我司|我公司|我单位|厂里|车间|公司的|我家|咱们|咱|本厂|本公司|我这")
 
@@ -50,6 +64,10 @@ def _ask_patterns() -> re.Pattern[str]:
 
 def _any(text: str, ws: tuple[str, ...]) -> bool:
     return any(w in text for w in ws)
+
+
+def _asks(text: str) -> bool:
+    return _any(text, words("request", "ask")) or bool(_ask_patterns().search(text))
 
 
 def has_strong_keyword(text: str) -> bool:
@@ -109,6 +127,8 @@ def classify(body: str) -> RequestSignal:
     if _any(text, words("request", "notice")):
         return RequestSignal(False, False, False)
     if has_strong_keyword(text):
+        if _ABOUT_SERVICE.search(text):  # asking how the service works, not ordering
+            return RequestSignal(False, False, False)
         return RequestSignal(True, False, True)
     asks = [w for w in words("request", "ask") if w in text]
     ask = bool(asks) or bool(_ask_patterns().search(text))
@@ -126,14 +146,14 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(True, False, False)
     if thanks or chatter:
         # "谢谢！另外还想请…" is still a request; plain thanks and status talk are not.
-        later = re.search(r"(?:另外|还有|还想|再请|顺便|此外|但是|不过)", text)
-        if later and ask and need:
+        later = _LATER.search(text)
+        if later and need and _asks(text[later.start():]):
             return RequestSignal(True, False, False)
         return RequestSignal(False, bool(ask and need and len(text) > 30), False)
     if ask and need:
         return RequestSignal(True, False, False)
     leaves_number = len(text) >= 15 and bool(_CONTACT_NUMBER.search(text))
-    own = bool(_OWN.search(text))
+    own = bool(_OWN.search(text)) or bool(_named_contact().search(text))
     if leaves_number and (ask or (need and own) or (len(text) >= 20 and _CONTACT_CUE.search(text))):
         # Asking (or naming a problem) and leaving a number to call back: an order.
         return RequestSignal(True, False, False)
