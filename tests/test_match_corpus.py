@@ -72,6 +72,23 @@ def test_lexicon_reads_plain_words() -> None:
     assert lex.read("你好").specs == {}
 
 
+def test_variants_are_read_the_canonical_way() -> None:
+    lex = default_lexicon()
+    assert "注塑模具" in lex.read("我们的模子合缝的地方磨坏了，老是漏料").specs  # 模子 = 模具
+    assert "制冷暖通" in lex.read("保鲜库温度降不下来").specs  # 保鲜库 = 冷库
+    assert lex.canon("冷水机组和冷水机") == "冷水机组和冷水机组"  # a canonical word stays
+    assert lex.profile_specs(["电动机维修"]) == lex.profile_specs(["电机维修"])
+
+
+def test_a_specialty_nobody_holds_falls_back_to_its_field() -> None:
+    from bot.text.match import ExpertProfile, Matcher
+    safety = ExpertProfile(id="S1", name="安全员", skills=("隐患排查", "安全生产标准化"), tags=())
+    weld = ExpertProfile(id="W1", name="焊工", skills=("焊接",), tags=())
+    got = Matcher([weld, safety]).rank("厂里的消防通道老是堵，灭火器也过期了")
+    assert [m.id for m in got] == ["S1"]  # 消防 is a field of 安全生产: not nothing
+    assert default_lexicon().siblings("消防") and "消防" not in default_lexicon().siblings("消防")
+
+
 def test_a_fault_is_not_a_disease() -> None:
     lex = default_lexicon()
     for text, spec in (("牛奶灌装线老出毛病", None), ("叶片泵出毛病了", "设备维修"),

@@ -45,6 +45,7 @@ MAX_DF = 0.05
 # through `warm`, which the caller runs in the background.
 EAGER_EMBED = 200
 LAZY_CANDIDATES = 5
+SIBLING = 0.5               # a specialty of the same field, when nobody holds the one read
 
 
 @dataclass(frozen=True)
@@ -354,8 +355,16 @@ class Matcher:
             return {}
         out: dict[str, float] = {}
         for s, qw in reading.specs.items():
-            for eid, ew in self._spec_post.get(s, {}).items():
-                out[eid] = out.get(eid, 0.0) + qw * ew
+            post = self._spec_post.get(s)
+            if post:
+                for eid, ew in post.items():
+                    out[eid] = out.get(eid, 0.0) + qw * ew
+                continue
+            # Nobody on the roster holds it: those of the same field count for less
+            # (消防 → 安全生产), rather than whoever shares a stray word with the request.
+            for sibling in self._lex.siblings(s):
+                for eid, ew in self._spec_post.get(sibling, {}).items():
+                    out[eid] = out.get(eid, 0.0) + SIBLING * qw * ew
         # Weak evidence (cues only) must not reach a full score.
         strength = min(1.0, max(reading.specs.values()))
         return {eid: strength * v / total for eid, v in out.items()}

@@ -97,16 +97,26 @@ class PrefixFinder:
         return found
 
 
-def _rewrite(text: str, pairs: list[tuple[str, str]]) -> str:
-    """`text` with each pair's first word replaced by its second, longest words first."""
-    for word, into in pairs:
-        if word in text:
-            text = text.replace(word, into)
-    return text
+class _Rewriter:
+    """Writes words one way (电动机 → 电机) in one pass, longest words first; a canonical
+    word is left as it is (冷水机组 does not become 冷水机组组)."""
 
+    def __init__(self, table: Mapping[str, Iterable[str]]) -> None:
+        self._into: dict[str, str] = {}
+        for canonical, variants in table.items():
+            c = normalize(canonical)
+            for v in variants:
+                self._into[normalize(v)] = c
+        for c in set(self._into.values()):
+            self._into.setdefault(c, c)
+        words = sorted((w for w in self._into if w), key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, words))) if words else None
 
-def _alts(group: str) -> tuple[str, ...]:
-    return tuple(normalize(a.strip()) for a in group.split("|") if a.strip())
+    def __call__(self, text: str) -> str:
+        if self._pattern is None:
+            return text
+        into = self._into
+        return self._pattern.sub(lambda m: into[m.group()], text)
 
 
 class Lexicon:
@@ -116,16 +126,14 @@ class Lexicon:
         self.noise: tuple[str, ...] = tuple(
             sorted((normalize(p) for p in data.get("noise", {}).get("phrases", [])),
                    key=len, reverse=True))
-        self._readings: list[tuple[str, str]] = sorted(
-            ((normalize(w), normalize(c)) for c, ws in data.get("readings", {}).items()
-             for w in ws), key=lambda wc: -len(wc[0]))
-        self._variants: list[tuple[str, str]] = sorted(
-            ((normalize(v), normalize(c)) for c, vs in data.get("synonyms", {}).items()
-             for v in vs), key=lambda vc: -len(vc[0]))
+        self._readings = _Rewriter(data.get("readings", {}))
+        self._variants = _Rewriter(data.get("synonyms", {}))
+        # Every word of the lexicon is written the canonical way, as the texts it reads are.
+        word = self.canon
         self.specialties: dict[str, Specialty] = {}
         for name, spec in data.get("specialty", {}).items():
-            terms = tuple(dict.fromkeys(normalize(t) for t in [name, *spec.get("terms", [])]))
-            cues = tuple(normalize(c) for c in spec.get("cues", []))
+            terms = tuple(dict.fromkeys(word(t) for t in [name, *spec.get("terms", [])]))
+            cues = tuple(dict.fromkeys(word(c) for c in spec.get("cues", [])))
             self.specialties[name] = Specialty(name, spec.get("category", name), terms, cues)
         self.symptoms: list[Symptom] = []
         for rule in data.get("symptom", []):
@@ -134,9 +142,9 @@ class Lexicon:
                 raise ValueError(f"symptom rule names unknown specialty {spec!r}")
             self.symptoms.append(Symptom(
                 spec=spec,
-                when=tuple(_alts(g) for g in rule["when"]),
-                unless=_alts(rule.get("unless", "")),
-                to=tuple(normalize(t) for t in rule.get("to", [])),
+                when=tuple(self._alts(g) for g in rule["when"]),
+                unless=self._alts(rule.get("unless", "")),
+                to=tuple(word(t) for t in rule.get("to", [])),
                 weight=float(rule.get("weight", W_SYMPTOM)),
             ))
         # word → [(specialty, weight)]: terms count fully, cues weakly.
@@ -163,9 +171,21 @@ class Lexicon:
                 for a in rule.when[0]:
                     self._rules_by_first.setdefault(a, []).append(i)
 
+    def siblings(self, name: str) -> tuple[str, ...]:
+        """The other specialties of the same field (category) as `name`."""
+        sp = self.specialties.get(name)
+        if sp is None:
+            return ()
+        return tuple(o.name for o in self.specialties.values()
+                     if o.category == sp.category and o.name != name)
+
     def canon(self, text: str) -> str:
-        """Normalized text with variants written one way (电动机 → 电机), for n-grams."""
-        return _rewrite(normalize(text), self._variants)
+        """Normalized text with variants written one way (电动机 → 电机)."""
+        return self._variants(normalize(text))
+
+    def _alts(self, group: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.canon(a.strip()) for a in group.split("|")
+                                   if a.strip()))
 
     def strip_noise(self, text: str) -> str:
         """Blank out request boilerplate (点单, 想请专家, 联系人…) from normalized text."""
@@ -175,8 +195,8 @@ class Lexicon:
         return text
 
     def reading_text(self, text: str) -> str:
-        """Normalized text with words read as what they mean (毛病 → 故障), for `read`."""
-        return _rewrite(normalize(text), self._readings)
+        """Canonical text with words read as what they mean (毛病 → 故障), for `read`."""
+        return self._variants(self._readings(normalize(text)))
 
     def read(self, text: str) -> Reading:
         """Specialties a request points to, with the specialty terms to expand it with."""
@@ -216,8 +236,8 @@ class Lexicon:
         from the free text (half weight). Within one item the longest matched term decides;
         shorter terms of other specialties count for less (污水处理站运营 is not 运营)."""
         raw: dict[str, float] = {}
-        chunks = [(normalize(i), 1.0) for i in items]
-        chunks += [(normalize(p), 0.5) for p in _CLAUSES.split(weak) if p.strip()]
+        chunks = [(self.canon(i), 1.0) for i in items]
+        chunks += [(self.canon(p), 0.5) for p in _CLAUSES.split(weak) if p.strip()]
         for text, w in chunks:
             found = self._term_finder.find(text)
             if not found:
