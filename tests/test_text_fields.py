@@ -25,6 +25,10 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("浙能长兴电厂锅炉结垢", "浙能长兴电厂"),
     ("我们厂的注塑机", None), ("我司需要", None), ("想请师傅来厂指导", None),
     ("加工中心主轴异响", None), ("3号厂房漏水", None), ("我们食品厂想办认证", None),
+    ("点单：海宁市许村镇一家经编企业，布面有横条", "海宁市许村镇一家经编企业"),  # with its town
+    ("我们是淳安县的一家山核桃合作社", "淳安县的一家山核桃合作社"),
+    ("您好，我们是桐庐县一家小企业，遇到个难题", "桐庐县一家小企业"),
+    ("我们是一家小企业，想请专家", None),  # no name and no place: nothing to record
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want

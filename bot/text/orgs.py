@@ -26,9 +26,12 @@ _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那�
                   "合作", "有限", "车削", "铣削", "我", "你", "他", "各", "每", "这", "那", "哪",
                   "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近"}
 _DESCRIPTIVE = re.compile(
-    r"(一家|一个|某|这家)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)(企业|工厂|公司|厂家|厂|单位|作坊|民企)"
+    r"(一家|一个|某|这家)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
+    r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场)"
     r"(?![房里区长家内])"
 )
+# A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
+_TOWN = re.compile(r"(?:(?![省市县区])[\u4e00-\u9fff]){1,4}(?:镇|乡|街道)$")
 _INTRO = re.compile(
     r"(?:我是|我们是|这里是|这边是|来自|我司是|本单位是|单位是|我们单位是|我们公司是)"
 )
@@ -84,6 +87,9 @@ def _with_place(norm: str, start: int) -> int:
         got = _with_place(norm, start - 1)
         if got < start - 1:
             return got
+    town = _TOWN.search(norm, 0, start)
+    if town:
+        start = town.start()
     while moved:
         moved = False
         for length in range(7, 1, -1):
@@ -129,9 +135,8 @@ def find_enterprise(norm: str) -> str | None:
         if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and "的" not in name:
             return name
     for m3 in _DESCRIPTIVE.finditer(norm):
-        middle = m3.group(2)
-        if len(middle) < 2:
-            continue
         start = _with_place(norm, m3.start())
+        if len(m3.group(2)) < 2 and start == m3.start():
+            continue  # 一家小企业: a description only with a place (上虞区一家小企业)
         return norm[start:m3.end()]
     return None
