@@ -77,4 +77,3 @@ async def menu_order(msg: Incoming, ctx: Context) -> None:
         (f"专长：{'、'.join(e.skills[:2])}",) if e.skills else ())))
         for e in providers(ctx, item)[:top]]
     announce(ctx, order, matches=matches or None)
-

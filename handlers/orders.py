@@ -60,4 +60,3 @@ async def new_order(msg: Incoming, ctx: Context) -> None:
     announce(ctx, order)
     if p.category is None and len(p.summary or "") < 12:
         ctx.reply(ASK_DETAIL.format(no=order.no))
-
