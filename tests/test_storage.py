@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,18 @@ def test_open_load_counts_unfinished_orders_from_indexes_alone(tmp_path: Path) -
     plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
     assert "COVERING INDEX idx_order_experts_expert_order" in plan
     assert "idx_orders_serving" in plan and "PRIMARY KEY" not in plan
+
+
+def test_a_senders_last_enterprise_is_one_index_probe(tmp_path: Path) -> None:
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    for enterprise in ("甲厂", None, "乙厂", ""):
+        store.create_order(replace(_new(), enterprise=enterprise, region="浙江省湖州市德清县"),
+                           actor="u")
+    assert store.last_enterprise("fake:u1") == ("乙厂", "浙江省湖州市德清县")
+    assert store.last_enterprise("fake:nobody") is None
+    sql: list[str] = []
+    store.db.conn.set_trace_callback(sql.append)
+    store.last_enterprise("fake:u1")
+    store.db.conn.set_trace_callback(None)
+    plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
+    assert "idx_orders_requester_named" in plan and "TEMP B-TREE" not in plan
