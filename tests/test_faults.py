@@ -1,8 +1,9 @@
-"""Process faults: SIGKILL under load, redelivery storms, a full disk, downtime across a month."""
+"""Process faults: SIGKILL under load, redeliveries, a full or read-only disk, downtime."""
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -160,3 +161,30 @@ def test_a_full_disk_is_a_clear_503_and_corrupts_nothing(tmp_path: Path) -> None
             f"已收到点单 #{len(acked) + 1}")
     finally:
         again.stop()
+
+
+def test_a_read_only_disk_is_a_clear_503_and_the_bot_recovers(tmp_path: Path) -> None:
+    """The database files turn read-only under the running bot (chattr +i: even root may not
+    write, through file descriptors already open), then writable again."""
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    assert cli(tmp_path, "experts", "import", "roster.csv").returncode == 0
+    bot = Bot(tmp_path)
+    files = [str(tmp_path / "bot.db"), str(tmp_path / "bot.db-wal")]
+    first = {"chat": "g1", "sender": "u1", "msg_id": "m1", "text": "点单：焊接变形，请师傅指导"}
+    second = {"chat": "g1", "sender": "u1", "msg_id": "m2", "text": "点单：焊缝有气孔，请师傅看看"}
+    try:
+        assert call(bot.base + "/api/local/messages", first)[0] == 200
+        subprocess.run(["chattr", "+i", *files], check=True)
+        assert call(bot.base + "/api/local/messages", second) == (503, None)
+        assert call(bot.base + "/healthz")[0] == 200  # still up, answering
+        subprocess.run(["chattr", "-i", *files], check=True)
+        status, data = call(bot.base + "/api/local/messages", second)  # the sender retries
+        assert status == 200 and data["replies"][0]["text"].startswith("已收到点单 #2")
+    finally:
+        subprocess.run(["chattr", "-i", *files], check=False)
+        bot.stop()
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8")
+    assert "storage unavailable" in log and "Traceback" not in log
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert [t for _, t in _orders(tmp_path)] == [first["text"], second["text"]]
