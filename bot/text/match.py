@@ -46,6 +46,7 @@ MAX_DF = 0.05
 EAGER_EMBED = 200
 LAZY_CANDIDATES = 5
 SIBLING = 0.5               # a specialty of the same field, when nobody holds the one read
+KEEP_SPEC = 0.5             # a weak lexical first with this specialty score stays shown
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ class _Lexical(NamedTuple):
     hist: dict[str, float]
     off: Collection[str]
     fits: dict[str, float]
+    spec: dict[str, float]      # each candidate's specialty score from the lexicon's reading
 
 
 class Matcher:
@@ -235,7 +237,7 @@ class Matcher:
                 fits[eid] = fits.get(eid, 0.0) + weight * v
         for eid in off.intersection(fits):
             del fits[eid]
-        return _Lexical(head, reading, query, hist, off, fits)
+        return _Lexical(head, reading, query, hist, off, fits, spec)
 
     def wants_embedding(self, text: str, region: str | None = None, top: int = 3,
                         exclude: Collection[str] = ()) -> bool:
@@ -289,12 +291,16 @@ class Matcher:
         lexical = self._lexical(text, exclude)
         if lexical is None:
             return []
-        head, reading, query, hist, off, fits = lexical
+        head, reading, query, hist, off, fits, spec = lexical
         where = self._request_region(head, region)
         self.stats["ranked"] += 1
         gain: dict[str, float] = {}
         qv: Sequence[float] = ()
         w_sem = self._sem_weight(fits, where, top)
+        keep = None  # the lexical first, when the lexicon read its specialty with confidence
+        if w_sem >= W_SEM and fits:
+            first = max(fits, key=fits.__getitem__)
+            keep = first if spec.get(first, 0.0) >= KEEP_SPEC else None
         if w_sem > 0.0:
             gain, qv = self._semantic(head, fits, off, w_sem)
             for eid, g in gain.items():
@@ -317,8 +323,16 @@ class Matcher:
             if len(scored) >= top:
                 kth = sorted((s[0] for s in scored), reverse=True)[top - 1]
         scored.sort(key=lambda s: (-s[0], s[1]))
+        shown = scored[:top]
+        if keep is not None and keep not in {eid for _, eid, _, _ in shown}:
+            # The embedding may reorder experts, but not push out the one the lexicon points
+            # to: it takes the last place shown.
+            entry = self._entries[keep]
+            rel = relation(where, entry.region)
+            score = fits[keep] * REGION_BONUS[rel] * _load_factor(entry.profile)
+            shown = [*shown[:top - 1], (score, keep, fits[keep], rel)]
         out = []
-        for score, eid, fit, rel in scored[:top]:
+        for score, eid, fit, rel in shown:
             entry = self._entries[eid]
             g = gain.get(eid, 0.0)
             near = self._sem.closest_item(eid, qv) if self._sem and g > fit - g else ""
