@@ -89,6 +89,13 @@ def test_a_specialty_nobody_holds_falls_back_to_its_field() -> None:
     assert default_lexicon().siblings("消防") and "消防" not in default_lexicon().siblings("消防")
 
 
+def test_a_compound_skill_is_read_by_its_craft() -> None:
+    lex = default_lexicon()
+    assert lex.profile_specs(["压力容器焊接"]) == {"焊接": 1.0, "特种设备": 0.4}  # welding
+    assert lex.profile_specs(["压力容器检验"])["特种设备"] == 1.0  # no craft at the end
+    assert lex.profile_specs(["污水处理站运营"])["污水处理"] == 1.0  # 运营 names no specialty
+
+
 def test_a_fault_is_not_a_disease() -> None:
     lex = default_lexicon()
     for text, spec in (("牛奶灌装线老出毛病", None), ("叶片泵出毛病了", "设备维修"),

@@ -156,6 +156,7 @@ class Lexicon:
                 self._term_words.setdefault(t, []).append(sp.name)
             for c in sp.cues:
                 self._words.setdefault(c, []).append((sp.name, W_CUE))
+        self._names = frozenset(self.canon(n) for n in self.specialties)
         self._finder = PrefixFinder(self._words)
         self._term_finder = PrefixFinder(self._term_words)
         # Symptom rules by the alternatives of their first group (rules without groups always
@@ -233,8 +234,9 @@ class Lexicon:
 
     def profile_specs(self, items: Iterable[str], weak: str = "") -> dict[str, float]:
         """Specialties an expert covers, read item by item from skills/tags (full weight) and
-        from the free text (half weight). Within one item the longest matched term decides;
-        shorter terms of other specialties count for less (污水处理站运营 is not 运营)."""
+        from the free text (half weight). Within one item the longest matched term decides,
+        unless the item ends with a specialty's own name (压力容器焊接 is 焊接); the other
+        terms count for less (污水处理站运营 is not 运营)."""
         raw: dict[str, float] = {}
         chunks = [(self.canon(i), 1.0) for i in items]
         chunks += [(self.canon(p), 0.5) for p in _CLAUSES.split(weak) if p.strip()]
@@ -243,9 +245,15 @@ class Lexicon:
             if not found:
                 continue
             longest = max(len(t) for t in found)
+            # A compound ending in a specialty's own name is that craft: 压力容器焊接 is welding
+            # (for pressure vessels), not 特种设备.
+            head = found[-1] if text.endswith(found[-1]) and found[-1] in self._names else ""
             item_specs: dict[str, float] = {}
             for term in found:
-                share = 1.0 if len(term) == longest else MINOR_TERM
+                if head:
+                    share = 1.0 if term == head else MINOR_TERM
+                else:
+                    share = 1.0 if len(term) == longest else MINOR_TERM
                 for name in self._term_words[term]:
                     item_specs[name] = max(item_specs.get(name, 0.0), share)
             for name, share in item_specs.items():
