@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -17,16 +16,10 @@ import pytest
 
 from bot.model import SystemClock
 from tests.doubles_dingtalk import QPS_LIMIT, DingTalkDouble
+from tests.proc import free_port
 
 ROSTER = "编号,姓名,专长,账号\nX01,沈国平,焊接；焊接变形；不锈钢,dingtalk:staff-welder\n"
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class BotProcess:
@@ -34,7 +27,7 @@ class BotProcess:
 
     def __init__(self, workdir: Path, double: DingTalkDouble) -> None:
         self.workdir, self.double = workdir, double
-        self.port = _free_port()
+        self.port = free_port()
         self.config = workdir / "config.toml"
         # The secret comes from the environment, as in production; the file holds the rest.
         self.config.write_text(

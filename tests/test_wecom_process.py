@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,16 +11,10 @@ from pathlib import Path
 import aiohttp
 
 from tests.doubles_wecom import AES_KEY, GROUP_KEY, TOKEN, WeComDouble
+from tests.proc import free_port
 
 ROSTER = "编号,姓名,专长,账号\nX01,沈国平,焊接；焊接变形；不锈钢,wecom:e1\n"
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def _until(cond: Callable[[], bool], what: str, seconds: float = 15) -> None:
@@ -51,7 +44,7 @@ async def test_run_with_wecom_callbacks_and_webhook(tmp_path: Path) -> None:
 
     double = WeComDouble(TOKEN, AES_KEY, webhook_keys={GROUP_KEY: "wrgroup1"})
     await double.start()
-    port = _free_port()
+    port = free_port()
     (tmp_path / "config.toml").write_text(
         f'[storage]\npath = "{db}"\n[server]\nport = {port}\n[local]\nenabled = false\n'
         f'[dashboard]\nenabled = false\n'
