@@ -8,7 +8,7 @@ from bot.model import Incoming
 from bot.router import BotError, Context, Router
 from handlers.admin import need_admin
 from handlers.admin_roster import find_one
-from handlers.common import NOT_FOUND, expert_line, post
+from handlers.common import NOT_FOUND, expert_line, post, scope_covers
 from storage.records import Order, OrderState
 
 router = Router("admin_orders")
@@ -36,10 +36,7 @@ def _order(ctx: Context, text: str, usage: str) -> tuple[Order, str]:
     order = ctx.store.get_order(int(m.group(1)))
     if order is None:
         raise BotError(NOT_FOUND.format(no=m.group(1)))
-    scope = ctx.admin_scope() or ""
-    if scope.startswith("region:") and scope[7:] not in (order.region or ""):
-        raise BotError(OUT_OF_SCOPE.format(no=order.no))
-    if scope.startswith("group:") and scope[6:] != order.chat_id:
+    if not scope_covers(ctx.admin_scope() or "", order):
         raise BotError(OUT_OF_SCOPE.format(no=order.no))
     return order, m.group(2).strip()
 

@@ -92,15 +92,18 @@ def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
         ctx.reply(text)
 
 
+def scope_covers(scope: str, order: Order) -> bool:
+    """Whether an admin scope ("" for all, "group:<id>", "region:<name>") covers the order."""
+    return (not scope or scope == f"group:{order.chat_id}"
+            or (scope.startswith("region:") and scope[7:] in (order.region or "")))
+
+
 def admin_accounts(ctx: Context, order: Order | None = None) -> list[str]:
     """Who to tell as admins: super admins, and chat-added admins whose scope covers the
     order (all, its group, or its region)."""
     accounts = list(ctx.config.bot.admins)
     for row in ctx.store.admins():
-        scope: str = row["scope"] or ""
-        if (not scope or order is None
-                or scope == f"group:{order.chat_id}"
-                or (scope.startswith("region:") and scope[7:] in (order.region or ""))):
+        if order is None or scope_covers(row["scope"] or "", order):
             accounts.append(row["account"])
     return list(dict.fromkeys(accounts))
 
