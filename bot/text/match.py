@@ -272,8 +272,7 @@ class Matcher:
             if len(bounds) >= top and (fit + w) * lift < sorted(
                     b[0] for b in bounds)[-top]:
                 break  # this one and all after it stay below the shown ones
-            entry = self._entries[eid]
-            m = REGION_BONUS[relation(where, entry.region)] * _load_factor(entry.profile)
+            m, _ = self._weigh(eid, where)
             bounds.append((fit * m, (fit + w) * m, fit))
         bounds.sort(reverse=True)
         shown, rest = bounds[:top], bounds[top:]
@@ -282,6 +281,12 @@ class Matcher:
         if any(a[0] <= b[1] for a, b in pairwise(shown)):
             return False  # two shown ones could swap
         return not rest or shown[-1][0] > max(b[1] for b in rest)
+
+    def _weigh(self, eid: str, where: Region) -> tuple[float, int]:
+        """How region and load scale an expert's fit, and how near the expert is (0–3)."""
+        entry = self._entries[eid]
+        rel = relation(where, entry.region)
+        return REGION_BONUS[rel] * _load_factor(entry.profile), rel
 
     def rank(self, text: str, region: str | None = None, top: int = 3,
              exclude: Collection[str] = ()) -> list[Match]:
@@ -316,10 +321,8 @@ class Matcher:
         for fit, eid in ordered:
             if len(scored) >= top and fit * lift < kth:
                 break  # no later candidate can enter the top
-            entry = self._entries[eid]
-            rel = relation(where, entry.region)
-            score = fit * REGION_BONUS[rel] * _load_factor(entry.profile)
-            scored.append((score, eid, fit, rel))
+            m, rel = self._weigh(eid, where)
+            scored.append((fit * m, eid, fit, rel))
             if len(scored) >= top:
                 kth = sorted((s[0] for s in scored), reverse=True)[top - 1]
         scored.sort(key=lambda s: (-s[0], s[1]))
@@ -327,10 +330,8 @@ class Matcher:
         if keep is not None and keep not in {eid for _, eid, _, _ in shown}:
             # The embedding may reorder experts, but not push out the one the lexicon points
             # to: it takes the last place shown.
-            entry = self._entries[keep]
-            rel = relation(where, entry.region)
-            score = fits[keep] * REGION_BONUS[rel] * _load_factor(entry.profile)
-            shown = [*shown[:top - 1], (score, keep, fits[keep], rel)]
+            m, rel = self._weigh(keep, where)
+            shown = [*shown[:top - 1], (fits[keep] * m, keep, fits[keep], rel)]
         out = []
         for score, eid, fit, rel in shown:
             entry = self._entries[eid]
