@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -469,10 +470,12 @@ class Matcher:
         return [item for _, _, item in scored[:2]]
 
 
+@lru_cache(maxsize=512)
 def embedding_text(text: str) -> str:
     """What the embedding reads of an order: the problem alone, as the parser tells it,
     without the opening, enterprise, contact, phone and deadline (about half the tokens of a
-    whole order, so half the model's time, and none of its noise)."""
+    whole order, so half the model's time, and none of its noise). Cached: an order is read
+    once before the writer lock (to embed it) and once under it (to rank)."""
     head = text[:MAX_QUERY_CHARS]
     return (parse(head, datetime.now(SHANGHAI)).problem or head)[:QUERY_CHARS]
 
