@@ -157,6 +157,9 @@ class Lexicon:
             for c in sp.cues:
                 self._words.setdefault(c, []).append((sp.name, W_CUE))
         self._names = frozenset(self.canon(n) for n in self.specialties)
+        self._fields: dict[str, list[str]] = {}  # category → its specialties
+        for sp in self.specialties.values():
+            self._fields.setdefault(sp.category, []).append(sp.name)
         self._finder = PrefixFinder(self._words)
         self._term_finder = PrefixFinder(self._term_words)
         # Symptom rules by the alternatives of their first group (rules without groups always
@@ -177,8 +180,7 @@ class Lexicon:
         sp = self.specialties.get(name)
         if sp is None:
             return ()
-        return tuple(o.name for o in self.specialties.values()
-                     if o.category == sp.category and o.name != name)
+        return tuple(o for o in self._fields[sp.category] if o != name)
 
     def canon(self, text: str) -> str:
         """Normalized text with variants written one way (电动机 → 电机)."""
