@@ -108,12 +108,10 @@ class App:
             self.outbox.wake()
         return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered)
 
-    def context(self, msg: Incoming, parsed: Parsed | None = None) -> Context:
-        now = msg.sent_at or self.clock.now()
+    def context(self, msg: Incoming, parsed: Parsed) -> Context:
         quoted = _ORDER_REF.search(msg.quote_text) if msg.quote_text else None
         return Context(
-            store=self.store, clock=self.clock, config=self.config, msg=msg,
-            parsed=parsed or parse(msg.text, now),
+            store=self.store, clock=self.clock, config=self.config, msg=msg, parsed=parsed,
             quoted_order=int(quoted.group(1)) if quoted else None,
             routers=self.routers, routing=self.routing,
         )
