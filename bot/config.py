@@ -75,12 +75,18 @@ class DashboardConfig:
     trusted_proxies: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.proxy_networks()  # a bad entry is a ConfigError when the config is read
+
+    def proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """`trusted_proxies` as networks (a single address is a network of one)."""
+        out = []
         for proxy in self.trusted_proxies:
             try:
-                ipaddress.ip_network(proxy, strict=False)
+                out.append(ipaddress.ip_network(proxy, strict=False))
             except ValueError:
                 raise ConfigError(f"dashboard.trusted_proxies: {proxy!r} is not an IP address "
                                   "or network") from None
+        return tuple(out)
 
 
 @dataclass(frozen=True)

@@ -105,16 +105,16 @@ class AdminMixin(StoreBase):
             return None
         return row[0], row[1], datetime.fromisoformat(row[2]), datetime.fromisoformat(row[3])
 
-    def drop_admin_sessions(self, sid_hash: str | None = None, *,
-                            seen_before: datetime | None = None,
-                            started_before: datetime | None = None) -> None:
-        """Forget one session (sign-out), or those idle or old past the given times."""
+    def drop_admin_session(self, sid_hash: str) -> None:
+        """Forget one session (signed out, or found lapsed)."""
         with self.tx():
-            if sid_hash is not None:
-                self.db.execute("DELETE FROM admin_sessions WHERE sid_hash = ?", [sid_hash])
-            if seen_before is not None and started_before is not None:
-                self.db.execute("DELETE FROM admin_sessions WHERE seen < ? OR started < ?",
-                                [ts(seen_before), ts(started_before)])
+            self.db.execute("DELETE FROM admin_sessions WHERE sid_hash = ?", [sid_hash])
+
+    def drop_stale_admin_sessions(self, seen_before: datetime, started_before: datetime) -> None:
+        """Forget the sessions idle or old past these times."""
+        with self.tx():
+            self.db.execute("DELETE FROM admin_sessions WHERE seen < ? OR started < ?",
+                            [ts(seen_before), ts(started_before)])
 
     # -- experts asking to link a chat account ----------------------------------------------
 

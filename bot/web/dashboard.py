@@ -77,8 +77,7 @@ class Auth:
     proxies: tuple[IPNetwork, ...] = ()  # [dashboard] trusted_proxies
 
     def __post_init__(self) -> None:
-        self.proxies = tuple(ipaddress.ip_network(p, strict=False)
-                             for p in self.app.config.dashboard.trusted_proxies)
+        self.proxies = self.app.config.dashboard.proxy_networks()
 
     def now(self) -> datetime:
         return self.app.clock.now()
@@ -100,8 +99,7 @@ class Auth:
         session = AdminSession(account, secrets.token_urlsafe(32), now, now, saved=now)
         store = self.app.store
         async with self.app.lock:
-            store.drop_admin_sessions(seen_before=now - SESSION_IDLE,
-                                      started_before=now - SESSION_MAX)
+            store.drop_stale_admin_sessions(now - SESSION_IDLE, now - SESSION_MAX)
             store.save_admin_session(_hash(sid), account, session.csrf, now, now)
         self.sessions = {k: v for k, v in self.sessions.items() if self._live(v, now)}
         self.sessions[sid] = session
@@ -134,7 +132,7 @@ class Auth:
             s = self.sessions.pop(sid, None)
             async with self.app.lock:
                 with self.app.store.tx():
-                    self.app.store.drop_admin_sessions(_hash(sid))
+                    self.app.store.drop_admin_session(_hash(sid))
                     if signed_out and s is not None:
                         self.app.store.record(s.account, "dashboard.signed_out")
 
