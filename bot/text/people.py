@@ -141,7 +141,7 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
             continue
         return m.group()
     for p in phones:
-        found = _name_near_phone(norm, p)
+        found = name_near_phone(norm, p)
         if found:
             return found
     return None
@@ -153,7 +153,8 @@ def _titled(name: str) -> bool:
                 or (len(name) == 2 and name[0] in "老小阿"))
 
 
-def _name_near_phone(norm: str, p: PhoneMatch) -> str | None:
+def name_near_phone(norm: str, p: PhoneMatch) -> str | None:
+    """The contact named right before (or after) a phone number, if any."""
     before = norm[max(0, p.start - 10):p.start]
     before = re.sub(r"(?:电话|手机|手机号|联系电话|电话号码|号码|tel|Tel|TEL|☎|📞)?\s*[:：]?\s*$",
     "",

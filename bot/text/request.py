@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from bot.text.lexicon import taxonomy, words
+from bot.text.people import name_near_phone
+from bot.text.phones import find_phones
 
 _QUESTION = re.compile(r"[?？]|吗|么$|呢$")
 _GREETING_ONLY = re.compile(
@@ -30,12 +32,6 @@ _ABOUT_SERVICE = re.compile(
 _LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
 
 
-@cache
-def _named_contact() -> re.Pattern[str]:
-    """A surname and title right before a number: 王工 1380…, 李经理：0571-…"""
-    titles = "|".join(sorted(words("fields", "titles"), key=len, reverse=True))
-    return re.compile(
-        r"[\u4e00-\u9fff](?:" + titles + r")\s*[:：]?\s*(?:\+?86)?(?:1[3-9]\d|0\d{2,3})")
 # The sender speaks of their own workplace (a problem of theirs, not news about someone else).
 _OWN = re.compile(r"我们|我厂|我司|我公司|我单位|厂里|车间|公司的|我家|咱们|咱|本厂|本公司|我这")
 
@@ -153,7 +149,7 @@ def classify(body: str) -> RequestSignal:
     if ask and need:
         return RequestSignal(True, False, False)
     leaves_number = len(text) >= 15 and bool(_CONTACT_NUMBER.search(text))
-    own = bool(_OWN.search(text)) or bool(_named_contact().search(text))
+    own = bool(_OWN.search(text)) or any(name_near_phone(text, p) for p in find_phones(text))
     if leaves_number and (ask or (need and own) or (len(text) >= 20 and _CONTACT_CUE.search(text))):
         # Asking (or naming a problem) and leaving a number to call back: an order.
         return RequestSignal(True, False, False)
