@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from bot.config import BotConfig, Config, DingTalkConfig, LocalConfig, StorageConfig
+from bot.config import (
+    BotConfig,
+    Config,
+    DingTalkConfig,
+    LocalConfig,
+    OutboxConfig,
+    StorageConfig,
+)
 from bot.model import Clock
 
 if TYPE_CHECKING:
@@ -29,6 +36,9 @@ QPS_LIMIT = {"code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
              "message": "the QPS limit of this API has been reached"}
 SESSION_EXPIRED = {"errcode": 300001, "errmsg": "session expired"}
 SEND_TOO_FAST = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
+ROBOT_PER_MINUTE = 20  # robot messages per group per minute; the next is refused with 130101
+THROTTLE_SECONDS = 600.0  # ...and the group is then throttled this long
+OPENAPI_QPS = 20  # calls per second per app per OpenAPI, then 403 QpsLimit
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,9 @@ class DingTalkDouble:
     ws: web.WebSocketResponse | None = None
     connections: int = 0
     lose_acks: bool = False  # drop the bot's ACKs, as a flaky network would
+    posted: dict[str, list[float]] = field(default_factory=dict)  # cid -> robot sends (epoch s)
+    throttled: dict[str, float] = field(default_factory=dict)  # cid -> throttled until
+    calls: dict[str, list[float]] = field(default_factory=dict)  # OpenAPI -> call times
 
     def __post_init__(self) -> None:
         self._runner: web.AppRunner | None = None
@@ -288,6 +301,8 @@ class DingTalkDouble:
         injected = await self._injected("webhook")
         if injected is not None:
             return injected
+        if not self._room(session[0]):
+            return await self._refuse("webhook: send too fast", 200, SEND_TOO_FAST)
         kind = body.get("msgtype")
         part = body.get(kind) if isinstance(kind, str) else None
         text = (part or {}).get("content" if kind == "text" else "text")
@@ -322,6 +337,8 @@ class DingTalkDouble:
         if cid not in self.conversations:
             return await self._refuse("group: unknown conversation", 400,
                                       {"code": "invalidParameter.openConversationId"})
+        if not self._room(cid):
+            return await self._refuse("group: send too fast", 200, SEND_TOO_FAST)
         await self._record(Delivery("group", cid, (), body["msgKey"], _param_text(body),
                                     robot_code=body["robotCode"]))
         return web.json_response({"processQueryKey": uuid.uuid4().hex})
@@ -354,6 +371,11 @@ class DingTalkDouble:
         injected = await self._injected(api)
         if injected is not None:
             return body, injected
+        now = self.clock.now().timestamp()
+        recent = [t for t in self.calls.get(api, []) if t > now - 1.0]
+        self.calls[api] = [*recent, now]
+        if len(recent) >= OPENAPI_QPS:
+            return body, await self._refuse(f"{api}: QPS limit", 403, QPS_LIMIT)
         if body.get("robotCode") != self.robot_code:
             return body, await self._refuse(f"{api}: wrong robotCode", 400,
                                             {"code": "resource.not.found"})
@@ -363,6 +385,19 @@ class DingTalkDouble:
         return body, None
 
     # -- helpers ----------------------------------------------------------------------------
+
+    def _room(self, conversation: str) -> bool:
+        """Whether the robot may post to this group now (20 a minute, else 10 min throttle);
+        counts the post when it may."""
+        now = self.clock.now().timestamp()
+        if self.throttled.get(conversation, 0.0) > now:
+            return False
+        recent = [t for t in self.posted.get(conversation, []) if t > now - 60.0]
+        if len(recent) >= ROBOT_PER_MINUTE:
+            self.throttled[conversation] = now + THROTTLE_SECONDS
+            return False
+        self.posted[conversation] = [*recent, now]
+        return True
 
     def _failure(self, api: str) -> Failure | None:
         queue = self.failures.get(api)
@@ -419,7 +454,8 @@ def _param_text(body: dict[str, Any]) -> str:
 
 def dingtalk_app(tmp_path: Path, clock: Clock, double: DingTalkDouble, *,
                  backoff: tuple[float, float] = (0.05, 0.2), mode: str | None = None,
-                 admins: tuple[str, ...] = ("dingtalk:admin-li",)) -> tuple[App, DingTalkPlatform]:
+                 admins: tuple[str, ...] = ("dingtalk:admin-li",),
+                 rate_per_minute: int = 20) -> tuple[App, DingTalkPlatform]:
     """An app on a fresh database whose DingTalk platform talks to `double`."""
     from bot.app import build_app
     from bot.platforms.dingtalk import DingTalkPlatform
@@ -429,6 +465,7 @@ def dingtalk_app(tmp_path: Path, clock: Clock, double: DingTalkDouble, *,
         storage=StorageConfig(path=str(tmp_path / "bot.db")),
         bot=BotConfig(admins=admins),
         local=LocalConfig(enabled=False),
+        outbox=OutboxConfig(rate_per_minute=rate_per_minute),
         dingtalk=DingTalkConfig(enabled=False, client_id=double.client_id,
                                 client_secret=double.client_secret, api_base=double.base_url),
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -25,8 +26,9 @@ ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来�
 class BotProcess:
     """A running `diandan run` with DingTalk enabled and the local platform off."""
 
-    def __init__(self, workdir: Path, double: DingTalkDouble) -> None:
-        self.workdir, self.double = workdir, double
+    def __init__(self, workdir: Path, double: DingTalkDouble, *args: str,
+                 rate_per_minute: int = 20) -> None:
+        self.workdir, self.double, self.args = workdir, double, args
         self.port = free_port()
         self.config = workdir / "config.toml"
         # The secret comes from the environment, as in production; the file holds the rest.
@@ -35,7 +37,7 @@ class BotProcess:
             f"[server]\nport = {self.port}\n"
             '[bot]\nadmins = ["dingtalk:admin-li"]\n'
             "[local]\nenabled = false\n"
-            "[outbox]\nbase_delay_seconds = 0.2\n"
+            f"[outbox]\nbase_delay_seconds = 0.2\nrate_per_minute = {rate_per_minute}\n"
             f'[dingtalk]\nenabled = true\nclient_id = "{double.client_id}"\n'
             f'api_base = "{double.base_url}"\n',
             encoding="utf-8",
@@ -48,7 +50,7 @@ class BotProcess:
         env = {**os.environ, "DIANDAN_DINGTALK_CLIENT_SECRET": self.double.client_secret}
         with self.log_path.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", "--config", str(self.config),
+                sys.executable, "-m", "bot", "run", "--config", str(self.config), *self.args,
                 stdout=log, stderr=log, cwd=self.workdir, env=env,
             )
         deadline = time.monotonic() + 30  # readiness of a real process: bounded polling
@@ -186,3 +188,40 @@ async def test_platform_down_for_a_while_then_back_delivers_each_message_once_in
     finally:
         took = await bot.stop()
     assert took < 10 and "Traceback" not in bot.log()
+
+
+async def test_a_backlog_after_an_outage_goes_out_at_the_allowed_rate_across_a_restart(
+        tmp_path: Path, double: DingTalkDouble) -> None:
+    bot = BotProcess(tmp_path, double, rate_per_minute=3)  # an admin's stricter limit
+    await bot.start()
+    gone = timedelta(seconds=-1)  # replies go through the OpenAPI group send
+    try:
+        double.fail("group", 503, {"code": "ServiceUnavailable"}, times=4)
+        for i in range(5):
+            await _said(double, double.message(f"点单：第{i + 1}台焊机焊缝有气孔，请师傅看看",
+                                               webhook_ttl=gone))
+        await double.until(lambda: len(double.texts("group")) >= 3, within=20)
+        with sqlite3.connect(tmp_path / "bot.db") as db:
+            held = db.execute("SELECT count(*) FROM outbox WHERE chat_id = ? AND "
+                              "state = 'pending'", ["cidGroupDeqing01"]).fetchone()[0]
+        assert held == 2  # queued, not failed or dropped
+    finally:
+        await bot.stop()
+
+    # A minute later (the clock given to the restarted bot), the rest goes out.
+    later = (datetime.now().astimezone() + timedelta(seconds=61)).isoformat()
+    again = BotProcess(tmp_path, double, "--now", later, rate_per_minute=3)
+    await again.start()
+    try:
+        await double.until(lambda: len(double.texts("group")) >= 5, within=20)
+        heads = [t.splitlines()[0] for t in double.texts("group")]
+        assert heads == [f"已收到点单 #{n}" for n in range(1, 6)]  # each once, in order
+    finally:
+        await again.stop()
+    with sqlite3.connect(tmp_path / "bot.db") as db:
+        sent = [datetime.fromisoformat(r[0]) for r in db.execute(
+            "SELECT sent_at FROM outbox WHERE chat_id = ? ORDER BY sent_at",
+            ["cidGroupDeqing01"])]
+    assert len(sent) == 5  # and no more than three in any minute:
+    assert all(b - a >= timedelta(seconds=60) for a, b in zip(sent, sent[3:], strict=False))
+    assert "Traceback" not in bot.log()
