@@ -115,6 +115,10 @@ def test_gazetteer_reads_fields_and_text() -> None:
     assert gaz.find("我们是柯桥一家印染厂").county == "柯桥区"
     assert gaz.find("天台漏水了") == Region()   # 天台 is also a rooftop
     assert gaz.find("天台县一家企业").county == "天台县"
+    # A short name that is also a word counts when the text says it is a place.
+    assert gaz.find("天台那边一家汽配厂").county == "天台县"
+    assert gaz.find("江山这边的，员工手指被冲床压伤了").county == "江山市"
+    assert gaz.find("大好江山") == Region()
     assert relation(gaz.parse("德清"), gaz.parse("浙江省湖州市德清县")) == 3
     assert relation(gaz.parse("湖州市"), gaz.parse("浙江省湖州市德清县")) == 2
     assert relation(gaz.parse("温州"), gaz.parse("浙江省湖州市德清县")) == 1

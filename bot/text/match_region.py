@@ -11,6 +11,8 @@ from typing import Any
 
 _SUFFIXES = ("畲族自治县", "自治县", "省", "市", "县", "区")
 _GENERIC = re.compile(r"^(.{2,}?省)?(.{2,}?(?:自治州|地区|盟|市))?(.{1,}?(?:县|区|市|旗))?")
+# After a short name that is also a common word (江山, 天台, 普陀), these say it is a place.
+_HERE = "(?=这边|那边|这儿|那儿|这里|那里|一带|本地|当地)"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Gazetteer:
         # alias → Region, for structured 地区 fields (every short name) and for free text.
         self._field: dict[str, Region] = {}
         self._text: dict[str, Region] = {}
+        self._local: dict[str, Region] = {}  # short names that count only before 这边, 一带…
         text_short = set(data.get("text_short", []))
         for prov, cities in data.get("provinces", {}).items():
             p = Region(prov)
@@ -57,10 +60,15 @@ class Gazetteer:
                     self._add(county, k, text=True)
                     short = _short(county)
                     self._add(short, k, text=short in text_short)
+                    if short not in text_short and len(short) >= 2:
+                        self._local.setdefault(short, k)
         self._field_keys = sorted(self._field, key=len, reverse=True)
         self._text_re = re.compile(
             "|".join(re.escape(k) for k in sorted(self._text, key=len, reverse=True))
         ) if self._text else None
+        self._local_re = re.compile(
+            "(?:" + "|".join(re.escape(k) for k in sorted(self._local, key=len, reverse=True))
+            + ")" + _HERE) if self._local else None
 
     def _add(self, alias: str, region: Region, text: bool) -> None:
         if len(alias) < 2:
@@ -99,8 +107,10 @@ class Gazetteer:
         if self._text_re is None or not text:
             return Region()
         best = Region()
-        for m in self._text_re.finditer(text):
-            r = self._text[m.group()]
+        found = [self._text[m.group()] for m in self._text_re.finditer(text)]
+        if self._local_re is not None:
+            found += [self._local[m.group()] for m in self._local_re.finditer(text)]
+        for r in found:
             if (bool(r.county), bool(r.city)) > (bool(best.county), bool(best.city)):
                 best = r
         return best
