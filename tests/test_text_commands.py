@@ -92,3 +92,15 @@ def test_menu_and_menu_order() -> None:
 def test_supplement_carries_fields() -> None:
     p = parse("补充 12 联系人王建国 电话 0571-87654321，下周五前", NOW)
     assert (p.contact, p.phone, p.deadline) == ("王建国", "0571-87654321", date(2026, 5, 15))
+
+
+@pytest.mark.parametrize(("text", "menu_no"), [
+    ("点单 3", 3), ("从服务清单里点第7项——点单 7，电话 0571-86915530", 7), ("清单里点5号", 5),
+])
+def test_ordering_from_the_menu(text: str, menu_no: int | None) -> None:
+    p = parse(text, NOW)
+    assert (p.intent == "menu_order", p.menu_no) == (menu_no is not None, menu_no)
+
+
+def test_a_range_after_dian_is_not_a_menu_number() -> None:
+    assert parse("点3-4个焊工来支援一下", NOW).intent != "menu_order"

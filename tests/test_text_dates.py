@@ -62,9 +62,14 @@ def test_deadline(text: str, want: date) -> None:
     "已经停机3天了", "上周三开始漏油", "昨天坏的", "每周三例会", "3号车间", "2号机", "5.5万元",
     "2号包装线老是断", "5号生产线", "1号工位", "4号模具",
     "1.5mm 钢板", "受益职工30人", "接单 12", "老周 13957201234", "5月份以来一直这样", "",
+    "国庆后再来也可以，不急", "5月10日以后来都行", "月底之后再安排",  # when it may start
 ])
 def test_no_deadline(text: str) -> None:
     assert parse_deadline(text, WED) is None
+
+
+def test_a_start_date_is_skipped_for_the_deadline() -> None:
+    assert parse_deadline("月底之后再来，下周五前给个答复", WED) == date(2026, 5, 15)
 
 
 def test_past_date_is_skipped_for_a_later_one() -> None:

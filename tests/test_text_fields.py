@@ -29,6 +29,10 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("我们是淳安县的一家山核桃合作社", "淳安县的一家山核桃合作社"),
     ("您好，我们是桐庐县一家小企业，遇到个难题", "桐庐县一家小企业"),
     ("我们是一家小企业，想请专家", None),  # no name and no place: nothing to record
+    ("金华市婺城区宏达竹业 联系人 张经理", "金华市婺城区宏达竹业"),  # a trade's name in 业
+    ("点单：宏达竹业有限公司的烘干线", "宏达竹业有限公司"),  # …unless the legal name follows
+    ("绍兴市越城区恒通工贸 王经理", "绍兴市越城区恒通工贸"),
+    ("嘉兴经开区一家汽配企业，冲压件毛刺大", "嘉兴经开区一家汽配企业"),  # with its zone
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -41,6 +45,10 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("联系人：设备科 王科长", "王科长"), ("欧阳经理负责", "欧阳经理"),
     ("想请李师傅来看看", None), ("找个懂行的师傅", None), ("我们厂施工现场", None),
     ("小时工不够", None), ("联系电话13867201234", None),
+    ("联系人：刘总监 13906731234", "刘总监"), ("联系人 郑总助", "郑总助"),
+    ("我是长兴一家茶叶合作社的胡社长，茶苗发黄", "胡社长"),  # introducing oneself
+    ("叫我小王就行，电话13906731234", "小王"), ("矫正又费工又费钱", None),
+    ("安全总监 施总 0576-85321234", "施总"),  # 安全总监 is no 全总监
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)
@@ -71,6 +79,8 @@ def test_urgent(text: str, urgent: bool) -> None:
     ("汽配厂机器人工作站焊偏，需要焊接专家调试", "焊接"),
     ("急求懂变频恒压供水的师傅，水泵频繁启停", "电气"),
     ("有懂电机维修的师傅吗？三相电机绕组烧了", "电气"),
+    # 热能 inside 余热能不能 and 蒸汽 weigh as much as the 节能 asked for: the ask decides
+    ("干燥窑蒸汽用得太多，想请节能方面的老师看看余热能不能用起来", "节能降耗"),
 ])
 def test_the_expertise_asked_for_decides_the_category(text: str, category: str) -> None:
     assert parse("点单：" + text, NOW).category == category
@@ -92,6 +102,30 @@ def test_summary_is_short_and_the_problem_is_whole() -> None:
     p = parse("点单：" + "焊接变形严重需要指导，" * 20, NOW)
     assert p.summary is not None and len(p.summary) <= 60
     assert p.problem is not None and p.problem.count("焊接变形") == 20
+
+
+@pytest.mark.parametrize(("text", "service_type"), [
+    ("想请精益方面的专家给班组长讲一堂5S的课", "技能培训"),  # a class, on a trade
+    ("想请理财方面的志愿者给职工讲一堂防诈骗的课", "职工生活"),  # a class for workers' own lives
+    ("想请仪表方面的专家给DCS系统做一次全面体检", "巡查会诊"),  # a check-up of a plant
+    ("想请医生来给一线职工做一次全面体检", "职工生活"),  # …and of people
+    ("想请建筑方面的专家对宿舍楼做一次质量安全排查", "巡查会诊"),
+    ("空压站能耗偏高，想请专家做一次能耗体检", "巡查会诊"),
+])
+def test_service_type_cues(text: str, service_type: str) -> None:
+    assert parse("点单：" + text, NOW).service_type == service_type
+
+
+@pytest.mark.parametrize(("field", "want"), [
+    ("单位：衢州市柯城区一家压力容器制造公司，联系电话 0570-3065218",
+     "衢州市柯城区一家压力容器制造公司"),
+    ("公司：杭州临平凯德精密机械有限公司,contact Mr Li", "杭州临平凯德精密机械有限公司"),
+    ("单位：浦江县一家光电科技公司。11月5日前", "浦江县一家光电科技公司"),
+    ("单位：，联系人 王工", None),  # an empty field, then the next one
+])
+def test_a_form_field_name_ends_at_a_clause_mark(field: str, want: str | None) -> None:
+    p = parse("点单：LED灯珠光衰偏大，想请电子方面的专家指导。" + field, NOW)
+    assert p.enterprise == want
 
 
 def test_form() -> None:

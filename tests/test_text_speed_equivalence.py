@@ -135,14 +135,15 @@ def test_read_edge_rules() -> None:
 
 def _category_plain(text: str) -> str | None:
     cats, _ = taxonomy()
-    best, best_score = None, (0.0, 0)
-    fallback, fallback_score = None, (0.0, 0)
+    best, best_score = None, (0.0, False, 0)
+    fallback, fallback_score = None, (0.0, False, 0)
     spans = [m.group(1) for m in _ASKED_FOR.finditer(text)]
     for cat in cats:
         hits = [k for k in cat.keywords if k in text]
-        total = (sum(len(k) * (2 if any(k in sp for sp in spans) else 1) for k in hits)
+        asked = [k for k in hits if any(k in sp for sp in spans)]
+        total = (sum(len(k) * (3 if k in asked else 1) for k in hits)
                  + sum(len(k) / 2 for k in cat.weak if k in text))
-        score = (total, max((len(k) for k in hits), default=0))
+        score = (total, bool(asked), max((len(k) for k in hits), default=0))
         if total <= 0:
             continue
         if cat.fallback:

@@ -58,9 +58,10 @@ _MENU = re.compile(
     r"(?:服务清单|服务目录|服务菜单|服务项目|技术服务清单|清单)\s*[:：]?\s*(.*)$", re.S
 )
 _MENU_ORDER = re.compile(
-    r"^(?:【点单】|#点单|我要点单|我想点单|点单|我要点|我点|点)\s*[:：,，]?\s*(?:第|#|No\.?)?\s*"
+    r"^(?:(?:从|在)?(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:面)?\s*)?"
+    r"(?:【点单】|#点单|我要点单|我想点单|点单|我要点|我点|点)\s*[:：,，]?\s*(?:第|#|No\.?)?\s*"
     r"(\d{1,3})\s*(?:号|#)?"
-    r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！])"
+    r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！]|--)"
 )
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
                 "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",
@@ -104,14 +105,14 @@ def read_command(body: str) -> Command | None:
         return Command("open_orders")
     if is_help(body):
         return Command("help")
-    mm = _MENU.match(text)
-    if mm and (not mm.group(1) or len(mm.group(1)) <= 12):
-        return Command("menu", rest=mm.group(1).strip(), rest_start=off + mm.start(1))
     mo = _MENU_ORDER.match(text)
     if mo:
         rest = text[mo.end():].strip(" ,，:：")
         return Command("menu_order", menu_no=int(mo.group(1)), rest=rest,
                        rest_start=off + mo.end())
+    mm = _MENU.match(text)
+    if mm and (not mm.group(1) or len(mm.group(1)) <= 12):
+        return Command("menu", rest=mm.group(1).strip(), rest_start=off + mm.start(1))
     k = _KW_RE.match(text)
     if not k:
         return None

@@ -268,9 +268,14 @@ def _resolve(norm: str, today: date, raw: list[tuple[int, int, date | None]]) ->
     return out
 
 
+# 国庆后再来也可以, 5月10日以后都行: the earliest time, not a deadline.
+_FROM_ON = re.compile(r"^\s*(?:以后|之后|后)")
+
+
 def find_deadline(norm: str, today: date) -> DateMatch | None:
-    """The deadline of a request: the first date worded as one, else the first future date."""
-    found = find_dates(norm, today)
+    """The deadline of a request: the first date worded as one, else the first future date
+    (a date followed by 以后/之后 says when the visit may start, not when it is due)."""
+    found = [d for d in find_dates(norm, today) if not _FROM_ON.match(norm[d.end:d.end + 3])]
     for d in found:
         if d.cue:
             return d

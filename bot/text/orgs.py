@@ -31,7 +31,9 @@ _DESCRIPTIVE = re.compile(
     r"(?![房里区长家内])"
 )
 # A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
-_TOWN = re.compile(r"(?:(?![省市县区])[\u4e00-\u9fff]){1,4}(?:镇|乡|街道)$")
+_TOWN = re.compile(r"(?:(?![省市县区])[\u4e00-\u9fff]){1,4}"
+                   r"(?:镇|乡|街道|经开区|开发区|高新区|工业园区|工业园|工业区|园区)$")
+_FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a longer legal name
 _INTRO = re.compile(
     r"(?:我是|我们是|这里是|这边是|来自|我司是|本单位是|单位是|我们单位是|我们公司是)"
 )
@@ -109,6 +111,8 @@ def find_enterprise(norm: str) -> str | None:
             continue
         if suffix == "厂" and norm[m.end():m.end() + 2] in ("家", "商"):
             continue
+        if suffix.endswith(("业", "工贸", "家居")) and nxt and nxt in _FULLER:
+            continue  # 立信纸业有限公司: the longer name follows
         left = m.start()
         while left > 0 and left > m.start() - 24 and re.match(_NAME_CHAR, norm[left - 1]):
             left -= 1

@@ -26,7 +26,8 @@ _CONTACT_NUMBER = re.compile(
 _CONTACT_CUE = re.compile(r"联系人|对接人|联络人")
 # A question about the service itself: 点单是免费的吗？ 点单要收费吗？ 求助需要什么材料？
 _ABOUT_SERVICE = re.compile(
-    r"(?:点单|求助)(?:是|要不要|需不需要|需要|要|收费|免费|有没有|能不能|可以|的流程|的规则|有什么)"
+    r"(?:点单|求助)(?:是|要不要|需不需要|需要|要|收费|免费|有没有|能不能|可以|的流程|的规则|有什么"
+    r"|之后|以后|了以后|了之后|完|一般|多久)"
     r"[^，。,.!！]{0,16}[?？吗]")
 # "谢谢！另外还想请…": after thanks or status talk, a word that starts a new matter.
 _LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
@@ -116,6 +117,8 @@ def classify(body: str) -> RequestSignal:
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)
+    if _ABOUT_SERVICE.search(text):  # asking how the service works, not ordering
+        return RequestSignal(False, False, False)
     if opens_as_order(text):
         return RequestSignal(True, False, True)
     if _GREETING_ONLY.match(text):
@@ -123,8 +126,6 @@ def classify(body: str) -> RequestSignal:
     if _any(text, words("request", "notice")):
         return RequestSignal(False, False, False)
     if has_strong_keyword(text):
-        if _ABOUT_SERVICE.search(text):  # asking how the service works, not ordering
-            return RequestSignal(False, False, False)
         return RequestSignal(True, False, True)
     asks = [w for w in words("request", "ask") if w in text]
     ask = bool(asks) or bool(_ask_patterns().search(text))

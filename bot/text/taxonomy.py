@@ -10,7 +10,7 @@ from bot.text.match_lexicon import PrefixFinder
 _WORKER_LIFE = "职工生活"
 
 # The expertise a request asks for by name: 想请焊接专家, 懂变频的师傅, 精益方面的老师. Keywords
-# there count twice: the requester's own word for what they need outweighs the products and
+# there count three times: the requester's own word for what they need outweighs the products and
 # machines they happen to mention.
 _ASKED_FOR = re.compile(
     r"(?:想请|请|找|需要|急需|求|懂)([^，。,；;！!？?\s]{1,16}?)(?:方面|领域|专业)?的?"
@@ -48,15 +48,16 @@ def find_category(text: str) -> str | None:
     asked: set[str] = set()
     for m in _ASKED_FOR.finditer(text):
         asked |= index.finder.present(m.group(1))
-    best, best_score = None, (0.0, 0)
-    fallback, fallback_score = None, (0.0, 0)
+    best, best_score = None, (0.0, False, 0)
+    fallback, fallback_score = None, (0.0, False, 0)
     # Only categories with a keyword in the text can score; they are scored in file order.
     for i in sorted({i for k in found for i in index.by_word[k]}):
         cat = index.cats[i]
         hits = [k for k in cat.keywords if k in found]
-        total = (sum(len(k) * (2 if k in asked else 1) for k in hits)
+        total = (sum(len(k) * (3 if k in asked else 1) for k in hits)
                  + sum(len(k) / 2 for k in cat.weak if k in found))
-        score = (total, max((len(k) for k in hits), default=0))  # ties: the longest keyword
+        # Ties: the category asked for by name, then the longest keyword.
+        score = (total, any(k in asked for k in hits), max((len(k) for k in hits), default=0))
         if total <= 0:
             continue
         if cat.fallback:
