@@ -33,7 +33,7 @@ W_LEX, W_SPEC, W_HIST = 1.0, 0.45, 0.5
 MIN_FIT = 0.12              # below this, no real skill fit: not returned
 REL_FIT = 0.3               # and at least this share of the best fit
 # Region multipliers (same county, city, province): a tie-breaker among similar fits.
-REGION_BONUS = {3: 1.3, 2: 1.18, 1: 1.06, 0: 1.0}
+REGION_BONUS = {3: 1.4, 2: 1.25, 1: 1.06, 0: 1.0}
 LOAD_SHARE = 0.12           # score lost at a load just below capacity, pro rata
 FULL_FACTOR = 0.55          # an expert at capacity drops below free near-equals
 LEX_CAP = 0.5               # profile similarity above this share of the best counts as a tie
