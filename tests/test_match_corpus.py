@@ -6,6 +6,8 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.text.match import Matcher, profiles_from_rows
 from bot.text.match_lexicon import default_lexicon
 from bot.text.match_region import Region, default_gazetteer, relation
@@ -96,6 +98,25 @@ def test_a_compound_skill_is_read_by_its_craft() -> None:
     assert lex.profile_specs(["污水处理站运营"])["污水处理"] == 1.0  # 运营 names no specialty
 
 
+@pytest.mark.parametrize(("text", "spec"), [
+    ("新接的订单鞋底老开胶，客户退回来一批", "制鞋皮革"),
+    ("要安排人下化粪池清淤，怕出事", "安全生产"),
+    ("压滤机出来的泥还是稀的，含水太高", "污水处理"),
+    ("车间排出来的水发黑，环保罚了两次", "污水处理"),
+    ("漆面喷完一层橘子皮，边角还往下淌", "涂装表面处理"),
+    ("同一缸布染出来前后颜色对不上", "印染"),
+    ("塑料件两股料碰头的地方有条线，一折就断", "注塑模具"),
+    ("铁板一烧完整块拱起来，跟波浪一样", "焊接"),
+    ("这批电动物流车充满电只能跑六十公里", "汽车维修"),
+    ("应急管理局下个月来查，过道堆货怎么整改", "安全生产"),
+    ("蜂箱门口好多蜂爬着飞不起来", "畜禽养殖"),
+    ("电机能效提升", "节能"),
+])
+def test_plain_words_point_to_their_specialty(text: str, spec: str) -> None:
+    specs = default_lexicon().read(text).specs
+    assert max(specs, key=specs.__getitem__, default=None) == spec, specs
+
+
 def test_a_fault_is_not_a_disease() -> None:
     lex = default_lexicon()
     for text, spec in (("牛奶灌装线老出毛病", None), ("叶片泵出毛病了", "设备维修"),
@@ -119,6 +140,8 @@ def test_gazetteer_reads_fields_and_text() -> None:
     assert gaz.find("天台那边一家汽配厂").county == "天台县"
     assert gaz.find("江山这边的，员工手指被冲床压伤了").county == "江山市"
     assert gaz.find("大好江山") == Region()
+    assert gaz.find("诸暨店口做铜管的").county == "诸暨市"  # towns are read as their county
+    assert gaz.find("我在汤溪包了几亩塘").county == "婺城区"
     assert relation(gaz.parse("德清"), gaz.parse("浙江省湖州市德清县")) == 3
     assert relation(gaz.parse("湖州市"), gaz.parse("浙江省湖州市德清县")) == 2
     assert relation(gaz.parse("温州"), gaz.parse("浙江省湖州市德清县")) == 1

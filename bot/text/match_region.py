@@ -82,6 +82,16 @@ class Gazetteer:
             if old is None or (old.county and not region.county):
                 self._text[alias] = region
 
+    def add_towns(self, towns: dict[str, str]) -> None:
+        """Read town and zone names (瓜沥, 店口) in free text as their county's full path."""
+        for town, path in towns.items():
+            county = self.parse(path)
+            if county.county and len(town) >= 2 and town not in self._text:
+                self._text[town] = county
+        self._text_re = re.compile(
+            "|".join(re.escape(k) for k in sorted(self._text, key=len, reverse=True))
+        ) if self._text else None
+
     def parse(self, value: str | None) -> Region:
         """Read an expert's or a group's 地区 (full path, short names, or partial)."""
         s = re.sub(r"[\s/·,，、\-]+", "", value or "")
@@ -132,5 +142,14 @@ def relation(a: Region, b: Region) -> int:
 @lru_cache(maxsize=1)
 def default_gazetteer() -> Gazetteer:
     """The gazetteer shipped in bot/data/lex_route_places.toml."""
+    from bot.text.lexicon import regions  # the parser's place list, with towns as aliases
+
     raw = resources.files("bot").joinpath("data/lex_route_places.toml").read_text("utf-8")
-    return Gazetteer(tomllib.loads(raw))
+    gaz = Gazetteer(tomllib.loads(raw))
+    towns: dict[str, str] = {}
+    for r in regions():
+        if r.level == 2:
+            own = r.names[0]
+            towns.update((n, r.path) for n in r.names[1:] if n != _short(own))
+    gaz.add_towns(towns)
+    return gaz
