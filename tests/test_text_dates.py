@@ -63,6 +63,7 @@ def test_deadline(text: str, want: date) -> None:
     "2号包装线老是断", "5号生产线", "1号工位", "4号模具",
     "1.5mm 钢板", "受益职工30人", "接单 12", "老周 13957201234", "5月份以来一直这样", "",
     "国庆后再来也可以，不急", "5月10日以后来都行", "月底之后再安排",  # when it may start
+    "年底了，想请专家讲讲理财",  # it is the end of the year now
 ])
 def test_no_deadline(text: str) -> None:
     assert parse_deadline(text, WED) is None

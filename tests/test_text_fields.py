@@ -33,6 +33,16 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("点单：宏达竹业有限公司的烘干线", "宏达竹业有限公司"),  # …unless the legal name follows
     ("绍兴市越城区恒通工贸 王经理", "绍兴市越城区恒通工贸"),
     ("嘉兴经开区一家汽配企业，冲压件毛刺大", "嘉兴经开区一家汽配企业"),  # with its zone
+    # A trade name set off by spaces after a place, before a contact or a number
+    ("注塑件顶白，求师傅 宁海 海天模塑 13967812350", "海天模塑"),
+    ("数控车床振刀。路桥区 恒泰机械 联系人柯主任 15968655210", "恒泰机械"),
+    ("鱼塘浮头。乐清市 联系人 郑老板 13705771234", None), ("宁海 王经理 13967812350", None),
+    ("我们是永康一家做五金的小厂，叫顺达五金。最近抛光不亮", "顺达五金"),  # named after
+    ("我们是文成县一所山区小学，电扇坏了", "文成县一所山区小学"),
+    ("我们是拱墅区枫林社区居委会", "拱墅区枫林社区居委会"),
+    ("东阳横店一家影视道具厂，喷漆起泡", "东阳横店一家影视道具厂"),  # 横店 is a town
+    ("舟山定海一家船舶修造企业，联系人 乐主席（厂工会）", "舟山定海一家船舶修造企业"),
+    ("富阳 吉顺汽车销售服务有限公司 混动车绝缘故障", "吉顺汽车销售服务有限公司"),
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -49,6 +59,8 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("我是长兴一家茶叶合作社的胡社长，茶苗发黄", "胡社长"),  # introducing oneself
     ("叫我小王就行，电话13906731234", "小王"), ("矫正又费工又费钱", None),
     ("安全总监 施总 0576-85321234", "施总"),  # 安全总监 is no 全总监
+    ("我是锦达家纺的技术主管刘涛，厂在海宁许村", "刘涛"),  # a role, then the name
+    ("德清县通达物流有限公司 车队长 严师傅 13906731234", "严师傅"),
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)
@@ -81,6 +93,12 @@ def test_urgent(text: str, urgent: bool) -> None:
     ("有懂电机维修的师傅吗？三相电机绕组烧了", "电气"),
     # 热能 inside 余热能不能 and 蒸汽 weigh as much as the 节能 asked for: the ask decides
     ("干燥窑蒸汽用得太多，想请节能方面的老师看看余热能不能用起来", "节能降耗"),
+    ("想请医生给职工讲讲职业病防护和体检报告，我们做电镀的", "医疗健康"),  # 医生 is the ask
+    ("注塑机液压油温老是高，帮我寻个机修老师傅来看看", "机械设备"),
+    ("注塑车间想做节能改造", "节能降耗"),
+    # the firm's trade (物流) says what it is, not what it asks
+    ("几台重卡老报DPF故障，想请汽修方面的大师看看。德清县通达物流有限公司 严师傅", "汽车维修"),
+    ("想请一位劳模来做一场宣讲，宁波海联港口物流有限公司 工会 柴主席", "技能培训"),
 ])
 def test_the_expertise_asked_for_decides_the_category(text: str, category: str) -> None:
     assert parse("点单：" + text, NOW).category == category
@@ -111,6 +129,10 @@ def test_summary_is_short_and_the_problem_is_whole() -> None:
     ("想请医生来给一线职工做一次全面体检", "职工生活"),  # …and of people
     ("想请建筑方面的专家对宿舍楼做一次质量安全排查", "巡查会诊"),
     ("空压站能耗偏高，想请专家做一次能耗体检", "巡查会诊"),
+    ("想请数控方面的老师给年轻人上几堂课，讲宏程序", "技能培训"),
+    ("想请质量专家来讲一讲QC小组怎么开展，大概40人听", "技能培训"),
+    ("想请电气方面的老师把配电房和车间线路排查一遍", "巡查会诊"),
+    ("二十几台冲床都是老设备了，想请机械方面的老师傅来做次体检", "巡查会诊"),
 ])
 def test_service_type_cues(text: str, service_type: str) -> None:
     assert parse("点单：" + text, NOW).service_type == service_type

@@ -137,7 +137,7 @@ def _category_plain(text: str) -> str | None:
     cats, _ = taxonomy()
     best, best_score = None, (0.0, False, 0)
     fallback, fallback_score = None, (0.0, False, 0)
-    spans = [m.group(1) for m in _ASKED_FOR.finditer(text)]
+    spans = [m.group(1) or m.group(2) for m in _ASKED_FOR.finditer(text)]
     for cat in cats:
         hits = [k for k in cat.keywords if k in text]
         asked = [k for k in hits if any(k in sp for sp in spans)]

@@ -213,6 +213,8 @@ def find_dates(norm: str, today: date) -> list[DateMatch]:
         got = _add_months(today, n, day or 0) if day is not None else None
         raw.append((m.start(), m.end(), got))
     for m in _BARE_MONTH_END.finditer(norm):
+        if norm[m.end():m.end() + 1] == "了":
+            continue  # 年底了: it is the end of the year now, not a date to meet
         if m.group(1) in ("年底", "年末"):
             raw.append((m.start(), m.end(), date(today.year, 12, 31)))
         elif m.group(1) != "年前":

@@ -19,21 +19,30 @@ _LEFT_STOPS = ("我们是", "我们这", "我是", "这里是", "这边是", "�
 _BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵")
 # After the suffix these make it another word (厂房, 厂里, 公司里的, 中心线).
 _BAD_AFTER = {"厂": set("房里区长家内外门子方商址矿务休"), "中心": set("线距孔轴"),
-              "店": set("里面铺员长口镇乡村街路"), "基地": set("里"), "社区": set("里")}
+              "店": set("里面铺员长口镇乡村街路"), "基地": set("里"), "社区": set("里居")}
 _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那个", "本", "该", "贵", "我们",
                   "小", "大", "分", "总", "老", "新", "门", "网", "商", "加工", "数据", "服务",
                   "工",
                   "合作", "有限", "车削", "铣削", "我", "你", "他", "各", "每", "这", "那", "哪",
-                  "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近"}
+                  "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近",
+                  "家庭"}
 _DESCRIPTIVE = re.compile(
-    r"(一家|一个|某|这家)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
-    r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场)"
+    r"(一家|一个|某|这家|一所)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
+    r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
+    r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院)"
     r"(?![房里区长家内])"
 )
 # A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
 _TOWN = re.compile(r"(?:(?![省市县区])[\u4e00-\u9fff]){1,4}"
                    r"(?:镇|乡|街道|经开区|开发区|高新区|工业园区|工业园|工业区|园区)$")
 _FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a longer legal name
+# 我们是…的小厂，叫顺达五金: the name given after the description.
+_CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂)[,，]?\s*(?:名字|名)?叫\s*"
+                     r"([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?=[\s,，。.!！;；]|$)")
+# Separators around a name set off by spaces (温岭泽国 新锐泵业 林师傅 139…).
+_TOKEN = re.compile(r"\S+")
+_FIELD_WORD = re.compile(r"联系|电话|手机|负责|对接|联络|地址|地点|时间|工会|微信|邮箱")
+_PUNCT_TAIL = re.compile(r"[^,，。.!！?？;；:：、)）(（]*$")
 _INTRO = re.compile(
     r"(?:我是|我们是|这里是|这边是|来自|我司是|本单位是|单位是|我们单位是|我们公司是)"
 )
@@ -69,10 +78,13 @@ def _cut_left(run: str) -> tuple[str, bool]:
     """Drop everything up to and including the last stop word of the run.
 
     Also says whether a pronoun (我们, 我司) came right before the rest: 我们食品厂 is no name.
+    服务 right before the suffix belongs to the name (吉顺汽车销售服务有限公司).
     """
     best, pronoun = 0, False
     for w in _LEFT_STOPS:
         i = run.rfind(w)
+        if w == "服务" and i >= 0 and i + len(w) == len(run):
+            i = run.rfind(w, 0, i)
         if i >= 0 and i + len(w) >= best:
             if i + len(w) > best:
                 pronoun = False
@@ -133,14 +145,70 @@ def find_enterprise(norm: str) -> str | None:
             continue
         if re.fullmatch(r"[\dA-Za-z]+", run) and suffix in ("厂", "店", "中心"):
             continue  # 2号厂, 4S店
+        if run.count("(") + run.count("（") > run.count(")") + run.count("）"):
+            continue  # 乐主席(厂工会): a note in brackets, not a name
+        if _ends_in_place(norm, m.end()):
+            continue  # 东阳横店: the suffix is part of a place name
         return run + suffix
     for m2 in _trade_re().finditer(norm):
         name = m2.group(1)
-        if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and "的" not in name:
-            return name
+        if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and not any(
+                w in name for w in ("的", "一家", "一个", "做", "搞")):
+            return name  # 我们是华星纺织, not 我们是永康一家做五金(的小厂)
+    called = _CALLED.search(norm)
+    if called and called.group(1) not in _GENERIC_NAMES:
+        return called.group(1)
+    spaced = _after_place(norm)
+    if spaced:
+        return spaced
     for m3 in _DESCRIPTIVE.finditer(norm):
         start = _with_place(norm, m3.start())
         if len(m3.group(2)) < 2 and start == m3.start():
             continue  # 一家小企业: a description only with a place (上虞区一家小企业)
         return norm[start:m3.end()]
+    return None
+
+
+def _ends_in_place(norm: str, end: int) -> bool:
+    """Whether the text just before `end` is a place name (横店, 柳市)."""
+    pattern, _ = region_index()
+    return any(pattern.fullmatch(norm, end - k, end) for k in (2, 3) if end - k >= 0)
+
+
+@cache
+def _places_re() -> re.Pattern[str]:
+    """One or more place names in a row (温岭泽国, 温州龙湾)."""
+    pattern, _ = region_index()
+    return re.compile(f"(?:{pattern.pattern})+")
+
+
+@cache
+def _trade_ends() -> tuple[str, ...]:
+    return tuple(sorted(words("fields", "org_trades"), key=len, reverse=True))
+
+
+def _after_place(norm: str) -> str | None:
+    """A trade name set off by spaces right after a place and before a contact or a phone
+    number: 温岭泽国 新锐泵业 林师傅, 宁海 东方模塑 139…, 路桥区 精科机械 联系人柯主任."""
+    from bot.text.people import name_at  # people imports nothing of this module
+
+    places, trades = _places_re(), _trade_ends()
+    tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(norm)]
+    for k in range(1, len(tokens)):
+        name = tokens[k][0].rstrip(",，。.;；")
+        prev = _PUNCT_TAIL.search(tokens[k - 1][0])
+        if not prev or not prev.group() or not places.fullmatch(prev.group()):
+            continue
+        if not 3 <= len(name) <= 12 or not re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]+", name):
+            continue
+        if places.fullmatch(name) or name in _generic_trades() or any(
+                c in name for c in "想要请找让需的") or _FIELD_WORD.match(name):
+            continue  # a place, a kind of firm, a request, or 联系人 老卢
+        if name.endswith(trades):
+            return name  # 东方模塑, even where 东方 could start a person's name
+        nxt = tokens[k + 1][0] if k + 1 < len(tokens) else ""
+        contact_next = bool(re.match(r"(?:\d{3}|联系|电话|手机|工会)", nxt)) or bool(
+            nxt and name_at(nxt, 0, strong=True))
+        if contact_next and name_at(name, 0, strong=True) != name:  # not 宁海 王经理 139…
+            return name
     return None

@@ -112,10 +112,6 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
                    or (value if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", value) else None))
     if contact is None:
         contact = find_contact(body, found)
-    if contact:
-        i = body.find(contact)
-        if i >= 0:
-            drop.append((i, i + len(contact)))
 
     enterprise = None
     if "enterprise" in form:  # the name ends at a space or a clause mark (单位：X，联系电话…)
@@ -124,6 +120,12 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
             enterprise = None
     if enterprise is None:
         enterprise = find_enterprise(body)
+    if contact and enterprise and contact in enterprise:
+        contact = None  # 东方模塑 139…: the firm beside the number, not a person
+    if contact:
+        i = body.find(contact)
+        if i >= 0:
+            drop.append((i, i + len(contact)))
 
     deadline = None
     if "deadline" in form:
@@ -146,6 +148,10 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
     category = None
     if "category" in form:
         category = find_category(form["category"][0])
+    if category is None and enterprise and enterprise in no_phones:
+        # The firm's name says what it is (通达物流), not what it asks; it counts only when
+        # nothing else in the message names a field.
+        category = find_category(no_phones.replace(enterprise, " "))
     category = category or find_category(no_phones)
     service_type = None
     if "service_type" in form:

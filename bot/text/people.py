@@ -18,7 +18,7 @@ _NOT_GIVEN = set(
 )
 # Surname + title pairs that are ordinary words (施工 is construction, 全总 the national union).
 _NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和工", "时工", "成工", "明工",
-              "全总", "费工",
+              "全总", "费工", "车队长",
               "古董", "应工", "单工", "关工", "文工", "石工", "木工", "党工", "司工", "计工",
               "农工", "金工", "小时", "小于", "老于", "小米", "老化", "老成", "小成", "老实",
               "小康", "老牛", "小牛",
@@ -42,6 +42,9 @@ _TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部�
                "老板")
 # The sender introducing themselves in this clause: 我是…合作社的潘社长.
 _SELF = re.compile(r"(?:我是|本人是|我叫)[^,，。;；!！?？\n]*$")
+# A role, then the person's name, in a self-introduction: 我是锦达家纺的技术主管刘涛.
+_ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板)"
+                   r"(?=[\u4e00-\u9fff])")
 _WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
 _BLOCK_BEFORE = ("想", "要", "去", "帮我", "帮忙", "请", "邀请", "让", "派", "个", "位", "的")
 
@@ -138,6 +141,11 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
                 name = name_at(norm, m.end() + t.end(), strong=True)
                 if name:
                     return name
+    for m in _ROLE.finditer(norm):
+        if _SELF.search(norm, 0, m.start()):
+            name = name_at(norm, m.end(), strong=False)
+            if name and not _title_re().match(norm, m.end()):
+                return name
     for m in _title_re().finditer(norm):
         if m.group() in _NOT_NAMES or norm[max(0, m.start() - 1):m.start() + 1] in _NOT_NAMES:
             continue  # 施工, or a surname that ends a word: 安全总监 is no 全总监

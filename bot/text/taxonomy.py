@@ -13,8 +13,11 @@ _WORKER_LIFE = "职工生活"
 # there count three times: the requester's own word for what they need outweighs the products and
 # machines they happen to mention.
 _ASKED_FOR = re.compile(
-    r"(?:想请|请|找|需要|急需|求|懂)([^，。,；;！!？?\s]{1,16}?)(?:方面|领域|专业)?的?"
-    r"(?:专家|老师|师傅|工程师|顾问|高手|能手)")
+    r"(?:想请|请|找|需要|急需|求|懂|寻)([^，。,；;！!？?\s]{1,16}?)(?:方面|领域|专业)?的?"
+    r"(?:专家|老师|师傅|师父|大师|工程师|顾问|高手|能手)"
+    # …or names the trade in the person asked for: 想请医生, 找个律师
+    r"|(?:想请|请|找|需要|寻)(?:一位|一个|个|位|几位|名)?"
+    r"(医生|律师|心理咨询师|会计师|税务师|营养师|兽医|电工|焊工|钳工|机修工)")
 
 
 class _CategoryIndex:
@@ -47,7 +50,7 @@ def find_category(text: str) -> str | None:
     found = index.finder.present(text)  # every keyword in the text
     asked: set[str] = set()
     for m in _ASKED_FOR.finditer(text):
-        asked |= index.finder.present(m.group(1))
+        asked |= index.finder.present(m.group(1) or m.group(2))
     best, best_score = None, (0.0, False, 0)
     fallback, fallback_score = None, (0.0, False, 0)
     # Only categories with a keyword in the text can score; they are scored in file order.
@@ -72,12 +75,14 @@ def find_service_type(text: str, category: str | None) -> str | None:
     """The service type the text names (longest cue wins), else the category's default."""
     cats, types = taxonomy()
     default = next((c.service_type for c in cats if c.name == category), None) or None
-    best, best_len = None, 0
+    best, best_len = None, 0.0
     for st in types:
         cues = list(st.keywords)
         if default != _WORKER_LIFE:
             cues += st.soft
-        longest = max((len(k) for k in cues if k in text), default=0)
+        longest = max((len(k) for k in cues if k in text), default=0.0)
+        if default != _WORKER_LIFE and any(k in text for k in st.soft if len(k) == longest):
+            longest += 0.5  # 设备做次体检: of a plant, the soft reading wins a tie
         if longest > best_len:
             best, best_len = st.name, longest
     return best or default
