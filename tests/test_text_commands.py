@@ -96,6 +96,7 @@ def test_supplement_carries_fields() -> None:
 
 @pytest.mark.parametrize(("text", "menu_no"), [
     ("点单 3", 3), ("从服务清单里点第7项——点单 7，电话 0571-86915530", 7), ("清单里点5号", 5),
+    ("清单里第2项，帮我们安排一下", 2),
 ])
 def test_ordering_from_the_menu(text: str, menu_no: int | None) -> None:
     p = parse(text, NOW)

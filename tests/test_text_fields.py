@@ -43,6 +43,11 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("东阳横店一家影视道具厂，喷漆起泡", "东阳横店一家影视道具厂"),  # 横店 is a town
     ("舟山定海一家船舶修造企业，联系人 乐主席（厂工会）", "舟山定海一家船舶修造企业"),
     ("富阳 吉顺汽车销售服务有限公司 混动车绝缘故障", "吉顺汽车销售服务有限公司"),
+    ("点单：鳌江镇 雅琪服饰 想长期结对一位老师", "雅琪服饰"),  # after a town, before a verb
+    ("嘉善经济技术开发区 嘉宝电器 伺服驱动器报过压", "嘉宝电器"),  # after a zone
+    ("【点单】宁海县西店镇 恒通模塑：试模缺料", "恒通模塑"),  # the name ends at its colon
+    ("出口客户来审厂，提了一堆问题", None),  # 审厂 is no firm
+    ("我们是龙游工业园区的一家造纸厂，锅炉压力上不去", "龙游工业园区的一家造纸厂"),
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -61,6 +66,9 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("安全总监 施总 0576-85321234", "施总"),  # 安全总监 is no 全总监
     ("我是锦达家纺的技术主管刘涛，厂在海宁许村", "刘涛"),  # a role, then the name
     ("德清县通达物流有限公司 车队长 严师傅 13906731234", "严师傅"),
+    ("联系人 车队长邬国强 13906731234", "邬国强"), ("联系人：技术部金工 13819845627", "金工"),
+    ("联系人项目经理陶经理 13906731234", "陶经理"), ("联系人 沈小芳 13867361234", "沈小芳"),
+    ("我是德清新市镇的养殖户老施，鱼塘浮头", "老施"),
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)
@@ -133,9 +141,17 @@ def test_summary_is_short_and_the_problem_is_whole() -> None:
     ("想请质量专家来讲一讲QC小组怎么开展，大概40人听", "技能培训"),
     ("想请电气方面的老师把配电房和车间线路排查一遍", "巡查会诊"),
     ("二十几台冲床都是老设备了，想请机械方面的老师傅来做次体检", "巡查会诊"),
+    ("想请精益方面的老师给十几个班组长讲一讲现场改善", "技能培训"),  # an audience: a class
+    ("电工班都是新人，想请电工劳模来给他们上一课", "技能培训"),
+    ("想请仪表专家对全厂的变送器做一次排查校验", "巡查会诊"),
 ])
 def test_service_type_cues(text: str, service_type: str) -> None:
     assert parse("点单：" + text, NOW).service_type == service_type
+
+
+def test_a_classroom_building_is_no_class() -> None:
+    p = parse("点单：山区小学教学楼的老线路经常跳闸，想请电工志愿者来检修", NOW)
+    assert p.service_type == "社会公益"
 
 
 @pytest.mark.parametrize(("field", "want"), [
@@ -144,6 +160,7 @@ def test_service_type_cues(text: str, service_type: str) -> None:
     ("公司：杭州临平凯德精密机械有限公司,contact Mr Li", "杭州临平凯德精密机械有限公司"),
     ("单位：浦江县一家光电科技公司。11月5日前", "浦江县一家光电科技公司"),
     ("单位：，联系人 王工", None),  # an empty field, then the next one
+    ("单位：海盐县 澉浦镇 恒鑫紧固件有限公司", "恒鑫紧固件有限公司"),  # places set off first
 ])
 def test_a_form_field_name_ends_at_a_clause_mark(field: str, want: str | None) -> None:
     p = parse("点单：LED灯珠光衰偏大，想请电子方面的专家指导。" + field, NOW)

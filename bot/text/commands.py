@@ -63,6 +63,9 @@ _MENU_ORDER = re.compile(
     r"(\d{1,3})\s*(?:号|#)?"
     r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！]|--)"
 )
+# 清单里第2项: an item of the menu named by its position, without a verb
+_MENU_ITEM = re.compile(r"^(?:从|在)?(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?"
+                        r"\s*第\s*(\d{1,3})\s*(?:项|个|号)")
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
                 "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",
                 "案例": "case",
@@ -105,7 +108,7 @@ def read_command(body: str) -> Command | None:
         return Command("open_orders")
     if is_help(body):
         return Command("help")
-    mo = _MENU_ORDER.match(text)
+    mo = _MENU_ORDER.match(text) or _MENU_ITEM.match(text)
     if mo:
         rest = text[mo.end():].strip(" ,，:：")
         return Command("menu_order", menu_no=int(mo.group(1)), rest=rest,

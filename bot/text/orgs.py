@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
+from bot.text.form import LABELS
 from bot.text.lexicon import taxonomy, words
 from bot.text.regions import region_index
 
@@ -16,9 +17,9 @@ _LEFT_STOPS = ("我们是", "我们这", "我是", "这里是", "这边是", "�
                "联系", "对接", "服务", "需要", "想请", "希望", "请问", "是", "在", "的", "给", "帮",
                "请", "到", "去", "替", "向", "为")
 # A name never ends with these before the suffix (来厂 is a visit, 工厂 a generic word).
-_BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵")
+_BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵审验")
 # After the suffix these make it another word (厂房, 厂里, 公司里的, 中心线).
-_BAD_AFTER = {"厂": set("房里区长家内外门子方商址矿务休"), "中心": set("线距孔轴"),
+_BAD_AFTER = {"厂": set("房里区长家内外门子方商址矿务休"), "中心": set("线距孔轴小中幼"),
               "店": set("里面铺员长口镇乡村街路"), "基地": set("里"), "社区": set("里居")}
 _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那个", "本", "该", "贵", "我们",
                   "小", "大", "分", "总", "老", "新", "门", "网", "商", "加工", "数据", "服务",
@@ -33,7 +34,7 @@ _DESCRIPTIVE = re.compile(
     r"(?![房里区长家内])"
 )
 # A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
-_TOWN = re.compile(r"(?:(?![省市县区])[\u4e00-\u9fff]){1,4}"
+_TOWN = re.compile(r"(?:(?![省市县区们是在的我])[\u4e00-\u9fff]){1,4}"
                    r"(?:镇|乡|街道|经开区|开发区|高新区|工业园区|工业园|工业区|园区)$")
 _FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a longer legal name
 # 我们是…的小厂，叫顺达五金: the name given after the description.
@@ -41,8 +42,10 @@ _CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂)[,，]?\s*(?:名字|�
                      r"([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?=[\s,，。.!！;；]|$)")
 # Separators around a name set off by spaces (温岭泽国 新锐泵业 林师傅 139…).
 _TOKEN = re.compile(r"\S+")
+_ZONE = ("镇|乡|街道|[\u4e00-\u9fff]{0,4}?(?:经济技术开发区|经济开发区|开发区|经开区|高新区|"
+         "工业园区|工业园|工业区|园区|新区)")
 _FIELD_WORD = re.compile(r"联系|电话|手机|负责|对接|联络|地址|地点|时间|工会|微信|邮箱")
-_PUNCT_TAIL = re.compile(r"[^,，。.!！?？;；:：、)）(（]*$")
+_PUNCT_TAIL = re.compile(r"[^,，。.!！?？;；:：、)）(（【】\[\]#]*$")
 _INTRO = re.compile(
     r"(?:我是|我们是|这里是|这边是|来自|我司是|本单位是|单位是|我们单位是|我们公司是)"
 )
@@ -177,9 +180,11 @@ def _ends_in_place(norm: str, end: int) -> bool:
 
 @cache
 def _places_re() -> re.Pattern[str]:
-    """One or more place names in a row (温岭泽国, 温州龙湾)."""
+    """Place names in a row, maybe ending in a town or zone: 温岭泽国, 温州龙湾, 奉化区江口街道,
+    嘉善经济技术开发区, 吴兴区织里镇."""
     pattern, _ = region_index()
-    return re.compile(f"(?:{pattern.pattern})+")
+    return re.compile(f"(?:{pattern.pattern})+(?:{_ZONE})?|(?:{pattern.pattern})*"
+                      f"[\u4e00-\u9fff]{{1,4}}(?:镇|乡|街道)")
 
 
 @cache
@@ -195,7 +200,7 @@ def _after_place(norm: str) -> str | None:
     places, trades = _places_re(), _trade_ends()
     tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(norm)]
     for k in range(1, len(tokens)):
-        name = tokens[k][0].rstrip(",，。.;；")
+        name = re.split(r"[,，。.;；:：!！?？、]", tokens[k][0], maxsplit=1)[0]
         prev = _PUNCT_TAIL.search(tokens[k - 1][0])
         if not prev or not prev.group() or not places.fullmatch(prev.group()):
             continue
@@ -212,3 +217,14 @@ def _after_place(norm: str) -> str | None:
         if contact_next and name_at(name, 0, strong=True) != name:  # not 宁海 王经理 139…
             return name
     return None
+
+
+def form_enterprise(value: str) -> str | None:
+    """The name in a form's 单位 field: up to a clause mark, after any places set off by
+    spaces (单位：海盐县 澉浦镇 恒鑫紧固件有限公司); None for an empty field."""
+    head = re.split(r"[,，。;；!！?？、]", value, maxsplit=1)[0]
+    tokens = head.split()
+    while len(tokens) > 1 and _places_re().fullmatch(tokens[0]):
+        tokens.pop(0)
+    name = tokens[0][:40] if tokens else ""
+    return name if name and name not in LABELS else None

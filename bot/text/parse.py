@@ -10,10 +10,10 @@ from typing import Any
 
 from bot.text.commands import Command, read_command
 from bot.text.dates import find_deadline, parse_visit_time
-from bot.text.form import LABELS, is_form, parse_form
+from bot.text.form import is_form, parse_form
 from bot.text.lexicon import words
 from bot.text.normalize import mention_prefix, normalize
-from bot.text.orgs import find_enterprise
+from bot.text.orgs import find_enterprise, form_enterprise
 from bot.text.outcome import Outcome, read_outcome, read_rating, visit_mode
 from bot.text.people import find_contact, name_at
 from bot.text.phones import find_phones
@@ -91,7 +91,6 @@ def _urgent(norm: str) -> bool:
 
 
 _AFTER_DEADLINE = re.compile(r"^\s*(?:之前|以前|前|之内|以内|内|截止|为止|完成|搞定|到位)?")
-_NAME_END = re.compile(r"[\s,，。;；!！?？、]")
 
 
 def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
@@ -114,10 +113,8 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
         contact = find_contact(body, found)
 
     enterprise = None
-    if "enterprise" in form:  # the name ends at a space or a clause mark (单位：X，联系电话…)
-        enterprise = _NAME_END.split(form["enterprise"][0], maxsplit=1)[0][:40] or None
-        if enterprise in LABELS:  # an empty field followed by the next one (单位：，联系人 …)
-            enterprise = None
+    if "enterprise" in form:  # the name ends at a clause mark (单位：X，联系电话…)
+        enterprise = form_enterprise(form["enterprise"][0])
     if enterprise is None:
         enterprise = find_enterprise(body)
     if contact and enterprise and contact in enterprise:

@@ -18,7 +18,7 @@ _NOT_GIVEN = set(
 )
 # Surname + title pairs that are ordinary words (施工 is construction, 全总 the national union).
 _NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和工", "时工", "成工", "明工",
-              "全总", "费工", "车队长",
+              "全总", "费工", "车队长", "项目",
               "古董", "应工", "单工", "关工", "文工", "石工", "木工", "党工", "司工", "计工",
               "农工", "金工", "小时", "小于", "老于", "小米", "老化", "老成", "小成", "老实",
               "小康", "老牛", "小牛",
@@ -43,8 +43,12 @@ _TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部�
 # The sender introducing themselves in this clause: 我是…合作社的潘社长.
 _SELF = re.compile(r"(?:我是|本人是|我叫)[^,，。;；!！?？\n]*$")
 # A role, then the person's name, in a self-introduction: 我是锦达家纺的技术主管刘涛.
-_ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板)"
+_ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板"
+                   r"|养殖户|种植户|农户|果农|茶农|车队长|队长)"
                    r"(?=[\u4e00-\u9fff])")
+# A department or role between 联系人 and the name.
+_DEPT = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|车间|班组)(?=[\u4e00-\u9fff])"
+                   r"|(?:车队长|项目经理|工会主席|队长|组长|班长)(?=[\u4e00-\u9fff])")
 _WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
 _BLOCK_BEFORE = ("想", "要", "去", "帮我", "帮忙", "请", "邀请", "让", "派", "个", "位", "的")
 
@@ -108,6 +112,10 @@ def name_at(text: str, i: int, strong: bool) -> str | None:
             given += ch
         if len(given) == 2 and _title_re().match(text, i + len(sn) + 1):
             given = given[:1]  # 王明经理 → keep 王明; the title follows
+        j = i + len(sn)
+        if strong and not given and text[j:j + 1] == "小" and _CJK.match(text[j + 1:j + 2] or "x") \
+                and text[j + 1] not in _NOT_GIVEN:
+            given = text[j:j + 2]  # 沈小芳, after 联系人
         cand = sn + given
         if text[i + len(cand):i + len(cand) + 1] in set("部科处室组队班办厂司") - {""}:
             given = ""  # 安环部 is a department, not 安环
@@ -134,6 +142,14 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         if cue == "问" and norm[m.end():m.end() + 1] not in surnames() | {"老", "小"}:
             continue
         name = name_at(norm, m.end(), strong=not weak)
+        if name and name not in _NOT_NAMES:
+            return name
+        if not weak:  # 联系人 车队长邬国强 / 技术部金工 / 项目经理陶经理
+            pre = _DEPT.match(norm, m.end())
+            if pre:
+                name = name_at(norm, pre.end(), strong=True)
+                if name and name not in _NOT_NAMES:
+                    return name
         if name:
             return name
         if not weak:  # 联系人：设备科 王科长 / 联系人 IT 主管 Kevin

@@ -34,7 +34,8 @@ _LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
 
 
 # The sender speaks of their own workplace (a problem of theirs, not news about someone else).
-_OWN = re.compile(r"我们|我厂|我司|我公司|我单位|厂里|车间|公司的|我家|咱们|咱|本厂|本公司|我这")
+_OWN = re.compile(r"我们|我厂|我司|我公司|我单位|厂里|车间|公司的|我家|家里|咱们|咱|本厂|本公司"
+                  r"|我这")
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,17 @@ def opens_as_order(text: str) -> bool:
     return rest.startswith(words("request", "opening"))
 
 
+_FORWARDED = re.compile(r"^\s*(?:转发|转自[^:：]{0,12})\s*[:：]\s*")
+
+
 def classify(body: str) -> RequestSignal:
-    """Read a message that is not a command."""
+    """Read a message that is not a command. A forwarded message (转发：…) is read as what it
+    forwards: an enterprise's request passed on by someone else is still a request."""
+    forwarded = _FORWARDED.match(body)
+    if forwarded:
+        inner = classify(body[forwarded.end():])
+        if inner.is_request:
+            return inner
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)

@@ -8,6 +8,11 @@ from bot.text.lexicon import Category, taxonomy
 from bot.text.match_lexicon import PrefixFinder
 
 _WORKER_LIFE = "职工生活"
+_TRAINING = "技能培训"
+# Talking to a group of the firm's people is a class: 给十几个班组长讲一讲5S, 给年轻人讲讲五轴编程.
+_AUDIENCE = re.compile(
+    r"给[^，。,.;；]{0,12}?(?:职工|员工|工人|技师|技工|班组长|年轻人|新人|学徒|徒弟|焊工|电工|师傅们"
+    r"|学员|中层|骨干)[^，。,.;；]{0,6}?(?:讲|上课|培训|教)")
 
 # The expertise a request asks for by name: 想请焊接专家, 懂变频的师傅, 精益方面的老师. Keywords
 # there count three times: the requester's own word for what they need outweighs the products and
@@ -76,6 +81,7 @@ def find_service_type(text: str, category: str | None) -> str | None:
     cats, types = taxonomy()
     default = next((c.service_type for c in cats if c.name == category), None) or None
     best, best_len = None, 0.0
+    audience = default != _WORKER_LIFE and bool(_AUDIENCE.search(text))
     for st in types:
         cues = list(st.keywords)
         if default != _WORKER_LIFE:
@@ -83,6 +89,8 @@ def find_service_type(text: str, category: str | None) -> str | None:
         longest = max((len(k) for k in cues if k in text), default=0.0)
         if default != _WORKER_LIFE and any(k in text for k in st.soft if len(k) == longest):
             longest += 0.5  # 设备做次体检: of a plant, the soft reading wins a tie
+        if audience and st.name == _TRAINING:
+            longest = max(longest, 3.5)
         if longest > best_len:
             best, best_len = st.name, longest
     return best or default
