@@ -48,6 +48,11 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("【点单】宁海县西店镇 恒通模塑：试模缺料", "恒通模塑"),  # the name ends at its colon
     ("出口客户来审厂，提了一堆问题", None),  # 审厂 is no firm
     ("我们是龙游工业园区的一家造纸厂，锅炉压力上不去", "龙游工业园区的一家造纸厂"),
+    ("车床尺寸老飘，找个老师傅 永康古山镇金鼎五金 老黄 135 6679 8031", "永康古山镇金鼎五金"),
+    ("色差大，急需染整老师傅 柯桥鼎盛印染 王总 13968526631", "柯桥鼎盛印染"),
+    ("我是绍兴中恒建设集团有限公司综合办的", "绍兴中恒建设集团有限公司"),  # not …集团
+    ("瑞安市塘下镇总工会拟在辖区开展法律进企业活动", "瑞安市塘下镇总工会"),
+    ("婺城区汤溪镇 我叫汪水根 13506661234", None),  # a person, not a firm
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -69,6 +74,10 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("联系人 车队长邬国强 13906731234", "邬国强"), ("联系人：技术部金工 13819845627", "金工"),
     ("联系人项目经理陶经理 13906731234", "陶经理"), ("联系人 沈小芳 13867361234", "沈小芳"),
     ("我是德清新市镇的养殖户老施，鱼塘浮头", "老施"),
+    ("我是宁波华泓服饰有限公司人事部的周敏。想请医生", "周敏"),  # introducing oneself
+    ("师傅你好 我叫钱阿根 13512341234", "钱阿根"), ("想请懂果树的人来看看 我是朱大叔", "朱大叔"),
+    ("我是海宁博衡精工的小林，PLC通讯老掉线", "小林"),
+    ("我是长兴和平镇养甲鱼的 塘里甲鱼浮头", None),  # no name given
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)
@@ -107,6 +116,8 @@ def test_urgent(text: str, urgent: bool) -> None:
     # the firm's trade (物流) says what it is, not what it asks
     ("几台重卡老报DPF故障，想请汽修方面的大师看看。德清县通达物流有限公司 严师傅", "汽车维修"),
     ("想请一位劳模来做一场宣讲，宁波海联港口物流有限公司 工会 柴主席", "技能培训"),
+    ("机器人焊接老焊偏，激光跟踪调了也没用", "焊接"),
+    ("收割机割台不转了，有没有会修农机的师傅", "机械设备"),
 ])
 def test_the_expertise_asked_for_decides_the_category(text: str, category: str) -> None:
     assert parse("点单：" + text, NOW).category == category
@@ -161,6 +172,7 @@ def test_a_classroom_building_is_no_class() -> None:
     ("单位：浦江县一家光电科技公司。11月5日前", "浦江县一家光电科技公司"),
     ("单位：，联系人 王工", None),  # an empty field, then the next one
     ("单位：海盐县 澉浦镇 恒鑫紧固件有限公司", "恒鑫紧固件有限公司"),  # places set off first
+    ("单位：浙江晟润化学有限公司（上虞经济技术开发区）", "浙江晟润化学有限公司"),
 ])
 def test_a_form_field_name_ends_at_a_clause_mark(field: str, want: str | None) -> None:
     p = parse("点单：LED灯珠光衰偏大，想请电子方面的专家指导。" + field, NOW)

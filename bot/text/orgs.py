@@ -20,7 +20,8 @@ _LEFT_STOPS = ("我们是", "我们这", "我是", "这里是", "这边是", "�
 _BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵审验")
 # After the suffix these make it another word (厂房, 厂里, 公司里的, 中心线).
 _BAD_AFTER = {"厂": set("房里区长家内外门子方商址矿务休"), "中心": set("线距孔轴小中幼"),
-              "店": set("里面铺员长口镇乡村街路"), "基地": set("里"), "社区": set("里居")}
+              "店": set("里面铺员长口镇乡村街路"), "基地": set("里"), "社区": set("里居"),
+              "集团": set("有股")}
 _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那个", "本", "该", "贵", "我们",
                   "小", "大", "分", "总", "老", "新", "门", "网", "商", "加工", "数据", "服务",
                   "工",
@@ -44,6 +45,7 @@ _CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂)[,，]?\s*(?:名字|�
 _TOKEN = re.compile(r"\S+")
 _ZONE = ("镇|乡|街道|[\u4e00-\u9fff]{0,4}?(?:经济技术开发区|经济开发区|开发区|经开区|高新区|"
          "工业园区|工业园|工业区|园区|新区)")
+_SEGMENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 _FIELD_WORD = re.compile(r"联系|电话|手机|负责|对接|联络|地址|地点|时间|工会|微信|邮箱")
 _PUNCT_TAIL = re.compile(r"[^,，。.!！?？;；:：、)）(（【】\[\]#]*$")
 _INTRO = re.compile(
@@ -198,6 +200,11 @@ def _after_place(norm: str) -> str | None:
     from bot.text.people import name_at  # people imports nothing of this module
 
     places, trades = _places_re(), _trade_ends()
+    for seg in _SEGMENT.findall(norm):  # 永康古山镇金拓五金 老黄 135…: the place in the name
+        lead = places.match(seg)
+        if lead and 2 <= len(seg) - lead.end() <= 8 and seg.endswith(trades) and not any(
+                c in seg for c in "想要请找让需的我叫"):
+            return seg
     tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(norm)]
     for k in range(1, len(tokens)):
         name = re.split(r"[,，。.;；:：!！?？、]", tokens[k][0], maxsplit=1)[0]
@@ -207,7 +214,7 @@ def _after_place(norm: str) -> str | None:
         if not 3 <= len(name) <= 12 or not re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]+", name):
             continue
         if places.fullmatch(name) or name in _generic_trades() or any(
-                c in name for c in "想要请找让需的") or _FIELD_WORD.match(name):
+                c in name for c in "想要请找让需的我叫") or _FIELD_WORD.match(name):
             continue  # a place, a kind of firm, a request, or 联系人 老卢
         if name.endswith(trades):
             return name  # 东方模塑, even where 东方 could start a person's name
@@ -222,7 +229,7 @@ def _after_place(norm: str) -> str | None:
 def form_enterprise(value: str) -> str | None:
     """The name in a form's 单位 field: up to a clause mark, after any places set off by
     spaces (单位：海盐县 澉浦镇 恒鑫紧固件有限公司); None for an empty field."""
-    head = re.split(r"[,，。;；!！?？、]", value, maxsplit=1)[0]
+    head = re.split(r"[,，。;；!！?？、(（]", value, maxsplit=1)[0]
     tokens = head.split()
     while len(tokens) > 1 and _places_re().fullmatch(tokens[0]):
         tokens.pop(0)

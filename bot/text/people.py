@@ -49,6 +49,8 @@ _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|�
 # A department or role between 联系人 and the name.
 _DEPT = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|车间|班组)(?=[\u4e00-\u9fff])"
                    r"|(?:车队长|项目经理|工会主席|队长|组长|班长)(?=[\u4e00-\u9fff])")
+_INTRO_CUE = re.compile(r"我是|本人是|我叫|叫我")
+_CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]")
 _WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
 _BLOCK_BEFORE = ("想", "要", "去", "帮我", "帮忙", "请", "邀请", "让", "派", "个", "位", "的")
 
@@ -157,6 +159,16 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
                 name = name_at(norm, m.end() + t.end(), strong=True)
                 if name:
                     return name
+    for m in _INTRO_CUE.finditer(norm):  # 我是…人事部的周敏, 我叫钱阿根, 我是朱大叔
+        end = _CLAUSE_END.search(norm, m.end())
+        stop = end.start() if end else len(norm)
+        starts = [m.end()] + [i + 1 for i in range(m.end(), stop) if norm[i] == "的"]
+        for at in reversed(starts):
+            name = name_at(norm, at, strong=True)
+            after = norm[at + len(name):at + len(name) + 1] if name else ""
+            if name and len(name) >= 2 and name not in _NOT_NAMES and (
+                    not after or not _CJK.match(after) or after in "在的,，"):
+                return name
     for m in _ROLE.finditer(norm):
         if _SELF.search(norm, 0, m.start()):
             name = name_at(norm, m.end(), strong=False)
