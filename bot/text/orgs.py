@@ -200,7 +200,8 @@ def _after_place(norm: str) -> str | None:
     from bot.text.people import name_at  # people imports nothing of this module
 
     places, trades = _places_re(), _trade_ends()
-    for seg in _SEGMENT.findall(norm):  # 永康古山镇金拓五金 老黄 135…: the place in the name
+    for found in _SEGMENT.finditer(norm):  # 永康古山镇金拓五金 老黄 135…: the place in the name
+        seg = found.group()
         lead = places.match(seg)
         if lead and 2 <= len(seg) - lead.end() <= 8 and seg.endswith(trades) and not any(
                 c in seg for c in "想要请找让需的我叫"):
