@@ -7,6 +7,7 @@ from functools import cache
 
 from bot.text.form import LABELS
 from bot.text.lexicon import taxonomy, words
+from bot.text.people import name_at
 from bot.text.regions import region_index
 
 _NAME_CHAR = r"[\u4e00-\u9fffA-Za-z0-9()（）&·]"
@@ -197,8 +198,6 @@ def _trade_ends() -> tuple[str, ...]:
 def _after_place(norm: str) -> str | None:
     """A trade name set off by spaces right after a place and before a contact or a phone
     number: 温岭泽国 新锐泵业 林师傅, 宁海 东方模塑 139…, 路桥区 精科机械 联系人柯主任."""
-    from bot.text.people import name_at  # people imports nothing of this module
-
     places, trades = _places_re(), _trade_ends()
     for found in _SEGMENT.finditer(norm):  # 永康古山镇金拓五金 老黄 135…: the place in the name
         seg = found.group()
