@@ -77,6 +77,7 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("我是宁波华泓服饰有限公司人事部的周敏。想请医生", "周敏"),  # introducing oneself
     ("师傅你好 我叫钱阿根 13512341234", "钱阿根"), ("想请懂果树的人来看看 我是朱大叔", "朱大叔"),
     ("我是海宁博衡精工的小林，PLC通讯老掉线", "小林"),
+    ("我是湖墅街道的社区网格员小杨，楼道电线老化", "小杨"),
     ("我是长兴和平镇养甲鱼的 塘里甲鱼浮头", None),  # no name given
 ])
 def test_contact(text: str, want: str | None) -> None:
@@ -96,7 +97,8 @@ def test_region(text: str, want: str | None) -> None:
 
 @pytest.mark.parametrize(("text", "urgent"), [
     ("急！", True), ("尽快来", True), ("设备停机了", True), ("产线停产", True),
-    ("马上", True), ("不急，下个月都行", False), ("想做急救培训", False), ("应急预案", False),
+    ("马上", True), ("不急，下个月都行", False), ("线停着等配件", True), ("想做急救培训", False),
+    ("应急预案", False),
     ("急停按钮坏了", False),
 ])
 def test_urgent(text: str, urgent: bool) -> None:
@@ -155,6 +157,8 @@ def test_summary_is_short_and_the_problem_is_whole() -> None:
     ("想请精益方面的老师给十几个班组长讲一讲现场改善", "技能培训"),  # an audience: a class
     ("电工班都是新人，想请电工劳模来给他们上一课", "技能培训"),
     ("想请仪表专家对全厂的变送器做一次排查校验", "巡查会诊"),
+    ("想请纺织方面的老师傅给新来的挡车工上几堂织机操作课", "技能培训"),
+    ("想请汽修专家给我们店的维修工讲一次故障诊断的课", "技能培训"),
 ])
 def test_service_type_cues(text: str, service_type: str) -> None:
     assert parse("点单：" + text, NOW).service_type == service_type

@@ -22,6 +22,7 @@ NOW = datetime(2027, 1, 10, 10, 0, tzinfo=SHANGHAI)
     "谢谢沈师傅上次的指导！不过还想请您再来看看另一台焊机",
     "转发：【嘉善县姚庄镇 金禾食品厂 陆姐】污水站出水COD超标，急需懂污水处理的老师指导",
     "我是德清的养殖户老施，家里的鱼塘这几天浮头，越快越好！电话 13511207839",
+    "在吗 @工匠小助手 我们这边车床车不锈钢件总有振纹，想找数控的大师傅指导下",  # a call first
 ])
 def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     p = parse(text, NOW)
@@ -41,6 +42,9 @@ def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     "请问怎么成为志愿专家？我是技师",
     "请问服务队里有没有律师？我们以后可能用得到。",  # not now
     "能不能在服务清单上加一项直播带货培训？",  # a suggestion to the admins
+    "上次点单的那个焊缝问题，沈师傅已经帮我们解决了，太感谢了！",  # thanks for an earlier order
+    "怎么取消点单啊？刚才写错了", "点单的流程我已经转发到各企业群里了",
+    "服务清单第5项是哪个老师负责的？想先了解一下",
     "我是热动组的老孙，锅炉那个单我明天上午过去，有事打我电话 13605710088",  # an expert's note
     "春节放假安排：2月16日至22日放假，有急事请联系值班员 13812345678。",
     "李工，上回你教的调机方法我们用了，效果不错，下回请你吃饭",

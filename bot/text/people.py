@@ -44,7 +44,7 @@ _TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部�
 _SELF = re.compile(r"(?:我是|本人是|我叫)[^,，。;；!！?？\n]*$")
 # A role, then the person's name, in a self-introduction: 我是锦达家纺的技术主管刘涛.
 _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板"
-                   r"|养殖户|种植户|农户|果农|茶农|车队长|队长)"
+                   r"|养殖户|种植户|农户|果农|茶农|车队长|队长|网格员|专员|文员|干事|社工)"
                    r"(?=[\u4e00-\u9fff])")
 # A department or role between 联系人 and the name.
 _DEPT = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|车间|班组)(?=[\u4e00-\u9fff])"

@@ -28,7 +28,8 @@ _CONTACT_CUE = re.compile(r"联系人|对接人|联络人")
 _ABOUT_SERVICE = re.compile(
     r"(?:点单|求助)(?:是|要不要|需不需要|需要|要|收费|免费|有没有|能不能|可以|的流程|的规则|有什么"
     r"|之后|以后|了以后|了之后|完|一般|多久)"
-    r"[^，。,.!！]{0,16}[?？吗]")
+    r"[^，。,.!！]{0,16}[?？吗]"
+    r"|(?:怎么|如何|怎样)(?:取消|撤销|撤回|修改|改)(?:点单|订单|点的单)")
 # "谢谢！另外还想请…": after thanks or status talk, a word that starts a new matter.
 _LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
 
@@ -110,10 +111,16 @@ def opens_as_order(text: str) -> bool:
     """The message opens with 点单/【点单】/#点单/求助 (after a greeting): certainly an order."""
     m = _GREETING_LEAD.match(text)
     rest = text[m.end():] if m else text
-    return rest.startswith(words("request", "opening"))
+    opening = next((w for w in words("request", "opening") if rest.startswith(w)), None)
+    # 点单的流程…, 点单了吗: the word as a topic, not as the start of an order
+    return opening is not None and rest[len(opening):len(opening) + 1] not in ("的", "了", "过")
 
 
 _FORWARDED = re.compile(r"^\s*(?:转发|转自[^:：]{0,12})\s*[:：]\s*")
+# "在吗 @工匠小助手 …": a call for attention before the message itself.
+_CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*(?:@\S+\s*)?")
+# Thanks or news about an order placed before: 上次点单的那个问题已经解决了.
+_PAST_ORDER = re.compile(r"(?:上次|之前|上回|前几天|上周|上个月|前阵子)[^，。,.]{0,6}点(?:单|的)")
 
 
 def classify(body: str) -> RequestSignal:
@@ -124,6 +131,9 @@ def classify(body: str) -> RequestSignal:
         inner = classify(body[forwarded.end():])
         if inner.is_request:
             return inner
+    call = _CALL.match(body)
+    if call and call.end() < len(body.rstrip()):
+        return classify(body[call.end():])
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)
@@ -136,6 +146,9 @@ def classify(body: str) -> RequestSignal:
     if _any(text, words("request", "notice")):
         return RequestSignal(False, False, False)
     if has_strong_keyword(text):
+        if _PAST_ORDER.search(text) and (_any(text, words("request", "thanks")) or _any(
+                text, words("request", "chatter"))) and not _LATER.search(text):
+            return RequestSignal(False, False, False)  # thanks for an earlier order
         return RequestSignal(True, False, True)
     asks = [w for w in words("request", "ask") if w in text]
     ask = bool(asks) or bool(_ask_patterns().search(text))

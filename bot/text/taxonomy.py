@@ -12,7 +12,7 @@ _TRAINING = "技能培训"
 # Talking to a group of the firm's people is a class: 给十几个班组长讲一讲5S, 给年轻人讲讲五轴编程.
 _AUDIENCE = re.compile(
     r"给[^，。,.;；]{0,12}?(?:职工|员工|工人|技师|技工|班组长|年轻人|新人|学徒|徒弟|焊工|电工|师傅们"
-    r"|学员|中层|骨干)[^，。,.;；]{0,6}?(?:讲|上课|培训|教)")
+    r"|学员|中层|骨干|维修工|操作工|挡车工)[^，。,.;；]{0,6}?(?:讲|上|培训|教)")
 
 # The expertise a request asks for by name: 想请焊接专家, 懂变频的师傅, 精益方面的老师. Keywords
 # there count three times: the requester's own word for what they need outweighs the products and
