@@ -135,6 +135,12 @@ def test_a_compound_skill_is_read_by_its_craft() -> None:
     ("火腿挂着晾，表面长了绿毛还有跳虫", "火腿腌腊"),
     ("叉车货叉举上去以后自己往下溜", "液压气动"),
     ("威纶通的触摸屏点了没反应，密码也不晓得", "自动化控制"),
+    ("铸铁件上的砂眼烧了补上去，放两天补的地方又裂了", "焊接"),  # a weld repair
+    ("ABS面板表面一块块凹下去，保压加到头了", "注塑模具"),
+    ("老板拖了三个月工资没发，我们该咋办", "劳动法"),
+    ("BGA底下有空洞，X光一照一片一片的", "电子"),
+    ("搬运工老是闪到腰，贴膏药也没用", "中医康复"),
+    ("想组织职工搞小组攻关，成果去参加发布会，课题怎么选", "质量管理"),
 ])
 def test_plain_words_point_to_their_specialty(text: str, spec: str) -> None:
     specs = default_lexicon().read(text).specs
