@@ -131,6 +131,11 @@ def test_summary_strips_boilerplate() -> None:
     assert p.summary == "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导"
 
 
+def test_summary_leaves_out_a_firm_set_off_before_the_problem() -> None:
+    p = parse("点单：温岭泽国 锐鑫机电 铝合金支架焊缝老有气孔，联系人 林工 13705862247", NOW)
+    assert (p.enterprise, p.summary) == ("锐鑫机电", "铝合金支架焊缝老有气孔")
+
+
 @pytest.mark.parametrize("tail", ["电话13812345678（微信同号）", "13812345678、13987654321(同微信)",
                                   "王工 13812345678【手机】，0572-2345678（办公室）"])
 def test_summary_drops_notes_beside_phone_numbers(tail: str) -> None:

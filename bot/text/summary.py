@@ -52,6 +52,10 @@ def problem_text(original: str, norm: str, drop: list[tuple[int, int]], problem:
             continue
         if enterprise and clause.replace(enterprise, "").strip() in ("", "的", "这边", "这里"):
             continue
+        at = clause.find(enterprise) if enterprise else -1
+        end = at + len(enterprise or "")
+        if 0 <= at <= 10 and (at == 0 or clause[at - 1] == " ") and clause[end:end + 1] == " ":
+            clause = clause[end:].strip()  # 温岭泽国 锐鑫机电 铝合金支架…: the firm set off first
         kept.append(clause)
     if not kept:
         return None
