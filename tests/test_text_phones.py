@@ -66,3 +66,11 @@ def test_mask(text: str, want: str) -> None:
 def test_mask_keeps_long_text() -> None:
     text = "说明" * 5000 + " 13867201234"
     assert mask_phones(text).endswith("138****1234")
+
+
+def test_a_number_read_out_digit_by_digit_is_found_and_masked() -> None:
+    text = "喂你好我是长兴做蓄电池的钱科长电话一三九五七二六八八一二"  # voice input
+    assert phones_in(text) == ("13957268812",)
+    assert mask_phones(text).endswith("电话139****8812")  # never whole in a group post
+    assert phones_in("零五七一八六九一五五三零") == ("0571-86915530",)
+    assert phones_in("第一二三四五六七八九条") == ()  # counting is no phone

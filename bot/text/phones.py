@@ -42,6 +42,13 @@ _NOT_PHONE = re.compile(
     r"SN|sn|No\.?)\s*(?:号码|号)?\s*[:：]?\s*$"
 )
 _NON_DIGIT = re.compile(r"\D")
+# A number read out digit by digit (voice input: 一三九五八…): the same positions, in digits.
+_SPOKEN_RUN = re.compile(r"[零〇幺一二三四五六七八九]{7,}")
+_SPOKEN = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
+
+
+def _digits_spoken(norm: str) -> str:
+    return _SPOKEN_RUN.sub(lambda m: m.group().translate(_SPOKEN), norm)
 
 
 def _rejected(norm: str, start: int) -> bool:
@@ -50,6 +57,7 @@ def _rejected(norm: str, start: int) -> bool:
 
 def _scan(norm: str) -> list[PhoneMatch]:
     """Every phone number occurrence in normalised text, in order."""
+    norm = _digits_spoken(norm)
     found: list[PhoneMatch] = []
     taken: list[tuple[int, int]] = []
 
@@ -78,7 +86,7 @@ def _scan(norm: str) -> list[PhoneMatch]:
 
 def find_phones(norm: str) -> list[PhoneMatch]:
     """Every phone number in normalised text (see `normalize`), in order, without repeats."""
-    if not any(map(str.isdigit, norm)):
+    if not any(map(str.isdigit, norm)) and not _SPOKEN_RUN.search(norm):
         return []
     out: list[PhoneMatch] = []
     seen: set[str] = set()
@@ -110,7 +118,7 @@ def _masked(p: PhoneMatch) -> str:
 def mask_phones(text: str) -> str:
     """`text` with every phone number masked: 138****5678, 0571-****4321 (full-width too)."""
     norm = normalize(text, None)
-    if not any(map(str.isdigit, norm)):
+    if not any(map(str.isdigit, norm)) and not _SPOKEN_RUN.search(norm):
         return text
     parts: list[str] = []
     last = 0
