@@ -131,6 +131,11 @@ def test_summary_strips_boilerplate() -> None:
     assert p.summary == "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导"
 
 
+def test_summary_leaves_out_a_call_for_attention() -> None:
+    p = parse("在吗 @工匠小助手 我们厂注塑件缩水严重，想请模具师傅来看看", NOW)
+    assert p.summary == "我们厂注塑件缩水严重，想请模具师傅来看看"
+
+
 def test_summary_leaves_out_a_firm_set_off_before_the_problem() -> None:
     p = parse("点单：温岭泽国 锐鑫机电 铝合金支架焊缝老有气孔，联系人 林工 13705862247", NOW)
     assert (p.enterprise, p.summary) == ("锐鑫机电", "铝合金支架焊缝老有气孔")
