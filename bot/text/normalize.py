@@ -16,7 +16,9 @@ for _cp, _ch in {0x2014: "-", 0x2013: "-", 0x2212: "-", 0xFE63: "-", 0x2010: "-"
                  0x3002: "。", 0xFF61: "。"}.items():
     _TABLE[_cp] = _ch
 
-_MENTION = re.compile(r"^(?:\s*@[^\s@]{1,20}(?:[\s\u2005]+|$))+")
+# Leading @-mentions, with a call for attention before them (在吗 @匠心点单 …).
+_MENTION = re.compile(r"^(?:\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*(?=@))?"
+                      r"(?:\s*@[^\s@]{1,20}(?:[\s\u2005]+|$))+")
 
 
 def normalize(text: str, limit: int | None = MAX_CHARS) -> str:
@@ -28,6 +30,7 @@ def normalize(text: str, limit: int | None = MAX_CHARS) -> str:
 
 
 def mention_prefix(norm: str) -> int:
-    """Length of the leading @-mentions (`@匠心点单 `) the platforms leave in the text."""
+    """Length of the leading @-mentions (`@匠心点单 `) the platforms leave in the text, with
+    a call for attention typed before them (`在吗 @匠心点单 `)."""
     m = _MENTION.match(norm)
     return m.end() if m else 0

@@ -117,8 +117,9 @@ def opens_as_order(text: str) -> bool:
 
 
 _FORWARDED = re.compile(r"^\s*(?:转发|转自[^:：]{0,12})\s*[:：]\s*")
-# "在吗 @工匠小助手 …": a call for attention before the message itself.
-_CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*(?:@\S+\s*)?")
+# "在吗，我们这边…": a call for attention before the message itself (before an @-mention it is
+# part of the mention prefix, see `normalize.mention_prefix`).
+_CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*")
 # Thanks or news about an order placed before: 上次点单的那个问题已经解决了.
 _PAST_ORDER = re.compile(r"(?:上次|之前|上回|前几天|上周|上个月|前阵子)[^，。,.]{0,6}点(?:单|的)")
 

@@ -22,8 +22,6 @@ _BOILER = re.compile(
 # A note in brackets beside a phone number: （微信同号）, (同微信), （手机）.
 _CONTACT_NOTE = re.compile(
     r"[（(【\[]\s*(?:微信同号|同微信|微信同步|可加微信|加微信|手机|座机|电话|办公室|24小时)\s*[)）】\]]")
-# 在吗 @工匠小助手 …: a call for attention and the bot's name before the message.
-_LEAD_CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)?[\s,，!！?？~。]*(?:@\S+\s*)+")
 _INTRO = re.compile(r"^(?:我们是|我是|这里是|这边是|我司是|本单位是|我们单位是|我们公司是|来自)")
 _DEADLINE_WORDS = re.compile(r"(?:最好|希望|务必|请于|请在|争取|最晚|最迟|要求)?\s*$")
 
@@ -43,9 +41,6 @@ def problem_text(original: str, norm: str, drop: list[tuple[int, int]], problem:
     m = _OPENING.match(norm)
     if m:
         text = text[m.end():]
-    call = _LEAD_CALL.match(text)
-    if call:
-        text = text[call.end():]
     kept: list[str] = []
     for raw in _CLAUSE_SPLIT.split(text):
         pieces = [p for p in raw.split("\x00")]
