@@ -36,16 +36,17 @@ _DESCRIPTIVE = re.compile(
     r"(?![房里区长家内])"
 )
 # A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
+# Words that end the name of a development zone or industrial park.
+_ZONE_WORDS = "开发区|经开区|高新区|工业园区|工业园|工业区|园区"
 _TOWN = re.compile(r"(?:(?![省市县区们是在的我])[\u4e00-\u9fff]){1,4}"
-                   r"(?:镇|乡|街道|经开区|开发区|高新区|工业园区|工业园|工业区|园区)$")
+                   f"(?:镇|乡|街道|{_ZONE_WORDS})$")
 _FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a longer legal name
 # 我们是…的小厂，叫顺达五金: the name given after the description.
 _CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂)[,，]?\s*(?:名字|名)?叫\s*"
                      r"([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?=[\s,，。.!！;；]|$)")
 # Separators around a name set off by spaces (温岭泽国 新锐泵业 林师傅 139…).
 _TOKEN = re.compile(r"\S+")
-_ZONE = ("镇|乡|街道|[\u4e00-\u9fff]{0,4}?(?:经济技术开发区|经济开发区|开发区|经开区|高新区|"
-         "工业园区|工业园|工业区|园区|新区)")
+_ZONE = f"镇|乡|街道|[\u4e00-\u9fff]{{0,4}}?(?:经济技术开发区|经济开发区|{_ZONE_WORDS}|新区)"
 _SEGMENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 _FIELD_WORD = re.compile(r"联系|电话|手机|负责|对接|联络|地址|地点|时间|工会|微信|邮箱")
 _PUNCT_TAIL = re.compile(r"[^,，。.!！?？;；:：、)）(（【】\[\]#]*$")

@@ -41,7 +41,8 @@ _NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和�
 _TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部长", "班长", "组长", "会计",
                "老板")
 # The sender introducing themselves in this clause: 我是…合作社的潘社长.
-_SELF = re.compile(r"(?:我是|本人是|我叫)[^,，。;；!！?？\n]*$")
+_SELF_WORDS = "我是|本人是|我叫"
+_SELF = re.compile(f"(?:{_SELF_WORDS})[^,，。;；!！?？\n]*$")
 # A role, then the person's name, in a self-introduction: 我是锦达家纺的技术主管刘涛.
 _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板"
                    r"|养殖户|种植户|农户|果农|茶农|车队长|队长|网格员|专员|文员|干事|社工)"
@@ -49,7 +50,7 @@ _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|�
 # A department or role between 联系人 and the name.
 _DEPT = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|车间|班组)(?=[\u4e00-\u9fff])"
                    r"|(?:车队长|项目经理|工会主席|队长|组长|班长)(?=[\u4e00-\u9fff])")
-_INTRO_CUE = re.compile(r"我是|本人是|我叫|叫我")
+_INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我")
 _CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]")
 _WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
 _BLOCK_BEFORE = ("想", "要", "去", "帮我", "帮忙", "请", "邀请", "让", "派", "个", "位", "的")
