@@ -10,12 +10,21 @@ from aiohttp import web
 
 from bot.app import App
 from bot.web.server import make_web_app
+from tests.doubles_dingtalk import DingTalkDouble
 from tests.fakes import T0, Client, FakeChat, FrozenClock, add_expert, make_app
 
 
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(T0)
+
+
+@pytest.fixture
+async def double(clock: FrozenClock) -> AsyncIterator[DingTalkDouble]:
+    """The DingTalk double on the frozen clock (process tests override it with a real one)."""
+    d = await DingTalkDouble(clock).start()
+    yield d
+    await d.close()
 
 
 @pytest.fixture

@@ -3,10 +3,7 @@ when it is pushed past them (20 posts a minute per group, 20 calls a second per 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.app import App
 from bot.model import ChatKind, Outgoing
@@ -15,13 +12,6 @@ from tests.doubles_dingtalk import DingTalkDouble, dingtalk_app
 from tests.fakes import FrozenClock
 
 GROUP = "cidGroupDeqing01"
-
-
-@pytest.fixture
-async def double(clock: FrozenClock) -> AsyncIterator[DingTalkDouble]:
-    d = await DingTalkDouble(clock).start()
-    yield d
-    await d.close()
 
 
 async def _app(tmp_path: Path, clock: FrozenClock, double: DingTalkDouble,

@@ -22,13 +22,6 @@ GROUP = "cidGroupDeqing01"
 
 
 @pytest.fixture
-async def double(clock: FrozenClock) -> AsyncIterator[DingTalkDouble]:
-    d = await DingTalkDouble(clock).start()
-    yield d
-    await d.close()
-
-
-@pytest.fixture
 async def bot(tmp_path: Path, clock: FrozenClock,
               double: DingTalkDouble) -> AsyncIterator[tuple[App, DingTalkPlatform]]:
     app, platform = dingtalk_app(tmp_path, clock, double)

@@ -21,13 +21,6 @@ from tests.fakes import FrozenClock, add_expert
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
 
 
-@pytest.fixture
-async def double(clock: FrozenClock) -> AsyncIterator[DingTalkDouble]:
-    d = await DingTalkDouble(clock).start()
-    yield d
-    await d.close()
-
-
 class Running:
     """An app whose DingTalk platform and outbox worker run against the double."""
 
