@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import os
 from pathlib import Path
 from typing import IO
+
+from storage.files import open_private
 
 
 def _path(db_path: str) -> Path:
@@ -15,7 +18,7 @@ def acquire(db_path: str) -> IO[bytes] | None:
     """Take the lock (keep the returned file open while running); None if a bot holds it."""
     if db_path == ":memory:":
         return None
-    f = _path(db_path).open("ab")
+    f = os.fdopen(open_private(_path(db_path), os.O_WRONLY | os.O_APPEND), "ab")
     try:
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from pathlib import Path
 
 import sqlite_utils
 
@@ -35,7 +36,9 @@ class Checkpointer:
 
     def start(self, writer: sqlite_utils.Database) -> None:
         """Take the checkpoints over from `writer`'s connection."""
-        self._conn = sqlite3.connect(self.path, timeout=15, check_same_thread=False)
+        # Read-write, never create: the file is the writer's, made private by connect().
+        uri = f"{Path(self.path).absolute().as_uri()}?mode=rw"
+        self._conn = sqlite3.connect(uri, timeout=15, check_same_thread=False, uri=True)
         writer.execute(f"PRAGMA wal_autocheckpoint = {FALLBACK_PAGES}")
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self._thread.start()

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import sqlite_utils
 
+from storage.files import private_database
+
 
 def _v1(db: sqlite_utils.Database) -> None:
     """The first schema: orders, experts, menu, events, dedupe, outbox, chats, local log."""
@@ -232,9 +234,10 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed) the database in WAL mode with a busy timeout, migrated."""
+    """Open (creating if needed, private) the database in WAL mode with a busy timeout,
+    migrated."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_database(Path(path))  # 0600 before SQLite makes its logs beside it
     conn = sqlite3.connect(str(path), timeout=15, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 15000")
