@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot import runlock
-from bot.config import Config
+from bot.config import Config, check_exposure
 from bot.matching import Routing
 from bot.model import Clock, Incoming, SystemClock
 from bot.outbox import Outbox
@@ -213,6 +213,7 @@ def build_app(config: Config, clock: Clock | None = None,
     from bot.platforms.local import LocalPlatform
     from handlers import ROUTERS
 
+    check_exposure(config)
     clock = clock or SystemClock()
     store = Store(connect(config.storage.path), clock)
     app = App(config, clock, store, ROUTERS, embedder)

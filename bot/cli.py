@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bot.config import Config, ConfigError, LocalConfig, ServerConfig, StorageConfig, load
+from bot.config import Config, ConfigError, StorageConfig, check_exposure, load
 from bot.model import SHANGHAI, FrozenClock, SystemClock
 
 DEMO_DB = "data/demo.db"
@@ -161,6 +161,7 @@ def _app(args: argparse.Namespace, config: Config | None = None, semantic: bool 
     from bot.text.match_embed import default_embedder
 
     config = config or _config(args)
+    check_exposure(config)  # before anything slow: a refusal comes at once
     now = _now(args) if "now" in args else None
     try:
         return build_app(config, FrozenClock(now) if now else None,
@@ -181,8 +182,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     config = replace(
         base,
         storage=StorageConfig(path=args.db or DEMO_DB),
-        server=ServerConfig(host=args.host, port=args.port),
-        local=LocalConfig(enabled=True),
+        server=replace(base.server, host=args.host, port=args.port),
+        local=replace(base.local, enabled=True),
         bot=replace(base.bot, admins=admins),
     )
     app = _app(args, config, semantic=True)
@@ -234,7 +235,7 @@ def cmd_experts_import(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     _imported({"added": added, "updated": updated}, errors, args.json,
               f"导入完成：新增 {added} 人，更新 {updated} 人，有误 {len(errors)} 行")
-    return 0
+    return 1 if errors else 0  # the good rows are loaded; a script still sees the refusals
 
 
 def _imported(counts: dict[str, int], errors: list[Any], as_json: bool, summary: str) -> None:
@@ -390,7 +391,7 @@ def cmd_menu_import(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     _imported({"imported": count}, errors, args.json,
               f"导入完成：服务清单 {count} 项，有误 {len(errors)} 行")
-    return 0
+    return 1 if errors else 0
 
 
 def cmd_menu_list(args: argparse.Namespace) -> int:

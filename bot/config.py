@@ -32,11 +32,15 @@ class BotConfig:
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
+    # Host names (besides loopback, `host` and the dashboard's public_url) that browsers and
+    # proxies may use to reach the server; any other Host header is refused (DNS rebinding).
+    allowed_hosts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class LocalConfig:
-    enabled: bool = True
+    enabled: bool = False  # `demo` always turns it on; `run` only when the config says so
+    token: str = ""  # every local API request must then carry "Authorization: Bearer <token>"
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ ENV_KEYS = {
     ("wecom", "encoding_aes_key"): "DIANDAN_WECOM_ENCODING_AES_KEY",
     ("wecom", "secret"): "DIANDAN_WECOM_SECRET",
     ("dashboard", "token"): "DIANDAN_DASHBOARD_TOKEN",
+    ("local", "token"): "DIANDAN_LOCAL_TOKEN",
 }
 
 
@@ -163,6 +168,27 @@ def load(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
             raw.setdefault(section, {})[key] = env[var]
     config: Config = _build(Config, raw, "")
     return config
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` (a name or an address, IPv6 possibly in brackets) is this machine only."""
+    name = host.strip().strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(config: Config) -> None:
+    """ConfigError when the local API, which lets its caller speak as any user (admins
+    included), would be reachable from the network without a token."""
+    if config.local.enabled and not config.local.token and not is_loopback(config.server.host):
+        raise ConfigError(
+            f"[server] host {config.server.host!r} is reachable from the network, and the local "
+            "chat API lets anyone who reaches it act as any user, admins included: set "
+            "[local] token (or DIANDAN_LOCAL_TOKEN), or serve on 127.0.0.1")
 
 
 def _build(cls: Any, raw: Any, where: str) -> Any:

@@ -44,8 +44,11 @@ def _prev_month(d: date) -> date:
     return date(d.year - (d.month == 1), (d.month - 2) % 12 + 1, 1)
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # tallies cover the service's own years
+
+
 def month(year: int, mon: int) -> Period:
-    if not 1 <= mon <= 12 or not 2000 <= year <= 2100:
+    if not 1 <= mon <= 12 or not FIRST_YEAR <= year <= LAST_YEAR:
         raise PeriodError(f"没有 {year}-{mon:02d} 这个月份")
     first = date(year, mon, 1)
     return Period(_at(first), _at(_next_month(first)), f"{year}年{mon}月")
@@ -67,9 +70,17 @@ _RANGE = re.compile(rf"^{_DAY}\s*(?:~|至|到|—|－|--)\s*{_DAY}$")
 
 def _date(y: str, m: str, d: str) -> date:
     try:
-        return date(int(y), int(m), int(d))
+        day = date(int(y), int(m), int(d))
     except ValueError:
         raise PeriodError(f"日期 {y}-{m}-{d} 不存在") from None
+    _year(day.year)
+    return day
+
+
+def _year(year: int) -> int:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise PeriodError(f"年份 {year} 超出范围（{FIRST_YEAR}–{LAST_YEAR} 年）")
+    return year
 
 
 def parse_period(text: str, now: datetime,
@@ -94,7 +105,7 @@ def parse_period(text: str, now: datetime,
         year = today.year if mon <= today.month else today.year - 1
         return month(year, mon)
     if m := _YEAR.match(t):
-        year = int(m.group(1))
+        year = _year(int(m.group(1)))
         return Period(_at(date(year, 1, 1)), _at(date(year + 1, 1, 1)), f"{year}年")
     if m := _RANGE.match(t):
         g = m.groups()

@@ -44,7 +44,8 @@ class Bot:
         path = workdir / "config.toml"
         path.write_text(
             f'[storage]\npath = "{workdir / "bot.db"}"\n[server]\nport = {self.port}\n'
-            '[bot]\nadmins = ["local:admin"]\n' + config,
+            '[bot]\nadmins = ["local:admin"]\n'
+            + ("" if "[local]" in config else "[local]\nenabled = true\n") + config,
             encoding="utf-8",
         )
         self.config = path

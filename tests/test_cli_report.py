@@ -66,13 +66,16 @@ def test_report_bad_input_exits_nonzero_with_one_line(tmp_path: Path, argv: list
 def test_remind_dry_run_then_run_then_nothing_new(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     db = _db(tmp_path, 1)
+    config = tmp_path / "config.toml"  # the orders are in local chats: deliver there
+    config.write_text("[local]\nenabled = true\n", encoding="utf-8")
     later = "2026-05-07T12:00:00+08:00"
     assert main(["remind", "--dry-run", "--now", later, "--db", db]) == 0
     out = capsys.readouterr().out
     assert "#1" in out and out.count("\n") == 1
-    assert main(["remind", "--now", later, "--db", db]) == 0  # --dry-run wrote nothing
+    args = ["remind", "--now", later, "--db", db, "--config", str(config)]
+    assert main(args) == 0  # --dry-run wrote nothing
     assert "#1" in capsys.readouterr().out
-    assert main(["remind", "--now", later, "--db", db]) == 0
+    assert main(args) == 0
     assert "没有到期的提醒" in capsys.readouterr().out
     store = Store(connect(db), FrozenClock(T0))
     sent = store.local_messages("g1")

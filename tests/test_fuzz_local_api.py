@@ -69,7 +69,8 @@ async def test_ten_thousand_random_messages(client: Client,
                 headers={"Content-Type": "application/json"})
         else:
             body = _message(rng)
-            resp = await client.post("/api/local/messages", data=json.dumps(body))
+            resp = await client.post("/api/local/messages", data=json.dumps(body),
+                                     headers={"Content-Type": "application/json"})
             if resp.status == 200:
                 data = await resp.json()
                 redelivery = "msg_id" in body

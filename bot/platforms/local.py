@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import sqlite3
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -12,6 +14,7 @@ from aiohttp import web
 from bot.app import StorageUnavailable
 from bot.charts import image_of
 from bot.model import ChatKind, Incoming
+from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
 from storage.records import OutboxItem
 from storage.store import Store
@@ -20,7 +23,11 @@ if TYPE_CHECKING:
     from bot.app import App
 
 MAX_TEXT = 20_000
+MAX_NAME = 200  # chat, sender and message ids, and display names
 BOT_ID = "bot"
+MAX_ID = 2**63 - 1  # SQLite's integer range: a larger id names no message
+MESSAGE_ID = re.compile(r"[0-9]{1,19}")  # ASCII digits only ("²³".isdigit() is true)
+log = logging.getLogger(__name__)
 
 
 def dm_chat(user_id: str) -> str:
@@ -63,11 +70,13 @@ class LocalPlatform:
 
     async def post_message(self, request: web.Request) -> web.Response:
         try:
-            body = await request.json(loads=json.loads)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "body must be a JSON object")
+            body = await read_json(request)
+        except BadRequest as exc:
+            log.warning("local API: refused a message: %s", exc.message)
+            return _error(exc.status, exc.message)
         problem = _check(body)
         if problem:
+            log.warning("local API: refused a message: %s", problem)
             return _error(400, problem)
         chat: str = body["chat"]
         sender: str = body["sender"]
@@ -122,10 +131,10 @@ class LocalPlatform:
         chat = request.query.get("chat")
         if not chat:
             return _error(400, "query parameter chat is required")
-        try:
-            after = int(request.query.get("after", "0"))
-        except ValueError:
-            return _error(400, "after must be an integer message id")
+        after_text = request.query.get("after", "0")
+        if not MESSAGE_ID.fullmatch(after_text) or int(after_text) > MAX_ID:
+            return _error(400, "after must be a message id (0 or a positive integer)")
+        after = int(after_text)
         rows = self.store.local_messages(chat, after)
         for row in rows:
             row["image"] = image_url(row["id"], row.pop("has_image"))
@@ -154,6 +163,9 @@ def _check(body: Any) -> str:
             return f"{key} is required and must be a string"
     if not body["chat"].strip() or not body["sender"].strip():
         return "chat and sender must not be empty"
+    for key in ("chat", "sender", "sender_name", "msg_id"):
+        if isinstance(body.get(key), str) and len(body[key]) > MAX_NAME:
+            return f"{key} is longer than {MAX_NAME} characters"
     if body.get("chat_type", "group") not in ("group", "single"):
         return 'chat_type must be "group" or "single"'
     types = {"sender_name": str, "at_bot": bool, "quote": int, "msg_id": str}
@@ -162,6 +174,9 @@ def _check(body: Any) -> str:
         if value is not None and (not isinstance(value, typ) or (isinstance(value, bool)
                                   and typ is int)):
             return f"{key} must be a {typ.__name__}"
+    quote = body.get("quote")
+    if quote is not None and not 0 < quote <= MAX_ID:
+        return "quote must be the id of a message"
     if len(body["text"]) > MAX_TEXT:
         return f"text is longer than {MAX_TEXT} characters"
     return ""

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.web.access import host_guard, local_token_guard
 from bot.web.responses import json_response
 
 if TYPE_CHECKING:
@@ -20,7 +21,12 @@ DIRECTORY = Path(str(resources.files("bot") / "data" / "demo" / "directory.json"
 
 def make_web_app(app: App) -> web.Application:
     """Routes for the bot's server, whatever platforms are enabled."""
-    web_app = web.Application(client_max_size=1024 * 1024)
+    callbacks = {route.path for name, platform in app.platforms.items() if name != "local"
+                 for route in platform.routes() if isinstance(route, web.RouteDef)}
+    middlewares = [host_guard(app.config, callbacks)]
+    if app.config.local.token:
+        middlewares.append(local_token_guard(app.config.local.token))
+    web_app = web.Application(client_max_size=1024 * 1024, middlewares=middlewares)
 
     async def healthz(request: web.Request) -> web.Response:
         if not app.ready:

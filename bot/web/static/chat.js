@@ -59,10 +59,38 @@
     return `${d.getMonth() + 1}月${d.getDate()}日 ${hm}`;
   }
 
+  // ---- the local API, with its token when the server asks for one ([local] token) ----
+  const TOKEN_KEY = 'diandan.localToken';
+  let asked = null;  // one prompt at a time, shared by concurrent calls
+  let declined = false;  // the prompt was cancelled: do not ask again on every poll
+  function savedToken() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch { return ''; }
+  }
+  async function api(path, init = {}) {
+    const call = () => {
+      const token = savedToken();
+      const headers = { ...(init.headers || {}) };
+      if (token) headers.Authorization = `Bearer ${token}`;
+      return fetch(path, { ...init, headers });
+    };
+    let res = await call();
+    if (res.status === 401 && !declined) {
+      asked = asked || Promise.resolve(window.prompt('本机接口需要令牌（配置文件 [local] token），请输入：'));
+      const given = await asked;
+      asked = null;
+      declined = !given;
+      if (given) {
+        try { sessionStorage.setItem(TOKEN_KEY, given.trim()); } catch { /* private mode */ }
+        res = await call();
+      }
+    }
+    return res;
+  }
+
   // ---- directory and chats ----
   async function loadDirectory() {
     try {
-      const res = await fetch('/api/local/directory');
+      const res = await api('/api/local/directory');
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
       const data = await res.json();
       state.dir = {
@@ -242,7 +270,7 @@
   // Fetch what is new in one chat; returns true when something changed.
   async function pollChat(chatId) {
     const lg = log(chatId);
-    const res = await fetch(`/api/local/messages?chat=${encodeURIComponent(chatId)}&after=${lg.last}`);
+    const res = await api(`/api/local/messages?chat=${encodeURIComponent(chatId)}&after=${lg.last}`);
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const data = await res.json();
     const fresh = [];
@@ -292,7 +320,7 @@
     $('send').disabled = true;
     showError('');
     try {
-      const res = await fetch('/api/local/messages', {
+      const res = await api('/api/local/messages', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
         body: JSON.stringify(body),
