@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import re
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
 from storage.base import StoreBase, ts
+
+log = logging.getLogger(__name__)
+
+LOGIN_TTL = timedelta(minutes=10)
+SCRUBBED = "已失效"  # stands in for a used or expired sign-in token in a stored message
+LINK_TOKEN = re.compile(r"(?<=login=)[A-Za-z0-9_-]{16,}")  # secrets.token_urlsafe's alphabet
+# Where a sent link's text may sit: the outbox (its text, its extra JSON, an error echoing
+# it) and the local chat's log.
+LINK_COLUMNS = {"outbox": ("text", "extra", "last_error"), "local_messages": ("text",)}
+
+
+def token_hash(token: str) -> str:
+    """How a sign-in token is stored: its sha256 in hex (as the dashboard's session ids)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 class AdminMixin(StoreBase):
@@ -62,29 +79,83 @@ class AdminMixin(StoreBase):
                 pk=("platform", "chat_id", "key"))
             self._event(actor, "setting.changed", None, chat=chat_id, key=key, value=value)
 
-    # -- one-time dashboard sign-in links ---------------------------------------------------
+    # -- one-time dashboard sign-in links (only a hash of each token is stored) -------------
 
-    def issue_login_token(self, account: str, ttl: timedelta = timedelta(minutes=10)) -> str:
+    def issue_login_token(self, account: str, ttl: timedelta = LOGIN_TTL) -> str:
         token = secrets.token_urlsafe(24)
         with self.tx():
-            self.db.table("login_tokens").insert(
-                {"token": token, "account": account,
-                 "expires_at": ts(self.clock.now() + ttl), "used_at": None})
+            self.db.execute(
+                "INSERT INTO login_tokens (token_hash, account, expires_at) VALUES (?, ?, ?)",
+                [token_hash(token), account, ts(self.clock.now() + ttl)])
             self._event(account, "dashboard.link_issued", None)
         return token
 
     def use_login_token(self, token: str) -> str | None:
-        """The account a valid, unused, unexpired token was issued to; it is used up."""
+        """The account a valid, unused, unexpired token was issued to; it is used up, and
+        scrubbed from the stored messages that carried its link."""
         now = ts(self.clock.now())
+        digest = token_hash(token)
         with self.tx():
             row = self.db.execute(
-                "SELECT account FROM login_tokens WHERE token = ? AND used_at IS NULL "
-                "AND expires_at > ?", [token, now]).fetchone()
+                "SELECT account FROM login_tokens WHERE token_hash = ? AND used_at IS NULL "
+                "AND expires_at > ?", [digest, now]).fetchone()
             if row is None:
                 return None
-            self.db.execute("UPDATE login_tokens SET used_at = ? WHERE token = ?", [now, token])
+            self.db.execute("UPDATE login_tokens SET used_at = ?, scrubbed_at = ? "
+                            "WHERE token_hash = ?", [now, now, digest])
+            scrubbed = self._scrub_token(token)
             self._event(row[0], "dashboard.signed_in", None, via="link")
+        log.info("sign-in link used: scrubbed from %d stored messages", scrubbed)
         return str(row[0])
+
+    def scrub_login_links(self) -> int:
+        """Once links are used or expired, replace every token that is no longer valid in
+        the stored messages with a marker (the sweep runs this); how many rows changed."""
+        now = ts(self.clock.now())
+        dead = "scrubbed_at IS NULL AND (used_at IS NOT NULL OR expires_at <= ?)"
+        with self.tx():
+            due = int(self.db.execute(
+                f"SELECT count(*) FROM login_tokens WHERE {dead}", [now]).fetchone()[0])
+            if not due:
+                return 0
+            valid = {r[0] for r in self.db.execute(
+                "SELECT token_hash FROM login_tokens WHERE used_at IS NULL AND expires_at > ?",
+                [now]).fetchall()}
+            scrubbed = self._scrub_all_but(valid)
+            self.db.execute(f"UPDATE login_tokens SET scrubbed_at = ? WHERE {dead}", [now, now])
+        log.info("sign-in links: %d used or expired, scrubbed from %d stored messages",
+                 due, scrubbed)
+        return scrubbed
+
+    def _scrub_token(self, token: str) -> int:
+        """Replace one known token wherever a stored message holds it."""
+        changed = 0
+        for table, columns in LINK_COLUMNS.items():
+            sets = ", ".join(f"{c} = replace({c}, ?, ?)" for c in columns)
+            where = " OR ".join(f"instr({c}, ?) > 0" for c in columns)
+            cur = self.db.execute(f"UPDATE {table} SET {sets} WHERE {where}",
+                                  [*[token, SCRUBBED] * len(columns), *[token] * len(columns)])
+            changed += cur.rowcount
+        return changed
+
+    def _scrub_all_but(self, keep: set[str]) -> int:
+        """Replace every link token in the stored messages whose hash is not in `keep`."""
+        def scrub(text: str) -> str:
+            return LINK_TOKEN.sub(
+                lambda m: m[0] if token_hash(m[0]) in keep else SCRUBBED, text)
+
+        changed = 0
+        for table, columns in LINK_COLUMNS.items():
+            where = " OR ".join(f"instr({c}, 'login=') > 0" for c in columns)
+            for row in self.db.execute(
+                    f"SELECT id, {', '.join(columns)} FROM {table} WHERE {where}").fetchall():
+                new = [scrub(v) if isinstance(v, str) else v for v in row[1:]]
+                if new != list(row[1:]):
+                    self.db.execute(
+                        f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in columns)} "
+                        "WHERE id = ?", [*new, row[0]])
+                    changed += 1
+        return changed
 
     # -- dashboard sessions (kept across restarts; the id itself is never stored) ------------
 

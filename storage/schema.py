@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -229,8 +230,19 @@ def _v6(db: sqlite_utils.Database) -> None:
                "WHERE enterprise IS NOT NULL AND enterprise != ''")
 
 
+def _v7(db: sqlite_utils.Database) -> None:
+    """Sign-in links: only a sha256 hash of each token is stored, like session ids (the
+    plain tokens stored so far are hashed in place, so an unexpired one still works), and
+    when a link was scrubbed from the message tables."""
+    db.execute("ALTER TABLE login_tokens RENAME COLUMN token TO token_hash")
+    db.execute("ALTER TABLE login_tokens ADD COLUMN scrubbed_at TEXT")
+    for (token,) in db.execute("SELECT token_hash FROM login_tokens").fetchall():
+        digest = hashlib.sha256(str(token).encode("utf-8")).hexdigest()
+        db.execute("UPDATE login_tokens SET token_hash = ? WHERE token_hash = ?", [digest, token])
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:
