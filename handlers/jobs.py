@@ -78,7 +78,11 @@ def _in_window(now: datetime, start: time, end: time) -> bool:
 
 
 def sweep(ctx: Context, dry_run: bool = False) -> list[Reminder]:
-    """Send what is due, each once: the sent-log row and the queued message commit together."""
+    """Send what is due, each once: the sent-log row and the queued message commit together.
+    First, sign-in links that were used or have expired leave the stored messages (even in
+    quiet hours)."""
+    if not dry_run:
+        ctx.store.scrub_login_links()
     sent = []
     for r in due(ctx):
         if dry_run:

@@ -10,7 +10,7 @@ import re
 import sqlite3
 import stat
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -208,3 +208,20 @@ async def test_using_one_link_leaves_another_one_working(local_app: App,
     assert _holding(local_app, second) == ["outbox", "local_messages"]
     client.session.cookie_jar.clear()
     assert (await client.get("/admin/", params={"login": second})).status == 200
+
+
+@pytest.mark.parametrize("start", [T0, T0.replace(hour=20, minute=55)],
+                         ids=["daytime", "into-quiet-hours"])
+async def test_an_expired_link_is_scrubbed_by_the_sweep(local_app: App, client: Client,
+                                                        clock: FrozenClock,
+                                                        start: datetime) -> None:
+    clock.set(start)
+    token = await _link(client)
+    clock.advance(minutes=9)
+    await local_app.run_jobs()
+    assert _holding(local_app, token) == ["outbox", "local_messages"]  # still valid
+    clock.advance(minutes=2)
+    await local_app.run_jobs()
+    assert _holding(local_app, token) == []
+    resp = await client.get("/admin/", params={"login": token})
+    assert resp.status == 403
