@@ -104,7 +104,7 @@ def test_menu_import_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     menu.write_text("编号,名称,说明,提供者,类别,方式\n1,焊接变形诊断,现场指导,X01,焊接,现场\n"
                     "2,,缺名称,X01,焊接,现场\n", encoding="utf-8")
     db = str(tmp_path / "d.db")
-    assert main(["menu", "import", str(menu), "--db", db, "--json"]) == 0
+    assert main(["menu", "import", str(menu), "--db", db, "--json"]) == 1  # a row refused
     out, err = capsys.readouterr()
     assert json.loads(out)["imported"] == 1 and "第 3 行" in err
     assert main(["menu", "list", "--json", "--db", db]) == 0
