@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
@@ -14,7 +13,8 @@ from aiohttp import web
 from bot.platforms.dingtalk_inbound import PLATFORM, ReplyHandle, to_incoming
 from bot.platforms.dingtalk_receive import StreamClient, StreamReceiver
 from bot.platforms.dingtalk_send import DingTalkSender
-from bot.platforms.dingtalk_sign import check_callback
+from bot.platforms.dingtalk_sign import TOO_MANY, SeenSigns, check_callback
+from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
 from storage.records import OutboxItem
 
@@ -67,6 +67,7 @@ class DingTalkPlatform:
         self._pending: set[concurrent.futures.Future[Handled | None]] = set()
         self._pending_lock = threading.Lock()
         self._tasks: set[asyncio.Task[Handled | None]] = set()
+        self.replays = SeenSigns()  # HTTP callback mode: each (timestamp, sign) once
 
     # -- Platform protocol ------------------------------------------------------------------
 
@@ -105,7 +106,7 @@ class DingTalkPlatform:
         msg = to_incoming(payload, self.app.config.bot.name)
         if msg is None:
             info = payload if isinstance(payload, dict) else {}
-            log.info("DingTalk message %s skipped: nothing readable (msgtype %r)",
+            log.info("DingTalk message %.64r skipped: nothing readable (msgtype %.40r)",
                      info.get("msgId"), info.get("msgtype"))
             return None
         try:
@@ -118,7 +119,7 @@ class DingTalkPlatform:
         """Called in the stream thread: hand the message to the bot's loop, do not wait."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            log.error("DingTalk message %s arrived with no bot loop; dropped",
+            log.error("DingTalk message %.64r arrived with no bot loop; dropped",
                       payload.get("msgId"))
             return
         future = asyncio.run_coroutine_threadsafe(self.receive(payload), loop)
@@ -132,15 +133,22 @@ class DingTalkPlatform:
 
     async def callback(self, request: web.Request) -> web.Response:
         """HTTP callback mode: verify the sign, answer at once, handle after."""
-        problem = check_callback(request.headers.get("timestamp"), request.headers.get("sign"),
-                                 self._secret, self.app.clock.now())
+        timestamp = request.headers.get("timestamp") or ""
+        problem = check_callback(timestamp, request.headers.get("sign"), self._secret,
+                                 self.app.clock.now())
         if problem:
             log.warning("DingTalk callback refused: %s", problem)
             return json_response({"error": problem}, status=403)
         try:
-            payload = await request.json(loads=json.loads)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return json_response({"error": "body must be JSON"}, status=400)
+            payload = await read_json(request, json_type=False)
+        except BadRequest as exc:
+            log.warning("DingTalk callback refused: %s", exc.message)
+            return json_response({"error": exc.message}, status=exc.status)
+        # Accepted once: a replay of the headers is refused whatever its body.
+        problem = self.replays.claim(timestamp, self.app.clock.now())
+        if problem:
+            log.warning("DingTalk callback refused: %s", problem)
+            return json_response({"error": problem}, status=429 if problem == TOO_MANY else 403)
         task = asyncio.create_task(self.receive(payload), name="dingtalk-callback")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.model import SHANGHAI, ChatKind, Incoming
+from bot.model import ChatKind, Incoming
+from bot.platforms.stamps import message_time, plain_int
 
 PLATFORM = "dingtalk"
 BOT_TOPIC = "/v1.0/im/bot/messages/get"  # the Stream topic of robot messages
@@ -70,7 +71,8 @@ def to_incoming(payload: Any, bot_name: str = "") -> Incoming | None:
         robot_code=_str(payload.get("robotCode")),
         user="" if group else sender,
     )
-    created = _int(payload.get("createAt"))
+    sent_at = message_time(payload.get("createAt"), millis=True, platform=PLATFORM,
+                           field="createAt", msg_id=msg_id)
     return Incoming(
         platform=PLATFORM,
         msg_id=msg_id,
@@ -82,7 +84,7 @@ def to_incoming(payload: Any, bot_name: str = "") -> Incoming | None:
         at_bot=at_bot,
         quote_id=quote_id,
         quote_text=quote_text,
-        sent_at=datetime.fromtimestamp(created / 1000, SHANGHAI) if created > 0 else None,
+        sent_at=sent_at,
         chat_title=_str(payload.get("conversationTitle")),
         reply_handle=handle.to_json(),
     )
@@ -140,10 +142,4 @@ def _str(value: Any) -> str:
 
 
 def _int(value: Any) -> int:
-    if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return 0
+    return plain_int(value) or 0

@@ -32,6 +32,7 @@ from dingtalk_stream.frames import AckMessage, Headers
 from websockets.asyncio.client import ClientConnection, connect
 
 from bot.platforms.dingtalk_inbound import BOT_TOPIC
+from bot.web.jsonbody import BadRequest, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +111,8 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             raw = await resp.read()
             status = resp.status
         try:
-            data = json.loads(raw or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = parse_json(raw or b"{}")
+        except BadRequest:
             data = {}
         if status != 200 or not isinstance(data, dict):
             code = data.get("code", "") if isinstance(data, dict) else ""
@@ -138,9 +139,11 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         """ACK one frame at once, then hand a robot message over. Returns DISCONNECT when the
         server asks for a new connection."""
         try:
-            frame = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError, TypeError):
-            log.warning("DingTalk stream: unreadable frame skipped")
+            if not isinstance(raw, str | bytes):
+                raise BadRequest(400, "not text")
+            frame = parse_json(raw)
+        except BadRequest as exc:
+            log.warning("DingTalk stream: unreadable frame skipped (%s)", exc.message)
             return ""
         if not isinstance(frame, dict):
             log.warning("DingTalk stream: frame is not an object; skipped")
@@ -157,9 +160,10 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             return ""  # not ACKed: DingTalk redelivers it to the next connection
         await self._ack(message_id, {"response": "OK"})
         if kind != "CALLBACK" or topic != BOT_TOPIC:
-            log.info("DingTalk stream: %s frame on topic %s skipped", kind, topic)
+            log.info("DingTalk stream: %.40r frame on topic %.80r skipped", kind, topic)
         elif not isinstance(data, dict):
-            log.warning("DingTalk stream: message %s without a JSON object; skipped", message_id)
+            log.warning("DingTalk stream: message %.64r without a readable JSON object; skipped",
+                        message_id)
         else:
             self.on_message(data)
         return ""
@@ -221,12 +225,13 @@ class StreamReceiver:
 
 
 def _decode(data: Any) -> Any:
-    """A frame's `data`: a JSON string (decoded), or None when it is not readable."""
+    """A frame's `data`: a JSON string (decoded, see `parse_json`), or None when it is not
+    readable."""
     if not isinstance(data, str):
         return data if isinstance(data, dict) else None
     try:
-        return json.loads(data)
-    except json.JSONDecodeError:
+        return parse_json(data)
+    except BadRequest:
         return None
 
 

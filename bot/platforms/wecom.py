@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 CALLBACK = "callback"
 WEBSOCKET = "websocket"
 WS_REPLY_WINDOW = timedelta(minutes=5)  # answer a long-connection callback by req_id within it
+MAX_STREAM_ID = 256  # a refresh poll's stream id is echoed back only if it is a short string
 
 
 @dataclass(frozen=True)
@@ -151,10 +152,11 @@ class WeComPlatform:
         if kind == "stream":  # a refresh poll: this bot never leaves a stream open
             stream = payload.get("stream")
             sid = stream.get("id") if isinstance(stream, dict) else ""
+            sid = sid if isinstance(sid, str) and len(sid) <= MAX_STREAM_ID else ""
             return {"msgtype": "stream", "stream": {"id": sid, "finish": True, "content": ""}}
         msg = to_incoming(payload, self.app.clock.now())
         if msg is None:
-            log.info("wecom callback of type %s not handled", kind)
+            log.info("wecom callback of type %.40r not handled", kind)
             return None
         self._spawn(msg)
         return None
@@ -162,7 +164,7 @@ class WeComPlatform:
     async def on_ws_message(self, body: dict[str, Any], req_id: str) -> None:
         msg = to_incoming(body, self.app.clock.now(), req_id=req_id)
         if msg is None:
-            log.info("wecom long-connection callback of type %s not handled",
+            log.info("wecom long-connection callback of type %.40r not handled",
                      body.get("msgtype"))
             return
         self._spawn(msg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -11,11 +12,15 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from bot.platforms.stamps import plain_stamp
 from bot.platforms.wecom_crypto import CryptoError, WeComCrypto
+from bot.web.jsonbody import BadRequest, parse_json
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 256 * 1024
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{40}")  # SHA-1, hex
+_NONCE = re.compile(r"[!-~]{1,128}")  # printable ASCII (WeCom sends digits)
 OnPayload = Callable[[dict[str, Any], str], Awaitable[dict[str, Any] | None]]
 
 
@@ -52,12 +57,14 @@ class CallbackEndpoint:
         for name in ("msg_signature", "timestamp", "nonce", *names):
             if not params.get(name):
                 return _reject(400, f"missing {name}", request)
-        try:
-            ts = int(params["timestamp"])
-        except ValueError:
+        if not plain_stamp(params["timestamp"]):
             return _reject(400, "bad timestamp", request)
-        if abs(self.now().timestamp() - ts) > self.max_skew:
+        if not _NONCE.fullmatch(params["nonce"]):
+            return _reject(400, "bad nonce", request)
+        if abs(self.now().timestamp() - int(params["timestamp"])) > self.max_skew:
             return _reject(403, "timestamp too far from now", request)
+        if not _SIGNATURE.fullmatch(params["msg_signature"]):
+            return _reject(403, "bad signature", request)
         return None
 
     async def verify_url(self, request: web.Request) -> web.Response:
@@ -91,9 +98,9 @@ class CallbackEndpoint:
         if len(raw) > MAX_BODY:
             return _reject(413, "body too large", request)
         try:
-            body = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _reject(400, "body is not JSON", request)
+            body = parse_json(raw)
+        except BadRequest as exc:
+            return _reject(exc.status, f"body: {exc.message}", request)
         encrypt = body.get("encrypt") if isinstance(body, dict) else None
         if not isinstance(encrypt, str) or not encrypt:
             return _reject(400, 'body must be {"encrypt": "…"}', request)
@@ -103,11 +110,11 @@ class CallbackEndpoint:
         except CryptoError:
             return _reject(403, "bad signature", request)
         try:
-            payload = json.loads(self.crypto.decrypt(encrypt))
+            payload = parse_json(self.crypto.decrypt(encrypt))
         except CryptoError as exc:
             return _reject(400, f"cannot decrypt: {exc}", request)
-        except json.JSONDecodeError:
-            return _reject(400, "decrypted message is not JSON", request)
+        except BadRequest as exc:
+            return _reject(exc.status, f"decrypted message: {exc.message}", request)
         if not isinstance(payload, dict):
             return _reject(400, "decrypted message is not a JSON object", request)
         answer = await self.on_payload(payload, params["nonce"])

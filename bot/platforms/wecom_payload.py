@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.model import SHANGHAI, ChatKind, Incoming
+from bot.model import ChatKind, Incoming
+from bot.platforms.stamps import message_time
 
 PLATFORM = "wecom"
 RESPONSE_URL_LIFETIME = timedelta(hours=1)
@@ -106,10 +107,8 @@ def to_incoming(payload: Any, received_at: datetime | None = None,
         return None
     quote = payload.get("quote")
     quote_text = (_content(quote) or "") if isinstance(quote, dict) else ""
-    created = payload.get("create_time")
-    sent_at = None
-    if isinstance(created, int | float) and not isinstance(created, bool) and created > 0:
-        sent_at = datetime.fromtimestamp(created / 1000 if created > 1e11 else created, SHANGHAI)
+    sent_at = message_time(payload.get("create_time"), millis=None, platform=PLATFORM,
+                           field="create_time", msg_id=msgid)
     response_url = payload.get("response_url")
     base = received_at or sent_at
     handle = ReplyHandle(

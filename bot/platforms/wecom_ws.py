@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.platforms.base import SendError
+from bot.web.jsonbody import BadRequest, parse_json
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +131,17 @@ class LongConnection:
             if msg.type is not aiohttp.WSMsgType.TEXT:
                 continue
             try:
-                frame = json.loads(msg.data)
-            except json.JSONDecodeError:
-                log.warning("wecom long connection: a frame that is not JSON was ignored")
+                frame = parse_json(msg.data)
+            except BadRequest as exc:
+                log.warning("wecom long connection: a frame was ignored (%s)", exc.message)
                 continue
             if isinstance(frame, dict):
                 return frame
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         headers = frame.get("headers")
-        req_id = str(headers.get("req_id", "")) if isinstance(headers, dict) else ""
+        found = headers.get("req_id") if isinstance(headers, dict) else None
+        req_id = found if isinstance(found, str) else ""
         cmd = frame.get("cmd")
         if cmd == MSG_CALLBACK and isinstance(frame.get("body"), dict):
             task: asyncio.Task[None] = asyncio.create_task(
