@@ -5,16 +5,22 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from bot.roster import RowError, read_menu, read_roster
+from bot.roster import RowError, account_taken, read_menu, read_roster
 from storage.records import Expert, MenuItem
+from storage.roster_store import AccountTaken
 from storage.store import Store
 
 DEMO = Path(str(resources.files("bot") / "data" / "demo"))
 
 
 def import_roster(store: Store, path: Path, actor: str) -> tuple[int, int, list[RowError]]:
-    """Load a roster file; returns (added, updated, bad rows). Re-import updates by id."""
-    result = read_roster(path)
+    """Load a roster file; returns (added, updated, refused rows by line). Re-import updates
+    by id. A row giving an account another expert holds (in the database, or from an earlier
+    row of the file) is refused: the holder keeps it. Rows load in order, so a file may move
+    an account from one expert to another by listing the giver first."""
+    result = read_roster(path, refuse_repeated_accounts=False)
+    errors = list(result.errors)
+    stored: dict[str, int] = {}  # expert id → its line in this file, once stored
     added = updated = 0
     for row in result.rows:
         old = store.get_expert(row.id)
@@ -24,11 +30,19 @@ def import_roster(store: Store, path: Path, actor: str) -> tuple[int, int, list[
             capacity=row.capacity if row.capacity is not None else (old.capacity if old else 3),
             status=row.status or (old.status if old else "active"),
         )
-        if store.upsert_expert(expert, actor):
+        try:
+            new = store.upsert_expert(expert, actor)
+        except AccountTaken as exc:
+            why = account_taken(exc.account, exc.holder.id, exc.holder.name)
+            where = stored.get(exc.holder.id)
+            errors.append(RowError(row.line, why + (f"（第 {where} 行）" if where else "")))
+            continue
+        stored[row.id] = row.line
+        if new:
             added += 1
         else:
             updated += 1
-    return added, updated, result.errors
+    return added, updated, sorted(errors, key=lambda e: e.line)
 
 
 def import_menu(store: Store, path: Path, actor: str) -> tuple[int, list[RowError]]:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import csv
 import io
 import re
-import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-PLATFORMS = ("local", "dingtalk", "wecom")
-PLATFORM_ALIASES = {
-    "local": "local", "本地": "local",
-    "dingtalk": "dingtalk", "钉钉": "dingtalk", "dd": "dingtalk",
-    "wecom": "wecom", "企业微信": "wecom", "企微": "wecom", "wxwork": "wecom",
-}
-STATUS_ALIASES = {
-    "active": "active", "在岗": "active", "正常": "active", "启用": "active", "可接单": "active",
-    "paused": "paused", "暂停": "paused", "停用": "paused", "休假": "paused", "暂停接单": "paused",
-}
+from bot.roster_cells import (
+    compact,
+    parse_account,
+    parse_capacity,
+    parse_phone,
+    parse_region,
+    parse_status,
+)
+
 MODE_ONLINE, MODE_ONSITE, MODE_BOTH = "线上", "现场", "线上/现场"
 MODE_ALIASES = {
     "线上": MODE_ONLINE, "远程": MODE_ONLINE, "在线": MODE_ONLINE, "online": MODE_ONLINE,
@@ -78,6 +76,7 @@ class RosterRow:
     accounts: tuple[str, ...]  # "platform:user_id"
     capacity: int | None = None
     status: str | None = None  # "active" | "paused"
+    line: int = field(default=0, compare=False)  # where it was read (header = line 1)
 
 
 @dataclass(frozen=True)
@@ -129,13 +128,8 @@ def split_list(cell: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item for item in items if item))
 
 
-def _normalize(text: str) -> str:
-    """Half-width letters and digits, no spaces: for ids, numbers and keywords."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
-
-
 def _header_key(cell: str) -> str:
-    text = _normalize(cell).lower().lstrip("*").rstrip("*")
+    text = compact(cell).lower().lstrip("*").rstrip("*")
     return _NOTE.sub("", text)
 
 
@@ -241,44 +235,12 @@ def _clean_name(cell: str) -> str:
     return re.sub(r"\s+", " ", cell)
 
 
-def _parse_account(item: str) -> tuple[str | None, str]:
-    """("platform:user", "") or (None, the Chinese reason)."""
-    text = unicodedata.normalize("NFKC", item).strip()
-    platform, sep, user = text.partition(":")
-    platform, user = platform.strip(), user.strip()
-    if not sep or not platform or not user or re.search(r"\s", user):
-        return None, f"账号格式应为 平台:用户ID（{item}）"
-    canonical = PLATFORM_ALIASES.get(platform.lower())
-    if canonical is None:
-        return None, f"未知平台 {platform}，应为 {'、'.join(PLATFORMS)}"
-    return f"{canonical}:{user}", ""
-
-
-def _parse_capacity(cell: str) -> tuple[int | None, str]:
-    text = _normalize(cell)
-    if not text:
-        return None, ""
-    match = re.fullmatch(r"(\d+)(?:\.0+)?", text)
-    if match is None:
-        return None, f"容量应为非负整数（{cell}）"
-    return int(match.group(1)), ""
-
-
-def _parse_status(cell: str) -> tuple[str | None, str]:
-    text = _normalize(cell).lower()
-    if not text:
-        return None, ""
-    status = STATUS_ALIASES.get(text)
-    if status is None:
-        return None, f"状态应为 在岗 或 暂停（{cell}）"
-    return status, ""
-
-
 def _roster_row(
-    cells: dict[str, str], seen_ids: dict[str, int], seen_accounts: dict[str, int], line: int
+    cells: dict[str, str], seen_ids: dict[str, int],
+    seen_accounts: dict[str, RosterRow] | None, line: int,
 ) -> tuple[RosterRow | None, list[str]]:
     problems: list[str] = []
-    expert_id = _normalize(cells.get("id", ""))
+    expert_id = compact(cells.get("id", ""))
     name = _clean_name(cells.get("name", ""))
     if not expert_id:
         problems.append("缺少编号")
@@ -286,47 +248,57 @@ def _roster_row(
         problems.append(f"编号 {expert_id} 与第 {seen_ids[expert_id]} 行重复")
     if not name:
         problems.append("缺少姓名")
+    phone, reason = parse_phone(cells.get("phone", ""))
+    problems += [reason] if reason else []
+    region, reason = parse_region(cells.get("region", ""))
+    problems += [reason] if reason else []
     accounts: list[str] = []
     for item in split_list(cells.get("accounts", "")):
-        account, reason = _parse_account(item)
+        account, reason = parse_account(item)
         if account is None:
             problems.append(reason)
-        elif account in seen_accounts:
-            problems.append(f"账号 {account} 已用于第 {seen_accounts[account]} 行")
+        elif seen_accounts is not None and account in seen_accounts:
+            held = seen_accounts[account]
+            problems.append(f"{account_taken(account, held.id, held.name)}（第 {held.line} 行）")
         elif account not in accounts:
             accounts.append(account)
-    capacity, reason = _parse_capacity(cells.get("capacity", ""))
+    capacity, reason = parse_capacity(cells.get("capacity", ""))
     problems += [reason] if reason else []
-    status, reason = _parse_status(cells.get("status", ""))
+    status, reason = parse_status(cells.get("status", ""))
     problems += [reason] if reason else []
-    if problems:
+    if problems or phone is None or region is None:
         return None, problems
-    seen_ids[expert_id] = line
-    seen_accounts.update((account, line) for account in accounts)
     row = RosterRow(
         id=expert_id,
         name=name,
-        phone=_normalize(cells.get("phone", "")),
+        phone=phone,
         title=cells.get("title", ""),
         team=cells.get("team", ""),
-        region=_normalize(cells.get("region", "")),
+        region=region,
         skills=split_list(cells.get("skills", "")),
         tags=split_list(cells.get("tags", "")),
         accounts=tuple(accounts),
         capacity=capacity,
         status=status,
+        line=line,
     )
+    seen_ids[expert_id] = line
+    if seen_accounts is not None:
+        seen_accounts.update((account, row) for account in accounts)
     return row, []
 
 
-def read_roster(path: Path) -> RosterResult:
-    """Read an expert roster (CSV in UTF-8/GBK or XLSX); bad rows are reported, good rows kept."""
+def read_roster(path: Path, *, refuse_repeated_accounts: bool = True) -> RosterResult:
+    """Read an expert roster (CSV in UTF-8/GBK or XLSX); bad rows are reported, good rows kept.
+    A row giving an account an earlier row gave is refused, unless `refuse_repeated_accounts`
+    is off (an import checks each row against the accounts stored so far instead)."""
     rows: list[RosterRow] = []
     errors: list[RowError] = []
     seen_ids: dict[str, int] = {}
-    seen_accounts: dict[str, int] = {}
+    seen_accounts: dict[str, RosterRow] = {}
     for line, cells in _table(Path(path), ROSTER_HEADERS, ("id", "name"), "专家名单"):
-        row, problems = _roster_row(cells, seen_ids, seen_accounts, line)
+        accounts = seen_accounts if refuse_repeated_accounts else None
+        row, problems = _roster_row(cells, seen_ids, accounts, line)
         if row is None:
             errors.append(RowError(line, "；".join(problems)))
         else:
@@ -335,7 +307,7 @@ def read_roster(path: Path) -> RosterResult:
 
 
 def _parse_mode(cell: str) -> tuple[str | None, str]:
-    text = _normalize(cell).lower()
+    text = compact(cell).lower()
     if not text:
         return MODE_BOTH, ""
     if text in MODE_ALIASES:
@@ -349,7 +321,7 @@ def _parse_mode(cell: str) -> tuple[str | None, str]:
 
 
 def _parse_no(cell: str) -> tuple[int | None, str]:
-    text = _normalize(cell).lstrip("#").removesuffix("号")
+    text = compact(cell).lstrip("#").removesuffix("号")
     if not text:
         return None, ""
     match = re.fullmatch(r"(\d+)(?:\.0+)?", text)
@@ -392,6 +364,11 @@ def read_menu(path: Path) -> tuple[list[MenuRow], list[RowError]]:
     return items, errors
 
 
+def account_taken(account: str, holder_id: str, holder_name: str) -> str:
+    """Why an account cannot be given to another expert: `账号 local:e1 已属于 E01 沈国平`."""
+    return f"账号 {account} 已属于 {holder_id} {holder_name}"
+
+
 def format_errors(errors: Iterable[RowError]) -> list[str]:
     """One Chinese line per error, e.g. `第 3 行：缺少姓名`."""
     return [f"第 {error.line} 行：{error.message}" for error in errors]
@@ -403,6 +380,7 @@ __all__: list[str] = [
     "RosterResult",
     "RosterRow",
     "RowError",
+    "account_taken",
     "clean",
     "format_errors",
     "read_menu",

@@ -6,23 +6,61 @@ import re
 from datetime import date
 
 from bot.model import Incoming
+from bot.roster import account_taken
+from bot.roster_cells import BAD_REGION
 from bot.router import BotError, Context, Router
+from bot.text.regions import place_region
 from bot.text.roster_words import split_words
 from handlers.admin import need_admin
 from handlers.common import expert_line, mention_of
 from storage.records import Expert, MenuItem
+from storage.roster_store import AccountTaken
 
 router = Router("admin_roster")
 
 EXPERTS_USAGE = ("用法：/专家 列表 [关键词] · /专家 详情 编号"
                  " · /专家 添加 编号 姓名 专长1、专长2 [地区] [服务队]"
                  " · /专家 停用 编号 [至 2026-06-30] · /专家 启用 编号"
-                 " · /专家 绑定 编号 平台:用户ID · /专家 确认 平台:用户ID")
+                 " · /专家 绑定 编号 平台:用户ID · /专家 确认 平台:用户ID [编号]")
 MENU_USAGE = ("用法：/清单 列表 · /清单 添加 标题|类别|提供者(编号或服务队)|线上/现场|说明"
               " · /清单 下架 序号")
 NO_EXPERT = "没有找到专家「{who}」"
 MANY = "「{who}」对应多位专家：{names}，请用编号"
 ACCOUNT = re.compile(r"^[a-z][a-z0-9_]*:\S+$")
+SUPER_OR_REGION = "只有超级管理员或地区管理员可以{what}"
+OUT_OF_REGION = "专家 {name}（{id}）不在您管理的地区（{scope}）"
+NEW_OUT_OF_REGION = "专家 {name}（{id}）的地区「{region}」不在您管理的地区（{scope}）"
+TAKEN = "{taken}，未作更改。"
+SWITCHED = ("账号 {account} 的绑定申请现在是专家 {name}（{id}），不是 {asked}。"
+            "请核对后再确认：/专家 确认 {account} {id}")
+SHARED_PHONE = ("账号 {account} 申请时填的号码登记在多位专家名下，"
+                "请核实后用「/专家 绑定 编号 {account}」绑定。")
+MENU_SUPER_ONLY = "服务清单由所有群共用，只有超级管理员（或管理全部范围的管理员）可以修改"
+
+
+def region_scope(ctx: Context, what: str) -> str | None:
+    """The region a region admin manages, None for an admin of everything; other admins
+    (those of one group) may not change the roster."""
+    scope = ctx.admin_scope()
+    if scope == "":
+        return None
+    if scope is not None and scope.startswith("region:") and scope[7:]:
+        return scope[7:]
+    raise BotError(SUPER_OR_REGION.format(what=what))
+
+
+def in_region(scope: str, region: str) -> bool:
+    """Whether a region (full or short) lies inside a region admin's scope: the scope's name
+    is part of the region's full path (湖州 in 浙江省湖州市德清县), as for orders."""
+    full = place_region(region) or region
+    return bool(full) and scope in full
+
+
+def need_region(ctx: Context, e: Expert, what: str) -> None:
+    """Refuse unless the sender may change expert `e` (super admin, or its region's admin)."""
+    scope = region_scope(ctx, what)
+    if scope is not None and not in_region(scope, e.region):
+        raise BotError(OUT_OF_REGION.format(name=e.name, id=e.id, scope=scope))
 
 
 def find_one(ctx: Context, who: str) -> Expert:
@@ -48,8 +86,10 @@ async def experts(msg: Incoming, ctx: Context) -> None:
     elif sub in ("添加", "add"):
         _add(msg, ctx, rest)
     elif sub in ("停用", "pause"):
+        region_scope(ctx, "停用专家")
         who, _, until = rest.partition(" ")
         e = find_one(ctx, who)
+        need_region(ctx, e, "停用专家")
         m = re.search(r"(\d{4}-\d{1,2}-\d{1,2})", until)
         status = "paused"
         if m:
@@ -61,20 +101,20 @@ async def experts(msg: Incoming, ctx: Context) -> None:
         ctx.reply(f"已停用 {e.name}（{e.id}）" + (f"，{m.group(1)} 后自动恢复" if m else "")
                   + "；停用期间不再推荐和接单。")
     elif sub in ("启用", "resume"):
+        region_scope(ctx, "启用专家")
         e = find_one(ctx, rest)
+        need_region(ctx, e, "启用专家")
         ctx.store.set_expert_status(e.id, "active", msg.account)
         ctx.reply(f"已启用 {e.name}（{e.id}）。")
     elif sub in ("绑定", "link"):
+        region_scope(ctx, "为专家绑定账号")
         who, _, account = rest.partition(" ")
-        _link(msg, ctx, find_one(ctx, who), account.strip())
+        e = find_one(ctx, who)
+        need_region(ctx, e, "为专家绑定账号")
+        _link(msg, ctx, e, account.strip())
     elif sub in ("确认", "confirm"):
-        req = ctx.store.link_request(rest)
-        if req is None:
-            raise BotError(f"没有账号 {rest} 的绑定申请")
-        target = ctx.store.get_expert(req["expert_id"])
-        if target is None:
-            raise BotError(NO_EXPERT.format(who=req["expert_id"]))
-        _link(msg, ctx, target, rest)
+        region_scope(ctx, "确认绑定申请")
+        _confirm(msg, ctx, rest)
     else:
         raise BotError(EXPERTS_USAGE)
 
@@ -117,14 +157,44 @@ def _show(ctx: Context, e: Expert) -> None:
     ctx.reply("\n".join(lines))
 
 
+def _confirm(msg: Incoming, ctx: Context, rest: str) -> None:
+    """/专家 确认 平台:用户ID [编号]: link the account as its 绑定 request asked (and only if
+    that is still the expert the admin names)."""
+    account, _, asked = rest.partition(" ")
+    asked = asked.strip()
+    req = ctx.store.link_request(account)
+    if req is None:
+        raise BotError(f"没有账号 {account} 的绑定申请")
+    if not req["expert_id"]:
+        raise BotError(SHARED_PHONE.format(account=account))
+    target = ctx.store.get_expert(req["expert_id"])
+    if target is None:
+        raise BotError(NO_EXPERT.format(who=req["expert_id"]))
+    need_region(ctx, target, "确认绑定申请")
+    if asked and asked != target.id:
+        raise BotError(SWITCHED.format(account=account, name=target.name, id=target.id,
+                                       asked=asked))
+    _link(msg, ctx, target, account)
+
+
 def _add(msg: Incoming, ctx: Context, rest: str) -> None:
+    scope = region_scope(ctx, "添加或修改专家")
     parts = rest.split()
     if len(parts) < 3:
         raise BotError(EXPERTS_USAGE)
     eid, name, skills = parts[0], parts[1], split_words(parts[2])
-    region = parts[3] if len(parts) > 3 else ""
+    region = place_region(parts[3]) if len(parts) > 3 else ""
+    if region is None:
+        raise BotError(BAD_REGION.format(cell=parts[3]))
     team = parts[4] if len(parts) > 4 else ""
     old = ctx.store.get_expert(eid)
+    if scope is not None:
+        if old is not None:
+            need_region(ctx, old, "添加或修改专家")
+        final = region or (old.region if old else "")
+        if not in_region(scope, final):
+            raise BotError(NEW_OUT_OF_REGION.format(name=name, id=eid, region=final or "未填",
+                                                    scope=scope))
     e = Expert(eid, name, phone=old.phone if old else "", title=old.title if old else "",
                team=team or (old.team if old else ""), region=region or (old.region if old else ""),
                skills=skills, tags=old.tags if old else (), accounts=old.accounts if old else (),
@@ -136,7 +206,11 @@ def _add(msg: Incoming, ctx: Context, rest: str) -> None:
 def _link(msg: Incoming, ctx: Context, e: Expert, account: str) -> None:
     if not ACCOUNT.match(account):
         raise BotError("账号格式应为 平台:用户ID，例如 dingtalk:0123456、wecom:zhangsan、local:e1")
-    ctx.store.link_account(e.id, account, msg.account)
+    try:
+        ctx.store.link_account_if_free(e.id, account, msg.account)
+    except AccountTaken as exc:
+        raise BotError(TAKEN.format(
+            taken=account_taken(account, exc.holder.id, exc.holder.name))) from None
     ctx.reply(f"已把账号 {account} 绑定到专家 {e.name}（{e.id}）。")
     plat, _, uid = account.partition(":")
     if mention_of(account, plat):
@@ -156,6 +230,8 @@ async def menu_admin(msg: Incoming, ctx: Context) -> None:
         ctx.reply("\n".join(["服务清单："] + [
             f"{m.no}. {m.title}（{m.category} · {m.mode}）提供：{m.provider}"
             + ("" if m.active else " [已下架]") for m in items]))
+    elif sub in ("添加", "add", "下架", "remove") and ctx.admin_scope() != "":
+        raise BotError(MENU_SUPER_ONLY)
     elif sub in ("添加", "add"):
         fields = [f.strip() for f in re.split(r"[|｜]", rest)]
         if len(fields) < 3 or not fields[0]:

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from storage.base import StoreBase, json_tuple, ts
 from storage.records import Expert, MenuItem
 from storage.schema import SERVING
+
+
+class AccountTaken(Exception):
+    """A chat account another expert already holds: nothing was changed."""
+
+    def __init__(self, account: str, holder: Expert) -> None:
+        super().__init__(f"{account} belongs to expert {holder.id}")
+        self.account = account
+        self.holder = holder
+
+
+def phone_key(phone: str) -> str:
+    """A number as its digits alone, without the +86, 0086 or 86 before a mobile number."""
+    digits = "".join(c for c in unicodedata.normalize("NFKC", phone)
+                     if c.isascii() and c.isdigit())
+    for prefix in ("0086", "86"):
+        rest = digits.removeprefix(prefix)
+        if rest != digits and len(rest) == 11 and rest.startswith("1"):
+            return rest
+    return digits
 
 
 class RosterMixin(StoreBase):
@@ -16,8 +37,13 @@ class RosterMixin(StoreBase):
     # -- experts ----------------------------------------------------------------------------
 
     def upsert_expert(self, e: Expert, actor: str) -> bool:
-        """Add or update one expert and their chat accounts; True when newly added."""
+        """Add or update one expert and their chat accounts; True when newly added. Raises
+        AccountTaken, changing nothing, when another expert holds one of the accounts."""
         with self.tx():
+            for account in e.accounts:
+                holder = self.expert_by_account(account)
+                if holder is not None and holder.id != e.id:
+                    raise AccountTaken(account, holder)
             existed = self.get_expert(e.id) is not None
             self.db.table("experts").upsert(
                 {
@@ -50,6 +76,19 @@ class RosterMixin(StoreBase):
         ).fetchone()
         return None if row is None else self.get_expert(row[0])
 
+    def link_account_if_free(self, expert_id: str, account: str, actor: str) -> None:
+        """Link a chat account to an expert and drop its pending link request. Raises
+        AccountTaken, changing nothing, when another expert holds the account."""
+        with self.tx():
+            holder = self.expert_by_account(account)
+            if holder is not None and holder.id != expert_id:
+                raise AccountTaken(account, holder)
+            self.db.execute(
+                "INSERT OR IGNORE INTO expert_accounts (account, expert_id) VALUES (?, ?)",
+                [account, expert_id])
+            self.db.execute("DELETE FROM link_requests WHERE account = ?", [account])
+            self._event(actor, "expert.linked", None, expert=expert_id, account=account)
+
     def experts(self, active_only: bool = False) -> list[Expert]:
         """The roster; with `active_only`, those available today (not paused or on leave)."""
         rows = self._rows("SELECT * FROM experts ORDER BY length(id), id")
@@ -70,12 +109,10 @@ class RosterMixin(StoreBase):
         exact = [e for e in self.experts() if word in (e.id, e.name)]
         return exact or [e for e in self.experts() if word and word in e.name]
 
-    def expert_by_phone(self, phone: str) -> Expert | None:
-        digits = "".join(c for c in phone if c.isdigit())
-        for e in self.experts():
-            if digits and "".join(c for c in e.phone if c.isdigit()).endswith(digits[-11:]):
-                return e
-        return None
+    def experts_by_phone(self, phone: str) -> list[Expert]:
+        """The experts registered with exactly this number (+86, spaces and dashes aside)."""
+        key = phone_key(phone)
+        return [e for e in self.experts() if key and phone_key(e.phone) == key]
 
     def open_loads(self) -> dict[str, int]:
         """Unfinished orders per expert (lead or assist)."""

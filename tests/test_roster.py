@@ -225,7 +225,7 @@ def test_duplicate_ids_and_accounts_are_rejected(tmp_path: Path) -> None:
     assert [row.name for row in result.rows] == ["沈国平", "俞建强"]
     assert result.errors == [
         RowError(4, "编号 e1 与第 2 行重复"),
-        RowError(5, "账号 local:e2 已用于第 3 行"),
+        RowError(5, "账号 local:e2 已属于 e2 俞建强（第 3 行）"),
     ]
 
 

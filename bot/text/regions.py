@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
-from bot.text.lexicon import Region, regions
+from bot.text.lexicon import Region, _short, regions
 
 
 @cache
@@ -32,3 +33,56 @@ def find_region(norm: str) -> str | None:
             if r.level == 2:
                 break
     return best.path if best else None
+
+
+# Province-level names outside the gazetteer (which holds Zhejiang only): a 地区 starting with
+# one of them is kept as written, since its cities and counties cannot be checked here.
+_OTHER_PROVINCES = (
+    "北京", "天津", "上海", "重庆", "河北", "山西", "辽宁", "吉林", "黑龙江", "江苏", "安徽",
+    "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "海南", "四川", "贵州", "云南",
+    "陕西", "甘肃", "青海", "台湾", "内蒙古", "广西", "西藏", "宁夏", "新疆", "香港", "澳门",
+)
+_FIELD_SEPARATORS = re.compile(r"[\s/·,，、\-]+")
+_SUFFIX_ONLY = re.compile(r"[省市县区]*")
+_PLACE_WORD = re.compile(r".+(?:省|市|县|区|州|旗|盟)")
+
+
+@cache
+def field_index() -> tuple[re.Pattern[str], dict[str, tuple[Region, bool]]]:
+    """For a structured 地区 field: every name of every region, short names included (天台,
+    西湖), and whether the name is an alias (a town or zone) rather than the region's own."""
+    by_name: dict[str, tuple[Region, bool]] = {}
+    for r in regions():
+        own = r.names[0]
+        for name in dict.fromkeys((own, _short(own), *r.names)):
+            by_name.setdefault(name, (r, name not in (own, _short(own))))
+    names = sorted(by_name, key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in names)), by_name
+
+
+def place_region(value: str) -> str | None:
+    """A 地区 field as its full path (德清 → 浙江省湖州市德清县; a town after its county is kept:
+    德清县乾元镇 → 浙江省湖州市德清县乾元镇); "" for an empty field; None when it cannot be
+    placed: no known place (火星市), parts that disagree (湖州市西湖区), or an unknown place
+    inside a known province or city (浙江省火星市). Another province is kept as written."""
+    text = _FIELD_SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
+    if not text or text.startswith(_OTHER_PROVINCES):
+        return text
+    pattern, by_name = field_index()
+    found = [(m, *by_name[m.group()]) for m in pattern.finditer(text)]
+    if not found:
+        return None
+    best = max((r for _, r, _ in found), key=lambda r: r.level)
+    if any(not best.path.startswith(r.path) for _, r, _ in found):
+        return None
+    m, _, alias = next(f for f in found if f[1].level == best.level)
+    covered = {i for f, _, _ in found if f.start() < m.start() for i in range(*f.span())}
+    before = "".join(c for i, c in enumerate(text[:m.start()]) if i not in covered)
+    if not _SUFFIX_ONLY.fullmatch(before):
+        return None  # 火星市德清县: something unknown above the place
+    detail = text[m.start():] if alias else text[m.end():]
+    if _SUFFIX_ONLY.fullmatch(detail):
+        return best.path
+    if best.level < 2 and _PLACE_WORD.fullmatch(detail):
+        return None  # every city and county of the province is known: this one is not
+    return best.path + detail
