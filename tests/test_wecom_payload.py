@@ -5,13 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.model import ChatKind
-from bot.platforms.wecom_payload import (
-    ReplyHandle,
-    as_markdown,
-    split_utf8,
-    strip_at,
-    to_incoming,
-)
+from bot.platforms.wecom_markdown import ZWSP, as_markdown, mention_tags, split_markdown
+from bot.platforms.wecom_payload import ReplyHandle, split_utf8, strip_at, to_incoming
 from tests.fakes import T0
 
 GROUP = {
@@ -94,3 +89,28 @@ def test_markdown_keeps_order_numbers_from_becoming_headings() -> None:
     md = as_markdown("待接单：\n#3 冷库\n#4 焊接\n> 引用")
     assert all(not line.startswith(("#", ">")) for line in md.split("\n"))
     assert "#3 冷库" in md
+
+
+def test_markdown_shows_every_piece_of_syntax_literally() -> None:
+    cases = {
+        "[点我](http://evil)": "[点我]\u200b(http://evil)",
+        "![图](http://evil/p.png)": "![图]\u200b(http://evil/p.png)",
+        "[a]: http://evil": "[a]\u200b: http://evil",
+        "<@all> <@zhangsan>": "<\u200b@all> <\u200b@zhangsan>",
+        '<font color="warning">急</font>': '<\u200bfont color="warning">急<\u200b/font>',
+        "&lt;@all&gt;": "&\u200blt;@all&\u200bgt;",
+        "138****5678 `x`": "138\uff0a\uff0a\uff0a\uff0a5678 \uff40x\uff40",
+        "   # 缩进": "\u200b   # 缩进",
+        "说明\r===\r\n- 列表\n1. 一": "说明\n\u200b===\n\u200b- 列表\n\u200b1. 一",
+        "用户 wu_jing 2026-05-01~2026-05-31 12:00": "用户 wu_jing 2026-05-01~2026-05-31 12:00",
+    }
+    for text, expected in cases.items():
+        assert as_markdown(text) == expected
+
+
+def test_split_markdown_keeps_every_piece_inert_and_mentions_are_ours_only() -> None:
+    cut = split_markdown(as_markdown("甲" * 31 + "# 标题"), 96)  # cut right before "#"
+    assert cut == ["甲" * 31, ZWSP + "# 标题"]
+    assert all(len(p.encode()) <= 96 for p in cut)
+    assert mention_tags(("e1", "all", "@all", "x>y", "a b", "li.si-2@corp")) == (
+        "<@e1> <@li.si-2@corp>")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from bot.model import FrozenClock, Outgoing
 from bot.platforms.base import SendError
 from bot.platforms.wecom_send import ResponseUrlSpent, WeComHttp
 from tests.doubles_wecom import GROUP_KEY, Rig, start_rig
+from tests.fakes import add_expert
 
 
 @pytest.fixture
@@ -116,3 +119,90 @@ async def test_response_url_rules_single_use_markdown_only_in_groups(rig: Rig,
     finally:
         await http.close()
     assert [p.errcode for p in d.posts] == [40008, 0, 40029, 40029]
+
+
+# -- user text is inert in every WeCom message -------------------------------------------------
+
+HOSTILE = ("[点我](http://evil.example) <@all> 请看 ![图](http://evil.example/p.png)\n"
+           "# 标题\n<font color=\"warning\">紧急</font>\n> 引用\n**粗体** `代码` [a]: http://x\n"
+           "   ## 缩进\n说明\n===\n&lt;@all&gt; <@zhangsan> 138****5678")
+ORDER = "点单：不锈钢薄板焊接变形严重，想请焊接师傅指导 " + HOSTILE.replace("\n", " ")
+
+
+def inert(content: str, own_tags: str = "") -> str:
+    """`content` without the bot's own trailing mention tags, checked to carry no markdown
+    link, tag, mention, entity, heading, quote, list, emphasis or code; returned as shown."""
+    if own_tags:
+        assert content.endswith("\n" + own_tags), content[-80:]
+        content = content[:-len(own_tags) - 1]
+    assert not re.search(r"\]\s*[(\[:]", content), content  # links, images, references
+    assert not re.search(r"<[A-Za-z@/!?]", content), content  # tags, mentions, autolinks
+    assert not re.search(r"&#?\w+;", content), content  # entities
+    for line in content.split("\n"):
+        assert not re.match(r" {0,3}([#>]|=+ *$|-+ *$|[-+*] |\d+[.)] )", line), line
+    assert "*" not in content and "`" not in content
+    return content.replace("\u200b", "").replace("\uff0a", "*").replace("\uff40", "`")
+
+
+async def test_webhook_markdown_and_text_show_user_text_literally(rig: Rig) -> None:
+    queue(rig, "提醒：" + HOSTILE)  # no mentions: markdown
+    queue(rig, "提醒：" + HOSTILE, mentions=("e1", "all", "x>y"))  # mentions: text
+    assert await rig.app.outbox.drain() == 2
+    markdown, text = rig.double.sent
+    assert markdown.body["msgtype"] == "markdown"
+    assert inert(markdown.content) == "提醒：" + HOSTILE
+    assert text.body["msgtype"] == "text" and text.body["text"]["mentioned_list"] == ["e1"]
+    assert not re.search(r"<[A-Za-z@/]", text.content)  # text content may also hold <@id>
+    assert text.content.replace("\u200b", "") == "提醒：" + HOSTILE
+
+
+async def test_long_markdown_pieces_are_each_inert(rig: Rig) -> None:
+    queue(rig, "甲" * 1364 + "a# 标题 <@all>")  # the cut falls right before the "#"
+    assert await rig.app.outbox.drain() == 1
+    pieces = [p.content for p in rig.double.sent]
+    assert len(pieces) == 2 and all(inert(p) for p in pieces)
+    assert pieces[1].startswith("\u200b#")
+
+
+async def test_response_url_reply_shows_user_text_literally_and_keeps_our_mention(
+        tmp_path: Path, clock: FrozenClock) -> None:
+    r = await start_rig(tmp_path, clock, webhooks={})
+    try:
+        add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
+        await r.double.deliver(r.double.message(ORDER, chatid="wrnokey"))
+        await r.settle()
+        [reply] = r.double.sent
+        assert reply.via == "response_url" and reply.body["msgtype"] == "markdown"
+        assert "已收到点单 #1" in inert(reply.content, own_tags="<@e1>")
+    finally:
+        await r.close()
+
+
+async def until(cond: Callable[[], bool]) -> None:
+    """Bounded wait for the long connection to act (real I/O, not time logic)."""
+    for _ in range(500):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def test_long_connection_respond_and_send_show_user_text_literally(
+        tmp_path: Path, clock: FrozenClock) -> None:
+    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
+    try:
+        assert r.platform.ws is not None
+        add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
+        await r.platform.start()
+        await until(r.platform.ws.connected.is_set)
+        await r.double.push(r.double.message(ORDER, userid="wu"))
+        await until(lambda: r.app.store.get_order(1) is not None)
+        await r.settle()
+        queue(r, "提醒：" + HOSTILE)  # proactive: aibot_send_msg
+        await r.app.outbox.drain()
+        respond, send = r.double.sent
+        assert respond.via == "respond" and send.via == "send_msg"
+        assert "已收到点单 #1" in inert(respond.content, own_tags="<@e1>")
+        assert inert(send.content) == "提醒：" + HOSTILE
+    finally:
+        await r.close()

@@ -16,15 +16,8 @@ from bot.model import ChatKind, Incoming
 from bot.platforms.base import SendError
 from bot.platforms.wecom_callback import CallbackEndpoint
 from bot.platforms.wecom_crypto import CryptoError, WeComCrypto
-from bot.platforms.wecom_payload import (
-    PLATFORM,
-    RESPONSE_URL_LIFETIME,
-    ReplyHandle,
-    as_markdown,
-    mention_tags,
-    split_utf8,
-    to_incoming,
-)
+from bot.platforms.wecom_markdown import as_markdown, mention_tags, split_markdown
+from bot.platforms.wecom_payload import PLATFORM, RESPONSE_URL_LIFETIME, ReplyHandle, to_incoming
 from bot.platforms.wecom_send import (
     MARKDOWN_LIMIT,
     RESPONSE_LIMIT,
@@ -299,10 +292,11 @@ class WeComPlatform:
         self._spent.add(handle.msgid)  # single use: never try it twice
         try:
             if self.ws is not None:
-                content = as_markdown(text) + (f"\n{mention_tags(mentions)}" if mentions else "")
+                tags = mention_tags(mentions)
+                content = as_markdown(text) + (f"\n{tags}" if tags else "")
                 body = {"msgtype": "stream", "stream": {
                     "id": f"s{item.id}", "finish": True,
-                    "content": split_utf8(content, RESPONSE_LIMIT)[0]}}
+                    "content": split_markdown(content, RESPONSE_LIMIT)[0]}}
                 ack = await self.ws.request(RESPOND, body, req_id=handle.req_id)
                 if ack.get("errcode") != 0:
                     log.warning("wecom respond for %s refused: errcode %s", handle.msgid,
@@ -337,9 +331,10 @@ class WeComPlatform:
     async def _ws_send(self, item: OutboxItem, chatid: str) -> str:
         assert self.ws is not None
         content = as_markdown(item.text)
-        if item.mentions:
-            content += "\n" + mention_tags(item.mentions)
-        pieces = split_utf8(content, MARKDOWN_LIMIT)
+        tags = mention_tags(item.mentions)
+        if tags:
+            content += "\n" + tags
+        pieces = split_markdown(content, MARKDOWN_LIMIT)
         done = self._progress.get(item.id, 0)
         while done < len(pieces):
             ack = await self.ws.request(SEND_MSG, {"chatid": chatid, "msgtype": "markdown",

@@ -142,15 +142,3 @@ def split_utf8(text: str, limit: int) -> list[str]:
     if rest or not pieces:
         pieces.append(rest)
     return pieces
-
-
-def as_markdown(text: str) -> str:
-    """Plain bot text made safe for WeCom markdown: a line starting with '#' (an order
-    number such as "#3 …") must not turn into a heading, nor '>' into a quote."""
-    return "\n".join("\u200b" + line if line[:1] in ("#", ">") else line
-                     for line in text.split("\n"))
-
-
-def mention_tags(user_ids: tuple[str, ...]) -> str:
-    """Markdown @-mentions."""
-    return " ".join(f"<@{u}>" for u in user_ids)

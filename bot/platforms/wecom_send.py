@@ -11,7 +11,15 @@ from typing import Any
 import aiohttp
 
 from bot.platforms.base import SendError
-from bot.platforms.wecom_payload import as_markdown, mention_tags, split_utf8
+from bot.platforms.wecom_markdown import (
+    ZWSP,
+    as_markdown,
+    as_text,
+    mention_tags,
+    mentionable,
+    split_markdown,
+)
+from bot.platforms.wecom_payload import split_utf8
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +42,11 @@ def webhook_bodies(text: str, mentions: tuple[str, ...], limit_scale: float = 1.
                    ) -> list[dict[str, Any]]:
     """The webhook posts for one message: text with mentioned_list when someone is to be
     notified (the documented way to @ in a group), else markdown; split by UTF-8 bytes."""
+    mentions = mentionable(mentions)
     if mentions:
         limit = max(64, int(TEXT_LIMIT * limit_scale))
         bodies: list[dict[str, Any]] = []
-        for i, piece in enumerate(split_utf8(text, limit)):
+        for i, piece in enumerate(split_utf8(as_text(text), limit)):
             body: dict[str, Any] = {"content": piece}
             if i == 0:
                 body["mentioned_list"] = list(mentions)
@@ -45,7 +54,7 @@ def webhook_bodies(text: str, mentions: tuple[str, ...], limit_scale: float = 1.
         return bodies
     limit = max(64, int(MARKDOWN_LIMIT * limit_scale))
     return [{"msgtype": "markdown", "markdown": {"content": piece}}
-            for piece in split_utf8(as_markdown(text), limit)]
+            for piece in split_markdown(as_markdown(text), limit)]
 
 
 def image_body(png: bytes) -> dict[str, Any]:
@@ -58,9 +67,10 @@ def image_body(png: bytes) -> dict[str, Any]:
 def response_body(text: str, mentions: tuple[str, ...]) -> dict[str, Any]:
     """One response_url post: markdown (the only type groups accept), mentions inline."""
     content = as_markdown(text)
-    if mentions:
-        content = f"{content}\n{mention_tags(mentions)}"
-    pieces = split_utf8(content, RESPONSE_LIMIT)
+    tags = mention_tags(mentions)
+    if tags:
+        content = f"{content}\n{tags}"
+    pieces = split_markdown(content, RESPONSE_LIMIT)
     return {"msgtype": "markdown", "markdown": {"content": pieces[0]}}
 
 
@@ -158,7 +168,7 @@ def _joined(bodies: list[dict[str, Any]]) -> str:
     for body in bodies:
         part = body.get(body["msgtype"], {})
         parts.append(str(part.get("content", "")))
-    return "".join(parts).replace("\u200b", "")
+    return "".join(parts).replace(ZWSP, "")
 
 
 async def gather_quietly(tasks: set[asyncio.Task[Any]]) -> None:
