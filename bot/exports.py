@@ -24,10 +24,13 @@ CasesFormat = Literal["html", "docx"]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _all_orders(store: Store, period: Period | None) -> list[Order]:
-    """Every order (of the period, by creation time), oldest first."""
+PRIVATE_NEED = "职工个人需求"
+
+
+def _all_orders(store: Store, period: Period | None, scope: str = "") -> list[Order]:
+    """Every order (of the period, by creation time) in an admin scope, oldest first."""
     since, until = (period.start, period.end) if period else (None, None)
-    found, _ = store.search_orders(since=since, until=until, limit=1 << 62)
+    found, _ = store.search_orders(since=since, until=until, limit=1 << 62, scope=scope)
     return sorted(found, key=lambda o: o.no)
 
 
@@ -47,6 +50,15 @@ def need_of(order: Order) -> str:
     return " ".join((order.summary or order.text).split())
 
 
+def ledger_need(order: Order) -> str:
+    """What a ledger may say of an order's need: a worker's private need only by its
+    category (ledgers are reported upward and shared; the story stays with those who
+    serve it)."""
+    if order.private:
+        return f"{PRIVATE_NEED}（{order.category}）" if order.category else PRIVATE_NEED
+    return mask_phones(need_of(order))
+
+
 def session_sums(sessions: Sequence[Session]) -> dict[str, int | float]:
     """场次, 人次, volunteer hours (duration × experts), suggestions, beneficiaries."""
     return {
@@ -58,14 +70,16 @@ def session_sums(sessions: Sequence[Session]) -> dict[str, int | float]:
     }
 
 
-def ledger(store: Store, period: Period | None = None) -> tuple[list[str], list[list[Cell]]]:
-    """The ledger: a header and one row per order (every order when no period is given)."""
+def ledger(store: Store, period: Period | None = None, scope: str = ""
+           ) -> tuple[list[str], list[list[Cell]]]:
+    """The ledger: a header and one row per order (every order when no period is given)
+    in an admin scope ("" for all)."""
     names = {e.id: e.name for e in store.experts()}
     rows: list[list[Cell]] = []
-    for o in _all_orders(store, period):
+    for o in _all_orders(store, period, scope):
         sums = session_sums(store.sessions(o.no))
         rows.append([
-            o.no, o.enterprise or "", need_of(o), o.category or "",
+            o.no, "" if o.private else o.enterprise or "", ledger_need(o), o.category or "",
             "、".join(expert_names(store, o.no, names)), o.state.word,
             o.created_at.date().isoformat(), sums["sessions"], sums["person_times"],
             sums["hours"], sums["suggestions"], sums["beneficiaries"], o.rating or "",
@@ -115,10 +129,10 @@ def ledger_xlsx(header: list[str], rows: list[list[Cell]]) -> bytes:
     return buf.getvalue()
 
 
-def ledger_bytes(store: Store, fmt: LedgerFormat, period: Period | None = None
-                 ) -> tuple[bytes, int]:
+def ledger_bytes(store: Store, fmt: LedgerFormat, period: Period | None = None,
+                 scope: str = "") -> tuple[bytes, int]:
     """The ledger file's bytes in `fmt`, and how many orders it holds."""
-    header, rows = ledger(store, period)
+    header, rows = ledger(store, period, scope)
     if fmt == "csv":
         return ledger_csv(header, rows), len(rows)
     if fmt == "xlsx":
@@ -159,10 +173,11 @@ class Case:
     figures: dict[str, int | float]
 
 
-def excellent_orders(store: Store) -> list[int]:
-    """The numbers of the orders marked excellent (read-only query)."""
-    rows = store.db.execute("SELECT no FROM orders WHERE excellent = 1 ORDER BY no").fetchall()
-    return [int(r[0]) for r in rows]
+def excellent_orders(store: Store, scope: str = "") -> list[int]:
+    """The numbers of the orders marked excellent in an admin scope; never a private one
+    (a worker's own need is no case to publish, even if it was marked before that rule)."""
+    found, _ = store.search_orders(scope=scope, public=True, excellent=True, limit=1 << 62)
+    return sorted(o.no for o in found)
 
 
 def _session_line(s: Session) -> str:
@@ -220,18 +235,18 @@ def case_of(store: Store, order: Order) -> Case:
                 rating=mask_phones(rating), figures=session_sums(sessions))
 
 
-def cases(store: Store) -> list[Case]:
-    """The excellent cases, by order number."""
-    found = (store.get_order(no) for no in excellent_orders(store))
-    return [case_of(store, o) for o in found if o is not None]
+def cases(store: Store, scope: str = "") -> list[Case]:
+    """The excellent cases in an admin scope, by order number."""
+    found = (store.get_order(no) for no in excellent_orders(store, scope))
+    return [case_of(store, o) for o in found if o is not None and not o.private]
 
 
-def cases_bytes(store: Store, fmt: CasesFormat, now: datetime | None = None
-                ) -> tuple[bytes, int]:
+def cases_bytes(store: Store, fmt: CasesFormat, now: datetime | None = None,
+                scope: str = "") -> tuple[bytes, int]:
     """The case booklet's bytes in `fmt`, and how many cases it holds."""
     from bot.exports_booklet import booklet_docx, booklet_html
 
-    found = cases(store)
+    found = cases(store, scope)
     when = now or store.clock.now()
     if fmt == "html":
         return booklet_html(found, when).encode("utf-8"), len(found)

@@ -36,13 +36,25 @@ class Suggestion:
     reasons: tuple[str, ...]
 
 
-def _profile(e: Expert, today: date, menu: list[MenuItem], history: list[str],
-             load: int) -> ExpertProfile:
+PRIVATE_NEED = "职工个人需求"
+
+
+def shown_of(private: bool, category: str) -> str:
+    """What a reason may quote of a served order instead of its text ("" = its text): a
+    worker's private need only by its category. The text still teaches the matcher."""
+    if not private:
+        return ""
+    return f"{PRIVATE_NEED}（{category}）" if category else PRIVATE_NEED
+
+
+def _profile(e: Expert, today: date, menu: list[MenuItem],
+             history: list[tuple[str, bool, str]], load: int) -> ExpertProfile:
     offered = [f"{m.title} {m.description}" for m in menu
                if m.active and m.provider in (e.id, e.name, e.team) and m.provider]
     return ExpertProfile(
         id=e.id, name=e.name, skills=e.skills, tags=e.tags, title=e.title, team=e.team,
-        region=e.region, bio="；".join(offered), history=tuple(history),
+        region=e.region, bio="；".join(offered), history=tuple(t for t, _, _ in history),
+        history_shown=tuple(shown_of(p, c) for _, p, c in history),
         capacity=max(e.capacity, 1), open_load=load, active=e.available(today),
     )
 
@@ -223,14 +235,18 @@ class Routing:
             except Exception:  # only a head start: the ranking itself will cope or fall back
                 log.warning("could not embed an order ahead of handling", exc_info=True)
 
-    def learned(self, expert_ids: list[str], text: str) -> None:
+    def learned(self, expert_ids: list[str], text: str, private: bool = False,
+                category: str = "") -> None:
         """An order these experts served was completed: learn from it now."""
         if self._matcher is None:
             return
+        shown = shown_of(private, category)
         for eid in expert_ids:
             p = self._profiles.get(eid)
             if p is not None:
-                self._profiles[eid] = replace(p, history=(text, *p.history)[:5])
+                self._profiles[eid] = replace(
+                    p, history=(text, *p.history)[:5],
+                    history_shown=(shown, *p.history_shown[:len(p.history)])[:5])
                 self._matcher.update(self._profiles[eid])
 
     def rank(self, text: str, region: str | None = None, top: int = 3,

@@ -6,7 +6,14 @@ import re
 
 from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
-from handlers.common import expert_name, order_arg, title_of
+from handlers.common import (
+    admin_covers,
+    expert_name,
+    may_know,
+    order_arg,
+    serves,
+    title_for,
+)
 from storage.records import OUTCOME_WORDS, OrderState
 
 router = Router("lookup")
@@ -14,6 +21,7 @@ fallback = Router("fallback")
 
 HELP_HEAD = "匠心点单 使用说明（在群里请先 @我）："
 HELP_ADMIN = "管理员指令："
+HELP_ADMIN_SENT = "管理员指令一览已私聊发给您。"
 NONE_OPEN = "目前没有待接单的点单。"
 NONE_MINE = "您目前没有进行中的点单。"
 EMPTY = "消息是空的。发送「帮助」查看用法。"
@@ -43,7 +51,11 @@ async def show_help(msg: Incoming, ctx: Context) -> None:
             seen.add(line)
             (admin_lines if route.kind == "command" else lines).append(f"· {line}")
     if ctx.is_admin() and len(admin_lines) > 1:
-        lines.extend(admin_lines)
+        if msg.chat_kind is ChatKind.GROUP:  # what admins may do is no business of the group
+            ctx.tell(msg.sender_id, "\n".join(admin_lines))
+            lines.append(HELP_ADMIN_SENT)
+        else:
+            lines.extend(admin_lines)
     ctx.reply("\n".join(lines))
 
 
@@ -59,9 +71,9 @@ async def query(msg: Incoming, ctx: Context) -> None:
     assists = [expert_name(ctx, e) for e, role in team if role == "assist"]
     if assists:
         parts.append(f"协助专家：{'、'.join(assists)}")
-    if order.enterprise and not (order.private and in_group):
+    if order.enterprise and not (order.private and (in_group or not may_know(ctx, order))):
         parts.append(f"企业：{order.enterprise}")
-    parts.append(f"需求：{title_of(order, in_group)}")
+    parts.append(f"需求：{title_for(ctx, order)}")
     if order.visit_at and order.state is OrderState.SCHEDULED:
         parts.append(f"预约：{order.visit_at:%m月%d日 %H:%M} {order.visit_mode or ''}".rstrip())
     if order.outcome:
@@ -71,9 +83,7 @@ async def query(msg: Incoming, ctx: Context) -> None:
         parts.append(f"评价：{order.rating}{stars}")
     if order.end_reason:
         parts.append(f"原因：{order.end_reason}")
-    expert = ctx.expert()
-    insider = (msg.account == order.requester or ctx.is_admin()
-               or (expert is not None and expert.id in {e for e, _ in team}))
+    insider = msg.account == order.requester or admin_covers(ctx, order) or serves(ctx, order)
     if not in_group and insider:  # the full contact, only 1:1 and only to those who serve it
         who = order.contact or order.requester_name
         parts.append(f"联系人：{who} {order.phone or ''}".rstrip())
@@ -86,8 +96,7 @@ async def open_orders(msg: Incoming, ctx: Context) -> None:
     orders = ctx.store.orders([OrderState.OPEN], limit=20)
     if not orders:
         raise BotError(NONE_OPEN)
-    in_group = msg.chat_kind is ChatKind.GROUP
-    lines = ["待接单："] + [f"#{o.no} {title_of(o, in_group)[:40]}" for o in orders]
+    lines = ["待接单："] + [f"#{o.no} {title_for(ctx, o)[:40]}" for o in orders]
     ctx.reply("\n".join(lines))
 
 
@@ -102,7 +111,7 @@ async def my_orders(msg: Incoming, ctx: Context) -> None:
         raise BotError(NONE_MINE)
     unique = {o.no: o for o in mine}
     lines = ["您的点单："] + [
-        f"#{o.no} {o.state.word} {title_of(o, msg.chat_kind is ChatKind.GROUP)[:40]}"
+        f"#{o.no} {o.state.word} {title_for(ctx, o)[:40]}"
         for o in sorted(unique.values(), key=lambda o: -o.no)
     ]
     ctx.reply("\n".join(lines))

@@ -115,7 +115,8 @@ async def complete(msg: Incoming, ctx: Context) -> None:
                           suggestions=c.suggestions, beneficiaries=c.beneficiaries,
                           note=note[:500])
     team = [eid for eid, _ in ctx.store.team_of(order.no)]
-    ctx.matcher().learned(team, order.summary or order.text[:120])
+    ctx.matcher().learned(team, order.summary or order.text[:120], order.private,
+                          order.category or "")
     names = "、".join(e.name for eid in team for e in [ctx.store.get_expert(eid)] if e)
     details = "".join(x for x in (
         f"，{mode}服务" if mode else "",

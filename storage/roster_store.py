@@ -121,19 +121,22 @@ class RosterMixin(StoreBase):
             f"ON o.no = oe.order_no WHERE o.{SERVING} GROUP BY oe.expert_id").fetchall()
         return {r[0]: int(r[1]) for r in rows}
 
-    def served_texts(self, per_expert: int = 5, recent: int = 20_000) -> dict[str, list[str]]:
+    def served_texts(self, per_expert: int = 5, recent: int = 20_000
+                     ) -> dict[str, list[tuple[str, bool, str]]]:
         """What each expert's latest completed orders asked for, newest first (to learn
-        from), among the `recent` latest completions."""
+        from), among the `recent` latest completions: (text, private, category) each."""
         rows = self.db.execute(
-            "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)) FROM "
-            "(SELECT no, summary, text FROM orders WHERE completed_at IS NOT NULL "
-            "ORDER BY completed_at DESC LIMIT ?) o JOIN order_experts oe ON oe.order_no = o.no",
+            "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)), o.private, "
+            "coalesce(o.category, '') FROM "
+            "(SELECT no, summary, text, private, category FROM orders "
+            "WHERE completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?) o "
+            "JOIN order_experts oe ON oe.order_no = o.no",
             [recent]).fetchall()
-        out: dict[str, list[str]] = {}
-        for eid, text in rows:
+        out: dict[str, list[tuple[str, bool, str]]] = {}
+        for eid, text, private, category in rows:
             texts = out.setdefault(eid, [])
             if text and len(texts) < per_expert:
-                texts.append(text)
+                texts.append((text, bool(private), category))
         return out
 
     def roster_version(self) -> str:

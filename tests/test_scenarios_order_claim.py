@@ -109,7 +109,7 @@ async def test_help_lists_commands_from_docstrings(chat: FakeChat) -> None:
     [reply] = await chat.say("帮助")
     assert "接单 N" in reply.text and "点单" in reply.text and "查询 N" in reply.text
     assert "/帮助" not in reply.text  # admin commands only for admins
-    [admin] = await chat.say("帮助", sender="admin")
+    [admin] = await chat.say("帮助", sender="admin", single=True)
     assert "/帮助" in admin.text
 
 

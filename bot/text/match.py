@@ -63,6 +63,9 @@ class ExpertProfile:
     region: str = ""
     bio: str = ""
     history: tuple[str, ...] = ()
+    # What a reason may quote of each history item instead of its text ("" = the text;
+    # a private need gives only its category): the text teaches, the reason stays private.
+    history_shown: tuple[str, ...] = ()
     capacity: int = 3
     open_load: int = 0
     active: bool = True
@@ -419,10 +422,13 @@ class Matcher:
             if shared:
                 shared.sort(key=lambda s: -reading.specs[s])
                 out.append("擅长领域：" + "、".join(shared[:2]))
-        if hist >= 0.2 and entry.profile.history:
-            best = max(entry.profile.history,
-                       key=lambda h: _overlap(self._history_doc_grams(h), query))
-            out.append("曾办结类似点单：" + _clip(best, 18))
+        history = entry.profile.history
+        if hist >= 0.2 and history:
+            best = max(range(len(history)),
+                       key=lambda i: _overlap(self._history_doc_grams(history[i]), query))
+            shown = entry.profile.history_shown
+            quote = shown[best] if best < len(shown) else ""
+            out.append("曾办结类似点单：" + (quote or _clip(history[best], 18)))
         if not out:
             out.append("专长：" + "、".join(entry.items[:2]) if entry.items else "资料相符")
         if rel:
