@@ -25,6 +25,9 @@ SETTING_KEYS = {"地区": "region", "企业": "enterprise", "专家群": "expert
                 "免打扰": "quiet"}
 QUIET = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*[-~～至到]\s*([01]?\d|2[0-3]):([0-5]\d)$")
 ACCOUNT = re.compile(r"^[a-z][a-z0-9_]*:\S+$")
+SCOPED_EXPERT_GROUP = "只有超级管理员或地区管理员可以设置专家群"
+OUTSIDE_REGION = "您只能把{what}设在您管理的地区（{region}）以内"
+STATS_OUTSIDE = "您只能查看您管理范围（{scope}）内的统计"
 SCOPE_WORDS = {"地区": "region", "服务队": "team", "专业组": "team", "群": "group"}
 
 
@@ -132,6 +135,7 @@ async def settings(msg: Incoming, ctx: Context) -> None:
         from bot.text.regions import find_region
 
         value = find_region(value) or value
+    _within_scope(ctx, key, key_word, value)
     if key == "quiet":
         m = QUIET.match(value)
         if not m:
@@ -139,6 +143,22 @@ async def settings(msg: Incoming, ctx: Context) -> None:
         value = f"{int(m.group(1)):02d}:{m.group(2)}-{int(m.group(3)):02d}:{m.group(4)}"
     ctx.store.set_setting(msg.platform, msg.chat_id, key, value, msg.account)
     ctx.reply(f"已设置本群{key_word}：{value}")
+
+
+def _within_scope(ctx: Context, key: str, key_word: str, value: str) -> None:
+    """A scoped admin may point a group only inside their own scope: an expert group (which
+    receives a region's new orders) or a default region within their region; a group admin
+    sets their own group's defaults, but no expert group."""
+    scope = ctx.admin_scope() or ""
+    kind, _, within = scope.partition(":")
+    if not scope or key not in ("region", "expert_group"):
+        return
+    if kind == "group":
+        if key == "expert_group":
+            raise BotError(SCOPED_EXPERT_GROUP)
+        return
+    if value == "全部" or within not in value:
+        raise BotError(OUTSIDE_REGION.format(what=key_word, region=within))
 
 
 @router.command("统计", "stats")
@@ -152,6 +172,7 @@ async def stats(msg: Incoming, ctx: Context) -> None:
         if sep and (key in SCOPE_WORDS or key in ("region", "team", "group")):
             scope = Scope(SCOPE_WORDS.get(key, key), value)
             words.remove(w)
+    scope = _stats_scope(ctx, scope)
     try:
         period = parse_period(" ".join(words), ctx.now(), ctx.config.report.campaigns)
     except PeriodError as exc:
@@ -166,6 +187,20 @@ async def stats(msg: Incoming, ctx: Context) -> None:
                       extra=image_extra(png, f"tally-{period.start:%Y-%m-%d}.png")))
 
 
+def _stats_scope(ctx: Context, asked: Scope) -> Scope:
+    """What a tally may cover: anything for admins of everything; a scoped admin's own
+    scope (a region admin may narrow it to a place inside their region)."""
+    own = ctx.admin_scope() or ""
+    if not own:
+        return asked
+    mine = Scope.for_admin(own)
+    if asked.kind == "all":
+        return mine
+    if mine.kind == "region" and asked.kind == "region" and mine.value in asked.value:
+        return asked
+    raise BotError(STATS_OUTSIDE.format(scope=mine.label()))
+
+
 @router.command("提醒", "remind")
 async def remind(msg: Incoming, ctx: Context) -> None:
     """/提醒 /remind：立即检查并发送到期的提醒"""
@@ -175,5 +210,8 @@ async def remind(msg: Incoming, ctx: Context) -> None:
     ctx.job = True  # the reminders go where they belong, not echoed here
     done = sweep(ctx)
     ctx.job = False
-    ctx.reply(f"已发送 {len(done)} 条提醒。" + "".join(f"\n· {r.line}" for r in done)
+    scope = ctx.admin_scope() or ""
+    shown = [r for r in done if not scope or (r.order_no is not None and (
+        o := ctx.store.get_order(r.order_no)) is not None and o.in_scope(scope))]
+    ctx.reply(f"已发送 {len(done)} 条提醒。" + "".join(f"\n· {r.line}" for r in shown)
               if done else "目前没有到期的提醒。")

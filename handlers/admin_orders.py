@@ -27,6 +27,7 @@ CLOSED = "#{no} 已由管理员关闭{reason}。"
 CANCELLED = "#{no} 已由管理员撤销{reason}。"
 CASE_MARKED = "已把 #{no} 标为优秀案例，可在后台导出《优秀案例汇编》。"
 CASE_ONLY_DONE = "#{no} {state}，办结后才能评为优秀案例。"
+CASE_PRIVATE = "#{no} 是职工个人需求，为保护个人隐私，不能评为优秀案例。"
 
 
 def _order(ctx: Context, text: str, usage: str) -> tuple[Order, str]:
@@ -116,8 +117,8 @@ async def case(msg: Incoming, ctx: Context) -> None:
     need_admin(msg, ctx)
     words = ctx.args.split()
     if words and words[0] in ("列表", "list"):
-        done, _ = ctx.store.search_orders(states=("completed", "rated"), limit=500)
-        cases = [o for o in done if o.excellent]
+        cases, _ = ctx.store.search_orders(states=("completed", "rated"), excellent=True,
+                                           public=True, scope=ctx.admin_scope() or "", limit=500)
         ctx.reply("\n".join(["优秀案例："] + [f"#{o.no} {o.enterprise or ''} {o.summary or ''}"
                                               for o in cases]) if cases else "还没有优秀案例。")
         return
@@ -128,6 +129,8 @@ async def case(msg: Incoming, ctx: Context) -> None:
         return
     unmark = bool(words) and words[0] in ("取消", "unmark")
     order, _ = _order(ctx, " ".join(words[1:] if unmark else words), CASE_USAGE)
+    if order.private and not unmark:
+        raise BotError(CASE_PRIVATE.format(no=order.no))
     if order.state not in (OrderState.COMPLETED, OrderState.RATED):
         raise BotError(CASE_ONLY_DONE.format(no=order.no, state=order.state.word))
     ctx.store.update_order(order.no, msg.account, "order.case", {"excellent": int(not unmark)},

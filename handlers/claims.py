@@ -7,6 +7,7 @@ from bot.router import BotError, Context, Router
 from handlers.announce import announce
 from handlers.common import (
     ACTIVE,
+    admin_covers,
     expert_line,
     expert_name,
     need_expert,
@@ -14,15 +15,15 @@ from handlers.common import (
     post,
     title_of,
 )
-from storage.records import OrderState
+from storage.records import Expert, OrderState
 
 router = Router("claims")
 
 TAKEN = "#{no} 已被{name}接单，可回复「协助 {no}」参与服务。"
-UNAVAILABLE = "您目前{status}，暂不能接单。"
+UNAVAILABLE = "您目前{status}，暂不能{verb}。"
 YOURS = "#{no} 已由您接单，无需重复认领。"
 NOT_OPEN = "#{no} {state}，不能{verb}。"
-FULL = "您手上已有 {load} 张未办结的点单（上限 {cap} 张），请先办结再接新单，或请管理员 /指派。"
+FULL = "您手上已有 {load} 张未办结的点单（上限 {cap} 张），请先办结再{verb}，或请管理员 /指派。"
 CLAIMED = ("接单成功 #{no}\n您的点单由 {expert} 接单，专家会尽快与您联系。\n"
            "（专家可私聊我发送「查询 {no}」查看完整联系方式）")
 OTHERS_TOLD = "#{no} 已由{name}接单，感谢关注！如愿参与可回复「协助 {no}」。"
@@ -53,11 +54,7 @@ async def claim(msg: Incoming, ctx: Context) -> None:
         if order.lead:
             raise BotError(TAKEN.format(no=order.no, name=expert_name(ctx, order.lead)))
         raise BotError(NOT_OPEN.format(no=order.no, state=order.state.word, verb="接单"))
-    if not expert.available(ctx.now().date()):
-        raise BotError(UNAVAILABLE.format(status=expert.status_word))
-    load = ctx.store.open_load(expert.id)
-    if load >= expert.capacity:
-        raise BotError(FULL.format(load=load, cap=expert.capacity))
+    _can_take_more(ctx, expert, "接单")
     if not ctx.store.claim(order.no, expert.id, msg.account):
         fresh = ctx.store.get_order(order.no)  # another process claimed it a moment ago
         raise BotError(TAKEN.format(no=order.no,
@@ -79,6 +76,16 @@ async def claim(msg: Incoming, ctx: Context) -> None:
         ))
 
 
+def _can_take_more(ctx: Context, expert: Expert, verb: str) -> None:
+    """BotError unless the expert is available today and below their capacity."""
+    if not expert.available(ctx.now().date()):
+        raise BotError(UNAVAILABLE.format(status=expert.status_word, verb=verb))
+    load = ctx.store.open_load(expert.id)
+    if load >= expert.capacity:
+        raise BotError(FULL.format(load=load, cap=expert.capacity,
+                                   verb="接新单" if verb == "接单" else "协助其他点单"))
+
+
 @router.message("assist")
 async def assist(msg: Incoming, ctx: Context) -> None:
     """协助 N：加入别人已接的点单 #N，一起服务（计入服务人次）"""
@@ -93,6 +100,7 @@ async def assist(msg: Incoming, ctx: Context) -> None:
         raise BotError(ALREADY_LEAD.format(no=order.no))
     if expert.id in team:
         raise BotError(ALREADY_ASSIST.format(no=order.no))
+    _can_take_more(ctx, expert, "协助")
     ctx.store.assist(order.no, expert.id, msg.account)
     lead = ctx.store.get_expert(order.lead or "")
     uid = lead.account_on(order.platform) if lead else None
@@ -129,7 +137,7 @@ async def release(msg: Incoming, ctx: Context) -> None:
 async def cancel(msg: Incoming, ctx: Context) -> None:
     """撤销 N：点单人撤回自己的点单 #N"""
     order = order_arg(ctx, "撤销")
-    if msg.account != order.requester and not ctx.is_admin():
+    if msg.account != order.requester and not admin_covers(ctx, order):
         raise BotError(CANCEL_WHO.format(no=order.no))
     reason = (ctx.parsed.note or "").strip()
     states = (OrderState.OPEN, *ACTIVE)

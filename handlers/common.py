@@ -73,6 +73,34 @@ def title_of(order: Order, in_group: bool) -> str:
     return order.summary or order.text[:60]
 
 
+def title_for(ctx: Context, order: Order) -> str:
+    """What an answer to the sender may say about the order: a private need is described
+    only 1:1, and only to those who may know it (see `may_know`)."""
+    in_group = ctx.msg.chat_kind is ChatKind.GROUP
+    return title_of(order, in_group or (order.private and not may_know(ctx, order)))
+
+
+def admin_covers(ctx: Context, order: Order) -> bool:
+    """Whether the sender is an admin here whose scope covers the order."""
+    scope = ctx.admin_scope()
+    return scope is not None and scope_covers(scope, order)
+
+
+def serves(ctx: Context, order: Order) -> bool:
+    """Whether the sender is an expert serving the order (lead or assist)."""
+    expert = ctx.expert()
+    return expert is not None and expert.id in {e for e, _ in ctx.store.team_of(order.no)}
+
+
+def may_know(ctx: Context, order: Order) -> bool:
+    """Whether the sender may read what a private order asks: its requester, the experts
+    it was offered to or who serve it, and the admins whose scope covers it."""
+    if ctx.msg.account == order.requester or admin_covers(ctx, order) or serves(ctx, order):
+        return True
+    expert = ctx.expert()
+    return expert is not None and expert.id in order.announced
+
+
 def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
          mentions: tuple[str, ...] = ()) -> None:
     """Post to the order's own chat (its group, or the requester's 1:1 chat for a private
@@ -94,8 +122,7 @@ def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
 
 def scope_covers(scope: str, order: Order) -> bool:
     """Whether an admin scope ("" for all, "group:<id>", "region:<name>") covers the order."""
-    return (not scope or scope == f"group:{order.chat_id}"
-            or (scope.startswith("region:") and scope[7:] in (order.region or "")))
+    return order.in_scope(scope)
 
 
 def admin_accounts(ctx: Context, order: Order | None = None) -> list[str]:

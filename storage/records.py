@@ -104,6 +104,16 @@ class Order:
         """The house-style name of an order: #N."""
         return f"#{self.no}"
 
+    def in_scope(self, scope: str) -> bool:
+        """Whether an admin scope ("" for all, "group:<chat id>", "region:<name>") covers
+        this order: its own group, or a region its region lies in."""
+        if not scope:
+            return True
+        kind, _, value = scope.partition(":")
+        if kind == "group":
+            return value == self.chat_id
+        return kind == "region" and bool(value) and value in (self.region or "")
+
 
 OUTCOME_WORDS = {"solved": "已解决", "partial": "部分解决", "unsolved": "未解决"}
 

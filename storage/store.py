@@ -95,11 +95,25 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin):
         self, *, states: Sequence[str] = (), category: str | None = None,
         region: str | None = None, text: str | None = None, expert: str | None = None,
         since: datetime | None = None, until: datetime | None = None,
-        limit: int = 100, offset: int = 0,
+        limit: int = 100, offset: int = 0, scope: str = "", public: bool = False,
+        excellent: bool = False,
     ) -> tuple[list[Order], int]:
-        """Orders matching every given filter, newest first, and how many match in all."""
+        """Orders matching every given filter, newest first, and how many match in all;
+        only those an admin `scope` covers (see Order.in_scope), and no private ones when
+        `public`."""
         where: list[str] = []
         args: list[Any] = []
+        kind, _, within = scope.partition(":")
+        if scope and kind == "group":
+            where.append("chat_id = ?")
+            args.append(within)
+        elif scope:  # a region: its name within the order's region (no scope matches nothing)
+            where.append("instr(coalesce(region, ''), ?) > 0 AND ? != '' AND ? = 'region'")
+            args.extend([within, within, kind])
+        if public:
+            where.append("private = 0")
+        if excellent:
+            where.append("excellent = 1")
         if states:
             where.append(f"state IN ({','.join('?' * len(states))})")
             args.extend(states)

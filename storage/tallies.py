@@ -31,9 +31,20 @@ class Scope:
             raise ValueError(f"scope must be all, region:…, team:… or group:…, not {text!r}")
         return cls(kind, value.strip())
 
+    @classmethod
+    def for_admin(cls, scope: str) -> Scope:
+        """The tally scope of an admin scope ("" for all, "group:<id>", "region:<name>");
+        anything else covers nothing."""
+        kind, _, value = scope.partition(":")
+        if not scope:
+            return cls()
+        if kind in ("group", "region") and value:
+            return cls(kind, value)
+        return cls("none")
+
     def label(self) -> str:
-        return {"all": "全部", "region": "地区", "team": "服务队", "group": "群"}[self.kind] + (
-            f"：{self.value}" if self.value else "")
+        return {"all": "全部", "region": "地区", "team": "服务队", "group": "群",
+                "none": "无"}[self.kind] + (f"：{self.value}" if self.value else "")
 
 
 def _scope_sql(scope: Scope, alias: str = "o") -> tuple[str, list[Any]]:
@@ -45,6 +56,8 @@ def _scope_sql(scope: Scope, alias: str = "o") -> tuple[str, list[Any]]:
     if scope.kind == "team":
         return (f"{alias}.no IN (SELECT oe.order_no FROM order_experts oe JOIN experts x "
                 f"ON x.id = oe.expert_id WHERE x.team = ?)", [scope.value])
+    if scope.kind == "none":
+        return "1 = 0", []
     return "1 = 1", []
 
 

@@ -43,6 +43,7 @@ TOKEN_DISABLED = "未配置后台令牌，令牌登录已停用。请私聊机�
 BAD_LINK = "登录链接无效、已过期或已使用过。请私聊机器人发送 /后台 重新获取。"
 TOO_MANY = "尝试次数过多，请稍后再试。"
 BAD_FORM = "页面已过期，请刷新后重试。"
+NOT_ADMIN = "您已不是管理员，无法使用管理后台。"
 
 CSP = ("default-src 'none'; style-src 'self'; img-src 'self' data:; script-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
@@ -59,6 +60,9 @@ class AdminSession:
     started: datetime
     seen: datetime
     saved: datetime | None = None  # the last use written down (see SEEN_EVERY)
+    # The admin's scope, read afresh on every request ("" = everything); until then, one
+    # that covers nothing.
+    scope: str = "none:"
 
 
 def _hash(sid: str) -> str:
@@ -93,10 +97,11 @@ class Auth:
     def _live(s: AdminSession, now: datetime) -> bool:
         return now - s.seen <= SESSION_IDLE and now - s.started <= SESSION_MAX
 
-    async def start(self, account: str) -> str:
+    async def start(self, account: str, scope: str) -> str:
         now = self.now()
         sid = secrets.token_urlsafe(32)
-        session = AdminSession(account, secrets.token_urlsafe(32), now, now, saved=now)
+        session = AdminSession(account, secrets.token_urlsafe(32), now, now, saved=now,
+                               scope=scope)
         store = self.app.store
         async with self.app.lock:
             store.drop_stale_admin_sessions(now - SESSION_IDLE, now - SESSION_MAX)
@@ -135,6 +140,14 @@ class Auth:
                     self.app.store.drop_admin_session(_hash(sid))
                     if signed_out and s is not None:
                         self.app.store.record(s.account, "dashboard.signed_out")
+
+    def scope_of(self, account: str) -> str | None:
+        """The admin scope of a signed-in account, as it is now: "" for the token and super
+        admins, "group:<id>" or "region:<name>" for admins added in chat, None for an
+        account that is no admin any more."""
+        if account == TOKEN_ACCOUNT or account in self.app.config.bot.admins:
+            return ""
+        return self.app.store.admin_scope(account)
 
     def throttled(self, who: str) -> bool:
         cutoff = self.now() - FAIL_WINDOW
@@ -245,7 +258,8 @@ async def _start(request: web.Request, account: str, via: str) -> str:
         async with auth.app.lock:
             auth.app.store.record(account, "dashboard.signed_in", None, via=via)
     log.info("dashboard: %s signed in by %s from %s", account, via, _client(request))
-    return await auth.start(account)
+    scope = auth.scope_of(account)
+    return await auth.start(account, "none:" if scope is None else scope)
 
 
 async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -260,6 +274,8 @@ async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.Str
         if account is None:
             auth.failed(who)
             return sign_in_page(request, 403, BAD_LINK)
+        if auth.scope_of(account) is None:  # removed as an admin since the link was sent
+            return sign_in_page(request, 403, NOT_ADMIN)
         sid = await _start(request, account, "link")
     elif auth.token_ok(request.query["token"]):
         sid = await _start(request, TOKEN_ACCOUNT, "token")
@@ -291,6 +307,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     if session is None:
         return sign_in_page(request, 401, SIGNED_OUT)
+    scope = auth.scope_of(session.account)
+    if scope is None:  # removed as an admin since signing in
+        await auth.end(request.cookies.get(COOKIE))
+        return sign_in_page(request, 403, NOT_ADMIN)
+    session.scope = scope
     if request.method == "POST":
         form = await request.post()
         given = form.get(CSRF_FIELD)

@@ -10,12 +10,12 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 
 from bot.exports import cases, cases_bytes, ledger_bytes, need_of, session_sums
-from bot.periods import Period, PeriodError, month, parse_period
+from bot.periods import FIRST_YEAR, Period, PeriodError, month, parse_period
 from bot.web.dashboard import AdminSession, current, redirect, render
 from bot.web.dashboard_charts import bar_chart
 from bot.web.dashboard_timeline import timeline
 from storage.records import Order, OrderState
-from storage.tallies import tally
+from storage.tallies import Scope, tally
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -36,6 +36,7 @@ MIME = {
 }
 NOT_FOUND = "没有找到 {what}。"
 CASE_ONLY_DONE = "#{no} {state}，办结后才能评为优秀案例。"
+CASE_PRIVATE = "#{no} 是职工个人需求，为保护个人隐私，不能评为优秀案例。"
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,15 @@ class Pages:
         assert session is not None, "the guard lets no request through without a session"
         return session
 
+    def _scope(self, request: web.Request) -> str:
+        """The signed-in admin's scope: every page shows only what it covers."""
+        return self._session(request).scope
+
+    def _own(self, request: web.Request) -> Order | None:
+        """The order the path names, if it exists and the admin's scope covers it."""
+        order = self.store.get_order(int(request.match_info["no"]))
+        return order if order is not None and order.in_scope(self._scope(request)) else None
+
     # -- orders -----------------------------------------------------------------------------
 
     async def orders(self, request: web.Request) -> web.Response:
@@ -114,7 +124,7 @@ class Pages:
             states=states, category=f["category"] or None, region=f["region"] or None,
             text=f["q"] or None, since=period.start if period else None,
             until=period.end if period else None, limit=PAGE_SIZE,
-            offset=(page - 1) * PAGE_SIZE)
+            offset=(page - 1) * PAGE_SIZE, scope=self._scope(request))
         names = self._names()
         pages = max(1, -(-total // PAGE_SIZE))
         keep = {k: v for k, v in f.items() if v}
@@ -133,7 +143,7 @@ class Pages:
                       message=NOT_FOUND.format(what=what))
 
     async def order(self, request: web.Request) -> web.Response:
-        order = self.store.get_order(int(request.match_info["no"]))
+        order = self._own(request)
         if order is None:
             return self._not_found(request, f"#{request.match_info['no']}")
         names = self._names()
@@ -151,14 +161,18 @@ class Pages:
         events = timeline(self.store.events(order_no=order.no), order, name, by_account)
         return render(request, "order.html", title=order.label, nav="orders", o=order,
                       team=team, sessions=sessions, sums=session_sums(sessions),
-                      events=events, names=names, can_mark=order.state in DONE)
+                      events=events, names=names,
+                      can_mark=order.state in DONE and not order.private)
 
     async def mark_excellent(self, request: web.Request) -> web.Response:
-        order = self.store.get_order(int(request.match_info["no"]))
+        order = self._own(request)
         if order is None:
             return self._not_found(request, f"#{request.match_info['no']}")
         form = await request.post()
         mark = form.get("excellent") == "1"
+        if mark and order.private:
+            return render(request, "message.html", status=400, title="无法评选",
+                          message=CASE_PRIVATE.format(no=order.no))
         if mark and order.state not in DONE:
             return render(request, "message.html", status=400, title="无法评选",
                           message=CASE_ONLY_DONE.format(no=order.no, state=order.state.word))
@@ -171,8 +185,9 @@ class Pages:
 
     async def experts(self, request: web.Request) -> web.Response:
         rows = []
+        scope = self._scope(request)
         for e in self.store.experts():
-            _, served = self.store.search_orders(expert=e.id, limit=0)
+            _, served = self.store.search_orders(expert=e.id, limit=0, scope=scope)
             rows.append({"e": e, "load": self.store.open_load(e.id), "served": served})
         return render(request, "experts.html", title="专家", nav="experts", rows=rows)
 
@@ -180,7 +195,8 @@ class Pages:
         e = self.store.get_expert(request.match_info["eid"])
         if e is None:
             return self._not_found(request, "这位专家")
-        found, total = self.store.search_orders(expert=e.id, limit=500)
+        found, total = self.store.search_orders(expert=e.id, limit=500,
+                                                scope=self._scope(request))
         names = self._names()
         history = []
         for o in found:
@@ -198,10 +214,13 @@ class Pages:
         now = self.app.clock.now()
         period, error = self._period(request.query.get("month", "")[:40])
         period = period or month(now.year, now.month)
-        figures = tally(self.store.db, period.start, period.end)
+        scope = Scope.for_admin(self._scope(request))
+        figures = tally(self.store.db, period.start, period.end, scope)
         anchor = min(period.end - timedelta(seconds=1), now)
-        months = [month(*_shift(anchor.year, anchor.month, -k)) for k in range(11, -1, -1)]
-        by_month = [(f"{p.start:%Y-%m}", tally(self.store.db, p.start, p.end)) for p in months]
+        months = [month(y, m) for y, m in (_shift(anchor.year, anchor.month, -k)
+                                           for k in range(11, -1, -1)) if y >= FIRST_YEAR]
+        by_month = [(f"{p.start:%Y-%m}", tally(self.store.db, p.start, p.end, scope))
+                    for p in months]
         series = ("收到需求", "已办结")
         charts = [
             bar_chart("近12个月", series,
@@ -221,11 +240,11 @@ class Pages:
 
     async def cases(self, request: web.Request) -> web.Response:
         return render(request, "cases_page.html", title="优秀案例", nav="cases",
-                      cases=cases(self.store))
+                      cases=cases(self.store, self._scope(request)))
 
     async def exports(self, request: web.Request) -> web.Response:
         period, error = self._period(request.query.get("month", "")[:40])
-        n_cases = len(cases(self.store))
+        n_cases = len(cases(self.store, self._scope(request)))
         return render(request, "exports.html", title="导出", nav="exports", error=error,
                       month_value=f"{period.start:%Y-%m}" if period else "", period=period,
                       n_cases=n_cases)
@@ -241,7 +260,8 @@ class Pages:
         if error:
             return render(request, "message.html", status=400, title="时间段有误",
                           message=error)
-        data, count = ledger_bytes(self.store, "xlsx" if fmt == "xlsx" else "csv", period)
+        data, count = ledger_bytes(self.store, "xlsx" if fmt == "xlsx" else "csv", period,
+                                   self._scope(request))
         await self._audit(request, "ledger", format=fmt, rows=count,
                           period=period.label if period else "全部")
         tag = f"{period.start:%Y-%m}" if period else "all"
@@ -249,7 +269,8 @@ class Pages:
 
     async def export_cases(self, request: web.Request) -> web.Response:
         fmt = request.match_info["fmt"]
-        data, count = cases_bytes(self.store, "docx" if fmt == "docx" else "html")
+        data, count = cases_bytes(self.store, "docx" if fmt == "docx" else "html",
+                                  scope=self._scope(request))
         await self._audit(request, "cases", format=fmt, cases=count)
         return _attachment(data, fmt, f"优秀案例汇编.{fmt}", f"cases.{fmt}")
 
