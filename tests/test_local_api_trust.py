@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -26,6 +27,7 @@ from bot.config import (
 from bot.model import FrozenClock
 from bot.web.access import host_name
 from bot.web.server import make_web_app
+from tests.doubles_wecom import start_rig
 from tests.fakes import T0, add_expert
 
 Client = TestClient[web.Request, web.Application]
@@ -236,3 +238,25 @@ async def test_deep_json_big_ids_and_odd_digits_are_4xx(
         assert resp.status == 400, after
     assert (await client.get(PATH, params={"chat": "g1", "after": str(2**62)})).status == 200
     assert "Traceback" not in caplog.text
+
+
+async def test_platform_callbacks_answer_whatever_the_host(tmp_path: Path,
+                                                           clock: FrozenClock) -> None:
+    """A WeCom callback comes through whatever proxy or name the admin set up: its signature
+    authenticates it, so the Host check leaves it alone (and nothing else on the server)."""
+    rig = await start_rig(tmp_path, clock)
+    try:
+        query, body = rig.double.envelope(rig.double.message("帮助", userid="wu"))
+        async with aiohttp.ClientSession() as http:
+            url = rig.double.callback_url
+            async with http.post(url, params=query, json=body,
+                                 headers={"Host": "bot.example.org"}) as resp:
+                assert resp.status == 200
+            async with http.post(url, params=query, json={"encrypt": "x"},
+                                 headers={"Host": "bot.example.org"}) as resp:
+                assert 400 <= resp.status < 500 and resp.status != 421
+            health = url.replace(rig.app.config.wecom.callback_path, "/healthz")
+            async with http.get(health, headers={"Host": "bot.example.org"}) as resp:
+                assert resp.status == 421
+    finally:
+        await rig.close()
