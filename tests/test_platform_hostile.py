@@ -271,6 +271,21 @@ async def test_dingtalk_replay_cache_refuses_rather_than_forgets_when_full(
     assert await http.post(http.double.message("查询 1"), later) == 429
 
 
+async def test_dingtalk_errcode_of_odd_digits_falls_back_without_a_crash(
+        tmp_path: Path, clock: FrozenClock, double: DingTalkDouble,
+        caplog: pytest.LogCaptureFixture) -> None:
+    app, platform = dingtalk_app(tmp_path, clock, double)
+    try:
+        await platform.receive(double.message("查询 1"))
+        double.fail("webhook", 200, {"errcode": "\u00b2\u00b3", "errmsg": "?"})
+        assert await app.outbox.drain() == 1
+        assert [d.via for d in double.sent] == ["group"]  # the OpenAPI took over
+        clean(caplog)
+    finally:
+        await platform.sender.close()
+        app.store.db.close()
+
+
 # -- DingTalk stream frames --------------------------------------------------------------------
 
 
@@ -355,10 +370,10 @@ async def test_wecom_long_connection_frames_that_are_not_safe_json_are_skipped(
         assert r.platform.ws is not None
         good = json.dumps({"cmd": "ping", "headers": {"req_id": "r1"}, "errcode": 0})
         ws = FakeWs("[" * 50_000 + "]" * 50_000, good.replace('"r1"', '"\\ud800"'),
-                    '{"n": NaN}', good)
+                    '{"n": NaN}', "[1, 2]", good)
         frame = await r.platform.ws._next_frame(ws)  # type: ignore[arg-type]
-        assert frame == json.loads(good)  # the three bad ones were skipped
-        assert len(warnings(caplog)) == 3
+        assert frame == json.loads(good)  # the four bad ones were skipped
+        assert len(warnings(caplog)) == 4
         clean(caplog)
     finally:
         await r.close()

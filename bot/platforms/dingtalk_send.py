@@ -16,6 +16,7 @@ import aiohttp
 from bot.model import Clock
 from bot.platforms.base import SendError
 from bot.platforms.dingtalk_inbound import ReplyHandle
+from bot.platforms.stamps import plain_int
 from storage.records import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -272,11 +273,7 @@ def _code(data: dict[str, Any]) -> str:
 
 def _errcode(data: dict[str, Any]) -> int | None:
     code = data.get("errcode")
-    if isinstance(code, int) and not isinstance(code, bool):
-        return code
-    if isinstance(code, str) and code.isdigit():
-        return int(code)
-    return None
+    return plain_int(code)  # "²³".isdigit() is True, but int("²³") raises
 
 
 def _listed(data: dict[str, Any], key: str, users: list[str]) -> bool:

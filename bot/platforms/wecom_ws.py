@@ -137,6 +137,7 @@ class LongConnection:
                 continue
             if isinstance(frame, dict):
                 return frame
+            log.warning("wecom long connection: a frame that is not a JSON object was ignored")
 
     def _dispatch(self, frame: dict[str, Any]) -> None:
         headers = frame.get("headers")
