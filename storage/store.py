@@ -34,6 +34,15 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin):
         ).fetchone()
         return None if row is None else str(row[0] or "")
 
+    def claim_once(self, kind: str, key: str) -> bool:
+        """Record `key` of `kind` (e.g. a signed callback's timestamp); True the first time
+        only, also across restarts."""
+        with self.tx():
+            cur = self.db.execute(
+                "INSERT OR IGNORE INTO inbound (platform, msg_id, at, ref) VALUES (?, ?, ?, '')",
+                [kind, key, ts(self.clock.now())])
+        return cur.rowcount == 1
+
     def mark_seen(self, platform: str, msg_id: str, ref: str = "") -> None:
         with self.tx():
             self.db.execute(

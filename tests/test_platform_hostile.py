@@ -253,22 +253,24 @@ async def test_dingtalk_timestamp_and_sign_are_accepted_once(
     clean(caplog)
 
 
-async def test_dingtalk_replay_cache_forgets_pairs_once_they_are_too_old(
-        http: Http, clock: FrozenClock) -> None:
+async def test_dingtalk_replay_is_refused_after_a_restart_too(
+        http: Http, tmp_path: Path, clock: FrozenClock, double: DingTalkDouble,
+        aiohttp_client: Callable[[web.Application], Awaitable[Client]]) -> None:
     headers = http.headers()
     assert await http.post(http.double.message("查询 1"), headers) == 200
-    clock.advance(minutes=61)  # the pair is now refused for its age anyway
-    assert await http.post(http.double.message("查询 1"), http.headers()) == 200
-    assert await http.post(http.double.message("查询 1"), headers) == 403
-    assert len(http.platform.replays) == 1  # the old pair was dropped
-
-
-async def test_dingtalk_replay_cache_refuses_rather_than_forgets_when_full(
-        http: Http) -> None:
-    http.platform.replays.limit = 1
-    assert await http.post(http.double.message("查询 1")) == 200
-    later = http.headers(str(int(http.clock.now().timestamp() * 1000) + 1))
-    assert await http.post(http.double.message("查询 1"), later) == 429
+    await http.platform.stop()
+    app, platform = dingtalk_app(tmp_path, clock, double, mode="http")  # the same database
+    try:
+        web_app = web.Application()
+        web_app.add_routes(platform.routes())
+        again = Http(app, platform, await aiohttp_client(web_app), double, clock)
+        assert await again.post(double.message("我的单"), headers) == 403
+        clock.advance(minutes=61)  # an hour on, the age check refuses it as well
+        assert await again.post(double.message("我的单"), headers) == 403
+        assert await again.post(double.message("我的单")) == 200  # a fresh pair
+    finally:
+        await platform.stop()
+        app.store.db.close()
 
 
 async def test_dingtalk_errcode_of_odd_digits_falls_back_without_a_crash(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import sqlite3
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -13,7 +14,7 @@ from aiohttp import web
 from bot.platforms.dingtalk_inbound import PLATFORM, ReplyHandle, to_incoming
 from bot.platforms.dingtalk_receive import StreamClient, StreamReceiver
 from bot.platforms.dingtalk_send import DingTalkSender
-from bot.platforms.dingtalk_sign import TOO_MANY, SeenSigns, check_callback
+from bot.platforms.dingtalk_sign import REPLAYED, SIGN_KIND, check_callback
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
 from storage.records import OutboxItem
@@ -67,7 +68,6 @@ class DingTalkPlatform:
         self._pending: set[concurrent.futures.Future[Handled | None]] = set()
         self._pending_lock = threading.Lock()
         self._tasks: set[asyncio.Task[Handled | None]] = set()
-        self.replays = SeenSigns()  # HTTP callback mode: each (timestamp, sign) once
 
     # -- Platform protocol ------------------------------------------------------------------
 
@@ -145,10 +145,15 @@ class DingTalkPlatform:
             log.warning("DingTalk callback refused: %s", exc.message)
             return json_response({"error": exc.message}, status=exc.status)
         # Accepted once: a replay of the headers is refused whatever its body.
-        problem = self.replays.claim(timestamp, self.app.clock.now())
-        if problem:
-            log.warning("DingTalk callback refused: %s", problem)
-            return json_response({"error": problem}, status=429 if problem == TOO_MANY else 403)
+        try:
+            async with self.app.lock:
+                fresh = self.app.store.claim_once(SIGN_KIND, timestamp)
+        except sqlite3.Error as exc:  # not acknowledged: DingTalk will try again
+            log.error("DingTalk callback not taken, storage unavailable: %s", exc)
+            return json_response({"error": "storage unavailable"}, status=503)
+        if not fresh:
+            log.warning("DingTalk callback refused: %s", REPLAYED)
+            return json_response({"error": REPLAYED}, status=403)
         task = asyncio.create_task(self.receive(payload), name="dingtalk-callback")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

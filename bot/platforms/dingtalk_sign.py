@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import hmac
 from datetime import datetime
 
@@ -12,9 +11,11 @@ from bot.platforms.stamps import plain_stamp
 
 MAX_SKEW_MS = 60 * 60 * 1000  # a callback more than an hour off is refused
 MAX_SIGN = 128  # a real sign is 44 characters of base64
-MAX_REMEMBERED = 200_000  # accepted pairs kept for the replay check (see SeenSigns)
 REPLAYED = "timestamp and sign already used (a replay)"
-TOO_MANY = "too many callbacks within the hour"
+# A valid sign is a function of the timestamp alone, so the timestamp names the pair; the
+# store remembers each accepted one (under this kind), so a replay is refused even after a
+# restart, and the age check refuses it an hour on.
+SIGN_KIND = "dingtalk-sign"
 
 
 def callback_sign(timestamp: str, secret: str) -> str:
@@ -38,38 +39,3 @@ def check_callback(timestamp: str | None, sign: str | None, secret: str, now: da
     if not secret or not hmac.compare_digest(callback_sign(timestamp, secret), sign):
         return "wrong sign"
     return ""
-
-
-class SeenSigns:
-    """The (timestamp, sign) pairs of accepted callbacks, so each is accepted once.
-
-    A valid sign is a function of the timestamp alone, so the timestamp names the pair. A pair
-    is kept while `check_callback` would still accept its timestamp (an hour past it); after
-    that the age check refuses it anyway. Only correctly signed callbacks are recorded, so only
-    DingTalk (or whoever holds the app secret) can fill this: `MAX_REMEMBERED` pairs an hour is
-    far beyond a union bot's traffic, and past it callbacks are refused rather than forgotten
-    pairs becoming replayable. Kept in memory: the bot refuses to start twice on one database
-    (bot/runlock.py), so one process sees every callback. A restart forgets the pairs: one
-    captured before it could be replayed once more within its hour (a durable store would
-    close that gap)."""
-
-    def __init__(self, limit: int = MAX_REMEMBERED) -> None:
-        self.limit = limit
-        self._keys: set[str] = set()
-        self._heap: list[tuple[int, str]] = []  # (timestamp ms, timestamp) oldest first
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def claim(self, timestamp: str, now: datetime) -> str:
-        """Record the pair of a correctly signed callback; "" the first time, else why not."""
-        cutoff = int(now.timestamp() * 1000) - MAX_SKEW_MS
-        while self._heap and self._heap[0][0] < cutoff:
-            self._keys.discard(heapq.heappop(self._heap)[1])
-        if timestamp in self._keys:
-            return REPLAYED
-        if len(self._keys) >= self.limit:
-            return TOO_MANY
-        self._keys.add(timestamp)
-        heapq.heappush(self._heap, (int(timestamp), timestamp))
-        return ""
