@@ -260,3 +260,14 @@ async def test_platform_callbacks_answer_whatever_the_host(tmp_path: Path,
                 assert resp.status == 421
     finally:
         await rig.close()
+
+
+async def test_a_request_too_malformed_to_parse_is_one_warning(
+        tmp_path: Path, served: Callable[[Config], App], aiohttp_client: MakeClient,
+        caplog: pytest.LogCaptureFixture) -> None:
+    client = await aiohttp_client(make_web_app(served(_config(tmp_path))))
+    resp = await client.get("/healthz", headers={"X-Long": "a" * 10_000})
+    assert resp.status == 400
+    refused = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [r.levelname for r in refused] == ["WARNING"]
+    assert "Traceback" not in caplog.text and refused[0].exc_info is None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import logging
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.log import server_logger
 
 from bot.web.access import host_guard, local_token_guard
 from bot.web.responses import json_response
@@ -19,8 +22,27 @@ STATIC = Path(str(resources.files("bot.web") / "static"))
 DIRECTORY = Path(str(resources.files("bot") / "data" / "demo" / "directory.json"))
 
 
+class MalformedRequests(logging.Filter):
+    """aiohttp logs a request it cannot even parse (a header line past 8 KB, bytes that are
+    no HTTP) with a traceback at ERROR: that is the client's fault, answered with a 4xx, so
+    it becomes one WARNING line without the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= (exc.code or 0) < 500:
+            record.msg, record.args = "refused a malformed HTTP request: %s", (exc.message,)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_MALFORMED = MalformedRequests()
+
+
 def make_web_app(app: App) -> web.Application:
     """Routes for the bot's server, whatever platforms are enabled."""
+    if _MALFORMED not in server_logger.filters:
+        server_logger.addFilter(_MALFORMED)
     callbacks = {route.path for name, platform in app.platforms.items() if name != "local"
                  for route in platform.routes() if isinstance(route, web.RouteDef)}
     middlewares = [host_guard(app.config, callbacks)]
