@@ -203,15 +203,6 @@ class AdminMixin(StoreBase):
     def link_requests(self) -> list[dict[str, Any]]:
         return self._rows("SELECT * FROM link_requests ORDER BY at")
 
-    def link_account(self, expert_id: str, account: str, actor: str) -> None:
-        """Link a chat account to an expert (replacing any other link of that account)."""
-        with self.tx():
-            self.db.execute(
-                "INSERT OR REPLACE INTO expert_accounts (account, expert_id) VALUES (?, ?)",
-                [account, expert_id])
-            self.db.execute("DELETE FROM link_requests WHERE account = ?", [account])
-            self._event(actor, "expert.linked", None, expert=expert_id, account=account)
-
     # -- questions the bot asked ------------------------------------------------------------
 
     def ask(self, platform: str, chat_id: str, sender: str, kind: str, text: str) -> None:
