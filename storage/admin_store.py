@@ -17,8 +17,16 @@ LOGIN_TTL = timedelta(minutes=10)
 SCRUBBED = "已失效"  # stands in for a used or expired sign-in token in a stored message
 LINK_TOKEN = re.compile(r"(?<=login=)[A-Za-z0-9_-]{16,}")  # secrets.token_urlsafe's alphabet
 # Where a sent link's text may sit: the outbox (its text, its extra JSON, an error echoing
-# it) and the local chat's log.
+# it) and the local chat's log; a link only ever goes 1:1 to the account it signs in, so only
+# that account's 1:1 messages are read (through their indexes, never a whole table).
 LINK_COLUMNS = {"outbox": ("text", "extra", "last_error"), "local_messages": ("text",)}
+LINK_ROWS = {"outbox": "platform = ? AND chat_id = ?", "local_messages": "chat = ?"}
+
+
+def _chat_keys(account: str) -> dict[str, list[str]]:
+    """The keys of `account`'s 1:1 chat in each table that may hold its sign-in links."""
+    platform, _, user = account.partition(":")
+    return {"outbox": [platform, user], "local_messages": [f"dm-{user}"]}
 
 
 def token_hash(token: str) -> str:
@@ -103,7 +111,7 @@ class AdminMixin(StoreBase):
                 return None
             self.db.execute("UPDATE login_tokens SET used_at = ?, scrubbed_at = ? "
                             "WHERE token_hash = ?", [now, now, digest])
-            scrubbed = self._scrub_token(token)
+            scrubbed = self._scrub_token(token, str(row[0]))
             self._event(row[0], "dashboard.signed_in", None, via="link")
         log.info("sign-in link used: scrubbed from %d stored messages", scrubbed)
         return str(row[0])
@@ -121,34 +129,41 @@ class AdminMixin(StoreBase):
             valid = {r[0] for r in self.db.execute(
                 "SELECT token_hash FROM login_tokens WHERE used_at IS NULL AND expires_at > ?",
                 [now]).fetchall()}
-            scrubbed = self._scrub_all_but(valid)
+            accounts = [r[0] for r in self.db.execute(
+                f"SELECT DISTINCT account FROM login_tokens WHERE {dead}", [now]).fetchall()]
+            scrubbed = sum(self._scrub_all_but(valid, str(a)) for a in accounts)
             self.db.execute(f"UPDATE login_tokens SET scrubbed_at = ? WHERE {dead}", [now, now])
         log.info("sign-in links: %d used or expired, scrubbed from %d stored messages",
                  due, scrubbed)
         return scrubbed
 
-    def _scrub_token(self, token: str) -> int:
-        """Replace one known token wherever a stored message holds it."""
+    def _scrub_token(self, token: str, account: str) -> int:
+        """Replace one known token wherever a stored 1:1 message to `account` holds it."""
         changed = 0
+        keys = _chat_keys(account)
         for table, columns in LINK_COLUMNS.items():
             sets = ", ".join(f"{c} = replace({c}, ?, ?)" for c in columns)
             where = " OR ".join(f"instr({c}, ?) > 0" for c in columns)
-            cur = self.db.execute(f"UPDATE {table} SET {sets} WHERE {where}",
-                                  [*[token, SCRUBBED] * len(columns), *[token] * len(columns)])
+            cur = self.db.execute(
+                f"UPDATE {table} SET {sets} WHERE {LINK_ROWS[table]} AND ({where})",
+                [*[token, SCRUBBED] * len(columns), *keys[table], *[token] * len(columns)])
             changed += cur.rowcount
         return changed
 
-    def _scrub_all_but(self, keep: set[str]) -> int:
-        """Replace every link token in the stored messages whose hash is not in `keep`."""
+    def _scrub_all_but(self, keep: set[str], account: str) -> int:
+        """Replace every link token in the stored 1:1 messages to `account` whose hash is
+        not in `keep`."""
         def scrub(text: str) -> str:
             return LINK_TOKEN.sub(
                 lambda m: m[0] if token_hash(m[0]) in keep else SCRUBBED, text)
 
         changed = 0
+        keys = _chat_keys(account)
         for table, columns in LINK_COLUMNS.items():
             where = " OR ".join(f"instr({c}, 'login=') > 0" for c in columns)
             for row in self.db.execute(
-                    f"SELECT id, {', '.join(columns)} FROM {table} WHERE {where}").fetchall():
+                    f"SELECT id, {', '.join(columns)} FROM {table} "
+                    f"WHERE {LINK_ROWS[table]} AND ({where})", keys[table]).fetchall():
                 new = [scrub(v) if isinstance(v, str) else v for v in row[1:]]
                 if new != list(row[1:]):
                     self.db.execute(

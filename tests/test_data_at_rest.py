@@ -155,7 +155,7 @@ def test_the_migration_hashes_plain_tokens_and_the_sweep_scrubs_their_texts(
                 "(?, 'fake:admin', ?, ?)", [live, ts(T0 + timedelta(minutes=5)), used,
                                             ts(T0 + timedelta(minutes=5)), ts(T0)])
     old.execute("INSERT INTO outbox (created_at, platform, chat_id, chat_kind, text, state) "
-                "VALUES (?, 'fake', 'dm-admin', 'single', ?, 'sent')",
+                "VALUES (?, 'fake', 'admin', 'single', ?, 'sent')",
                 [ts(T0), f"后台登录链接：\nhttp://127.0.0.1:8080/admin/?login={used}"])
     old.execute("PRAGMA user_version = 6")
     old.conn.commit()
