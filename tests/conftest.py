@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.app import App
 from bot.web.server import make_web_app
 from tests.doubles_dingtalk import DingTalkDouble
+from tests.doubles_wecom import Rig, start_rig
 from tests.fakes import T0, Client, FakeChat, FrozenClock, add_expert, make_app
 
 
@@ -45,6 +46,16 @@ def experts(app: App) -> None:
     add_expert(app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"))
     add_expert(app, "e2", "叶卫东", ("变频器", "电气", "PLC"), region="浙江省杭州市西湖区")
     add_expert(app, "e3", "陈水根", ("水产养殖", "溶解氧"), region="浙江省金华市婺城区")
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
+    """The bot on WeCom URL callbacks against the WeCom double, welder e1 on the roster
+    (test files that need another set-up define their own `rig`)."""
+    r = await start_rig(tmp_path, clock)
+    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
+    yield r
+    await r.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from bot.platforms.dingtalk import DingTalkPlatform
 from bot.platforms.dingtalk_sign import callback_sign
 from tests.doubles_dingtalk import BOT_TOPIC, DingTalkDouble, dingtalk_app
 from tests.doubles_wecom import Rig, start_rig
-from tests.fakes import add_expert
 
 Client = TestClient[web.Request, web.Application]
 FUZZ = settings(max_examples=200, deadline=None,
@@ -85,14 +84,6 @@ WECOM_KEYS = ["msgid", "aibotid", "chatid", "chattype", "from", "response_url", 
               "text", "voice", "mixed", "quote", "stream", "create_time", "event", "image"]
 WECOM_NESTED = {"text": ["content"], "from": ["userid"], "stream": ["id"],
                 "quote": ["msgtype", "text"], "mixed": ["msg_item"]}
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
-    r = await start_rig(tmp_path, clock)
-    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    yield r
-    await r.close()
 
 
 @FUZZ

@@ -22,7 +22,6 @@ from bot.platforms.dingtalk_receive import StreamClient
 from bot.platforms.dingtalk_sign import callback_sign
 from tests.doubles_dingtalk import DingTalkDouble, dingtalk_app
 from tests.doubles_wecom import Rig, WeComDouble, start_rig
-from tests.fakes import add_expert
 
 Client = TestClient[web.Request, web.Application]
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
@@ -43,14 +42,6 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 # -- WeCom URL callback ------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
-    r = await start_rig(tmp_path, clock)
-    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    yield r
-    await r.close()
 
 
 def sealed(d: WeComDouble, plain: str) -> tuple[dict[str, str], dict[str, str]]:

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.model import FrozenClock, Outgoing
 from tests.doubles_wecom import AES_KEY, TOKEN, Rig, WeComDouble, start_rig
 from tests.fakes import add_expert
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
-    r = await start_rig(tmp_path, clock)
-    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    yield r
-    await r.close()
 
 
 async def test_url_verification_restores_a_raw_plus(rig: Rig) -> None:
