@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.periods import Period
-from bot.text.phones import mask_phones
+from bot.text.phone_mask import mask_phones
 from storage.records import OUTCOME_WORDS, Order, Session
 from storage.store import Store
 

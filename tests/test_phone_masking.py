@@ -9,7 +9,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.text.phones import mask_phones, phones_in
+from bot.text.phone_mask import mask_phones
+from bot.text.phones import phones_in
 
 CHINESE = ["零〇洞", "一幺", "二", "三", "四", "五", "六", "七", "八", "九"]
 # Every way a digit is written in the generated spellings: ASCII, full-width, Chinese.

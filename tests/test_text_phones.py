@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.text.phones import mask_phones, phones_in
+from bot.text.phone_mask import mask_phones
+from bot.text.phones import phones_in
 
 CASES = [
     ("联系人吴经理 13867201234", ("13867201234",)),

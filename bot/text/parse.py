@@ -16,8 +16,8 @@ from bot.text.normalize import mention_prefix, normalize
 from bot.text.orgs import find_enterprise, form_enterprise
 from bot.text.outcome import Outcome, read_outcome, read_rating, visit_mode
 from bot.text.people import find_contact, name_at
+from bot.text.phone_mask import mask_phones as mask_phones
 from bot.text.phones import find_phones
-from bot.text.phones import mask_phones as mask_phones
 from bot.text.regions import find_region
 from bot.text.request import classify
 from bot.text.summary import clip_summary, problem_text
