@@ -206,9 +206,9 @@ def mask_phones(text: str) -> str:
     if not mine and not parsed:
         return text
     again = _again(mine + parsed)
-    # Mobiles first (as `scan_phones` takes them), then the other numbers, then the parser's readings
-    # (the skeleton reads them whole where the parser stops at an invisible mark), then the
-    # numbers found once, wherever else they stand.
+    # Mobiles first (as `scan_phones` takes them), then the other numbers, then the parser's
+    # readings (the skeleton reads them whole where the parser stops at an invisible mark),
+    # then the numbers found once, wherever else they stand.
     spans = [(*_original(lost, p.start, p.end), masked_phone(p), False) for p in mine]
     spans += [(p.start, p.end, masked_phone(p), True) for p in parsed]
     spans += _found_again(sk, lost, again)
