@@ -349,7 +349,8 @@ def cmd_route(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from bot.exports import write_cases, write_ledger
+    from bot.exports import write_ledger
+    from bot.exports_booklet import write_cases
     from bot.periods import PeriodError, month
 
     if args.cases != (args.format in ("html", "docx")):

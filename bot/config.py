@@ -9,6 +9,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+DASHBOARD_PATH = "/admin"  # where the server mounts the dashboard
+
 
 class ConfigError(Exception):
     """A configuration problem, described in one line."""
@@ -179,6 +181,20 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def dashboard_url(config: Config) -> str:
+    """The dashboard's address as people reach it: `[dashboard] public_url`, else the
+    server's own host and port (a wildcard host read as this machine)."""
+    base = config.dashboard.public_url.rstrip("/")
+    if not base:
+        host = config.server.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        base = f"http://{host}:{config.server.port}"
+    return base + DASHBOARD_PATH
 
 
 def check_exposure(config: Config) -> None:

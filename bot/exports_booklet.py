@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from pathlib import Path
+from typing import Literal
 
-from bot.exports import Case
-from bot.web.dashboard_templates import day, make_env, num
+from bot.cases import Case, cases
+from bot.templates import day, make_env, num
+from storage.store import Store
 
+CasesFormat = Literal["html", "docx"]
 TITLE = "优秀案例汇编"
 SUBTITLE = "劳模工匠点单服务"
 NUMERALS = "一二三四五六七八九十"
@@ -80,3 +84,22 @@ def booklet_docx(cases: list[Case], now: datetime) -> bytes:
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def cases_bytes(store: Store, fmt: CasesFormat, now: datetime | None = None,
+                scope: str = "") -> tuple[bytes, int]:
+    """The case booklet's bytes in `fmt`, and how many cases it holds."""
+    found = cases(store, scope)
+    when = now or store.clock.now()
+    if fmt == "html":
+        return booklet_html(found, when).encode("utf-8"), len(found)
+    if fmt == "docx":
+        return booklet_docx(found, when), len(found)
+    raise ValueError(f"case booklet format must be html or docx, not {fmt!r}")
+
+
+def write_cases(store: Store, path: str | Path, fmt: CasesFormat) -> int:
+    """Write the case booklet to `path`; returns the number of cases."""
+    data, count = cases_bytes(store, fmt)
+    Path(path).write_bytes(data)
+    return count

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -13,9 +12,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.config import Config
 from bot.model import SHANGHAI
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +27,13 @@ def jobs(config: Config) -> list[tuple[str, BaseTrigger]]:
     ]
 
 
-def start_scheduler(app: App, run: Callable[[], Awaitable[object]]) -> AsyncIOScheduler:
+def start_scheduler(config: Config, run: Callable[[], Awaitable[object]]) -> AsyncIOScheduler:
     """Start APScheduler on the running loop; coalesced, one instance per job at a time."""
     scheduler = AsyncIOScheduler(
         timezone=SHANGHAI,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 24 * 3600},
     )
-    for name, trigger in jobs(app.config):
+    for name, trigger in jobs(config):
         scheduler.add_job(run, trigger, id=name, name=name)
     scheduler.start()
     return scheduler

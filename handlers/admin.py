@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 
 from bot.charts import image_extra, tally_chart_png
+from bot.config import dashboard_url
 from bot.model import ChatKind, Incoming, Outgoing
 from bot.periods import PeriodError, parse_period
 from bot.router import BotError, Context, Router
+from bot.text.regions import find_region
+from handlers.jobs import sweep
 from handlers.lookup import show_help
 from handlers.report import tally_text
 from storage.tallies import Scope, tally
@@ -45,11 +48,10 @@ async def admin_help(msg: Incoming, ctx: Context) -> None:
 
 def send_dashboard_link(msg: Incoming, ctx: Context, page: str = "") -> None:
     """A one-time sign-in link to the dashboard, sent 1:1 (never into a group)."""
-    from bot.web.dashboard import login_url
-
     if not ctx.config.dashboard.enabled:
         raise BotError("后台未启用（[dashboard] enabled = false）")
-    ctx.tell(msg.sender_id, LINK.format(url=login_url(ctx, msg.account, page)))
+    url = ctx.store.login_link(msg.account, dashboard_url(ctx.config), page)
+    ctx.tell(msg.sender_id, LINK.format(url=url))
     if msg.chat_kind is not ChatKind.SINGLE:
         ctx.reply(LINK_SENT)
 
@@ -132,8 +134,6 @@ async def settings(msg: Incoming, ctx: Context) -> None:
     if key is None or not value:
         raise BotError(SETTINGS_USAGE)
     if key in ("region", "expert_group") and value != "全部":
-        from bot.text.regions import find_region
-
         value = find_region(value) or value
     _within_scope(ctx, key, key_word, value)
     if key == "quiet":
@@ -204,8 +204,6 @@ def _stats_scope(ctx: Context, asked: Scope) -> Scope:
 @router.command("提醒", "remind")
 async def remind(msg: Incoming, ctx: Context) -> None:
     """/提醒 /remind：立即检查并发送到期的提醒"""
-    from handlers.jobs import sweep
-
     need_admin(msg, ctx)
     ctx.job = True  # the reminders go where they belong, not echoed here
     done = sweep(ctx)

@@ -6,7 +6,7 @@ import re
 
 from bot.model import Incoming
 from bot.router import BotError, Context, Router
-from handlers.admin import need_admin
+from handlers.admin import need_admin, send_dashboard_link
 from handlers.admin_roster import find_one
 from handlers.common import NOT_FOUND, expert_line, post, scope_covers
 from storage.records import Order, OrderState
@@ -123,8 +123,6 @@ async def case(msg: Incoming, ctx: Context) -> None:
                                               for o in cases]) if cases else "还没有优秀案例。")
         return
     if words and words[0] in ("导出", "export"):
-        from handlers.admin import send_dashboard_link
-
         send_dashboard_link(msg, ctx, "cases")
         return
     unmark = bool(words) and words[0] in ("取消", "unmark")

@@ -98,6 +98,14 @@ class AdminMixin(StoreBase):
             self._event(account, "dashboard.link_issued", None)
         return token
 
+    def login_link(self, account: str, dashboard: str, page: str = "") -> str:
+        """A one-time sign-in link for `account` into the dashboard at `dashboard` (its URL);
+        `page` is a dashboard path with an optional query, such as "exports?month=2026-05"."""
+        token = self.issue_login_token(account)
+        path, _, query = page.lstrip("/").partition("?")
+        query = f"{query}&login={token}" if query else f"login={token}"
+        return f"{dashboard}/{path}?{query}"
+
     def use_login_token(self, token: str) -> str | None:
         """The account a valid, unused, unexpired token was issued to; it is used up, and
         scrubbed from the stored messages that carried its link."""

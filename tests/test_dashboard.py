@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
 from bot.app import App
-from bot.config import DashboardConfig, ServerConfig
+from bot.config import DashboardConfig, ServerConfig, dashboard_url
 from bot.exports import LEDGER_HEADER
 from bot.model import FrozenClock
-from bot.web.dashboard import COOKIE, client_address, login_url
+from bot.web.dashboard_auth import COOKIE, client_address
 from bot.web.server import make_web_app
 from tests.test_exports import WELD_ROW, seed
 
@@ -170,6 +170,11 @@ async def test_one_time_link_works_once(seeded: App, client: Client,
     assert again.status == 403 and "登录链接无效" in body
     _no_secrets(body)
     assert [e.actor for e in seeded.store.events(kind="dashboard.signed_in")] == ["fake:admin"]
+
+
+def login_url(app: App, account: str, page: str = "") -> str:
+    """A sign-in link as /后台 sends it."""
+    return app.store.login_link(account, dashboard_url(app.config), page)
 
 
 async def test_login_url_names_the_server_and_page(seeded: App) -> None:

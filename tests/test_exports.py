@@ -12,7 +12,9 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.app import App
-from bot.exports import LEDGER_HEADER, cases, ledger, write_cases, write_ledger
+from bot.cases import cases
+from bot.exports import LEDGER_HEADER, ledger, write_ledger
+from bot.exports_booklet import write_cases
 from bot.model import SHANGHAI, FrozenClock
 from bot.periods import month
 from storage.records import NewOrder, OrderState

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import App
-from bot.exports import cases, ledger, write_cases
+from bot.cases import cases
+from bot.exports import ledger
+from bot.exports_booklet import write_cases
 from bot.matching import Routing
 from tests.fakes import FakeChat, add_expert
 

@@ -7,10 +7,11 @@ import concurrent.futures
 import logging
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
+from bot.core import Core, Handled
 from bot.platforms.dingtalk_inbound import PLATFORM, ReplyHandle, to_incoming
 from bot.platforms.dingtalk_receive import StreamClient, StreamReceiver
 from bot.platforms.dingtalk_send import DingTalkSender
@@ -18,9 +19,6 @@ from bot.platforms.dingtalk_sign import REPLAYED, SIGN_KIND, check_callback
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
 from storage.records import OutboxItem
-
-if TYPE_CHECKING:
-    from bot.app import App, Handled
 
 __all__ = ["DingTalkPlatform", "to_incoming"]
 
@@ -40,7 +38,7 @@ class DingTalkPlatform:
     rate_limited = True
     in_store = False
 
-    def __init__(self, app: App, *, mode: str | None = None, callback_path: str | None = None,
+    def __init__(self, app: Core, *, mode: str | None = None, callback_path: str | None = None,
                  backoff: tuple[float, float] = (1.0, 60.0)) -> None:
         self.app = app
         cfg = app.config.dingtalk

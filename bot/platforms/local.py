@@ -7,20 +7,17 @@ import logging
 import re
 import sqlite3
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from bot.app import StorageUnavailable
 from bot.charts import image_of
+from bot.core import Core, StorageUnavailable
 from bot.model import ChatKind, Incoming
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
 from storage.records import OutboxItem
 from storage.store import Store
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 MAX_TEXT = 20_000
 MAX_NAME = 200  # chat, sender and message ids, and display names
@@ -42,7 +39,7 @@ class LocalPlatform:
     rate_limited = False
     in_store = True
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Core) -> None:
         self.app = app
         self.store: Store = app.store
 

@@ -6,12 +6,13 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bot.charts import image_of
 from bot.config import ConfigError, WeComConfig
+from bot.core import Core
 from bot.model import ChatKind, Incoming
 from bot.platforms.base import SendError
 from bot.platforms.wecom_callback import CallbackEndpoint
@@ -27,9 +28,6 @@ from bot.platforms.wecom_send import (
 )
 from bot.platforms.wecom_ws import DEFAULT_WS_URL, RESPOND, SEND_MSG, LongConnection
 from storage.records import OutboxItem
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +79,7 @@ class WeComPlatform:
     rate_limited = True
     in_store = False
 
-    def __init__(self, app: App, settings: WeComSettings | None = None) -> None:
+    def __init__(self, app: Core, settings: WeComSettings | None = None) -> None:
         self.app = app
         self.settings = settings or WeComSettings.from_config(app.config.wecom)
         s = self.settings

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
-from bot.exports import cases, cases_bytes, ledger_bytes, need_of, session_sums
+from bot.cases import cases
+from bot.core import Core
+from bot.exports import ledger_bytes, need_of, session_sums
+from bot.exports_booklet import cases_bytes
 from bot.periods import FIRST_YEAR, Period, PeriodError, month, parse_period
-from bot.web.dashboard import AdminSession, current, redirect, render
+from bot.web.dashboard_auth import AdminSession, current, redirect, render
 from bot.web.dashboard_charts import bar_chart
 from bot.web.dashboard_timeline import timeline
 from storage.records import Order, OrderState
 from storage.tallies import Scope, tally
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 PAGE_SIZE = 50
 DONE = (OrderState.COMPLETED, OrderState.RATED)
@@ -64,7 +64,7 @@ def _attachment(data: bytes, fmt: str, name: str, ascii_name: str) -> web.Respon
 class Pages:
     """Request handlers; the guard middleware has checked the session before any of them."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: Core) -> None:
         self.app = app
         self.store = app.store
 

@@ -6,17 +6,15 @@ import json
 import logging
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.log import server_logger
 
+from bot.core import Core
 from bot.web.access import host_guard, local_token_guard
+from bot.web.dashboard import dashboard_app
 from bot.web.responses import json_response
-
-if TYPE_CHECKING:
-    from bot.app import App
 
 STATIC = Path(str(resources.files("bot.web") / "static"))
 DIRECTORY = Path(str(resources.files("bot") / "data" / "demo" / "directory.json"))
@@ -39,7 +37,7 @@ class MalformedRequests(logging.Filter):
 _MALFORMED = MalformedRequests()
 
 
-def make_web_app(app: App) -> web.Application:
+def make_web_app(app: Core) -> web.Application:
     """Routes for the bot's server, whatever platforms are enabled."""
     if _MALFORMED not in server_logger.filters:
         server_logger.addFilter(_MALFORMED)
@@ -61,8 +59,6 @@ def make_web_app(app: App) -> web.Application:
     if "local" in app.platforms:
         web_app.add_routes(_chat_routes())
     if app.config.dashboard.enabled:
-        from bot.web.dashboard import dashboard_app
-
         web_app.add_subapp("/admin", dashboard_app(app))
     return web_app
 

@@ -10,7 +10,7 @@ import jinja2
 
 from bot.model import SHANGHAI
 
-TEMPLATES = Path(str(resources.files("bot.web") / "templates"))
+TEMPLATES = Path(str(resources.files("bot.web") / "templates"))  # the pages and the booklet
 
 
 def when(value: datetime | None) -> str:

@@ -1,0 +1,127 @@
+"""The core that handles one message: dedupe, parse, route to a handler, queue the replies.
+
+It knows no particular platform: platforms hand it an `Incoming` and send what its outbox
+holds through the `Platform` protocol; the wiring (bot/app.py) builds it and serves it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.config import Config
+from bot.matching import Routing
+from bot.model import Clock, Incoming
+from bot.outbox import Outbox
+from bot.platforms.base import Platform
+from bot.router import BotError, Context, Router, find_route
+from bot.text.match_embed import Embedder
+from bot.text.parse import Parsed, parse
+from storage.records import OutboxItem
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+APOLOGY = "抱歉，处理这条消息时出了点问题，已记录下来。请稍后再试，或联系管理员。"
+_ORDER_REF = re.compile(r"#(\d{1,9})")
+
+
+class StorageUnavailable(Exception):
+    """The database refused a write (disk full, read-only): nothing was handled or stored."""
+
+
+@dataclass(frozen=True)
+class Handled:
+    """The outcome of handling one message."""
+
+    duplicate: bool
+    ref: str = ""
+    sent: list[int] = field(default_factory=list)
+    delivered: list[tuple[OutboxItem, str]] = field(default_factory=list)  # in-store sends
+
+
+class Core:
+    """The store, the routers, the outbox and the platforms it sends through."""
+
+    def __init__(self, config: Config, clock: Clock, store: Store,
+                 routers: tuple[Router, ...], embedder: Embedder | None = None) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.routers = routers
+        self.lock = asyncio.Lock()  # one writer: every store write happens under it
+        self.platforms: dict[str, Platform] = {}
+        self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock)
+        self.routing = Routing(store, embedder)
+        self.ready = False  # serving: /healthz answers 200
+
+    def add_platform(self, platform: Platform) -> None:
+        self.platforms[platform.name] = platform
+
+    async def handle(self, msg: Incoming,
+                     record: Callable[[Store], str] | None = None) -> Handled:
+        """Handle one inbound message exactly once.
+
+        The dedupe record, `record`'s write (the platform's own log, if any), the handler's
+        changes and its queued replies commit together, so a crash either loses nothing or
+        repeats nothing. Returns the ids of the outbox items the handling queued.
+        """
+        parsed = parse(msg.text, msg.sent_at or self.clock.now())
+        if parsed.intent == "new_order":
+            # Model work off the loop, before the lock (a group's default region aside).
+            await self.routing.prefetch(msg.text, parsed.region, self.config.bot.announce_top)
+        async with self.lock:
+            ref = self.store.seen(msg.platform, msg.msg_id)
+            if ref is not None:
+                log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
+                return Handled(duplicate=True, ref=ref)
+            ctx = self.context(msg, parsed)
+            try:
+                with self.store.tx():
+                    ref = record(self.store) if record else ""
+                    self.store.mark_seen(msg.platform, msg.msg_id, ref)
+                    self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
+                                             msg.chat_title, msg.reply_handle)
+                    await self._dispatch(msg, ctx)
+                    delivered = await self.outbox.send_in_store(ctx.sent)
+            except sqlite3.Error as exc:
+                log.error("storage unavailable, %s message %s not handled: %s",
+                          msg.platform, msg.msg_id, exc)
+                raise StorageUnavailable(str(exc)) from None
+        if len(delivered) < len(ctx.sent):
+            self.outbox.wake()
+        return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered)
+
+    def context(self, msg: Incoming, parsed: Parsed) -> Context:
+        quoted = _ORDER_REF.search(msg.quote_text) if msg.quote_text else None
+        return Context(
+            store=self.store, clock=self.clock, config=self.config, msg=msg, parsed=parsed,
+            quoted_order=int(quoted.group(1)) if quoted else None,
+            routers=self.routers, routing=self.routing,
+        )
+
+    async def _dispatch(self, msg: Incoming, ctx: Context) -> None:
+        """Run the first matching handler under the error policy."""
+        route = find_route(self.routers, msg, ctx)
+        if route is None:  # the routers end with a catch-all; this is a safety net
+            log.error("no handler for message %s", msg.msg_id)
+            ctx.reply(APOLOGY)
+            return
+        try:
+            with self.store.savepoint():  # a failing handler leaves no half change
+                queued = len(ctx.sent)
+                try:
+                    await route.handler(msg, ctx)
+                except BaseException:
+                    del ctx.sent[queued:]
+                    raise
+        except BotError as exc:
+            ctx.reply(exc.message)
+        except sqlite3.Error:
+            raise  # the store itself failed: nothing can be answered or recorded
+        except Exception:
+            log.exception("handler %s failed on message %s", route.handler.__name__, msg.msg_id)
+            ctx.reply(APOLOGY)
