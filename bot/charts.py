@@ -1,38 +1,38 @@
-"""The monthly tally as a PNG bar chart, drawn and encoded in pure Python (zlib + struct)."""
+"""The monthly tally as a PNG bar chart, drawn with matplotlib (Agg) in a system CJK font."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import io
 import math
-import struct
-import zlib
-from collections.abc import Sequence
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # matplotlib is imported on first use: importing it costs ~0.5 s
+    from matplotlib.figure import Figure
 
 RGB = tuple[int, int, int]
 
 WIDTH, HEIGHT = 720, 320
-MARGIN_X = 24
-TOP = 14
-BASELINE = 262  # the first row under the bars; the axis line starts here
-LABEL_SPACE = 30  # room above the tallest bar for its figure
-MAX_BAR = BASELINE - TOP - LABEL_SPACE
-BAR_WIDTH = 44
-BAR_GAP = 8
-CIRCLE_RADIUS = 13
-CIRCLE_Y = BASELINE + 4 + 4 + CIRCLE_RADIUS
+DPI = 100
 BACKGROUND: RGB = (255, 255, 255)
 AXIS: RGB = (203, 213, 225)
 TEXT: RGB = (31, 41, 55)
 TEXT_PREVIOUS: RGB = (100, 116, 139)
-WHITE: RGB = (255, 255, 255)
+LEGEND_SHADE: RGB = (71, 85, 105)  # the legend's swatches: dark for this period, pale before
+BAR_WIDTH = 0.38  # of one figure's slot; a pair of bars takes 0.8 of it
+HEADROOM = 1.2  # the axis runs to 1.2 × the taller bar of each pair: room for its figure
 
 
 @dataclass(frozen=True)
 class Series:
-    """One figure of the tally: its key, its word (for the legend) and its colour."""
+    """One figure of the tally: its key, its word (axis and legend) and its colour."""
 
     key: str
     word: str
@@ -41,8 +41,12 @@ class Series:
     @property
     def light(self) -> RGB:
         """The paler shade used for the previous period."""
-        r, g, b = (round(v + (255 - v) * 0.62) for v in self.color)
-        return r, g, b
+        return _pale(self.color)
+
+
+def _pale(color: RGB) -> RGB:
+    r, g, b = (round(v + (255 - v) * 0.62) for v in color)
+    return r, g, b
 
 
 SERIES = (
@@ -54,7 +58,7 @@ SERIES = (
     Series("suggestions", "合理化建议", (219, 39, 119)),
 )
 CIRCLED = "①②③④⑤⑥⑦⑧⑨"
-GROUP_WIDTH = (WIDTH - 2 * MARGIN_X) // len(SERIES)
+PERIOD_WORDS = "本月上月本期上期"
 
 
 def legend(this_word: str = "本月", previous_word: str | None = "上月") -> str:
@@ -64,45 +68,22 @@ def legend(this_word: str = "本月", previous_word: str | None = "上月") -> s
     return f"图：{names}；{shades}，每项按各自数值比例绘制"
 
 
-# -- a 5×7 pixel font for figures (万 and 亿 are 7 wide) ----------------------------------------
+# -- figures as the chart writes them ---------------------------------------------------------
 
-_GLYPHS: dict[str, tuple[str, ...]] = {
-    "0": (".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###."),
-    "1": ("..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###."),
-    "2": (".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####"),
-    "3": ("#####", "...#.", "..#..", "...#.", "....#", "#...#", ".###."),
-    "4": ("...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#."),
-    "5": ("#####", "#....", "####.", "....#", "....#", "#...#", ".###."),
-    "6": ("..##.", ".#...", "#....", "####.", "#...#", "#...#", ".###."),
-    "7": ("#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#..."),
-    "8": (".###.", "#...#", "#...#", ".###.", "#...#", "#...#", ".###."),
-    "9": (".###.", "#...#", "#...#", ".####", "....#", "...#.", ".##.."),
-    ".": ("..", "..", "..", "..", "..", "##", "##"),
-    "%": ("##...", "##..#", "...#.", "..#..", ".#...", "#..##", "...##"),
-    "-": ("....", "....", "....", "####", "....", "....", "...."),
-    "+": (".....", "..#..", "..#..", "#####", "..#..", "..#..", "....."),
-    "万": ("#######", "..#....", "..#####", "..#...#", "..#...#", ".#....#", "#...##."),
-    "亿": (".#.####", ".#....#", "##...#.", ".#..#..", ".#.#...", ".#.#..#", ".#..###"),
-}
-GLYPH_HEIGHT = 7
+CJK_UNITS = (("亿", 1e8), ("万", 1e4))
+ASCII_UNITS = (("B", 1e9), ("M", 1e6), ("k", 1e3))  # for a font without Chinese
 
 
-def text_width(text: str, scale: int) -> int:
-    """Width in pixels of `text` drawn at `scale` (one blank column between glyphs)."""
-    if not text:
-        return 0
-    return sum((len(_GLYPHS[c][0]) + 1) * scale for c in text) - scale
-
-
-def figure(value: float | None) -> str:
-    """A figure as the chart writes it: 62, 4.5, 1.2万, 3.4亿, '-' for none."""
+def figure(value: float | None, *, cjk: bool = True) -> str:
+    """A figure as the chart writes it: 62, 4.5, 1.2万, 3.4亿 (12.3k, 340M without a CJK
+    font), '-' for none."""
     if value is None or not math.isfinite(value):
         return "-"
     if value < 0:
-        return "-" + figure(-value)
+        return "-" + figure(-value, cjk=cjk)
     if value < 10_000:
         return _short(value, 1 if value < 100 else 0)
-    for unit, size in (("亿", 1e8), ("万", 1e4)):
+    for unit, size in CJK_UNITS if cjk else ASCII_UNITS:
         if value >= size:
             q = value / size
             if q >= 10_000:
@@ -116,63 +97,24 @@ def _short(value: float, digits: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-# -- drawing ----------------------------------------------------------------------------------
-
-
-class Canvas:
-    """An RGB pixel buffer; everything drawn is clipped to it."""
-
-    def __init__(self, width: int, height: int, background: RGB) -> None:
-        self.width, self.height = width, height
-        self.pixels = bytearray(bytes(background) * (width * height))
-
-    def rect(self, x0: int, y0: int, x1: int, y1: int, color: RGB) -> None:
-        """Fill [x0, x1) × [y0, y1)."""
-        x0, x1 = max(0, x0), min(self.width, x1)
-        y0, y1 = max(0, y0), min(self.height, y1)
-        if x0 >= x1 or y0 >= y1:
-            return
-        row = bytes(color) * (x1 - x0)
-        for y in range(y0, y1):
-            start = (y * self.width + x0) * 3
-            self.pixels[start:start + len(row)] = row
-
-    def disc(self, cx: int, cy: int, r: int, color: RGB) -> None:
-        for dy in range(-r, r + 1):
-            half = math.isqrt(r * r + r - dy * dy) if r * r + r >= dy * dy else -1
-            if half >= 0:
-                self.rect(cx - half, cy + dy, cx + half + 1, cy + dy + 1, color)
-
-    def text(self, text: str, x: int, y: int, scale: int, color: RGB) -> None:
-        """Draw `text` with its top-left corner at (x, y)."""
-        for c in text:
-            glyph = _GLYPHS[c]
-            for gy, line in enumerate(glyph):
-                for gx, bit in enumerate(line):
-                    if bit == "#":
-                        self.rect(x + gx * scale, y + gy * scale, x + (gx + 1) * scale,
-                                  y + (gy + 1) * scale, color)
-            x += (len(glyph[0]) + 1) * scale
-
-    def pixel(self, x: int, y: int) -> RGB:
-        i = (y * self.width + x) * 3
-        return self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]
+# -- what the chart shows, as data ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar as drawn: [x0, x1) × [top, BASELINE), its colour and the figure above it."""
+    """One bar: its figure and period, its value, its height as a share of the taller bar of
+    its pair (0 to 1), its centre on the x axis, its colour and the figure written over it."""
 
     series: int
     current: bool
-    x0: int
-    x1: int
-    top: int
+    value: float
+    height: float
+    x: float
     color: RGB
     label: str
 
 
-def _value(t: dict[str, Any] | None, key: str) -> float:
+def _value(t: Mapping[str, Any] | None, key: str) -> float:
     raw = t.get(key) if t else None
     if isinstance(raw, bool) or not isinstance(raw, int | float):
         return 0.0
@@ -180,60 +122,231 @@ def _value(t: dict[str, Any] | None, key: str) -> float:
     return value if math.isfinite(value) and value > 0 else 0.0
 
 
-def chart_bars(t: dict[str, Any], previous: dict[str, Any] | None) -> list[Bar]:
-    """Where every bar goes: each figure's pair (previous light on the left, this period dark
-    on the right) scaled to the larger of the two, so each pair compares on its own."""
+def chart_bars(t: Mapping[str, Any], previous: Mapping[str, Any] | None, *,
+               cjk: bool = True) -> list[Bar]:
+    """Every bar: each figure's pair (previous pale on the left, this period dark on the right)
+    scaled to the larger of the two, so each pair compares on its own; one centred bar a
+    figure without a previous period. Odd values (missing, negative, not numbers) count as 0."""
     bars: list[Bar] = []
     for i, s in enumerate(SERIES):
-        center = MARGIN_X + GROUP_WIDTH * i + GROUP_WIDTH // 2
         now = _value(t, s.key)
-        before = _value(previous, s.key) if previous is not None else None
-        top = max(now, before or 0.0)
-        pair: list[tuple[bool, float, int]] = [(True, now, center - BAR_WIDTH // 2)]
-        if before is not None:
-            pair = [(False, before, center - BAR_GAP // 2 - BAR_WIDTH),
-                    (True, now, center + BAR_GAP // 2)]
-        for current, value, x0 in pair:
-            height = 0 if top <= 0 else max(1 if value > 0 else 0,
-                                            round(value / top * MAX_BAR))
-            bars.append(Bar(i, current, x0, x0 + BAR_WIDTH, BASELINE - height,
-                            s.color if current else s.light, figure(value)))
+        pair = [(True, now, float(i))]
+        if previous is not None:
+            offset = BAR_WIDTH / 2 + 0.02
+            pair = [(False, _value(previous, s.key), i - offset), (True, now, i + offset)]
+        top = max(v for _c, v, _x in pair)
+        for current, value, x in pair:
+            bars.append(Bar(i, current, value, value / top if top > 0 else 0.0, x,
+                            s.color if current else s.light, figure(value, cjk=cjk)))
     return bars
 
 
-def _label_scale(bars: Sequence[Bar]) -> int:
-    """One scale for every figure: the largest at which all fit over their bars."""
-    room = BAR_WIDTH + BAR_GAP if len(bars) > len(SERIES) else GROUP_WIDTH - 12
-    for scale in (3, 2):
-        if all(text_width(b.label, scale) <= room for b in bars):
-            return scale
-    return 1
+def axis_labels(cjk: bool) -> list[str]:
+    """Under each pair: the figure's name, or its number (①…, as `legend()` names it)."""
+    return [s.word if cjk else CIRCLED[i] for i, s in enumerate(SERIES)]
 
 
-def tally_chart_png(t: dict[str, Any], previous: dict[str, Any] | None = None) -> bytes:
-    """The period's key figures against the previous period's, as a PNG (same input, same
-    bytes). Bars are told apart by position and colour; `legend()` names them."""
-    canvas = Canvas(WIDTH, HEIGHT, BACKGROUND)
-    bars = chart_bars(t, previous)
-    scale = _label_scale(bars)
+# -- the font ---------------------------------------------------------------------------------
+
+CJK_FAMILIES = ("Noto Sans CJK SC", "Source Han Sans SC", "Noto Sans SC", "WenQuanYi Zen Hei",
+                "WenQuanYi Micro Hei", "Droid Sans Fallback", "Sarasa Gothic SC",
+                "AR PL UMing CN", "Microsoft YaHei", "SimHei", "PingFang SC")
+FALLBACK_FAMILY = "DejaVu Sans"  # shipped with matplotlib
+CJK_TEXT = "".join(s.word for s in SERIES) + PERIOD_WORDS + "".join(u for u, _ in CJK_UNITS)
+PLAIN_TEXT = "0123456789.+-" + CIRCLED[:len(SERIES)] + "".join(u for u, _ in ASCII_UNITS)
+
+
+@dataclass(frozen=True)
+class ChartFont:
+    """The font file every text of the chart is drawn in, whether it writes Chinese, and the
+    characters it has glyphs for."""
+
+    path: str
+    cjk: bool
+    chars: frozenset[int]
+
+    def covers(self, text: str) -> bool:
+        return all(ord(c) in self.chars for c in text)
+
+
+def mpl_config_dir(env: Mapping[str, str], home: Path | None, tmp: str) -> str | None:
+    """Where matplotlib should keep its config and font cache when its default place (XDG
+    dirs or ~/.config, ~/.cache) cannot be written: a private dir under `tmp`; None to keep
+    the default (also when MPLCONFIGDIR is set)."""
+    if env.get("MPLCONFIGDIR"):
+        return None
+    places = []
+    for var, default in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache")):
+        base = env.get(var) or (str(home / default) if home is not None else "")
+        places.append(Path(base, "matplotlib") if base else None)
+    if all(p is not None and _writable(p) for p in places):
+        return None
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return os.path.join(tmp, f"diandan-matplotlib-{uid}")
+
+
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home()
+    except RuntimeError:
+        return None
+
+
+@functools.cache
+def _matplotlib_ready() -> None:
+    """Point matplotlib's config and font cache somewhere writable, once, before its import."""
+    place = mpl_config_dir(os.environ, _home(), tempfile.gettempdir())
+    if place is not None:
+        os.makedirs(place, mode=0o700, exist_ok=True)
+        os.environ["MPLCONFIGDIR"] = place
+
+
+def _charmap(path: str) -> frozenset[int]:
+    _matplotlib_ready()
+    from matplotlib.font_manager import get_font
+    try:
+        return frozenset(get_font(path).get_charmap())
+    except (OSError, RuntimeError, ValueError):
+        return frozenset()
+
+
+def find_cjk_font(families: Iterable[str] = CJK_FAMILIES) -> ChartFont | None:
+    """A system font that has every character the chart writes in Chinese: one of the known
+    CJK families first, then any font that covers them, then font files matplotlib's cache
+    does not list yet (installed after it was built); None if there is none."""
+    _matplotlib_ready()
+    from matplotlib.font_manager import findSystemFonts, fontManager
+    entries = [f for f in fontManager.ttflist if f.style == "normal"]
+    order = {name: rank for rank, name in enumerate(families)}
+    known = sorted((f for f in entries if f.name in order), key=lambda f: order[f.name])
+    others = sorted((f for f in entries if f.name not in order),
+                    key=lambda f: (abs(f.weight - 400) if isinstance(f.weight, int) else 0,
+                                   f.fname))
+
+    def candidates() -> Iterator[str]:
+        yield from dict.fromkeys(f.fname for f in (*known, *others))
+        cached = {f.fname for f in fontManager.ttflist}  # then the font dirs, only if needed
+        yield from sorted(set(findSystemFonts()) - cached)
+
+    for path in candidates():
+        if _may_write_chinese(path):
+            font = ChartFont(path, True, _charmap(path))
+            if font.covers(CJK_TEXT + PLAIN_TEXT):
+                return font
+    return None
+
+
+def _may_write_chinese(path: str) -> bool:
+    """Not a font matplotlib ships (none writes Chinese; LastResort has a box for every
+    character: tofu by design)."""
+    import matplotlib
+    if "lastresort" in Path(path).name.lower():
+        return False
+    try:
+        Path(path).resolve().relative_to(Path(matplotlib.get_data_path()).resolve())
+    except ValueError:
+        return True
+    return False
+
+
+def fallback_font() -> ChartFont:
+    """DejaVu Sans, which matplotlib ships: digits, Latin letters and ①…⑨, no Chinese."""
+    _matplotlib_ready()
+    from matplotlib.font_manager import FontProperties, findfont
+    path = findfont(FontProperties(family=FALLBACK_FAMILY), fallback_to_default=True)
+    return ChartFont(path, False, _charmap(path))
+
+
+@functools.cache
+def chart_font() -> ChartFont:
+    """The chart's font, chosen once a process: a CJK one if the system has it, else DejaVu."""
+    return find_cjk_font() or fallback_font()
+
+
+def prepare() -> ChartFont:
+    """Import matplotlib and choose the font now (e.g. at start-up, off the event loop), so the
+    first chart does not pay for it."""
+    return chart_font()
+
+
+# -- drawing ----------------------------------------------------------------------------------
+
+
+def _rgb(color: RGB) -> tuple[float, float, float]:
+    r, g, b = color
+    return r / 255, g / 255, b / 255
+
+
+def chart_figure(t: Mapping[str, Any], previous: Mapping[str, Any] | None = None, *,
+                 this_word: str = "本月", previous_word: str = "上月") -> Figure:
+    """The chart as a matplotlib Figure of WIDTH × HEIGHT pixels (no pyplot, no global state):
+    bars with their figures, the names under them and, in Chinese, a legend of the shades."""
+    font = chart_font()  # imports matplotlib only after `_matplotlib_ready()`
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import Patch
+
+    def props(size: float) -> FontProperties:
+        return FontProperties(fname=font.path, size=size)
+
+    fig = Figure(figsize=(WIDTH / DPI, HEIGHT / DPI), dpi=DPI, facecolor=_rgb(BACKGROUND))
+    ax = fig.add_axes((0.02, 0.13, 0.96, 0.74 if font.cjk else 0.82))
+    ax.set_facecolor(_rgb(BACKGROUND))
+    bars = chart_bars(t, previous, cjk=font.cjk)
+    width = BAR_WIDTH if previous is not None else BAR_WIDTH * 1.3
+    value_size = 12 if max(len(b.label) for b in bars) <= 5 else 10
+    ax.bar([b.x for b in bars], [b.height for b in bars], width,
+           color=[_rgb(b.color) for b in bars], linewidth=0)
     for b in bars:
-        canvas.rect(b.x0, b.top, b.x1, BASELINE, b.color)
-        width = text_width(b.label, scale)
-        x = (b.x0 + b.x1) // 2 - width // 2
-        y = b.top - 6 - GLYPH_HEIGHT * scale
-        canvas.text(b.label, x, y, scale, TEXT if b.current else TEXT_PREVIOUS)
-    canvas.rect(MARGIN_X, BASELINE, WIDTH - MARGIN_X, BASELINE + 2, AXIS)
-    for i, s in enumerate(SERIES):
-        cx = MARGIN_X + GROUP_WIDTH * i + GROUP_WIDTH // 2
-        canvas.disc(cx, CIRCLE_Y, CIRCLE_RADIUS, s.color)
-        digit = str(i + 1)
-        canvas.text(digit, cx - text_width(digit, 2) // 2 + 1, CIRCLE_Y - GLYPH_HEIGHT + 1, 2,
-                    WHITE)
-    return encode_png(canvas.width, canvas.height, bytes(canvas.pixels))
+        ax.text(b.x, b.height + 0.03, b.label, ha="center", va="bottom",
+                color=_rgb(TEXT if b.current else TEXT_PREVIOUS), fontproperties=props(value_size))
+    ax.set_xlim(-0.55, len(SERIES) - 0.45)
+    ax.set_ylim(0, HEADROOM)
+    ax.set_yticks([])
+    ax.set_xticks(range(len(SERIES)))
+    ax.set_xticklabels(axis_labels(font.cjk), fontproperties=props(13), color=_rgb(TEXT))
+    ax.tick_params(axis="x", length=0, pad=6)
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.spines["bottom"].set_color(_rgb(AXIS))
+    ax.spines["bottom"].set_linewidth(1.5)
+    words = [this_word] + ([previous_word] if previous is not None else [])
+    if font.cjk and all(font.covers(w) for w in words):  # else the message's legend line says it
+        shades = [LEGEND_SHADE, _pale(LEGEND_SHADE)]
+        handles = [Patch(color=_rgb(shades[0]), label=this_word)]
+        if previous is not None:
+            handles.insert(0, Patch(color=_rgb(shades[1]), label=previous_word))
+        fig.legend(handles=handles, loc="upper right", ncol=len(handles), frameon=False,
+                   prop=props(12), bbox_to_anchor=(0.98, 1.0), handlelength=1.2,
+                   columnspacing=1.2, borderaxespad=0.3)
+    return fig
+
+
+def tally_chart_png(t: Mapping[str, Any], previous: Mapping[str, Any] | None = None, *,
+                    this_word: str = "本月", previous_word: str = "上月") -> bytes:
+    """The period's key figures against the previous period's, as a PNG of WIDTH × HEIGHT
+    (same input, same bytes). `legend()` names the bars in the message that carries it."""
+    _matplotlib_ready()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = chart_figure(t, previous, this_word=this_word, previous_word=previous_word)
+    FigureCanvasAgg(fig)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
 
 
 # -- an image carried by an outgoing message (Outgoing.extra holds only strings) --------------
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 IMAGE_PNG = "image_png"  # extra key: the PNG, base64
 IMAGE_NAME = "image_name"  # extra key: a file name for it
 
@@ -253,55 +366,3 @@ def image_of(extra: dict[str, Any]) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return png if png.startswith(PNG_SIGNATURE) else None
-
-
-# -- PNG --------------------------------------------------------------------------------------
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-
-def encode_png(width: int, height: int, rgb: bytes) -> bytes:
-    """An 8-bit RGB PNG of `rgb` (rows top to bottom, 3 bytes a pixel), every row filter 0."""
-    stride = width * 3
-    if width <= 0 or height <= 0 or len(rgb) != stride * height:
-        raise ValueError("pixel data does not match the size")
-    raw = b"".join(b"\x00" + rgb[y * stride:(y + 1) * stride] for y in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9))
-            + _chunk(b"IEND", b""))
-
-
-def decode_png(data: bytes) -> tuple[int, int, bytes]:
-    """Width, height and RGB pixels of a PNG written by `encode_png` (8-bit RGB, filter 0 rows,
-    no interlace); ValueError for anything else. For checking what this module writes."""
-    if not data.startswith(PNG_SIGNATURE):
-        raise ValueError("not a PNG")
-    pos, idat, header = len(PNG_SIGNATURE), b"", b""
-    while pos + 8 <= len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
-        crc = data[pos + 8 + length:pos + 12 + length]
-        if len(body) != length or struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF) != crc:
-            raise ValueError(f"bad {kind!r} chunk")
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            idat += body
-        elif kind == b"IEND":
-            break
-        pos += 12 + length
-    if len(header) != 13:
-        raise ValueError("no IHDR")
-    width, height, depth, color, _c, _f, interlace = struct.unpack(">IIBBBBB", header)
-    if (depth, color, interlace) != (8, 2, 0):
-        raise ValueError("only 8-bit RGB without interlace is read")
-    raw = zlib.decompress(idat)
-    stride = width * 3 + 1
-    if len(raw) != stride * height or any(raw[y * stride] for y in range(height)):
-        raise ValueError("rows are not filter 0 or the size is wrong")
-    return width, height, b"".join(raw[y * stride + 1:(y + 1) * stride] for y in range(height))

@@ -1,140 +1,143 @@
-"""The tally chart: a valid, decodable PNG whose bars stand where and as tall as they should."""
+"""The tally chart: a valid PNG of the right size, bars that carry the tally, and labels in a
+font that has every glyph they need (a system CJK font, or plain labels without one)."""
 
 from __future__ import annotations
 
-import struct
-import zlib
+import io
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+from PIL import Image
 
+from bot import charts
 from bot.charts import (
-    BACKGROUND,
-    BASELINE,
+    CIRCLED,
     HEIGHT,
     IMAGE_PNG,
     PNG_SIGNATURE,
     SERIES,
     WIDTH,
     Bar,
+    axis_labels,
     chart_bars,
-    decode_png,
-    encode_png,
+    chart_figure,
     figure,
     image_extra,
     image_of,
     legend,
+    mpl_config_dir,
     tally_chart_png,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
 MAY = {"requests": 62, "completed": 48, "solved": 31, "sessions": 57, "person_times": 512,
        "suggestions": 23, "hours": 120.5, "satisfaction": 0.95}
 APRIL = {"requests": 50, "completed": 52, "solved": 20, "sessions": 40, "person_times": 430,
          "suggestions": 0}
 ZEROS = {s.key: 0 for s in SERIES}
+HUGE = {"requests": 123_456, "completed": 10**30, "person_times": 3.4e8, "sessions": 57}
 
 
-def _pixels(png: bytes) -> tuple[int, int, bytes]:
-    """Decode with zlib alone (not the module's reader): IHDR size, IDAT rows, filter 0."""
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    length, kind = struct.unpack(">I4s", png[8:16])
-    assert (length, kind) == (13, b"IHDR")
-    width, height, depth, color = struct.unpack(">IIBB", png[16:26])
-    assert (depth, color) == (8, 2)
-    idat = b""
-    pos = 8
-    while pos < len(png):
-        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
-        if kind == b"IDAT":
-            idat += png[pos + 8:pos + 8 + length]
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = width * 3 + 1
-    assert len(raw) == stride * height
-    assert all(raw[y * stride] == 0 for y in range(height))
-    return width, height, b"".join(raw[y * stride + 1:(y + 1) * stride] for y in range(height))
+@pytest.fixture
+def no_cjk_font(monkeypatch: pytest.MonkeyPatch) -> Iterator[charts.ChartFont]:
+    """A system without any CJK font: the font search finds none (chosen afresh, and chosen
+    afresh again after the test)."""
+    monkeypatch.setattr(charts, "find_cjk_font", lambda *_a: None)
+    charts.chart_font.cache_clear()
+    yield charts.chart_font()
+    charts.chart_font.cache_clear()
 
 
-def _at(pixels: bytes, x: int, y: int) -> tuple[int, int, int]:
-    i = (y * WIDTH + x) * 3
-    return pixels[i], pixels[i + 1], pixels[i + 2]
+def _png(png: bytes) -> Image.Image:
+    """The PNG opened and checked by Pillow (not by the code that wrote it)."""
+    assert png.startswith(PNG_SIGNATURE)
+    Image.open(io.BytesIO(png)).verify()  # chunks and CRCs
+    image = Image.open(io.BytesIO(png))
+    image.load()
+    assert image.format == "PNG"
+    return image
 
 
 def _bar(bars: list[Bar], series: int, current: bool) -> Bar:
     return next(b for b in bars if b.series == series and b.current == current)
 
 
-def _drawn_height(pixels: bytes, bar: Bar) -> int:
-    """How many rows above the baseline the bar's colour fills, read off the image."""
-    x, y, n = (bar.x0 + bar.x1) // 2, BASELINE - 1, 0
-    while y >= 0 and _at(pixels, x, y) == bar.color:
-        n, y = n + 1, y - 1
-    return n
+def _texts(fig: Figure) -> list[Text]:
+    """Every text the figure draws (after a draw, so ticks and the legend are laid out)."""
+    fig.draw_without_rendering()
+    return [t for t in fig.findobj(Text) if isinstance(t, Text) and t.get_visible()
+            and t.get_text()]
 
 
-def test_png_signature_header_size_and_determinism() -> None:
+def _is_cjk(c: str) -> bool:
+    return "\u2e80" <= c <= "\u9fff" or "\uf900" <= c <= "\uffef"
+
+
+def test_png_is_valid_of_the_chart_size_and_the_same_for_the_same_tally() -> None:
     png = tally_chart_png(MAY, APRIL)
-    assert png.startswith(PNG_SIGNATURE) and png.endswith(b"IEND\xaeB`\x82")
-    assert struct.unpack(">II", png[16:24]) == (WIDTH, HEIGHT)
+    image = _png(png)
+    assert image.size == (WIDTH, HEIGHT)
     assert 300 <= HEIGHT <= WIDTH <= 800
-    assert len(png) < 30_000
+    assert len(png) < 100_000
+    assert image.convert("RGB").getpixel((1, 1)) == (255, 255, 255)  # white background
     assert tally_chart_png(dict(MAY), dict(APRIL)) == png  # same figures, same bytes
     assert tally_chart_png(MAY, ZEROS) != png
+    assert tally_chart_png(MAY, None) != png
 
 
-def test_bars_are_where_they_must_be_and_background_elsewhere() -> None:
-    png = tally_chart_png(MAY, APRIL)
-    width, height, pixels = _pixels(png)
-    assert (width, height) == (WIDTH, HEIGHT)
-    assert decode_png(png) == (width, height, pixels)  # the module's reader agrees
+def test_bars_carry_the_tally_each_pair_on_its_own_scale() -> None:
     bars = chart_bars(MAY, APRIL)
     assert len(bars) == 2 * len(SERIES)
-    for b in bars:
-        mid = (b.x0 + b.x1) // 2
-        if b.top < BASELINE:
-            assert _at(pixels, mid, BASELINE - 1) == b.color
-            assert _at(pixels, mid, b.top) == b.color
-    requests_now = _bar(bars, 0, True)
-    assert requests_now.color == SERIES[0].color  # dark: this month
-    assert _bar(bars, 0, False).color == SERIES[0].light != SERIES[0].color
-    assert _at(pixels, 2, 2) == BACKGROUND  # corner
-    assert _at(pixels, WIDTH - 3, BASELINE - 40) == BACKGROUND  # right margin
-    gap = (_bar(bars, 0, True).x1 + _bar(bars, 1, False).x0) // 2  # between two groups
-    assert _at(pixels, gap, BASELINE - 20) == BACKGROUND
-    colours = {s.color for s in SERIES}
-    assert len(colours) == len(SERIES)  # told apart by colour as well as position
-
-
-def test_taller_bar_for_larger_value() -> None:
-    _w, _h, pixels = _pixels(tally_chart_png(MAY, APRIL))
-    bars = chart_bars(MAY, APRIL)
     for i, s in enumerate(SERIES):
-        now = _drawn_height(pixels, _bar(bars, i, True))
-        before = _drawn_height(pixels, _bar(bars, i, False))
-        assert (now > before) == (MAY[s.key] > APRIL[s.key])
-        assert (now < before) == (MAY[s.key] < APRIL[s.key])
-    # 收到需求 62 vs 50: the larger is full height, the other in proportion
-    full = _drawn_height(pixels, _bar(bars, 0, True))
-    assert abs(_drawn_height(pixels, _bar(bars, 0, False)) - full * 50 / 62) <= 1
-    assert _drawn_height(pixels, _bar(bars, 5, False)) == 0  # 0 suggestions in April
+        now, before = _bar(bars, i, True), _bar(bars, i, False)
+        assert (now.value, before.value) == (MAY[s.key], APRIL[s.key])
+        assert now.label == figure(MAY[s.key]) and before.label == figure(APRIL[s.key])
+        assert before.x < now.x  # the previous period on the left
+        assert max(now.height, before.height) == 1.0  # the larger of the pair is full height
+        assert now.color == s.color and before.color == s.light != s.color
+    requests_now, requests_before = _bar(bars, 0, True), _bar(bars, 0, False)
+    assert requests_before.height == pytest.approx(50 / 62)
+    assert requests_now.label == "62" and requests_before.label == "50"
+    assert _bar(bars, 5, False).height == 0 and _bar(bars, 5, False).label == "0"
+    assert len({s.color for s in SERIES}) == len(SERIES)  # told apart by colour as well
 
 
-def test_empty_tally_draws_no_bars() -> None:
-    for previous in (ZEROS, None):
-        png = tally_chart_png(ZEROS, previous)
-        _w, _h, pixels = _pixels(png)
-        for b in chart_bars(ZEROS, previous):
-            assert b.top == BASELINE and b.label == "0"
-            assert _at(pixels, (b.x0 + b.x1) // 2, BASELINE - 1) == BACKGROUND
-    _w, _h, pixels = _pixels(tally_chart_png({}, None))  # keys missing: zeros too
-    assert _at(pixels, WIDTH // 2, BASELINE // 2) == BACKGROUND
+def test_the_drawn_figure_shows_exactly_those_bars_and_names() -> None:
+    fig = chart_figure(MAY, APRIL)
+    [ax] = fig.axes
+    bars = chart_bars(MAY, APRIL, cjk=charts.chart_font().cjk)
+    rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert [(round(r.get_x() + r.get_width() / 2, 6), r.get_height()) for r in rects] == [
+        (round(b.x, 6), b.height) for b in bars]
+    assert [t.get_text() for t in ax.texts] == [b.label for b in bars]
+    assert [t.get_text() for t in ax.get_xticklabels()] == axis_labels(charts.chart_font().cjk)
+    assert ax.get_ylim()[1] > 1  # room over the tallest bar for its figure
 
 
 def test_without_previous_each_figure_has_one_centred_bar() -> None:
     bars = chart_bars(MAY, None)
     assert len(bars) == len(SERIES) and all(b.current for b in bars)
-    _w, _h, pixels = _pixels(tally_chart_png(MAY, None))
-    assert all(_drawn_height(pixels, b) > 100 for b in bars)
+    assert [b.x for b in bars] == [float(i) for i in range(len(SERIES))]
+    assert all(b.height == 1.0 for b in bars)
+    assert _png(tally_chart_png(MAY, None)).size == (WIDTH, HEIGHT)
+
+
+def test_empty_and_odd_tallies_draw_no_bars() -> None:
+    odd: dict[str, Any] = {"requests": -5, "completed": None, "solved": "7",
+                           "sessions": float("nan"), "person_times": True}
+    for t, previous in ((ZEROS, ZEROS), (ZEROS, None), ({}, None), (odd, odd)):
+        bars = chart_bars(t, previous)
+        assert all(b.height == 0 and b.value == 0 and b.label == "0" for b in bars)
+        assert _png(tally_chart_png(t, previous)).size == (WIDTH, HEIGHT)
 
 
 @pytest.mark.parametrize("huge", [10**6, 3 * 10**9, 10**30, 1e300, float("inf")])
@@ -142,17 +145,9 @@ def test_huge_values_do_not_overflow(huge: float) -> None:
     now: dict[str, Any] = {s.key: huge for s in SERIES}
     before: dict[str, Any] = {s.key: 1 for s in SERIES}
     png = tally_chart_png(now, before)
-    assert _pixels(png)[:2] == (WIDTH, HEIGHT) and len(png) < 30_000
+    assert _png(png).size == (WIDTH, HEIGHT) and len(png) < 100_000
     for b in chart_bars(now, before):
-        assert 0 <= b.top <= BASELINE and 0 <= b.x0 < b.x1 <= WIDTH
-
-
-def test_odd_inputs_count_as_zero() -> None:
-    odd: dict[str, Any] = {"requests": -5, "completed": None, "solved": "7",
-                           "sessions": float("nan"), "person_times": True}
-    bars = chart_bars(odd, None)
-    assert all(b.top == BASELINE for b in bars)
-    assert _pixels(tally_chart_png(odd, None))[:2] == (WIDTH, HEIGHT)
+        assert 0 <= b.height <= 1 and len(b.label) <= 7
 
 
 def test_figures_are_short() -> None:
@@ -160,6 +155,123 @@ def test_figures_are_short() -> None:
         "0", "62", "4.5", "9999", "1.2万", "12.3万", "123万", "3.4亿"]
     assert figure(None) == "-" and figure(float("nan")) == "-" and figure(-3) == "-3"
     assert figure(10**30) == "9999+亿"
+    assert [figure(v, cjk=False) for v in (9999, 12345, 1234567, 3.4e8, 3e9, 10**30)] == [
+        "9999", "12.3k", "1.2M", "340M", "3B", "9999+B"]
+
+
+def test_with_a_cjk_font_every_label_is_chinese_in_that_font() -> None:
+    font = charts.chart_font()
+    if not font.cjk:
+        pytest.skip("no CJK font on this system (apt-get install fonts-wqy-zenhei)")
+    for fig in (chart_figure(MAY, APRIL), chart_figure(HUGE, APRIL),
+                chart_figure(MAY, None, this_word="本期")):
+        texts = _texts(fig)
+        assert texts
+        for t in texts:
+            assert t.get_fontproperties().get_file() == font.path, t.get_text()
+            assert font.covers(t.get_text()), t.get_text()
+    words = [t.get_text() for t in _texts(chart_figure(HUGE, APRIL))]
+    assert {s.word for s in SERIES} <= set(words)  # the names on the axis
+    assert {"上月", "本月", "12.3万", "3.4亿", "9999+亿"} <= set(words)  # legend, figures
+    assert "本期" in [t.get_text() for t in _texts(chart_figure(MAY, None, this_word="本期"))]
+
+
+def test_without_a_cjk_font_labels_are_only_glyphs_the_fallback_has(
+        no_cjk_font: charts.ChartFont) -> None:
+    assert not no_cjk_font.cjk and no_cjk_font.path == charts.fallback_font().path
+    for fig in (chart_figure(MAY, APRIL), chart_figure(HUGE, APRIL), chart_figure(MAY, None)):
+        texts = _texts(fig)
+        assert texts
+        for t in texts:
+            assert t.get_fontproperties().get_file() == no_cjk_font.path
+            assert no_cjk_font.covers(t.get_text()), t.get_text()
+            assert not any(_is_cjk(c) for c in t.get_text()), t.get_text()
+    words = [t.get_text() for t in _texts(chart_figure(HUGE, APRIL))]
+    assert list(CIRCLED[:len(SERIES)]) == [w for w in words if w in CIRCLED]  # as legend() says
+    assert {"123k", "340M", "9999+B", "57", "40"} <= set(words)
+    assert _png(tally_chart_png(HUGE, APRIL)).size == (WIDTH, HEIGHT)  # and no glyph warning
+
+
+def test_the_font_is_chosen_by_the_characters_it_covers(monkeypatch: pytest.MonkeyPatch) -> None:
+    if charts.find_cjk_font() is None:
+        pytest.skip("no CJK font on this system (apt-get install fonts-wqy-zenhei)")
+    found = charts.find_cjk_font(families=())  # no known family: the coverage scan finds it
+    assert found is not None and found.covers(charts.CJK_TEXT + charts.PLAIN_TEXT)
+    monkeypatch.setattr(charts, "_charmap", lambda _path: frozenset(map(ord, "0123456789")))
+    assert charts.find_cjk_font() is None  # known names count for nothing without the glyphs
+    assert not charts.fallback_font().cjk
+
+
+def test_a_font_installed_after_matplotlib_cached_its_list_is_found(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from matplotlib import font_manager
+    real = charts.find_cjk_font()
+    if real is None:
+        pytest.skip("no CJK font on this system (apt-get install fonts-wqy-zenhei)")
+    stale = [f for f in font_manager.fontManager.ttflist if f.fname != real.path]
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", stale)
+    found = charts.find_cjk_font()
+    assert found is not None and found.path == real.path
+
+
+def test_no_font_matplotlib_ships_counts_as_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    import matplotlib
+    from matplotlib import font_manager
+    shipped = [f for f in font_manager.fontManager.ttflist
+               if f.fname.startswith(matplotlib.get_data_path())]
+    assert not charts._may_write_chinese("/usr/share/fonts/LastResortHE-Regular.ttf")  # boxes
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", shipped)
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda: [])
+    assert charts.find_cjk_font() is None
+
+
+def test_the_font_is_chosen_once_a_process() -> None:
+    assert charts.chart_font() is charts.chart_font() is charts.prepare()
+
+
+def test_renders_from_several_threads_give_the_same_bytes() -> None:
+    expected = tally_chart_png(MAY, APRIL)
+    out: list[bytes] = []
+
+    def render() -> None:
+        out.append(tally_chart_png(MAY, APRIL))
+
+    threads = [threading.Thread(target=render) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert out == [expected] * 3
+
+
+def test_matplotlib_cache_goes_to_a_private_tmp_dir_when_home_is_not_writable(
+        tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a dir")
+    home = tmp_path / "home"
+    uid = os.getuid()
+    assert mpl_config_dir({}, home, "/t") is None  # a writable home: the default stays
+    assert (home / ".cache" / "matplotlib").is_dir()
+    assert mpl_config_dir({}, blocked / "home", "/t") == f"/t/diandan-matplotlib-{uid}"
+    assert mpl_config_dir({}, None, "/t") == f"/t/diandan-matplotlib-{uid}"
+    assert mpl_config_dir({"XDG_CACHE_HOME": str(blocked)}, home, "/t") is not None
+    assert mpl_config_dir({"MPLCONFIGDIR": "/m"}, blocked, "/t") is None  # set: left alone
+
+
+def test_a_fresh_process_with_a_read_only_home_draws_without_complaint(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("a file, not a dir")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MPLCONFIGDIR", "XDG_CONFIG_HOME", "XDG_CACHE_HOME")}
+    env |= {"HOME": str(blocked / "home"), "TMPDIR": str(tmp_path)}
+    code = ("import os; from bot.charts import tally_chart_png; "
+            "png = tally_chart_png({'requests': 3}, {}); "
+            "print(len(png) > 1000, os.environ['MPLCONFIGDIR'])")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["True", str(tmp_path / f"diandan-matplotlib-{os.getuid()}")]
+    assert "temporary" not in done.stderr and "not a writable" not in done.stderr, done.stderr
+    assert any((tmp_path / f"diandan-matplotlib-{os.getuid()}").glob("fontlist-*.json"))
 
 
 def test_legend_names_the_bars_in_order() -> None:
@@ -177,17 +289,3 @@ def test_image_travels_in_extra_as_base64() -> None:
     assert image_of({}) is None
     assert image_of({IMAGE_PNG: "not base64!"}) is None
     assert image_of({IMAGE_PNG: "aGVsbG8="}) is None  # base64, but not a PNG
-
-
-def test_encoder_round_trip_and_checks() -> None:
-    rgb = bytes(i % 251 for i in range(64 * 48 * 3))  # 64 × 48 pixels, 3 bytes each
-    png = encode_png(64, 48, rgb)
-    assert decode_png(png) == (64, 48, rgb)
-    with pytest.raises(ValueError):
-        encode_png(10, 10, b"\x00" * 5)
-    broken = bytearray(png)
-    broken[45] ^= 0xFF  # inside the IDAT: its CRC no longer matches
-    with pytest.raises(ValueError):
-        decode_png(bytes(broken))
-    with pytest.raises(ValueError):
-        decode_png(b"GIF89a")
