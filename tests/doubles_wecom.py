@@ -24,6 +24,13 @@ from bot.model import FrozenClock
 from bot.platforms.wecom import WeComPlatform, WeComSettings
 from bot.platforms.wecom_crypto import WeComCrypto
 from bot.web.server import make_web_app
+from tests.doubles_wecom_ws import (
+    BAD_TYPE,
+    OK,
+    PASSIVE_TYPES,
+    URL_INVALID,
+    LongConnectionSide,
+)
 
 RETRY_AFTER = 5.0  # WeCom resends a callback not answered within 5 s ...
 RETRIES = 3  # ... up to three times
@@ -32,12 +39,9 @@ STREAM_MAX_SECONDS = 360.0  # refresh polls stop after 6 minutes
 RESPONSE_URL_SECONDS = 3600.0
 WEBHOOK_PER_MINUTE = 20
 TEXT_LIMIT, MARKDOWN_LIMIT, REPLY_LIMIT = 2048, 4096, 20480
-OK, BAD_TYPE, TOO_LONG, RATE_LIMITED, BAD_KEY = 0, 40008, 40058, 45009, 93000
-URL_INVALID = 40029  # assumed code for a used or expired response_url (undocumented)
-BAD_SECRET = 40001  # assumed code for a refused aibot_subscribe (undocumented)
+TOO_LONG, RATE_LIMITED, BAD_KEY = 40058, 45009, 93000
 BAD_IMAGE = 40009  # assumed code for an image that is not valid base64, or md5 or size is wrong
 IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of a webhook image before base64
-PASSIVE_TYPES = {"stream", "template_card", "stream_with_template_card"}
 
 
 class ManualClock:
@@ -107,7 +111,7 @@ class Delivery:
     polls: int = 0
 
 
-class WeComDouble:
+class WeComDouble(LongConnectionSide):
     """WeCom as the bot sees it. Start it, point the bot's `webhook_base` (and ws_url) at
     `base`, tell it the bot's callback URL, then `deliver()` messages and read `posts`."""
 
@@ -128,10 +132,7 @@ class WeComDouble:
         self._ids = itertools.count(1)
         self._server: TestServer | None = None
         self._session: aiohttp.ClientSession | None = None
-        self.ws_live: list[web.WebSocketResponse] = []
-        self.ws_subscribes: list[dict[str, Any]] = []
-        self.pings = 0
-        self._ws_reqs: set[str] = set()
+        self.init_long_connection()
 
     # -- server -----------------------------------------------------------------------------
 
@@ -219,6 +220,9 @@ class WeComDouble:
             return self._refuse("response_url", url.msgid, body, TOO_LONG)
         url.used = True
         return self._accept("response_url", url.msgid, body)
+
+    def record(self, via: str, target: str, body: dict[str, Any], code: int) -> None:
+        self.posts.append(Post(via, target, body, code))
 
     def _accept(self, via: str, target: str, body: dict[str, Any]) -> web.Response:
         self.posts.append(Post(via, target, body, OK))
@@ -335,56 +339,6 @@ class WeComDouble:
         url = f"{self.callback_url}?msg_signature={sig}&timestamp={ts}&nonce={nonce}&echostr={raw}"
         async with self._session.get(URL(url, encoded=True)) as resp:
             return resp.status, await resp.text(), plain
-
-    # -- long connection --------------------------------------------------------------------
-
-    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        first = await ws.receive_json()
-        rid = first.get("headers", {}).get("req_id", "")
-        body = first.get("body", {})
-        self.ws_subscribes.append(body)
-        if (first.get("cmd") != "aibot_subscribe" or body.get("bot_id") != self.bot_id
-                or body.get("secret") != self.secret):
-            await ws.send_json({"headers": {"req_id": rid}, "errcode": BAD_SECRET,
-                                "errmsg": "invalid bot_id or secret"})
-            await ws.close()
-            return ws
-        for old in list(self.ws_live):  # one live connection per bot: the newest wins
-            await old.close()
-        self.ws_live = [ws]
-        await ws.send_json({"headers": {"req_id": rid}, "errcode": OK, "errmsg": "ok"})
-        async for msg in ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                continue
-            frame = json.loads(msg.data)
-            rid = frame.get("headers", {}).get("req_id", "")
-            cmd, fbody = frame.get("cmd"), frame.get("body") or {}
-            code = OK
-            if cmd == "ping":
-                self.pings += 1
-            elif cmd == "aibot_respond_msg":
-                code = OK if rid in self._ws_reqs else URL_INVALID
-                if fbody.get("msgtype") not in PASSIVE_TYPES:
-                    code = BAD_TYPE
-                self.posts.append(Post("respond", rid, fbody, code))
-            elif cmd == "aibot_send_msg":
-                code = OK if fbody.get("msgtype") in ("markdown", "template_card") else BAD_TYPE
-                self.posts.append(Post("send_msg", str(fbody.get("chatid")), fbody, code))
-            await ws.send_json({"headers": {"req_id": rid}, "errcode": code, "errmsg": "ok"})
-        if ws in self.ws_live:
-            self.ws_live.remove(ws)
-        return ws
-
-    async def push(self, payload: dict[str, Any]) -> str:
-        """Deliver a message over the live long connection; returns its req_id."""
-        assert self.ws_live, "no live long connection"
-        rid = f"aibot_msg_callback_{next(self._ids)}"
-        self._ws_reqs.add(rid)
-        await self.ws_live[-1].send_json({"cmd": "aibot_msg_callback",
-                                          "headers": {"req_id": rid}, "body": payload})
-        return rid
 
 
 def _valid_image(part: dict[str, Any]) -> bool:

@@ -1,15 +1,23 @@
-"""WeCom long-connection mode against the double: subscribe, ping, callbacks, replies."""
+"""WeCom long-connection mode against the double: subscribe, ping, callbacks, replies, frames
+(binary, raw control characters, garbage), and another instance taking the connection over."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bot.model import FrozenClock, Outgoing
+from bot.platforms.base import SendError
+from bot.platforms.wecom_ws import LongConnection
+from bot.web.jsonbody import MAX_DEPTH, BadRequest, parse_json
 from tests.doubles_wecom import Rig, start_rig
+from tests.doubles_wecom_ws import raw_controls
 from tests.fakes import add_expert
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
@@ -92,3 +100,80 @@ async def test_a_wrong_secret_is_refused_and_retried_with_backoff(tmp_path: Path
         assert not r.platform.ws.connected.is_set()
     finally:
         await r.close()
+
+
+def problems(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+async def test_binary_frames_with_raw_control_characters_are_read(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    d = rig.double
+    d.binary_every, d.raw_controls = 1, True  # every frame binary, control characters raw
+    text = "点单：不锈钢薄板焊接后变形严重\r\n想请焊接师傅来厂指导\x07\t联系人吴经理 13867201234"
+    await d.push(d.message(text, userid="wu"))
+    await until(lambda: rig.app.store.get_order(1) is not None, "the order")
+    await rig.settle()
+    [reply] = d.sent  # its ack came back as a binary frame too
+    assert reply.via == "respond" and "已收到点单 #1" in reply.content
+    assert problems(caplog) == []
+    # What the double sends is what a strict parser refuses (the Node SDK strips such
+    # characters, the Python SDK decodes binary frames).
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(raw_controls(json.dumps({"t": text}, ensure_ascii=False)))
+
+
+async def test_a_binary_frame_that_is_not_utf8_json_is_skipped_with_one_warning(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    assert rig.platform.ws is not None
+    d = rig.double
+    await d.send_raw(b"\xff\xfe\x00not UTF-8")
+    await d.send_raw(b'{"cmd": "aibot_msg_callback", ')
+    await d.push(d.message(ORDER, userid="wu"))
+    await until(lambda: rig.app.store.get_order(1) is not None, "the order")
+    await rig.settle()
+    assert [p.via for p in d.sent] == ["respond"]
+    warned = problems(caplog)
+    assert len(warned) == 2, warned  # one line for each bad frame, no traceback
+    assert all("frame was ignored" in w for w in warned)
+    assert not [r for r in caplog.records if r.exc_info]
+    assert rig.platform.ws.connects == 1  # the connection was kept
+
+
+async def noop(body: dict[str, Any], req_id: str) -> None:
+    """A second instance's handler: it only needs to hold the connection."""
+
+
+async def test_another_instance_taking_over_stops_this_one_for_good(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    first = rig.platform.ws
+    assert first is not None
+    first.backoff_seconds = 0.0  # a reconnect, were one made, would come at once
+    second = LongConnection(rig.double.ws_url, "bot1", "s3cret", noop)
+    second.start()
+    try:
+        await until(lambda: rig.double.kicked >= 1 and not first.running, "the first to stop")
+        await until(second.connected.is_set, "the second to hold the connection")
+        assert first.superseded and not first.connected.is_set()
+        assert len(rig.double.ws_subscribes) == 2  # nobody came back to take it again
+        assert rig.double.kicked == 1 and len(rig.double.ws_live) == 1
+        errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(errors) == 1, errors
+        assert "another instance" in errors[0] and "[wecom] bot_id" in errors[0]
+        assert not [r for r in caplog.records if r.exc_info]
+        with pytest.raises(SendError):  # sending fails at once; the outbox keeps the items
+            await first.request("aibot_send_msg", {"chatid": "wrgroup1"})
+    finally:
+        await second.stop()
+
+
+def test_frames_are_parsed_leniently_about_control_characters_only() -> None:
+    raw = '{"t": "a\x01\r\nb\x1f"}'
+    assert parse_json(raw, strict=False) == {"t": "a\x01\r\nb\x1f"}
+    assert parse_json(raw.encode(), strict=False) == {"t": "a\x01\r\nb\x1f"}
+    with pytest.raises(BadRequest):
+        parse_json(raw)  # the default stays strict (HTTP bodies, the local API)
+    deep = "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)
+    for bad in (deep, '{"t": "\\ud800"}', '{"n": NaN}', b"\xff{}", '{"t": "a\x01"'):
+        with pytest.raises(BadRequest):
+            parse_json(bad, strict=False)

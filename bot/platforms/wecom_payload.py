@@ -44,6 +44,13 @@ def _content(payload: dict[str, Any]) -> str | None:
     return None
 
 
+def event_type(payload: Any) -> str | None:
+    """An event callback's `event.eventtype` (e.g. enter_chat), None when it has none."""
+    event = payload.get("event") if isinstance(payload, dict) else None
+    kind = event.get("eventtype") if isinstance(event, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 @dataclass(frozen=True)
 class ReplyHandle:
     """How to answer one inbound message: its response_url (single use, 1 h) and ws req_id."""

@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 
 from bot.platforms.base import SendError
+from bot.platforms.wecom_payload import event_type
 from bot.web.jsonbody import BadRequest, parse_json
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,9 @@ PING = "ping"
 MSG_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
 RESPOND = "aibot_respond_msg"
+RESPOND_WELCOME = "aibot_respond_welcome_msg"
 SEND_MSG = "aibot_send_msg"
+DISCONNECTED_EVENT = "disconnected_event"  # a newer connection of the same bot took over
 
 OnMessage = Callable[[dict[str, Any], str], Coroutine[Any, Any, None]]
 
@@ -35,28 +38,40 @@ def new_req_id(cmd: str) -> str:
 class LongConnection:
     """One live websocket to WeCom per bot, reconnecting with exponential backoff.
 
-    Frames are JSON `{cmd, headers: {req_id}, body}`; WeCom acknowledges our frames with
-    `{headers: {req_id}, errcode, errmsg}` (no cmd) under the same req_id.
+    Frames are UTF-8 JSON `{cmd, headers: {req_id}, body}`, text or binary, with control
+    characters possibly raw inside strings (the official SDKs decode binary frames and strip
+    such characters); WeCom acknowledges our frames with `{headers: {req_id}, errcode,
+    errmsg}` (no cmd) under the same req_id. Message callbacks go to `on_message`, event
+    callbacks to `on_event`, both with the frame's req_id; a `disconnected_event` (another
+    connection of this bot took over) ends the connection for good, as the Node SDK does.
     """
 
     def __init__(self, url: str, bot_id: str, secret: str, on_message: OnMessage, *,
+                 on_event: OnMessage | None = None,
                  ping_seconds: float = 30.0, backoff_seconds: float = 1.0,
                  max_backoff_seconds: float = 30.0, ack_seconds: float = 5.0) -> None:
         self.url = url or DEFAULT_WS_URL
         self.bot_id = bot_id
         self.secret = secret
         self.on_message = on_message
+        self.on_event = on_event
         self.ping_seconds = ping_seconds
         self.backoff_seconds = backoff_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.ack_seconds = ack_seconds
         self.connected = asyncio.Event()  # set while subscribed
         self.connects = 0
+        self.superseded = False  # another instance took the connection: stay stopped
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._reply_locks: dict[str, asyncio.Lock] = {}
         self._task: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> bool:
+        """Whether the connection is kept up (reconnecting after failures)."""
+        return self._task is not None and not self._task.done()
 
     def start(self) -> None:
         if self._task is None or self._task.done():  # one live connection per bot
@@ -88,6 +103,12 @@ class LongConnection:
                     self.connected.clear()
                     self._ws = None
                     self._fail_acks("connection closed")
+                if self.superseded:  # reconnecting would only be disconnected again
+                    log.error("wecom long connection: another instance took over this bot's "
+                              "connection (WeCom sent disconnected_event); this instance no "
+                              "longer receives or sends WeCom messages and will not reconnect. "
+                              "Run only one bot per [wecom] bot_id, then restart this one")
+                    return
                 delay = min(self.backoff_seconds * 2 ** max(failures - 1, 0),
                             self.max_backoff_seconds)
                 log.info("wecom long connection: reconnecting in %.1f s", delay)
@@ -117,6 +138,9 @@ class LongConnection:
                     if frame is None:
                         return True
                     self._dispatch(frame)
+                    if self.superseded:
+                        await ws.close()
+                        return True
             finally:
                 pinger.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -128,12 +152,13 @@ class LongConnection:
             if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
                             aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                 return None
-            if msg.type is not aiohttp.WSMsgType.TEXT:
+            if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
                 continue
-            try:
-                frame = parse_json(msg.data)
+            try:  # UTF-8 JSON either way; raw control characters in strings are accepted
+                frame = parse_json(msg.data, strict=False)
             except BadRequest as exc:
-                log.warning("wecom long connection: a frame was ignored (%s)", exc.message)
+                log.warning("wecom long connection: a %s frame was ignored (%s)",
+                            msg.type.name.lower(), exc.message)
                 continue
             if isinstance(frame, dict):
                 return frame
@@ -143,19 +168,28 @@ class LongConnection:
         headers = frame.get("headers")
         found = headers.get("req_id") if isinstance(headers, dict) else None
         req_id = found if isinstance(found, str) else ""
-        cmd = frame.get("cmd")
-        if cmd == MSG_CALLBACK and isinstance(frame.get("body"), dict):
-            task: asyncio.Task[None] = asyncio.create_task(
-                self.on_message(frame["body"], req_id))
-            self._handlers.add(task)
-            task.add_done_callback(self._handlers.discard)
+        cmd, body = frame.get("cmd"), frame.get("body")
+        if cmd == MSG_CALLBACK and isinstance(body, dict):
+            self._spawn(self.on_message(body, req_id))
             return
         if cmd == EVENT_CALLBACK:
-            log.info("wecom long connection: event callback ignored")
+            if event_type(body) == DISCONNECTED_EVENT:
+                self.superseded = True
+                self.connected.clear()
+            elif isinstance(body, dict) and self.on_event is not None:
+                self._spawn(self.on_event(body, req_id))
+            else:
+                log.info("wecom long connection: event callback of type %.40r ignored",
+                         event_type(body))
             return
         waiter = self._acks.pop(req_id, None)
         if waiter is not None and not waiter.done():
             waiter.set_result(frame)
+
+    def _spawn(self, handling: Coroutine[Any, Any, None]) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(handling)
+        self._handlers.add(task)
+        task.add_done_callback(self._handlers.discard)
 
     async def _ping(self, ws: aiohttp.ClientWebSocketResponse) -> None:
         missed = 0

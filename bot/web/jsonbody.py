@@ -25,13 +25,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(data: bytes | str) -> Any:
+def parse_json(data: bytes | str, strict: bool = True) -> Any:
     """The JSON value in `data`, or BadRequest(400) when it is not valid, strict JSON
     (UTF-8, no NaN/Infinity), is nested deeper than MAX_DEPTH, or holds a string that is
-    not valid Unicode (a lone surrogate such as "\\ud800")."""
+    not valid Unicode (a lone surrogate such as "\\ud800"). With `strict=False`, raw
+    control characters inside strings are accepted (as `json.loads(strict=False)` does);
+    everything else is checked the same."""
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, strict=strict)
     except UnicodeDecodeError:
         raise BadRequest(400, "body must be UTF-8") from None
     except RecursionError:
