@@ -26,9 +26,12 @@ from bot.platforms.wecom_crypto import WeComCrypto
 from bot.web.server import make_web_app
 from tests.doubles_wecom_ws import (
     BAD_TYPE,
+    CARD_EVENT,
+    ENTER_CHAT,
     OK,
     PASSIVE_TYPES,
     URL_INVALID,
+    WELCOME_TYPES,
     LongConnectionSide,
 )
 
@@ -42,6 +45,18 @@ TEXT_LIMIT, MARKDOWN_LIMIT, REPLY_LIMIT = 2048, 4096, 20480
 TOO_LONG, RATE_LIMITED, BAD_KEY = 40058, 45009, 93000
 BAD_IMAGE = 40009  # assumed code for an image that is not valid base64, or md5 or size is wrong
 IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of a webhook image before base64
+UPDATE_CARD = "update_template_card"  # the answer to a template_card_event (response_type)
+
+
+def passive_types(payload: Any) -> set[str]:
+    """The passive replies WeCom takes to a callback (doc 101031): to a message a stream,
+    template_card or both; to enter_chat a text or template_card; to a template card click
+    an update of the card; to any other event nothing."""
+    if not isinstance(payload, dict) or payload.get("msgtype") != "event":
+        return PASSIVE_TYPES
+    event = payload.get("event")
+    kind = event.get("eventtype") if isinstance(event, dict) else None
+    return WELCOME_TYPES if kind == ENTER_CHAT else {UPDATE_CARD} if kind == CARD_EVENT else set()
 
 
 class ManualClock:
@@ -256,6 +271,21 @@ class WeComDouble(LongConnectionSide):
             payload["quote"] = {"msgtype": "text", "text": {"content": quote}}
         return payload
 
+    def event(self, eventtype: str, *, chattype: str = "single", chatid: str = "wrgroup1",
+              userid: str = "zhangsan", msgid: str | None = None,
+              detail: dict[str, Any] | None = None) -> dict[str, Any]:
+        """An event callback in WeCom's common format (doc 101027); enter_chat comes from a
+        user opening the 1:1 chat with the bot for the first time that day."""
+        payload: dict[str, Any] = {
+            "msgid": msgid or f"ev{next(self._ids)}{secrets.token_hex(4)}",
+            "create_time": int(self.clock.now()), "aibotid": "aib" + self.bot_id,
+            "chattype": chattype, "from": {"userid": userid}, "msgtype": "event",
+            "event": {"eventtype": eventtype, eventtype: detail or {}},
+        }
+        if chattype == "group":
+            payload["chatid"] = chatid
+        return payload
+
     def envelope(self, payload: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
         """Query and body of one callback, encrypted afresh (new nonce and timestamp)."""
         plain = json.dumps(payload, ensure_ascii=False)
@@ -265,7 +295,9 @@ class WeComDouble(LongConnectionSide):
                  "timestamp": ts, "nonce": nonce}
         return query, {"encrypt": encrypt}
 
-    async def post_callback(self, query: dict[str, str], body: Any) -> Attempt:
+    async def post_callback(self, query: dict[str, str], body: Any, *,
+                            passive: set[str] | None = None) -> Attempt:
+        """One POST; a passive reply must be one of `passive` (default: a message's)."""
         assert self._session is not None and self.callback_url
         started = time.monotonic()
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -274,10 +306,15 @@ class WeComDouble(LongConnectionSide):
             text = await resp.text()
             status = resp.status
         seconds = time.monotonic() - started
-        reply = self._open_reply(text, query["nonce"]) if status == 200 and text else None
+        reply = (self._open_reply(text, query["nonce"], PASSIVE_TYPES if passive is None
+                                  else passive) if status == 200 and text else None)
         return Attempt(status, seconds, reply, text)
 
-    def _open_reply(self, text: str, nonce: str) -> dict[str, Any] | None:
+    async def deliver_event(self, payload: dict[str, Any]) -> Attempt:
+        """Post one event callback; its passive reply must be one the event allows."""
+        return await self.post_callback(*self.envelope(payload), passive=passive_types(payload))
+
+    def _open_reply(self, text: str, nonce: str, passive: set[str]) -> dict[str, Any] | None:
         try:
             env = json.loads(text)
             if env.get("nonce") != nonce:
@@ -288,8 +325,9 @@ class WeComDouble(LongConnectionSide):
         except Exception as exc:
             self.violations.append(f"unreadable passive reply: {exc!r}")
             return None
-        if reply.get("msgtype") not in PASSIVE_TYPES:
-            self.violations.append(f"passive reply of type {reply.get('msgtype')}")
+        kind = reply.get("msgtype", reply.get("response_type"))
+        if kind not in passive:
+            self.violations.append(f"passive reply of type {kind}")
         return reply
 
     async def deliver(self, payload: dict[str, Any], *, lose_answers: int = 0) -> Delivery:

@@ -17,6 +17,7 @@ from bot.model import ChatKind, Incoming
 from bot.platforms.base import SendError
 from bot.platforms.wecom_callback import CallbackEndpoint
 from bot.platforms.wecom_crypto import CryptoError, WeComCrypto
+from bot.platforms.wecom_events import LongConnectionEvents, callback_reply
 from bot.platforms.wecom_markdown import as_markdown, mention_tags, split_markdown
 from bot.platforms.wecom_payload import PLATFORM, RESPONSE_URL_LIFETIME, ReplyHandle, to_incoming
 from bot.platforms.wecom_send import (
@@ -102,6 +103,7 @@ class WeComPlatform:
             if not s.bot_id or not s.secret:
                 raise ConfigError("wecom websocket mode needs wecom.bot_id and wecom.secret")
             self.ws = LongConnection(s.ws_url, s.bot_id, s.secret, self.on_ws_message)
+            self.ws.on_event = LongConnectionEvents(self.ws)  # enter_chat: the welcome
         self._handles: dict[str, ReplyHandle] = {}  # msgid → how to answer it
         self._spent: set[str] = set()  # msgids whose reply channel is used up
         self._batches: dict[str, list[int]] = {}  # msgid → its reply items to its own chat
@@ -145,6 +147,8 @@ class WeComPlatform:
             sid = stream.get("id") if isinstance(stream, dict) else ""
             sid = sid if isinstance(sid, str) and len(sid) <= MAX_STREAM_ID else ""
             return {"msgtype": "stream", "stream": {"id": sid, "finish": True, "content": ""}}
+        if kind == "event":  # enter_chat: the welcome as the passive reply; others: nothing
+            return callback_reply(payload)
         msg = to_incoming(payload, self.app.clock.now())
         if msg is None:
             log.info("wecom callback of type %.40r not handled", kind)
