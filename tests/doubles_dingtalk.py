@@ -99,6 +99,7 @@ class DingTalkDouble:
     ws: web.WebSocketResponse | None = None
     connections: int = 0
     lose_acks: bool = False  # drop the bot's ACKs, as a flaky network would
+    lost_acks: list[str] = field(default_factory=list)  # messageIds whose ACK was dropped
     posted: dict[str, list[float]] = field(default_factory=dict)  # cid -> robot sends (epoch s)
     throttled: dict[str, float] = field(default_factory=dict)  # cid -> throttled until
     calls: dict[str, list[float]] = field(default_factory=dict)  # OpenAPI -> call times
@@ -207,9 +208,11 @@ class DingTalkDouble:
             await self.ws.close(code=1011)
 
     async def redeliver(self, *, new_ids: bool = False) -> list[str]:
-        """Send every un-ACKed CALLBACK frame again (DingTalk does after ~60 s)."""
+        """Push every un-ACKed EVENT frame again, as DingTalk does on its timeout. Robot
+        messages (CALLBACK frames) are fire-and-forget and never pushed again (protocol.md FAQ,
+        open-dingtalk/developerpedia); a test that wants a repeat pushes the payload again."""
         ids = []
-        for frame in [f for f in self.frames.values() if f.ack is None and f.type == "CALLBACK"]:
+        for frame in [f for f in self.frames.values() if f.ack is None and f.type == "EVENT"]:
             ids.append(await self.push(frame.data, topic=frame.topic,
                                        message_id=None if new_ids else frame.message_id))
         return ids
@@ -281,10 +284,12 @@ class DingTalkDouble:
         return ws
 
     async def _on_ack(self, raw: str) -> None:
-        if self.lose_acks:
-            return
         ack = json.loads(raw)
         mid = ack.get("headers", {}).get("messageId")
+        if self.lose_acks:
+            self.lost_acks.append(str(mid))
+            await self._notify()
+            return
         frame = self.frames.get(mid)
         if frame is None or ack.get("code") != 200:
             self.refused.append(f"ack: unexpected {raw[:80]}")

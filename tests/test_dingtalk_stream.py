@@ -1,4 +1,5 @@
-"""DingTalk Stream receiving against the double: ACKs, redelivery, bad frames, reconnects, stop."""
+"""DingTalk Stream receiving against the double: ACKs, dedupe, no re-push of robot messages, bad
+frames, reconnects, stop."""
 
 from __future__ import annotations
 
@@ -125,22 +126,36 @@ async def test_ping_is_echoed_and_disconnect_reconnects_with_a_new_ticket(
     assert len(await bot.replies(1)) == 1
 
 
-async def test_a_dropped_connection_is_reopened_and_unacked_frames_redelivered(
+async def test_a_lost_ack_and_a_dropped_connection_lose_nothing_and_repeat_nothing(
         bot: Running, double: DingTalkDouble) -> None:
     await double.until(lambda: double.ws is not None)
     double.lose_acks = True  # the bot's ACK never reaches DingTalk
     lost = await double.push(double.message(ORDER, msg_id="msgLostAck01"))
+    await double.until(lambda: lost in double.lost_acks)
     await bot.replies(1)
-    assert not double.acked(lost)
     double.lose_acks = False
     await double.drop()
     await double.until(lambda: double.connections == 2 and double.ws is not None)
-    again = await double.redeliver(new_ids=True)
-    assert len(again) == 1
-    await double.until(lambda: double.acked(again[0]))
+    assert await double.redeliver() == []  # robot messages are never pushed again
     await bot.say("查询 1")
     texts = await bot.replies(2)
     assert sum("已收到点单" in t for t in texts) == 1 and len(texts) == 2
+
+
+async def test_the_double_pushes_again_only_unacked_events_never_robot_messages(
+        bot: Running, double: DingTalkDouble) -> None:
+    """protocol.md FAQ: robot messages are fire-and-forget; only event subscriptions are
+    pushed again when not ACKed."""
+    double.lose_acks = True
+    robot = await double.push(double.message("查询 1"))
+    event = await double.push(json.dumps({"eventType": "chat_update"}), type="EVENT", topic="*")
+    await double.until(lambda: double.lost_acks == [robot, event])
+    await bot.replies(1)  # handled, though DingTalk never saw its ACK
+    double.lose_acks = False
+    again = await double.redeliver()
+    assert again == [event]
+    await double.until(lambda: double.acked(event))
+    assert not double.acked(robot) and len(double.sent) == 1
 
 
 async def test_bad_credentials_back_off_and_stop_promptly(tmp_path: Path, clock: FrozenClock,
