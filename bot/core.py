@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Config
 from bot.matching import Routing
-from bot.model import Clock, Incoming
+from bot.model import ChatKind, Clock, Incoming
 from bot.outbox import Outbox
 from bot.platforms.base import Platform
 from bot.router import BotError, Context, Router, find_route
@@ -54,7 +54,8 @@ class Core:
         self.routers = routers
         self.lock = asyncio.Lock()  # one writer: every store write happens under it
         self.platforms: dict[str, Platform] = {}
-        self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock)
+        self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock,
+                             config.bot.admins)
         self.routing = Routing(store, embedder)
         self.ready = False  # serving: /healthz answers 200
 
@@ -85,6 +86,8 @@ class Core:
                     self.store.mark_seen(msg.platform, msg.msg_id, ref)
                     self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
                                              msg.chat_title, msg.reply_handle)
+                    if msg.chat_kind is ChatKind.GROUP:  # who is in the group, for fallbacks
+                        self.store.saw(msg.platform, msg.chat_id, (msg.sender_id, *msg.mentions))
                     await self._dispatch(msg, ctx)
                     delivered = await self.outbox.send_in_store(ctx.sent)
             except sqlite3.Error as exc:

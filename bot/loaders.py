@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
@@ -61,8 +62,13 @@ def import_menu(store: Store, path: Path, actor: str) -> tuple[int, list[RowErro
 
 
 def seed(store: Store) -> None:
-    """Give an empty demo database the sample experts and service menu."""
+    """Give an empty demo database the sample experts and service menu, and tell it who is
+    in the demo's group chats (as a platform would, by the messages it sees)."""
     if not store.experts():
         import_roster(store, DEMO / "experts.csv", actor="demo")
     if not store.menu(active_only=False):
         import_menu(store, DEMO / "menu.csv", actor="demo")
+    directory = json.loads((DEMO / "directory.json").read_text(encoding="utf-8"))
+    for chat in directory.get("chats", []):
+        if chat.get("type") == "group":
+            store.saw("local", str(chat["id"]), tuple(str(m) for m in chat.get("members", [])))

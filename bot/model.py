@@ -43,6 +43,7 @@ class Incoming:
     sent_at: datetime | None = None
     chat_title: str = ""
     reply_handle: str = ""  # platform data needed to answer (session webhook, response_url)
+    mentions: tuple[str, ...] = ()  # users @-mentioned in it (the bot itself left out)
 
     @property
     def account(self) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from bot.config import OutboxConfig
+from bot.fallback import Fallback
 from bot.model import Clock
 from bot.platforms.base import Platform, SendError
 from storage.records import OutboxItem
@@ -23,12 +24,14 @@ class Outbox:
     """Sends what the store's outbox holds, in order per destination, never twice."""
 
     def __init__(self, store: Store, lock: asyncio.Lock, platforms: Mapping[str, Platform],
-                 config: OutboxConfig, clock: Clock) -> None:
+                 config: OutboxConfig, clock: Clock, admins: tuple[str, ...] = ()) -> None:
         self.store = store
         self.lock = lock
         self.platforms = platforms
         self.config = config
         self.clock = clock
+        self.fallback = Fallback(store, admins)
+        self.rerouted = 0  # how many undeliverable items were re-routed so far
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -77,7 +80,18 @@ class Outbox:
         return done
 
     async def drain(self) -> int:
-        """One pass over the pending items that are due; returns how many were sent."""
+        """Send the pending items that are due; returns how many were sent. What could not be
+        delivered and was re-routed is sent in the same call (a few passes at most)."""
+        sent = 0
+        for _ in range(3):  # a 1:1 item re-routed to a group, that one to the admins
+            rerouted = self.rerouted
+            sent += await self._pass()
+            if self.rerouted == rerouted:
+                break
+        return sent
+
+    async def _pass(self) -> int:
+        """One pass over the pending items that are due."""
         now = self.clock.now()
         items = self.store.due_outbox(now, list(self.platforms))
         blocked: set[tuple[str, str]] = set()
@@ -104,6 +118,10 @@ class Outbox:
         return len(recent) < self.config.rate_per_minute
 
     async def _send(self, item: OutboxItem, platform: Platform) -> str | None:
+        if item.extra.get("to_user") and not platform.can_tell:
+            await self._failed(item, SendError(f"{platform.name} cannot send 1:1 messages",
+                                               permanent=True))
+            return None
         try:
             if platform.in_store:
                 async with self.lock:
@@ -125,9 +143,15 @@ class Outbox:
 
     async def _failed(self, item: OutboxItem, exc: SendError) -> None:
         async with self.lock:
-            if exc.permanent:
-                log.error("outbox item %s failed for good: %s", item.id, exc)
-                self.store.mark_failed(item.id, str(exc))
+            if exc.permanent:  # never retried: re-routed instead (see bot/fallback.py)
+                log.warning("outbox item %s cannot be delivered: %s", item.id, exc)
+                platform = self.platforms.get(item.platform)
+                with self.store.tx():
+                    self.store.mark_failed(item.id, str(exc))
+                    if self.fallback.redirect(item, str(exc),
+                                              platform is not None and platform.can_tell):
+                        self.rerouted += 1
+                self.wake()
                 return
             delay = min(self.config.base_delay_seconds * 2 ** item.attempts,
                         self.config.max_delay_seconds)

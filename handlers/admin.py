@@ -12,7 +12,7 @@ from bot.router import BotError, Context, Router
 from bot.text.regions import find_region
 from handlers.jobs import sweep
 from handlers.lookup import show_help
-from handlers.report import tally_text
+from handlers.report import period_words, tally_text
 from storage.tallies import Scope, tally
 
 router = Router("admin")
@@ -181,7 +181,8 @@ async def stats(msg: Incoming, ctx: Context) -> None:
     prev = period.previous()
     before = tally(ctx.store.db, prev.start, prev.end, scope)
     text = tally_text(t, period, scope.label() if scope.kind != "all" else "", before, chart=True)
-    png = tally_chart_png(t, before)
+    this_word, previous_word = period_words(period)
+    png = tally_chart_png(t, before, this_word=this_word, previous_word=previous_word)
     ctx.send(Outgoing(msg.platform, msg.chat_id, text, chat_kind=msg.chat_kind,
                       in_reply_to=msg.msg_id,
                       extra=image_extra(png, f"tally-{period.start:%Y-%m-%d}.png")))

@@ -9,7 +9,7 @@ from bot.router import BotError, Context, Router
 from handlers.admin import need_admin, send_dashboard_link
 from handlers.admin_roster import find_one
 from handlers.common import NOT_FOUND, expert_line, post, scope_covers
-from storage.records import Order, OrderState
+from storage.records import Expert, Order, OrderState
 
 router = Router("admin_orders")
 
@@ -42,6 +42,18 @@ def _order(ctx: Context, text: str, usage: str) -> tuple[Order, str]:
     return order, m.group(2).strip()
 
 
+def _named(msg: Incoming, ctx: Context, who: str) -> Expert:
+    """The expert an admin names: by roster id or name, or by @-mentioning them (the
+    platform tells who was mentioned: `/指派 12 @沈国平`)."""
+    if who.startswith(("@", "＠")):
+        for user in msg.mentions:
+            expert = ctx.store.expert_by_account(f"{msg.platform}:{user}")
+            if expert is not None:
+                return expert
+        who = who.lstrip("@＠").split()[0] if who.lstrip("@＠") else who
+    return find_one(ctx, who)
+
+
 @router.command("指派", "assign")
 async def assign(msg: Incoming, ctx: Context) -> None:
     """/指派 /assign N 专家：把待接单的 #N 直接派给专家（立即成为接单专家）"""
@@ -51,7 +63,7 @@ async def assign(msg: Incoming, ctx: Context) -> None:
         raise BotError(ASSIGN_USAGE.format(cmd="/指派"))
     if order.state is not OrderState.OPEN:
         raise BotError(NEED_OPEN.format(no=order.no, state=order.state.word))
-    expert = find_one(ctx, who)
+    expert = _named(msg, ctx, who)
     if not ctx.store.reassign(order.no, expert.id, msg.account):
         raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="指派"))
     uid = expert.account_on(order.platform)
@@ -68,7 +80,7 @@ async def reassign(msg: Incoming, ctx: Context) -> None:
         raise BotError(ASSIGN_USAGE.format(cmd="/改派"))
     if order.state is OrderState.OPEN:
         raise BotError(NEED_CLAIMED.format(no=order.no))
-    expert = find_one(ctx, who)
+    expert = _named(msg, ctx, who)
     old = ctx.store.get_expert(order.lead) if order.lead else None
     if old and old.id == expert.id:
         raise BotError(f"#{order.no} 已由 {expert.name} 接单")
@@ -81,7 +93,7 @@ async def reassign(msg: Incoming, ctx: Context) -> None:
     old_uid = old.account_on(order.platform) if old else None
     if old_uid:
         ctx.tell(old_uid, TOLD_OLD.format(no=order.no, expert=expert.name),
-                 platform=order.platform)
+                 platform=order.platform, about=order)
 
 
 @router.command("关闭", "close")

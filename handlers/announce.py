@@ -18,6 +18,8 @@ NO_MATCH = "暂未找到专长对口的专家，已转管理员人工派单；�
 ADMIN_NO_MATCH = ("#{no} 没有匹配到可用的专家（专家库为空或都已满负荷），"
                   "请用「/指派 {no} 专家编号」人工派单。\n需求：{title}")
 ASK_AGAIN = "#{no} 还在等专家认领：{summary}\n推荐理由：{reasons}\n可回复「接单 {no}」认领。"
+NOT_IN_GROUP = ("新点单 #{no}（{where}）推荐了您：{summary}\n推荐理由：{reasons}\n"
+                "可回复「接单 {no}」认领，或「协助 {no}」参与。")
 PRIVATE_NOTE = "您的需求已私下登记，专家接单后会与您单独联系。"
 PRIVATE_ASK = ("新的职工个人需求 #{no}：{summary}\n推荐理由：{reasons}\n"
                "联系方式在接单后私聊告知。请回复「接单 {no}」认领。")
@@ -59,14 +61,34 @@ def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
         lines.append(NO_MATCH.format(no=order.no))
     _announce(ctx, order, lines, matches, again)
     if matches:
-        _to_expert_groups(ctx, order, lines, matches)
+        reached = _to_expert_groups(ctx, order, lines, matches)
+        if not order.private and not again:  # (a private order is offered 1:1 anyway)
+            _tell_the_absent(ctx, order, matches, reached)
     else:
         _tell_admins(ctx, order)
 
 
+def _tell_the_absent(ctx: Context, order: Order, matches: list[Suggestion],
+                     reached: set[str]) -> None:
+    """An expert the bot never saw in the order's group (nor in an expert group that got the
+    order) would miss the @: tell them 1:1."""
+    where = ctx.store.chat(order.platform, order.chat_id) or {}
+    place = str(where.get("title") or "") or "群聊"
+    for m in matches:
+        uid = m.expert.account_on(order.platform)
+        if uid and uid not in reached and not ctx.store.seen_in(order.platform, order.chat_id,
+                                                                 uid):
+            ctx.tell(uid, NOT_IN_GROUP.format(no=order.no, where=place,
+                                              summary=title_of(order, False),
+                                              reasons="；".join(m.reasons)),
+                     platform=order.platform, about=order)
+
+
 def _to_expert_groups(ctx: Context, order: Order, lines: list[str],
-                      matches: list[Suggestion]) -> None:
-    """Also announce in the experts' group of the order's region (set with /设置 专家群)."""
+                      matches: list[Suggestion]) -> set[str]:
+    """Also announce in the experts' group of the order's region (set with /设置 专家群);
+    returns who was @-mentioned in a group the bot has seen them in."""
+    reached: set[str] = set()
     body = [lines[0], *order_lines(order, in_group=True)]
     for platform, chat_id, region in ctx.store.chats_with("expert_group"):
         if platform != order.platform or chat_id == order.chat_id:
@@ -77,6 +99,8 @@ def _to_expert_groups(ctx: Context, order: Order, lines: list[str],
         names = "、".join(f"@{m.expert.name}" for m in matches)
         ctx.send(Outgoing(platform, chat_id, "\n".join(
             [*body, f"推荐：{names}", CLAIM_HINT.format(no=order.no)]), mentions))
+        reached.update(uid for uid in mentions if ctx.store.seen_in(platform, chat_id, uid))
+    return reached
 
 
 def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Suggestion],
@@ -90,7 +114,7 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
             if uid:
                 ctx.tell(uid, PRIVATE_ASK.format(no=order.no, summary=order.summary or "",
                                                  reasons="；".join(m.reasons)),
-                         platform=order.platform)
+                         platform=order.platform, about=order)
         return
     mentions: list[str] = []
     if matches:
@@ -108,7 +132,7 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
             if uid:
                 ctx.tell(uid, ASK_AGAIN.format(no=order.no, summary=title_of(order, False),
                                                reasons="；".join(m.reasons)),
-                         platform=order.platform)
+                         platform=order.platform, about=order)
 
 
 def _tell_admins(ctx: Context, order: Order) -> None:
@@ -116,4 +140,4 @@ def _tell_admins(ctx: Context, order: Order) -> None:
         uid = mention_of(account, order.platform)
         if uid:
             ctx.tell(uid, ADMIN_NO_MATCH.format(no=order.no, title=title_of(order, False)),
-                     platform=order.platform)
+                     platform=order.platform, about=order)

@@ -30,6 +30,8 @@ OTHERS_TOLD = "#{no} 已由{name}接单，感谢关注！如愿参与可回复�
 CONTACT = ("您已接单 #{no}\n需求：{summary}\n企业：{enterprise}\n联系人：{contact}\n"
            "电话：{phone}\n（完整号码仅在私聊中发送，请勿转发到群里）\n"
            "下一步：「预约 {no} 时间 现场/线上」→「进展 {no} …」→「办结 {no} 已解决 …」")
+CONTACT_IN_GROUP = ("您已接单 #{no}。我无法私聊您，完整联系方式请私聊我发送「查询 {no}」查看。\n"
+                    "下一步：「预约 {no} 时间 现场/线上」→「进展 {no} …」→「办结 {no} 已解决 …」")
 NOT_CLAIMED_YET = "#{no} 还没有人接单，可回复「接单 {no}」认领。"
 ALREADY_LEAD = "您是 #{no} 的接单专家，无需协助。"
 ALREADY_ASSIST = "您已在协助 #{no}。"
@@ -73,7 +75,7 @@ async def claim(msg: Incoming, ctx: Context) -> None:
             no=order.no, summary=order.summary or order.text[:60],
             enterprise=order.enterprise or "未填写", contact=order.contact or order.requester_name,
             phone=order.phone or "未留（可在群里@对方联系）",
-        ))
+        ), about=order, group_text=CONTACT_IN_GROUP.format(no=order.no))
 
 
 def _can_take_more(ctx: Context, expert: Expert, verb: str) -> None:
@@ -152,4 +154,4 @@ async def cancel(msg: Incoming, ctx: Context) -> None:
     uid = lead.account_on(order.platform) if lead else None
     if uid:
         ctx.tell(uid, LEAD_TOLD.format(no=order.no, reason=why) + f"\n{title_of(order, False)}",
-                 platform=order.platform)
+                 platform=order.platform, about=order)

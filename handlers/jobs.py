@@ -147,7 +147,8 @@ def _escalate(o: Order, hours: float) -> Reminder:
             uid = mention_of(account, o.platform)
             if uid:
                 ctx.tell(uid, ESCALATE.format(no=o.no, hours=f"{hours:g}",
-                                              title=title_of(o, False)), platform=o.platform)
+                                              title=title_of(o, False)), platform=o.platform,
+                         about=o)
                 told = True
         if not told and not o.private:
             post(ctx, o, ESCALATE_GROUP.format(no=o.no, hours=f"{hours:g}"))
@@ -163,7 +164,7 @@ def _stale(o: Order, days: int) -> Callable[[Context], None]:
     def send(ctx: Context) -> None:
         uid = _lead_uid(ctx, o)
         if uid:
-            ctx.tell(uid, STALE.format(no=o.no, days=days), platform=o.platform)
+            ctx.tell(uid, STALE.format(no=o.no, days=days), platform=o.platform, about=o)
     return send
 
 
@@ -174,7 +175,8 @@ def _visit(o: Order) -> Callable[[Context], None]:
         uid = _lead_uid(ctx, o)
         if uid:
             ctx.tell(uid, VISIT_EXPERT.format(no=o.no, when=when, mode=mode,
-                                              title=title_of(o, False)), platform=o.platform)
+                                              title=title_of(o, False)), platform=o.platform,
+                     about=o)
         lead = ctx.store.get_expert(o.lead) if o.lead else None
         post(ctx, o, VISIT_REQUESTER.format(no=o.no, when=when, mode=mode,
                                             expert=lead.name if lead else ""), at_requester=True)
@@ -188,7 +190,7 @@ def _deadline(o: Order) -> Callable[[Context], None]:
         text = DEADLINE.format(no=o.no, deadline=o.deadline, rel=rel, state=o.state.word)
         uid = _lead_uid(ctx, o)
         if uid:
-            ctx.tell(uid, text, platform=o.platform)
+            ctx.tell(uid, text, platform=o.platform, about=o)
         if not o.private:
             post(ctx, o, text)
     return send

@@ -49,8 +49,13 @@ def tally_text(t: dict[str, Any], period: Period, scope_label: str = "",
         lines.append("光荣榜：" + "，".join(
             f"{i}. {p['name']} {p['sessions']} 场" for i, p in enumerate(roll, 1)))
     if chart:
-        start, end = period.start, period.end
-        monthly = start.day == end.day == 1 and 28 <= (end - start).days <= 31
-        this_word, before_word = ("本月", "上月") if monthly else ("本期", "上期")
+        this_word, before_word = period_words(period)
         lines.append(legend(this_word, before_word if previous is not None else None))
     return "\n".join(lines)
+
+
+def period_words(period: Period) -> tuple[str, str]:
+    """How a tally names its period and the one before: 本月/上月 for a month, else 本期/上期."""
+    start, end = period.start, period.end
+    monthly = start.day == end.day == 1 and 28 <= (end - start).days <= 31
+    return ("本月", "上月") if monthly else ("本期", "上期")

@@ -162,7 +162,7 @@ async def rate(msg: Incoming, ctx: Context) -> None:
         e = ctx.store.get_expert(eid)
         uid = e.account_on(order.platform) if e else None
         if uid:
-            ctx.tell(uid, RATED_TELL.format(**parts), platform=order.platform)
+            ctx.tell(uid, RATED_TELL.format(**parts), platform=order.platform, about=order)
 
 
 @router.message("supplement")

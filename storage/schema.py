@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from storage.files import private_database
+from storage.members import create_members
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -241,8 +242,13 @@ def _v7(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE login_tokens SET token_hash = ? WHERE token_hash = ?", [digest, token])
 
 
+def _v8(db: sqlite_utils.Database) -> None:
+    """Who the bot has seen in each group (to reach a person who cannot be messaged 1:1)."""
+    create_members(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

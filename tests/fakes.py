@@ -41,6 +41,7 @@ class FakeChat:
 
     rate_limited = False
     in_store = False
+    can_tell = True
 
     def __init__(self, app: App, name: str = "fake") -> None:
         self.name = name
@@ -70,7 +71,7 @@ class FakeChat:
 
     async def say(self, text: str, sender: str = "u1", chat: str = "g1", *,
                   name: str | None = None, single: bool = False, msg_id: str | None = None,
-                  quote_text: str = "") -> list[Sent]:
+                  quote_text: str = "", mentions: tuple[str, ...] = ()) -> list[Sent]:
         """Post `text` as `sender` (@-mentioning the bot) and return what the bot sent."""
         before = len(self.sent)
         msg = Incoming(
@@ -78,9 +79,13 @@ class FakeChat:
             chat_id=f"dm-{sender}" if single else chat,
             chat_kind=ChatKind.SINGLE if single else ChatKind.GROUP,
             sender_id=sender, sender_name=name or sender, text=text, quote_text=quote_text,
+            mentions=mentions,
         )
         handled = await self.app.handle(msg)
+        rerouted = self.app.outbox.rerouted
         await self.app.outbox.deliver(handled.sent)
+        if self.app.outbox.rerouted != rerouted:  # what could not go 1:1 went elsewhere
+            await self.app.outbox.drain()
         return self.sent[before:]
 
 
@@ -96,13 +101,24 @@ def make_app(tmp_path: Path, clock: FrozenClock | None = None, *,
     return build_app(config, clock or FrozenClock(T0))
 
 
+# The group chat each platform's tests talk in (FakeChat and the local chat, the doubles).
+DEFAULT_GROUP = {"wecom": "wrgroup1", "dingtalk": "cidGroupDeqing01"}
+
+
 def add_expert(app: App, eid: str, name: str, skills: tuple[str, ...], *,
                platform: str = "fake", region: str = "浙江省湖州市德清县",
-               title: str = "高级技师", team: str = "综合组") -> Expert:
-    """Put one expert on the roster, linked to `platform:eid`."""
+               title: str = "高级技师", team: str = "综合组",
+               groups: tuple[str, ...] | None = None) -> Expert:
+    """Put one expert on the roster, linked to `platform:eid`, and a member of `groups`
+    (as if the bot had seen them write there; by default the group the platform's tests
+    use)."""
+    if groups is None:
+        groups = (DEFAULT_GROUP.get(platform, "g1"),)
     e = Expert(id=eid, name=name, skills=skills, tags=(), title=title, team=team,
                region=region, accounts=(f"{platform}:{eid}",))
     app.store.upsert_expert(e, actor="test")
+    for group in groups:
+        app.store.saw(platform, group, (eid,))
     return e
 
 

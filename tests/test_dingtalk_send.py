@@ -60,11 +60,15 @@ async def test_expired_webhook_by_the_bots_clock_uses_the_group_send(
     await _say(app, platform, double.message(ORDER))
     clock.advance(minutes=91)
     assert await app.outbox.drain() >= 1
-    assert {d.via for d in double.sent} == {"group"}
+    assert [d.via for d in double.sent] == ["group", "oto"]
     first = double.sent[0]
     assert first.kind == "sampleText" and first.robot_code == double.robot_code
     assert "已收到点单 #1" in double.texts()[0] and double.token_requests == 1
     assert "webhook: expired session" not in double.refused  # it did not even try
+    # The group API cannot @: the welder the post @-mentions gets it 1:1 as well.
+    copy = double.sent[1]
+    assert copy.users == ("staff-welder",) and "已收到点单 #1" in copy.text
+    assert "13867201234" not in copy.text
 
 
 async def test_webhook_refused_with_300001_falls_back_to_the_openapi(
@@ -74,8 +78,9 @@ async def test_webhook_refused_with_300001_falls_back_to_the_openapi(
     double.sessions.clear()  # DingTalk ended the session early
     assert await app.outbox.drain() >= 1
     assert "webhook: expired session" in double.refused
-    assert [d.via for d in double.sent] == ["group"] * len(double.sent)
+    assert [d.via for d in double.sent] == ["group", "oto"]
     assert "已收到点单 #1" in double.sent[0].text
+    assert double.sent[1].users == ("staff-welder",)
 
 
 async def test_a_webhook_on_a_foreign_host_is_never_posted_to(
@@ -204,9 +209,12 @@ async def test_unknown_conversation_is_a_permanent_failure(
         bot: tuple[App, DingTalkPlatform], double: DingTalkDouble) -> None:
     app, _platform = bot
     item = _queue(app, "提醒", chat="cidNeverSeen")
-    assert await app.outbox.drain() == 0
+    assert await app.outbox.drain() == 1  # not retried: the admin is told instead
     row = app.store.outbox_item(item)
     assert row is not None and row.state == "failed"
+    [report] = double.sent
+    assert report.via == "oto" and report.users == ("admin-li",)
+    assert "cidNeverSeen" in report.text and "提醒" in report.text
 
 
 async def test_secrets_never_reach_the_logs(

@@ -63,8 +63,11 @@ async def test_backoff_grows_and_permanent_errors_stop(app: App, clock: FrozenCl
     clock.advance(seconds=60)
     await app.outbox.drain()
     final = app.store.outbox_item(item_id)
-    assert final is not None and final.state == "failed" and chat.sent == []
+    assert final is not None and final.state == "failed"
     assert app.store.events(kind="outbox.failed")
+    # Never silently dropped: the admins hear of it (1:1), with the group and the text.
+    [report] = chat.sent
+    assert report.to_user == "admin" and "g1" in report.text and "消息0" in report.text
 
 
 async def test_pending_messages_survive_a_restart(tmp_path: Path, clock: FrozenClock) -> None:

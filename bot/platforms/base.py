@@ -26,6 +26,11 @@ class Platform(Protocol):
     rate_limited: bool  # whether the outbox applies the per-destination limit
     in_store: bool  # whether send() only writes to the bot's own database
 
+    @property
+    def can_tell(self) -> bool:
+        """Whether it can message a person 1:1 (else bot/fallback.py re-routes)."""
+        ...
+
     def routes(self) -> list[web.RouteDef]:
         """HTTP routes this platform serves on the bot's one server."""
         ...

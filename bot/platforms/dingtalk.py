@@ -37,6 +37,7 @@ class DingTalkPlatform:
     name = PLATFORM
     rate_limited = True
     in_store = False
+    can_tell = True  # robot 1:1 messages (oToMessages/batchSend)
 
     def __init__(self, app: Core, *, mode: str | None = None, callback_path: str | None = None,
                  backoff: tuple[float, float] = (1.0, 60.0)) -> None:

@@ -87,7 +87,26 @@ def to_incoming(payload: Any, bot_name: str = "") -> Incoming | None:
         sent_at=sent_at,
         chat_title=_str(payload.get("conversationTitle")),
         reply_handle=handle.to_json(),
+        mentions=_mentions(payload),
     )
+
+
+def _mentions(payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The staff ids a group message @-mentions, the bot left out: `atUsers` is a list of
+    {dingtalkId, staffId}, the bot's entry being the one whose dingtalkId is chatbotUserId
+    (dingtalk-stream 0.24.3 chatbot.py ChatbotMessage.from_dict / AtUser)."""
+    users = payload.get("atUsers")
+    if not isinstance(users, list):
+        return ()
+    bot = _str(payload.get("chatbotUserId"))
+    out: list[str] = []
+    for user in users[:50]:
+        if not isinstance(user, Mapping) or (bot and _str(user.get("dingtalkId")) == bot):
+            continue
+        staff = _str(user.get("staffId"))
+        if staff and len(staff) <= 64 and staff not in out:
+            out.append(staff)
+    return tuple(out)
 
 
 def message_text(payload: Mapping[str, Any]) -> str:

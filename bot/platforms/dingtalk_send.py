@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ TOKEN_EARLY = timedelta(minutes=5)  # refresh the token this long before it expi
 WEBHOOK_MARGIN_SECONDS = 60.0  # a session webhook this close to its expiry is not used
 WEBHOOK_HOSTS = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
 TIMEOUT_SECONDS = 10.0
+MENTION_COPY = "【群消息，与您有关】\n{text}"
 
 
 def with_mentions(text: str, mentions: tuple[str, ...]) -> str:
@@ -132,7 +134,21 @@ class DingTalkSender:
                 raise SendError(f"no DingTalk user known for 1:1 chat {item.chat_id}",
                                 permanent=True)
             return await self._to_users([handle.user], item, robot)
-        return await self._group(item, robot)
+        ref = await self._group(item, robot)
+        if item.mentions:
+            await self._mention_copies(item, robot)
+        return ref
+
+    async def _mention_copies(self, item: OutboxItem, robot: str) -> None:
+        """The group API cannot @ anyone: once the session webhook is gone, the people a post
+        @-mentions get it 1:1 as well (the group post has gone out: a failure here is logged,
+        never retried, so the group never sees it twice)."""
+        copy = replace(item, text=MENTION_COPY.format(text=item.text), mentions=())
+        try:
+            await self._to_users(list(item.mentions), copy, robot)
+        except SendError as exc:
+            log.warning("outbox item %s: group post sent, but its 1:1 copies to the people "
+                        "it @-mentions failed: %s", item.id, exc)
 
     # -- session webhook --------------------------------------------------------------------
 

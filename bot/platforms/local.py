@@ -38,6 +38,7 @@ class LocalPlatform:
     name = "local"
     rate_limited = False
     in_store = True
+    can_tell = True
 
     def __init__(self, app: Core) -> None:
         self.app = app

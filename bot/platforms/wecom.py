@@ -116,6 +116,12 @@ class WeComPlatform:
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    @property
+    def can_tell(self) -> bool:
+        """Only the long connection can message a person (aibot_send_msg); URL callbacks can
+        only answer."""
+        return self.ws is not None
+
     def routes(self) -> list[web.RouteDef]:
         if self.endpoint is None:
             return []

@@ -13,6 +13,7 @@
     dir: { bot: { id: 'bot', name: '匠心点单' }, users: [], chats: [] },
     me: null,           // the user object chosen in "我是"
     chatId: null,       // the open chat
+    quote: null,        // the message the next one quotes: { id, sender, text }
     logs: new Map(),    // chat id -> { last, ids, msgs, unread, loaded }
     dirError: '',       // kept on the banner while the server is reachable
   };
@@ -51,6 +52,8 @@
   }
   const banner = (text) => setLine('banner', text);
   const showError = (text) => setLine('error', text);
+  const showHint = (text) => setLine('hint', text);
+  const IGNORED = '这条群消息没有 @{bot}，机器人收不到（钉钉、企业微信的群里也是这样）。';
   function formatTime(ts) {
     const d = new Date(ts);
     if (!ts || Number.isNaN(d.getTime())) return '';
@@ -170,6 +173,7 @@
   }
 
   function selectChat(chatId) {
+    if (chatId !== state.chatId) setQuote(null);  // a quote belongs to its chat
     state.chatId = chatId;
     store.set(`diandan.chat.${state.me.id}`, chatId);
     log(chatId).unread = 0;
@@ -229,7 +233,20 @@
     if (isBot(m)) head.append(el('span', 'tag', '机器人'));
     const time = formatTime(m.ts);
     if (time) head.append(el('time', null, time));
+    if (Number.isFinite(Number(m.id))) {
+      const quoteBtn = el('button', 'quote-btn', '引用');
+      quoteBtn.type = 'button';
+      quoteBtn.title = '引用这条消息回复（例如引用派单消息说「接单」）';
+      quoteBtn.addEventListener('click', () => setQuote(m));
+      head.append(quoteBtn);
+    }
     const bubble = el('div', 'bubble');
+    const quoted = m.quote == null ? null
+      : log(state.chatId).msgs.find((x) => String(x.id) === String(m.quote));
+    if (quoted) {
+      const said = String(quoted.text ?? '').slice(0, 60);
+      bubble.append(el('div', 'quoted', `${senderName(quoted)}：${said}`));
+    }
     const body = richText(text, mentions);
     if (m.at_bot === true && !isBot(m) && !text.includes(`@${state.dir.bot.name}`)) {
       body.prepend(mentionChip(state.dir.bot.name), ' ');
@@ -308,6 +325,15 @@
     timer = setTimeout(tick, POLL_MS);
   }
 
+  // ---- quoting ----
+  function setQuote(m) {
+    state.quote = m ? { id: Number(m.id), sender: senderName(m), text: String(m.text ?? '') } : null;
+    $('quote-bar').hidden = !state.quote;
+    $('quote-text').textContent = state.quote
+      ? `引用 ${state.quote.sender}：${state.quote.text.slice(0, 40)}` : '';
+    if (state.quote) $('input').focus();
+  }
+
   // ---- sending ----
   async function send() {
     const input = $('input');
@@ -317,8 +343,10 @@
     const body = { chat: chat.id, chat_type: chat.type, sender: state.me.id,
       sender_name: state.me.name, text: input.value,
       at_bot: chat.type === 'single' || $('at-bot').checked };
+    if (state.quote) body.quote = state.quote.id;
     $('send').disabled = true;
     showError('');
+    showHint('');
     try {
       const res = await api('/api/local/messages', {
         method: 'POST',
@@ -328,6 +356,8 @@
       if (res.status === 200) {
         input.value = '';
         autosize();
+        setQuote(null);
+        if (!body.at_bot) showHint(IGNORED.replace('{bot}', state.dir.bot.name));
       } else {
         let reason = '';
         try { reason = (await res.json()).error || ''; } catch { /* body is not JSON */ }
@@ -366,6 +396,7 @@
   async function init() {
     renderChips();
     $('composer').addEventListener('submit', (e) => { e.preventDefault(); send(); });
+    $('quote-cancel').addEventListener('click', () => setQuote(null));
     $('input').addEventListener('input', autosize);
     $('input').addEventListener('keydown', (e) => {
       // Enter sends; Shift+Enter is a newline; Enter that confirms a Chinese IME word does nothing.
