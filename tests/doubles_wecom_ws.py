@@ -21,6 +21,9 @@ from aiohttp import web
 OK, BAD_TYPE = 0, 40008
 URL_INVALID = 40029  # assumed code for a used or expired reply handle (undocumented)
 BAD_SECRET = 40001  # assumed code for a refused aibot_subscribe (undocumented)
+# aibot_send_msg to a person who never talked to the bot 1:1 is refused (a third-party summary
+# of the long-connection doc; the code is assumed: WeCom's "不合法的UserID列表").
+NEVER_TALKED = 40031
 PASSIVE_TYPES = {"stream", "template_card", "stream_with_template_card"}
 WELCOME_TYPES = {"text", "template_card"}  # the answers to an enter_chat event (doc 101031)
 WELCOME_SECONDS = 5.0  # a welcome must answer its enter_chat event within 5 s
@@ -71,6 +74,7 @@ class LongConnectionSide:
         self._ws_frames = 0
         self._ws_reqs: set[str] = set()
         self._ws_events: dict[str, _Event] = {}
+        self.ws_chats: set[str] = set()  # group chats and 1:1 talkers seen in callbacks
 
     def record(self, via: str, target: str, body: dict[str, Any], code: int) -> None:
         """Log one message the bot sent (WeComDouble keeps them in `posts`)."""
@@ -113,6 +117,8 @@ class LongConnectionSide:
                 self.record("respond", rid, fbody, code)
             elif cmd == "aibot_send_msg":
                 code = OK if fbody.get("msgtype") in ("markdown", "template_card") else BAD_TYPE
+                if code == OK and str(fbody.get("chatid")) not in self.ws_chats:
+                    code = NEVER_TALKED
                 self.record("send_msg", str(fbody.get("chatid")), fbody, code)
             elif cmd == "aibot_respond_welcome_msg":
                 code = self._welcome(rid, fbody)
@@ -168,6 +174,11 @@ class LongConnectionSide:
         assert self.ws_live, "no live long connection"
         rid = f"aibot_msg_callback_{next(self._ids)}"
         self._ws_reqs.add(rid)
+        sender = payload.get("from") if isinstance(payload, dict) else None
+        if isinstance(payload, dict) and payload.get("chattype") == "group":
+            self.ws_chats.add(str(payload.get("chatid")))
+        elif isinstance(sender, dict):
+            self.ws_chats.add(str(sender.get("userid")))
         await self._send(self.ws_live[-1], {"cmd": "aibot_msg_callback",
                                             "headers": {"req_id": rid}, "body": payload})
         return rid

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.model import FrozenClock, Outgoing
 from tests.doubles_wecom import AES_KEY, TOKEN, ManualClock, Rig, WeComDouble, start_rig
 from tests.fakes import add_expert
@@ -159,3 +161,12 @@ async def test_single_chat_batch_goes_in_one_response_url_post(rig: Rig) -> None
     assert json.dumps(reply.body, ensure_ascii=False).count("msgtype") == 1
     # A second 1:1 notice to the same user later has no channel left: permanent failure.
     assert AES_KEY and not d.violations
+
+
+async def test_start_warns_of_known_groups_without_a_webhook(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    rig.app.store.remember_chat("wecom", "wrgroup9", "group", "质检群")
+    rig.app.store.remember_chat("wecom", "wu", "single")
+    await rig.platform.start()
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "wrgroup9" in warned[0] and "[wecom.webhooks]" in warned[0]

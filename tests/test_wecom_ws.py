@@ -59,7 +59,9 @@ async def test_message_in_reply_out_under_the_same_req_id(rig: Rig) -> None:
     assert reply.via == "respond" and reply.target == req_id
     assert reply.body["msgtype"] == "stream" and reply.body["stream"]["finish"] is True
     assert "已收到点单 #1" in reply.content and "<@e1>" in reply.content
-    # The expert claims in the group; the 1:1 notice goes by aibot_send_msg to the user.
+    # The expert, who has talked to the bot 1:1 before, claims in the group; the 1:1 notice
+    # goes by aibot_send_msg to the user.
+    d.ws_chats.add("e1")
     await d.push(d.message("接单 1", userid="e1"))
     await until(lambda: getattr(rig.app.store.get_order(1), "lead", None) is not None,
                 "the claim")
@@ -70,7 +72,24 @@ async def test_message_in_reply_out_under_the_same_req_id(rig: Rig) -> None:
     assert all(p.errcode == 0 for p in d.posts)
 
 
+async def test_a_refused_1to1_goes_to_the_group_and_is_not_retried(rig: Rig) -> None:
+    d = rig.double
+    await d.push(d.message(ORDER, userid="wu"))
+    await until(lambda: rig.app.store.get_order(1) is not None, "the order")
+    await d.push(d.message("接单 1", userid="e1"))  # e1 never talked to the bot 1:1
+    await until(lambda: getattr(rig.app.store.get_order(1), "lead", None) is not None,
+                "the claim")
+    await rig.settle()
+    await rig.app.outbox.drain()
+    refused = [p for p in d.posts if p.via == "send_msg" and p.target == "e1"]
+    assert len(refused) == 1 and refused[0].errcode != 0  # tried once, never again
+    [told] = [p for p in d.sent if p.via == "send_msg" and "您已接单 #1" in p.content]
+    assert told.target == "wrgroup1" and "<@e1>" in told.content
+    assert "13867201234" not in told.content
+
+
 async def test_proactive_post_goes_by_aibot_send_msg(rig: Rig) -> None:
+    rig.double.ws_chats.add("wrgroup1")  # a group the bot is in
     rig.app.store.enqueue(Outgoing("wecom", "wrgroup1", "提醒：#1 已 2 天无人接单"))
     assert await rig.app.outbox.drain() == 1
     [post] = rig.double.sent

@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 CALLBACK = "callback"
 WEBSOCKET = "websocket"
 WS_REPLY_WINDOW = timedelta(minutes=5)  # answer a long-connection callback by req_id within it
+# WeCom's global return codes: -1 system busy ("建议稍候重试"), 45009 and 45033 call limits
+# (developer.work.weixin.qq.com/document/path/90313).
+RATE_CODES = (45009, 45033)
 MAX_STREAM_ID = 256  # a refresh poll's stream id is echoed back only if it is a short string
 
 
@@ -131,6 +134,13 @@ class WeComPlatform:
     async def start(self) -> None:
         if self.ws is not None:
             self.ws.start()
+            return
+        hooks = self.settings.webhooks
+        for chat in self.app.store.chats(PLATFORM):  # callback mode: groups need a webhook
+            if chat["kind"] == ChatKind.GROUP.value and chat["chat_id"] not in hooks:
+                log.warning("wecom group %s (%s) has no webhook key: reminders and reports "
+                            "cannot reach it; add its group robot's key under [wecom.webhooks]",
+                            chat["chat_id"], chat["title"] or "no title")
 
     async def stop(self) -> None:
         if self.ws is not None:
@@ -350,8 +360,12 @@ class WeComPlatform:
             code = ack.get("errcode")
             if code != 0:
                 self._progress[item.id] = done
+                # Busy (-1) and rate limits are worth another try; any other code is WeCom
+                # refusing this message or chat (e.g. a user who never talked to the bot):
+                # permanent, so the outbox re-routes it instead of retrying it for ever.
                 raise SendError(f"wecom aibot_send_msg to {chatid}: errcode {code}",
-                                retry_after=60.0 if code == 45009 else None)
+                                retry_after=60.0 if code in RATE_CODES else None,
+                                permanent=code not in (-1, *RATE_CODES))
             done += 1
         self._progress.pop(item.id, None)
         return f"send_msg:{chatid}:{len(pieces)}"
