@@ -247,8 +247,25 @@ def _v8(db: sqlite_utils.Database) -> None:
     create_members(db)
 
 
+def _v9(db: sqlite_utils.Database) -> None:
+    """The inbox: a message the platform will not deliver again (a DingTalk robot message) is
+    stored here before it is acknowledged and removed in the transaction that handles it, so
+    one cut short by a stop or a crash is finished at the next start, in arrival order."""
+    db.execute(
+        """CREATE TABLE IF NOT EXISTS inbox (
+            id INTEGER PRIMARY KEY,
+            platform TEXT NOT NULL,
+            msg_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            starts INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (platform, msg_id)
+        )"""
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -10,6 +10,7 @@ from typing import Any
 from storage.admin_store import AdminMixin
 from storage.base import json_tuple, parse_ts, ts
 from storage.delivery import DeliveryMixin
+from storage.inbox_store import InboxMixin
 from storage.members import MembersMixin
 from storage.records import NewOrder, Order, OrderState, Session
 from storage.roster_store import RosterMixin
@@ -23,7 +24,7 @@ _DATED = {
 }
 
 
-class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin):
+class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------
