@@ -76,6 +76,12 @@ class BotProcess:
         await asyncio.wait_for(self.proc.wait(), timeout=15)
         return time.monotonic() - started
 
+    async def kill(self) -> None:
+        """SIGKILL: no clean-up at all, as in a power cut."""
+        assert self.proc is not None
+        self.proc.kill()
+        await asyncio.wait_for(self.proc.wait(), timeout=15)
+
     def log(self) -> str:
         return self.log_path.read_text(encoding="utf-8")
 
@@ -231,3 +237,32 @@ async def test_a_backlog_after_an_outage_goes_out_at_the_allowed_rate_across_a_r
     assert len(sent) == 5  # and no more than three in any minute:
     assert all(b - a >= timedelta(seconds=60) for a, b in zip(sent, sent[3:], strict=False))
     assert "Traceback" not in bot.log()
+
+
+async def test_sigkill_right_after_the_acks_loses_no_message_and_repeats_none(
+        tmp_path: Path, double: DingTalkDouble) -> None:
+    """DingTalk never pushes a robot message again: whatever was ACKed must survive a crash."""
+    bot = BotProcess(tmp_path, double)
+    await bot.start()
+    burst = 10  # within the group's 20 robot messages a minute, announcements included
+    texts = [f"点单：第{i + 1}台焊机焊缝有气孔，请师傅看看" for i in range(burst)]
+    ids = [await double.push(double.message(text)) for text in texts]
+    await double.until(lambda: all(double.acked(i) for i in ids), within=20)
+    await bot.kill()  # at once: most of the burst is still being handled
+    again = BotProcess(tmp_path, double)
+    await again.start()
+    try:
+        deadline = time.monotonic() + 20  # the other process's progress: bounded polling
+        stored: list[str] = []
+        while time.monotonic() < deadline:
+            with sqlite3.connect(tmp_path / "bot.db") as db:
+                stored = [r[0] for r in db.execute("SELECT text FROM orders ORDER BY no")]
+            if len(stored) >= len(texts):
+                break
+            await asyncio.sleep(0.05)
+        assert sorted(stored) == sorted(texts)  # every message handled, none twice
+        await double.until(lambda: all(
+            any(f"已收到点单 #{n}" in t for t in double.texts()) for n in range(1, burst + 1)))
+    finally:
+        took = await again.stop()
+    assert took < 10 and "Traceback" not in again.log()

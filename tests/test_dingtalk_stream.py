@@ -1,10 +1,12 @@
-"""DingTalk Stream receiving against the double: ACKs, dedupe, no re-push of robot messages, bad
-frames, reconnects, stop."""
+"""DingTalk Stream receiving against the double: ACKs, dedupe, bad frames, reconnects, and no
+message lost on stop or crash (stored before the ACK, finished after the next start)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,7 +17,11 @@ import pytest
 from aiohttp import ClientSession
 
 from bot.app import App
+from bot.core import Handled
+from bot.model import Incoming
+from bot.platforms import dingtalk
 from bot.platforms.dingtalk import DingTalkPlatform
+from bot.platforms.dingtalk_inbound import PLATFORM
 from tests.doubles_dingtalk import DingTalkDouble, dingtalk_app
 from tests.fakes import FrozenClock, add_expert
 
@@ -50,16 +56,23 @@ class Running:
         return self.double.texts()
 
 
+def _running(tmp_path: Path, clock: FrozenClock, double: DingTalkDouble) -> Running:
+    """An app on `tmp_path`'s database (a later call is the same bot after a restart)."""
+    app, platform = dingtalk_app(tmp_path, clock, double)
+    if app.store.get_expert("staff-welder") is None:
+        add_expert(app, "staff-welder", "沈国平", ("焊接", "焊接变形", "不锈钢"),
+                   platform="dingtalk")
+    return Running(app, platform, double)
+
+
 @pytest.fixture
 async def bot(tmp_path: Path, clock: FrozenClock,
               double: DingTalkDouble) -> AsyncIterator[Running]:
-    app, platform = dingtalk_app(tmp_path, clock, double)
-    add_expert(app, "staff-welder", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="dingtalk")
-    running = Running(app, platform, double)
+    running = _running(tmp_path, clock, double)
     await running.start()
     yield running
     await running.stop()
-    app.store.db.close()
+    running.app.store.db.close()
 
 
 async def test_message_is_acked_then_answered_with_at(bot: Running,
@@ -256,3 +269,155 @@ async def test_the_double_enforces_single_use_tickets_that_expire(
         with pytest.raises(aiohttp.WSServerHandshakeError):  # expired
             await http.ws_connect(url + tickets[1])
     assert double.refused.count("connect: bad, used or expired ticket") == 2
+
+
+# -- nothing lost on stop or crash: stored before the ACK, finished after the next start -------
+
+
+def _stall(app: App) -> asyncio.Event:
+    """From now on the app's handling hangs before it commits anything, as a process that
+    stops or dies mid-message; the event is set once a message has reached it."""
+    reached = asyncio.Event()
+
+    async def hang(msg: Incoming, record: Any = None) -> Handled:
+        reached.set()
+        await asyncio.Event().wait()
+        raise AssertionError("never reached")
+
+    app.handle = hang  # type: ignore[method-assign]
+    return reached
+
+
+async def test_a_message_cut_short_by_a_stop_is_handled_once_after_the_next_start(
+        tmp_path: Path, clock: FrozenClock, double: DingTalkDouble,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dingtalk, "STOP_SECONDS", 0.3)  # the stop budget, shortened
+    first = _running(tmp_path, clock, double)
+    reached = _stall(first.app)
+    await first.start()
+    mid = await first.say(ORDER, msg_id="msgCutShort01")
+    await asyncio.wait_for(reached.wait(), 5)
+    await first.stop()  # the budget runs out with the message still being handled
+    first.app.store.db.close()
+    assert double.acked(mid) and double.sent == []
+
+    again = _running(tmp_path, clock, double)
+    await again.start()
+    try:
+        await again.say("查询 1")
+        texts = await again.replies(2)
+        assert texts[0].startswith("已收到点单 #1") and len(texts) == 2 and "#1" in texts[1]
+        assert len(again.app.store.events(kind="order.created")) == 1
+        assert again.app.store.inbox(PLATFORM) == []
+    finally:
+        await again.stop()
+        again.app.store.db.close()
+
+
+async def test_the_backlog_is_finished_in_arrival_order_before_new_messages(
+        tmp_path: Path, clock: FrozenClock, double: DingTalkDouble,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dingtalk, "STOP_SECONDS", 0.3)
+    first = _running(tmp_path, clock, double)
+    await first.start()
+    handled = double.message("查询 1", msg_id="msgHandledBefore")
+    await first.double.push(handled)
+    await first.replies(1)
+    _stall(first.app)
+    for n in (1, 2):
+        await first.say(f"点单：第{n}台焊机焊缝有气孔，请师傅看看", msg_id=f"msgBacklog{n}")
+    await first.stop()
+    # A row whose message was in fact handled (its reply went out) is a dedupe no-op.
+    first.app.store.inbox_add(PLATFORM, "msgHandledBefore", json.dumps(handled))
+    first.app.store.db.close()
+
+    again = _running(tmp_path, clock, double)
+    await again.start()
+    try:
+        await again.say("查询 2")
+        texts = (await again.replies(4))[1:]
+        assert [t.splitlines()[0] for t in texts[:2]] == ["已收到点单 #1", "已收到点单 #2"]
+        assert len(texts) == 3 and "#2" in texts[2]
+        order = again.app.store.get_order(1)
+        assert order is not None and "第1台" in order.text
+        assert again.app.store.inbox(PLATFORM) == []
+    finally:
+        await again.stop()
+        again.app.store.db.close()
+
+
+async def test_a_frame_that_arrives_as_the_stream_stops_is_stored_acked_and_handled(
+        bot: Running, double: DingTalkDouble) -> None:
+    assert bot.platform.client is not None
+    await double.until(lambda: double.ws is not None)
+    bot.platform.client.stopping.set()  # on its way down: no re-push would save the frame
+    await bot.say("查询 1")
+    assert "#1" in (await bot.replies(1))[0]
+
+
+async def test_a_message_that_cannot_be_stored_is_still_acked_and_handled(
+        bot: Running, double: DingTalkDouble, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    def refuse(*_args: Any) -> bool:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(bot.app.store, "inbox_add", refuse)
+    await bot.say("查询 1", msg_id="msgNotStored01")
+    assert "#1" in (await bot.replies(1))[0]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("msgNotStored01" in e for e in errors)
+
+
+async def test_a_message_left_over_by_three_starts_is_given_up_with_an_error(
+        tmp_path: Path, clock: FrozenClock, double: DingTalkDouble,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A message whose handling killed the bot at every start must not stop it for good."""
+    app, _platform = dingtalk_app(tmp_path, clock, double)
+    poison = double.message("查询 1", msg_id="msgPoison01")
+    app.store.inbox_add(PLATFORM, "msgPoison01", json.dumps(poison))
+    app.store.db.execute("UPDATE inbox SET starts = 3")
+    app.store.db.close()
+    again = _running(tmp_path, clock, double)
+    await again.start()
+    try:
+        await again.say("查询 2")
+        texts = await again.replies(1)
+        assert len(texts) == 1 and "#2" in texts[0]
+        assert again.app.store.inbox(PLATFORM) == []
+        assert [e.data for e in again.app.store.events(kind="inbound.abandoned")] == [
+            {"platform": PLATFORM, "msg_id": "msgPoison01", "starts": 3}]
+    finally:
+        await again.stop()
+        again.app.store.db.close()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("msgPoison01" in e for e in errors)
+
+
+async def test_an_http_callback_cut_short_by_a_stop_is_handled_after_the_next_start(
+        tmp_path: Path, clock: FrozenClock, double: DingTalkDouble, aiohttp_client: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiohttp import web
+
+    from bot.platforms.dingtalk_sign import callback_sign
+
+    monkeypatch.setattr(dingtalk, "STOP_SECONDS", 0.3)
+    app, platform = dingtalk_app(tmp_path, clock, double, mode="http")
+    reached = _stall(app)
+    web_app = web.Application()
+    web_app.add_routes(platform.routes())
+    client = await aiohttp_client(web_app)
+    ts = str(int(clock.now().timestamp() * 1000))
+    resp = await client.post("/dingtalk/callback", json=double.message("查询 1"), headers={
+        "timestamp": ts, "sign": callback_sign(ts, double.client_secret)})
+    assert resp.status == 200
+    await asyncio.wait_for(reached.wait(), 5)
+    await platform.stop()
+    app.store.db.close()
+    again = Running(*dingtalk_app(tmp_path, clock, double, mode="http"), double)
+    await again.start()
+    try:
+        assert "#1" in (await again.replies(1))[0]
+        assert again.app.store.inbox(PLATFORM) == []
+    finally:
+        await again.stop()
+        again.app.store.db.close()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import logging
 import sqlite3
-import threading
 from typing import Any
 
 from aiohttp import web
 
 from bot.core import Core, Handled
 from bot.platforms.dingtalk_inbound import PLATFORM, ReplyHandle, to_incoming
+from bot.platforms.dingtalk_inbox import Inbox
 from bot.platforms.dingtalk_receive import StreamClient, StreamReceiver
 from bot.platforms.dingtalk_send import DingTalkSender
 from bot.platforms.dingtalk_sign import REPLAYED, SIGN_KIND, check_callback
@@ -26,13 +27,14 @@ log = logging.getLogger(__name__)
 
 STREAM, HTTP = "stream", "http"
 DEFAULT_CALLBACK_PATH = "/dingtalk/callback"
-STOP_SECONDS = 3.0  # for the stream thread, then as long again for messages being handled
+STOP_SECONDS = 4.0  # for the stream thread and the messages being handled (the app allows 5)
 
 
 class DingTalkPlatform:
     """An enterprise internal app robot. Messages arrive over the Stream websocket (run by the
-    SDK in its own thread) or as signed HTTP callbacks; each is ACKed at once and handled on
-    the bot's loop. Replies go out through the outbox (see DingTalkSender)."""
+    SDK in its own thread) or as signed HTTP callbacks; each is stored (see Inbox), ACKed within
+    milliseconds, and handled on the bot's loop. Replies go out through the outbox (see
+    DingTalkSender)."""
 
     name = PLATFORM
     rate_limited = True
@@ -64,9 +66,8 @@ class DingTalkPlatform:
                                        on_message=self._from_stream, backoff=backoff)
             self.receiver = StreamReceiver(self.client)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._pending: set[concurrent.futures.Future[Handled | None]] = set()
-        self._pending_lock = threading.Lock()
-        self._tasks: set[asyncio.Task[Handled | None]] = set()
+        self.inbox = Inbox(app)
+        self._tasks = self.inbox.tasks  # the messages in hand
 
     # -- Platform protocol ------------------------------------------------------------------
 
@@ -78,21 +79,21 @@ class DingTalkPlatform:
         if not cfg.client_id or not cfg.client_secret:
             log.error("DingTalk is enabled but client_id or client_secret is empty")
         self._loop = asyncio.get_running_loop()
+        await self.inbox.resume()  # what the last run left goes first
         if self.receiver is not None:
             self.receiver.start()
         log.info("DingTalk platform started (%s mode)", self.mode)
 
     async def stop(self) -> None:
+        """Stop receiving; messages in hand get the rest of STOP_SECONDS, and those cut short
+        stay stored for the next start (DingTalk would not push them again)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_SECONDS
+        self.inbox.stopping = True  # from now on a new message is stored, ACKed, left
         if self.receiver is not None and not await asyncio.to_thread(
-                self.receiver.stop, STOP_SECONDS):
-            log.warning("DingTalk stream thread did not stop in %.0f s", STOP_SECONDS)
-        with self._pending_lock:
-            waiting: list[asyncio.Future[Any]] = [asyncio.wrap_future(f) for f in self._pending]
-        waiting.extend(self._tasks)
-        if waiting:
-            _done, late = await asyncio.wait(waiting, timeout=STOP_SECONDS)
-            if late:
-                log.warning("%d DingTalk messages still being handled at stop", len(late))
+                self.receiver.stop, STOP_SECONDS / 2):
+            log.warning("DingTalk stream thread did not stop in %.1f s", STOP_SECONDS / 2)
+        await self.inbox.stop(deadline - loop.time())
         await self.sender.close()
 
     async def send(self, item: OutboxItem) -> str:
@@ -101,34 +102,24 @@ class DingTalkPlatform:
     # -- inbound ----------------------------------------------------------------------------
 
     async def receive(self, payload: Any) -> Handled | None:
-        """Handle one robot message (already ACKed); None when it was skipped."""
-        msg = to_incoming(payload, self.app.config.bot.name)
-        if msg is None:
-            info = payload if isinstance(payload, dict) else {}
-            log.info("DingTalk message %.64r skipped: nothing readable (msgtype %.40r)",
-                     info.get("msgId"), info.get("msgtype"))
-            return None
-        try:
-            return await self.app.handle(msg)
-        except Exception:
-            log.exception("DingTalk message %s could not be handled", msg.msg_id)
-            return None
+        """Handle one robot message (already ACKed); None when it was skipped or failed."""
+        msg = self.inbox.readable(payload)
+        return None if msg is None else await self.inbox.finish(msg)
 
-    def _from_stream(self, payload: dict[str, Any]) -> None:
-        """Called in the stream thread: hand the message to the bot's loop, do not wait."""
+    def _from_stream(self, payload: dict[str, Any]) -> concurrent.futures.Future[bool] | None:
+        """Called in the stream thread: hand the message to the bot's loop, which stores it
+        and then handles it; the future tells when it is stored (and may be ACKed)."""
         loop = self._loop
-        if loop is None or loop.is_closed():
+        stored: concurrent.futures.Future[bool] = concurrent.futures.Future()
+        try:
+            if loop is None:
+                raise RuntimeError("not started")
+            loop.call_soon_threadsafe(self.inbox.spawn, payload, stored)
+        except RuntimeError:  # no loop, or it has closed
             log.error("DingTalk message %.64r arrived with no bot loop; dropped",
                       payload.get("msgId"))
-            return
-        future = asyncio.run_coroutine_threadsafe(self.receive(payload), loop)
-        with self._pending_lock:
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
-
-    def _forget(self, future: concurrent.futures.Future[Handled | None]) -> None:
-        with self._pending_lock:
-            self._pending.discard(future)
+            return None
+        return stored
 
     async def callback(self, request: web.Request) -> web.Response:
         """HTTP callback mode: verify the sign, answer at once, handle after."""
@@ -143,19 +134,25 @@ class DingTalkPlatform:
         except BadRequest as exc:
             log.warning("DingTalk callback refused: %s", exc.message)
             return json_response({"error": exc.message}, status=exc.status)
-        # Accepted once: a replay of the headers is refused whatever its body.
+        # Accepted once: a replay of the headers is refused whatever its body. The message is
+        # stored with the claim, so one cut short by a stop is finished at the next start.
+        msg = None
         try:
             async with self.app.lock:
-                fresh = self.app.store.claim_once(SIGN_KIND, timestamp)
+                with self.app.store.tx():
+                    fresh = self.app.store.claim_once(SIGN_KIND, timestamp)
+                    msg = self.inbox.readable(payload) if fresh else None
+                    if msg is not None:
+                        self.app.store.inbox_add(PLATFORM, msg.msg_id, json.dumps(payload))
         except sqlite3.Error as exc:  # not acknowledged: DingTalk will try again
             log.error("DingTalk callback not taken, storage unavailable: %s", exc)
             return json_response({"error": "storage unavailable"}, status=503)
         if not fresh:
             log.warning("DingTalk callback refused: %s", REPLAYED)
             return json_response({"error": REPLAYED}, status=403)
-        task = asyncio.create_task(self.receive(payload), name="dingtalk-callback")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if msg is not None:
+            self.inbox.track(asyncio.create_task(self.inbox.take_turn(msg, kept=True),
+                                                 name="dingtalk-callback"))
         return json_response({})
 
     # -- outbound helpers -------------------------------------------------------------------

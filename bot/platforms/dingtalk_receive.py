@@ -5,16 +5,19 @@ host-ip probe. Three of its client methods are left unused because they cannot s
 `start()` swallows cancellation, waits a fixed 10 s between attempts and logs the ticket;
 `open_connection()` makes a blocking call without timeout to an endpoint fixed at import time
 (env DINGTALK_OPENAPI_ENDPOINT); `route_message()` never ACKs a frame it cannot parse or route,
-so DingTalk would redeliver it forever. `run()`, `open_stream()` and `handle_frame()` take their
-place: every frame is ACKed before anything else happens, the endpoint follows
-`[dingtalk] api_base`, and reconnects back off exponentially with jitter. The client lives in one
-thread with its own event loop, so nothing it does can stall the bot's loop; each usable message
-is handed over through a callback.
+and it ACKs a robot message only once its handler has returned. `run()`, `open_stream()` and
+`handle_frame()` take their place: the endpoint follows `[dingtalk] api_base`, reconnects back off
+exponentially with jitter, and every frame is ACKed within milliseconds. DingTalk never pushes a
+robot message again (fire-and-forget, see the protocol FAQ), so a robot message is ACKed as soon
+as the bot has stored it, and ACKed even when it could not be: not ACKing would save nothing.
+The client lives in one thread with its own event loop, so nothing it does can stall the bot's
+loop; each usable message is handed over through a callback.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import logging
@@ -39,6 +42,11 @@ log = logging.getLogger(__name__)
 OPEN_PATH = "/v1.0/gateway/connections/open"
 DISCONNECT = "disconnect"
 OPEN_TIMEOUT_SECONDS = 10.0
+STORE_WAIT_SECONDS = 5.0  # a robot message not stored by then is ACKed all the same
+
+# Given a robot message in the stream thread, starts storing it and returns a future that tells
+# (True) once it is stored, or False when it could not be; None when nothing is being stored.
+OnMessage = Callable[[dict[str, Any]], "concurrent.futures.Future[bool] | None"]
 
 
 class OpenFailed(Exception):
@@ -46,10 +54,11 @@ class OpenFailed(Exception):
 
 
 class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
-    """The SDK's client with a stoppable, backing-off connection loop and ACK-first routing."""
+    """The SDK's client with a stoppable, backing-off connection loop; a robot message is
+    ACKed once the bot has stored it, every other frame at once."""
 
     def __init__(self, *, endpoint: str, client_id: str, client_secret: str,
-                 on_message: Callable[[dict[str, Any]], None],
+                 on_message: OnMessage,
                  backoff: tuple[float, float] = (1.0, 60.0)) -> None:
         super().__init__(dingtalk_stream.Credential(client_id, client_secret), logger=log)
         self.websocket: ClientConnection | None = None
@@ -136,8 +145,8 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return False
 
     async def handle_frame(self, raw: Any) -> str:
-        """ACK one frame at once, then hand a robot message over. Returns DISCONNECT when the
-        server asks for a new connection."""
+        """ACK one frame: a robot message once it is handed over and stored, anything else at
+        once. Returns DISCONNECT when the server asks for a new connection."""
         try:
             if not isinstance(raw, str | bytes):
                 raise BadRequest(400, "not text")
@@ -156,17 +165,28 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         if kind == "SYSTEM":
             await self._ack(message_id, data if data is not None else {})
             return DISCONNECT if topic == DISCONNECT else ""
-        if self.stopping.is_set():
-            return ""  # not ACKed: DingTalk redelivers it to the next connection
-        await self._ack(message_id, {"response": "OK"})
+        # Even while stopping: DingTalk would not push the frame again (fire-and-forget).
         if kind != "CALLBACK" or topic != BOT_TOPIC:
             log.info("DingTalk stream: %.40r frame on topic %.80r skipped", kind, topic)
         elif not isinstance(data, dict):
             log.warning("DingTalk stream: message %.64r without a readable JSON object; skipped",
                         message_id)
         else:
-            self.on_message(data)
+            await self._stored(self.on_message(data), data)
+        await self._ack(message_id, {"response": "OK"})
         return ""
+
+    async def _stored(self, stored: concurrent.futures.Future[bool] | None,
+                      data: dict[str, Any]) -> None:
+        """Wait (bounded) until the bot has stored a robot message."""
+        if stored is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(stored)),
+                                   STORE_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("DingTalk message %.64r not stored within %.0f s; acknowledged anyway",
+                        data.get("msgId"), STORE_WAIT_SECONDS)
 
     async def _ack(self, message_id: Any, data: Any) -> None:
         ack = AckMessage()
