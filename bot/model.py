@@ -27,6 +27,22 @@ class Mention:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A picture, file or voice message that came with a message."""
+
+    kind: str  # "image" | "file" | "voice" | "video"
+    name: str = ""  # the file name, when the platform gives one
+    ref: str = ""  # the platform's own handle (media id, download code), to fetch it again
+    path: str = ""  # where the bot keeps its copy (relative to the data folder), if it does
+
+    @property
+    def word(self) -> str:
+        """What users call it: 图片, 文件, 语音, 视频."""
+        return {"image": "图片", "file": "文件", "voice": "语音", "video": "视频"}.get(
+            self.kind, "附件")
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One inbound chat message, as every platform hands it to the app."""
 
@@ -44,11 +60,21 @@ class Incoming:
     chat_title: str = ""
     reply_handle: str = ""  # platform data needed to answer (session webhook, response_url)
     mentions: tuple[str, ...] = ()  # users @-mentioned in it (the bot itself left out)
+    attachments: tuple[Attachment, ...] = ()  # pictures, files, voice that came with it
 
     @property
     def account(self) -> str:
         """The sender as `platform:user_id`, the form used in rosters and admin lists."""
         return f"{self.platform}:{self.sender_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button under a post: pressing it sends `text` as the presser, in the post's chat,
+    exactly as if they had typed it (`接单 12`)."""
+
+    label: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,8 @@ class Outgoing:
     in_reply_to: str | None = None
     to_user: str | None = None  # set for a 1:1 message to this user (chat_id is then ignored)
     extra: dict[str, str] = field(default_factory=dict)
+    buttons: tuple[Button, ...] = ()  # shown as a card where the platform can; text stays
+    card: str = ""  # what the card shows, to refresh it later ("order:12")
 
 
 class Clock(Protocol):

@@ -10,7 +10,7 @@ from datetime import datetime
 from bot.config import Config
 from bot.fallback import ABOUT, FALLBACK_CHAT, GROUP_TEXT
 from bot.matching import Routing
-from bot.model import ChatKind, Clock, Incoming, Outgoing
+from bot.model import Button, ChatKind, Clock, Incoming, Outgoing
 from bot.text.parse import Parsed, mask_phones
 from storage.records import Expert, Order
 from storage.store import Store
@@ -72,14 +72,15 @@ class Context:
         self.sent.append(self.store.enqueue(out))
 
     def tell(self, user_id: str, text: str, platform: str | None = None, *,
-             about: Order | None = None, group_text: str | None = None) -> None:
+             about: Order | None = None, group_text: str | None = None,
+             buttons: tuple[Button, ...] = (), extra: dict[str, str] | None = None) -> None:
         """Send a 1:1 message to one user (by their id on the platform).
 
         Where the platform cannot deliver it, it goes to a group @-mentioning the user (see
         bot/fallback.py): the group reads `group_text`, else the text itself when the message
         is `about` a public order (phones masked), else only a nudge to ask the bot 1:1."""
         platform = platform or self.msg.platform
-        extra: dict[str, str] = {}
+        extra = dict(extra or {})
         if about is not None:
             extra[ABOUT] = str(about.no)
             if not about.private:
@@ -89,7 +90,8 @@ class Context:
         elif group_text is not None:
             extra[GROUP_TEXT] = group_text
         self.send(Outgoing(platform, user_id, text, chat_kind=ChatKind.SINGLE, to_user=user_id,
-                           extra=extra))
+                           extra=extra, buttons=buttons,
+                           card=f"order:{about.no}" if about and buttons else ""))
 
     def is_admin(self) -> bool:
         """A super admin (config) or an admin added in chat whose scope covers this chat."""

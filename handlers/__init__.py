@@ -7,6 +7,7 @@ from handlers import (
     claims,
     link,
     lookup,
+    media,
     menu,
     orders,
     service,
@@ -15,5 +16,5 @@ from handlers import (
 # Slash commands first, then keywords, the lifecycle verbs, look-ups, new orders, catch-all.
 ROUTERS = (
     admin.router, admin_roster.router, admin_orders.router, link.router, claims.router,
-    service.router, menu.router, lookup.router, orders.router, lookup.fallback,
+    service.router, menu.router, lookup.router, orders.router, media.router, lookup.fallback,
 )

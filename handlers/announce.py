@@ -7,7 +7,14 @@ import json
 from bot.matching import Suggestion
 from bot.model import Outgoing
 from bot.router import Context
-from handlers.common import admin_accounts, expert_line, mention_of, post, title_of
+from handlers.common import (
+    admin_accounts,
+    expert_line,
+    mention_of,
+    order_buttons,
+    post,
+    title_of,
+)
 from storage.records import Order
 
 RECEIVED = "已收到点单 #{no}"
@@ -81,7 +88,7 @@ def _tell_the_absent(ctx: Context, order: Order, matches: list[Suggestion],
             ctx.tell(uid, NOT_IN_GROUP.format(no=order.no, where=place,
                                               summary=title_of(order, False),
                                               reasons="；".join(m.reasons)),
-                     platform=order.platform, about=order)
+                     platform=order.platform, about=order, buttons=order_buttons(order))
 
 
 def _to_expert_groups(ctx: Context, order: Order, lines: list[str],
@@ -98,7 +105,8 @@ def _to_expert_groups(ctx: Context, order: Order, lines: list[str],
         mentions = tuple(uid for m in matches for uid in [m.expert.account_on(platform)] if uid)
         names = "、".join(f"@{m.expert.name}" for m in matches)
         ctx.send(Outgoing(platform, chat_id, "\n".join(
-            [*body, f"推荐：{names}", CLAIM_HINT.format(no=order.no)]), mentions))
+            [*body, f"推荐：{names}", CLAIM_HINT.format(no=order.no)]), mentions,
+            buttons=order_buttons(order), card=f"order:{order.no}"))
         reached.update(uid for uid in mentions if ctx.store.seen_in(platform, chat_id, uid))
     return reached
 
@@ -114,7 +122,8 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
             if uid:
                 ctx.tell(uid, PRIVATE_ASK.format(no=order.no, summary=order.summary or "",
                                                  reasons="；".join(m.reasons)),
-                         platform=order.platform, about=order)
+                         platform=order.platform, about=order,
+                         buttons=order_buttons(order)[:1])
         return
     mentions: list[str] = []
     if matches:
@@ -125,14 +134,15 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
                 mentions.append(uid)
             lines.append(f"@{expert_line(m.expert)} {'；'.join(m.reasons)}")
         lines.append(CLAIM_HINT.format(no=order.no))
-    post(ctx, order, "\n".join(lines), mentions=tuple(mentions))
+    post(ctx, order, "\n".join(lines), mentions=tuple(mentions),
+         buttons=order_buttons(order) if matches else ())
     if again:  # a later post may not be able to @ anyone (DingTalk): ask each one 1:1 too
         for m in matches:
             uid = m.expert.account_on(order.platform)
             if uid:
                 ctx.tell(uid, ASK_AGAIN.format(no=order.no, summary=title_of(order, False),
                                                reasons="；".join(m.reasons)),
-                         platform=order.platform, about=order)
+                         platform=order.platform, about=order, buttons=order_buttons(order))
 
 
 def _tell_admins(ctx: Context, order: Order) -> None:

@@ -15,7 +15,7 @@ from handlers.common import (
     post,
     title_of,
 )
-from storage.records import Expert, OrderState
+from storage.records import ATTACHMENT, Expert, OrderState
 
 router = Router("claims")
 
@@ -30,6 +30,7 @@ OTHERS_TOLD = "#{no} 已由{name}接单，感谢关注！如愿参与可回复�
 CONTACT = ("您已接单 #{no}\n需求：{summary}\n企业：{enterprise}\n联系人：{contact}\n"
            "电话：{phone}\n（完整号码仅在私聊中发送，请勿转发到群里）\n"
            "下一步：「预约 {no} 时间 现场/线上」→「进展 {no} …」→「办结 {no} 已解决 …」")
+ATTACHMENT_SENT = "#{no} 的附件：{name}（平台不能直接转发时，管理员可在后台查看）"
 CONTACT_IN_GROUP = ("您已接单 #{no}。我无法私聊您，完整联系方式请私聊我发送「查询 {no}」查看。\n"
                     "下一步：「预约 {no} 时间 现场/线上」→「进展 {no} …」→「办结 {no} 已解决 …」")
 NOT_CLAIMED_YET = "#{no} 还没有人接单，可回复「接单 {no}」认领。"
@@ -76,6 +77,10 @@ async def claim(msg: Incoming, ctx: Context) -> None:
             enterprise=order.enterprise or "未填写", contact=order.contact or order.requester_name,
             phone=order.phone or "未留（可在群里@对方联系）",
         ), about=order, group_text=CONTACT_IN_GROUP.format(no=order.no))
+        for kept in ctx.store.attachments(order.no):  # the pictures and files that came with it
+            name = kept.attachment.name or kept.attachment.word
+            ctx.tell(uid, ATTACHMENT_SENT.format(no=order.no, name=name), about=order,
+                     extra={ATTACHMENT: str(kept.id)})
 
 
 def _can_take_more(ctx: Context, expert: Expert, verb: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.model import ChatKind, Outgoing
+from bot.model import Button, ChatKind, Outgoing
 from bot.router import BotError, Context
 from storage.records import Expert, Order, OrderState
 
@@ -102,22 +102,35 @@ def may_know(ctx: Context, order: Order) -> bool:
 
 
 def post(ctx: Context, order: Order, text: str, *, at_requester: bool = False,
-         mentions: tuple[str, ...] = ()) -> None:
+         mentions: tuple[str, ...] = (), buttons: tuple[Button, ...] = ()) -> None:
     """Post to the order's own chat (its group, or the requester's 1:1 chat for a private
-    order), and confirm to the sender too when they wrote from elsewhere."""
+    order), and confirm to the sender too when they wrote from elsewhere. `buttons` make it a
+    card about the order where the platform can show one."""
     requester = mention_of(order.requester, order.platform)
     here = ctx.msg.platform == order.platform and ctx.msg.chat_id == order.chat_id
     reply_to = ctx.msg.msg_id if here and not ctx.job else None  # answers the message
+    card = f"order:{order.no}" if buttons else ""
     if order.private:  # the requester's own 1:1 conversation with the bot
         ctx.send(Outgoing(order.platform, order.chat_id, text, chat_kind=ChatKind.SINGLE,
-                          in_reply_to=reply_to))
+                          in_reply_to=reply_to, buttons=buttons, card=card))
     else:
         at = (requester,) if at_requester and requester else ()
         prefix = f"@{order.requester_name} " if at else ""
         ctx.send(Outgoing(order.platform, order.chat_id, prefix + text, (*at, *mentions),
-                          ChatKind(order.chat_kind), in_reply_to=reply_to))
+                          ChatKind(order.chat_kind), in_reply_to=reply_to, buttons=buttons,
+                          card=card))
     if not here and not ctx.job:
         ctx.reply(text)
+
+
+def order_buttons(order: Order) -> tuple[Button, ...]:
+    """The buttons under an order offered to experts: claim it, or join whoever claims it."""
+    return (Button("接单", f"接单 {order.no}"), Button("协助", f"协助 {order.no}"))
+
+
+def rating_buttons(order: Order) -> tuple[Button, ...]:
+    """The buttons that rate a completed order."""
+    return tuple(Button(word, f"评价 {order.no} {word}") for word in ("满意", "基本满意", "不满意"))
 
 
 def scope_covers(scope: str, order: Order) -> bool:

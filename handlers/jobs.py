@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 
 from bot.charts import image_extra, tally_chart_png
-from bot.model import ChatKind, Outgoing
+from bot.model import Button, ChatKind, Outgoing
 from bot.periods import month
 from bot.router import Context
 from bot.workdays import add_workdays
 from handlers.announce import announce
-from handlers.common import admin_accounts, mention_of, post, title_of
+from handlers.common import admin_accounts, mention_of, post, rating_buttons, title_of
 from handlers.report import tally_text
 from storage.base import ts
 from storage.records import Order, OrderState
@@ -155,6 +155,11 @@ def _escalate(o: Order, hours: float) -> Reminder:
     return Reminder(f"escalate:{o.no}", o.no, f"#{o.no} 长时间无人认领，提醒管理员", send)
 
 
+def look_up(o: Order) -> Button:
+    """A button that shows the order's state and contact (查询 N)."""
+    return Button("查询", f"查询 {o.no}")
+
+
 def _lead_uid(ctx: Context, o: Order) -> str | None:
     e = ctx.store.get_expert(o.lead) if o.lead else None
     return e.account_on(o.platform) if e else None
@@ -164,7 +169,8 @@ def _stale(o: Order, days: int) -> Callable[[Context], None]:
     def send(ctx: Context) -> None:
         uid = _lead_uid(ctx, o)
         if uid:
-            ctx.tell(uid, STALE.format(no=o.no, days=days), platform=o.platform, about=o)
+            ctx.tell(uid, STALE.format(no=o.no, days=days), platform=o.platform, about=o,
+                     buttons=(look_up(o),))
     return send
 
 
@@ -176,7 +182,7 @@ def _visit(o: Order) -> Callable[[Context], None]:
         if uid:
             ctx.tell(uid, VISIT_EXPERT.format(no=o.no, when=when, mode=mode,
                                               title=title_of(o, False)), platform=o.platform,
-                     about=o)
+                     about=o, buttons=(look_up(o),))
         lead = ctx.store.get_expert(o.lead) if o.lead else None
         post(ctx, o, VISIT_REQUESTER.format(no=o.no, when=when, mode=mode,
                                             expert=lead.name if lead else ""), at_requester=True)
@@ -198,7 +204,8 @@ def _deadline(o: Order) -> Callable[[Context], None]:
 
 def _rate(o: Order, days: int) -> Callable[[Context], None]:
     def send(ctx: Context) -> None:
-        post(ctx, o, RATE.format(no=o.no, days=days), at_requester=True)
+        post(ctx, o, RATE.format(no=o.no, days=days), at_requester=True,
+             buttons=rating_buttons(o))
     return send
 
 
@@ -228,7 +235,8 @@ def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
             png = tally_chart_png(t, before)
             c.send(Outgoing(chat["platform"], chat["chat_id"],
                             tally_text(t, period, label, before, chart=True),
-                            extra=image_extra(png, f"tally-{period.start:%Y-%m}.png")))
+                            extra=image_extra(png, f"tally-{period.start:%Y-%m}.png"),
+                            buttons=(Button("待接单", "待接单"),)))
 
         line = f"{period.label} 统计 → {chat['platform']}:{chat['chat_id']}"
         out.append(Reminder(key, None, line, send, (chat["platform"], chat["chat_id"])))

@@ -83,6 +83,11 @@ async def query(msg: Incoming, ctx: Context) -> None:
         parts.append(f"评价：{order.rating}{stars}")
     if order.end_reason:
         parts.append(f"原因：{order.end_reason}")
+    kept = ctx.store.attachments(order.no)
+    if kept and not (order.private and (in_group or not may_know(ctx, order))):
+        names = "、".join(a.attachment.name or a.attachment.word for a in kept[:5])
+        more = f" 等 {len(kept)} 个" if len(kept) > 5 else ""
+        parts.append(f"附件：{names}{more}（接单专家会收到，管理员可在后台查看）")
     insider = msg.account == order.requester or admin_covers(ctx, order) or serves(ctx, order)
     if not in_group and insider:  # the full contact, only 1:1 and only to those who serve it
         who = order.contact or order.requester_name

@@ -11,6 +11,7 @@ from bot.router import BotError, Context, Router
 from bot.text.parse import parse
 from handlers.announce import announce
 from handlers.common import order_place
+from handlers.media import attach_all
 from storage.records import NewOrder
 
 router = Router("orders")
@@ -57,6 +58,7 @@ async def new_order(msg: Incoming, ctx: Context) -> None:
         ),
         actor=msg.account,
     )
+    attach_all(msg, ctx, order.no)
     announce(ctx, order)
     if p.category is None and len(p.summary or "") < 12:
         ctx.reply(ASK_DETAIL.format(no=order.no))

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.model import Outgoing
 from storage.base import StoreBase, json_tuple, parse_ts, ts
-from storage.records import OutboxItem
+from storage.records import BUTTONS, CARD, OutboxItem
 
 
 class DeliveryMixin(StoreBase):
@@ -26,8 +26,8 @@ class DeliveryMixin(StoreBase):
                 [
                     now, out.platform, out.chat_id, out.chat_kind.value, out.text,
                     json.dumps(list(out.mentions), ensure_ascii=False), out.in_reply_to,
-                    json.dumps({**out.extra, **({"to_user": out.to_user} if out.to_user else {})},
-                               ensure_ascii=False), "pending", 0, now,
+                    json.dumps({**out.extra, **({"to_user": out.to_user} if out.to_user else {}),
+                                **_card_extra(out)}, ensure_ascii=False), "pending", 0, now,
                 ],
             )
         return int(cur.lastrowid or 0)
@@ -205,6 +205,16 @@ class DeliveryMixin(StoreBase):
         row = self.db.execute(
             "SELECT image FROM local_messages WHERE id = ?", [local_id]).fetchone()
         return None if row is None or row[0] is None else bytes(row[0])
+
+
+def _card_extra(out: Outgoing) -> dict[str, str]:
+    """The buttons and card key of a message, as its outbox row keeps them."""
+    extra: dict[str, str] = {}
+    if out.buttons:
+        extra[BUTTONS] = json.dumps([[b.label, b.text] for b in out.buttons], ensure_ascii=False)
+    if out.card:
+        extra[CARD] = out.card
+    return extra
 
 
 def _item(r: dict[str, Any]) -> OutboxItem:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -82,3 +83,31 @@ def tighten(paths: Iterable[Path]) -> list[Path]:
         log.info("made private (0600, was %s): %s", ", ".join(f"{m:04o}" for _, m in changed),
                  ", ".join(str(p) for p, _ in changed))
     return [p for p, _ in changed]
+
+
+MEDIA = "media"  # the folder beside the database that keeps attachments' copies
+
+
+def save_media(database: str, data: bytes, suffix: str) -> str:
+    """Keep an attachment's bytes in the media folder beside the database (0600 in a 0700
+    folder), named by their hash so the same file is kept once; its path relative to the
+    database's folder."""
+    clean = "".join(c for c in suffix.lower() if c.isalnum())[:8]
+    name = hashlib.sha256(data).hexdigest()[:32] + (f".{clean}" if clean else "")
+    folder = Path(database).resolve().parent / MEDIA
+    private_folder(folder)
+    target = folder / name
+    if not target.exists():
+        fd = open_private(target, os.O_WRONLY | os.O_TRUNC)
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+    return f"{MEDIA}/{name}"
+
+
+def media_file(database: str, relative: str) -> Path | None:
+    """The kept copy of an attachment, if `relative` names a file in the media folder."""
+    folder = (Path(database).resolve().parent / MEDIA).resolve()
+    target = (folder.parent / relative).resolve()
+    if target.parent != folder or not target.is_file():
+        return None
+    return target

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
+
+from bot.model import Attachment
 
 
 class OrderState(enum.StrEnum):
@@ -191,6 +194,23 @@ class MenuItem:
 
 
 @dataclass(frozen=True)
+class StoredAttachment:
+    """An attachment kept with an order."""
+
+    id: int
+    order_no: int
+    attachment: Attachment
+    platform: str
+    at: datetime
+    actor: str
+
+
+BUTTONS = "buttons"  # outbox extra: [[label, text], ...] as JSON (see bot.model.Button)
+CARD = "card"  # outbox extra: what the card shows, to refresh it later ("order:12")
+ATTACHMENT = "attachment"  # outbox extra: the id of an attachment the message carries
+
+
+@dataclass(frozen=True)
 class OutboxItem:
     """One queued outbound message."""
 
@@ -206,6 +226,19 @@ class OutboxItem:
     state: str
     attempts: int
     next_at: datetime
+
+    @property
+    def buttons(self) -> tuple[tuple[str, str], ...]:
+        """The (label, text) of each button under it (a card where the platform can)."""
+        try:
+            raw = json.loads(self.extra.get(BUTTONS, "[]"))
+        except ValueError:
+            return ()
+        return tuple((str(b[0]), str(b[1])) for b in raw if isinstance(b, list) and len(b) == 2)
+
+    @property
+    def card(self) -> str:
+        return self.extra.get(CARD, "")
 
 
 @dataclass(frozen=True)

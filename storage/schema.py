@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlite_utils
 
+from storage.attachments import create_attachments
 from storage.files import private_database
 from storage.members import create_members
 
@@ -264,8 +265,13 @@ def _v9(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v10(db: sqlite_utils.Database) -> None:
+    """Pictures and files attached to orders."""
+    create_attachments(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

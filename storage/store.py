@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from storage.admin_store import AdminMixin
+from storage.attachments import AttachmentsMixin
 from storage.base import json_tuple, parse_ts, ts
 from storage.delivery import DeliveryMixin
 from storage.inbox_store import InboxMixin
@@ -24,7 +25,8 @@ _DATED = {
 }
 
 
-class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin):
+class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
+            AttachmentsMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import App, build_app
 from bot.config import BotConfig, Config, LocalConfig, StorageConfig
-from bot.model import SHANGHAI, ChatKind, FrozenClock, Incoming
+from bot.model import SHANGHAI, Attachment, ChatKind, FrozenClock, Incoming
 from bot.platforms.base import SendError
 from storage.records import Expert, OutboxItem
 
@@ -34,6 +34,8 @@ class Sent:
     text: str
     mentions: tuple[str, ...]
     to_user: str | None
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, text) of a card's buttons
+    card: str = ""
 
 
 class FakeChat:
@@ -66,12 +68,14 @@ class FakeChat:
         to_user = item.extra.get("to_user")
         if item.chat_kind == "group" and not to_user:  # every group post of every test
             assert not FULL_PHONE.search(item.text), f"full phone number in a group: {item.text}"
-        self.sent.append(Sent(to_user or item.chat_id, item.text, item.mentions, to_user))
+        self.sent.append(Sent(to_user or item.chat_id, item.text, item.mentions, to_user,
+                              item.buttons, item.card))
         return f"out-{len(self.sent)}"
 
     async def say(self, text: str, sender: str = "u1", chat: str = "g1", *,
                   name: str | None = None, single: bool = False, msg_id: str | None = None,
-                  quote_text: str = "", mentions: tuple[str, ...] = ()) -> list[Sent]:
+                  quote_text: str = "", mentions: tuple[str, ...] = (),
+                  attachments: tuple[Attachment, ...] = ()) -> list[Sent]:
         """Post `text` as `sender` (@-mentioning the bot) and return what the bot sent."""
         before = len(self.sent)
         msg = Incoming(
@@ -79,7 +83,7 @@ class FakeChat:
             chat_id=f"dm-{sender}" if single else chat,
             chat_kind=ChatKind.SINGLE if single else ChatKind.GROUP,
             sender_id=sender, sender_name=name or sender, text=text, quote_text=quote_text,
-            mentions=mentions,
+            mentions=mentions, attachments=attachments,
         )
         handled = await self.app.handle(msg)
         rerouted = self.app.outbox.rerouted

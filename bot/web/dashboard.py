@@ -35,6 +35,7 @@ def dashboard_app(app: Core) -> web.Application:
     r.add_get("/orders", pages.orders, name="orders")
     r.add_get(r"/orders/{no:\d{1,9}}", pages.order, name="order")
     r.add_post(r"/orders/{no:\d{1,9}}/excellent", pages.mark_excellent, name="excellent")
+    r.add_get(r"/orders/{no:\d{1,9}}/files/{id:\d{1,18}}", pages.attachment, name="attachment")
     r.add_get("/experts", pages.experts, name="experts")
     r.add_get("/experts/{eid}", pages.expert, name="expert")
     r.add_get("/tallies", pages.tallies, name="tallies")

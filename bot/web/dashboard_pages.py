@@ -17,6 +17,7 @@ from bot.periods import FIRST_YEAR, Period, PeriodError, month, parse_period
 from bot.web.dashboard_auth import AdminSession, current, redirect, render
 from bot.web.dashboard_charts import bar_chart
 from bot.web.dashboard_timeline import timeline
+from storage.files import media_file
 from storage.records import Order, OrderState
 from storage.tallies import Scope, tally
 
@@ -35,6 +36,9 @@ MIME = {
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 NOT_FOUND = "没有找到 {what}。"
+# Pictures shown in the page; anything else is downloaded, never rendered by the browser.
+MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+               ".gif": "image/gif", ".webp": "image/webp"}
 CASE_ONLY_DONE = "#{no} {state}，办结后才能评为优秀案例。"
 CASE_PRIVATE = "#{no} 是职工个人需求，为保护个人隐私，不能评为优秀案例。"
 
@@ -161,8 +165,25 @@ class Pages:
         events = timeline(self.store.events(order_no=order.no), order, name, by_account)
         return render(request, "order.html", title=order.label, nav="orders", o=order,
                       team=team, sessions=sessions, sums=session_sums(sessions),
+                      attachments=self.store.attachments(order.no),
                       events=events, names=names,
                       can_mark=order.state in DONE and not order.private)
+
+    async def attachment(self, request: web.Request) -> web.StreamResponse:
+        """An attachment's kept copy, for an order inside the admin's scope."""
+        order = self._own(request)
+        kept = self.store.attachment(int(request.match_info["id"])) if order else None
+        if order is None or kept is None or kept.order_no != order.no:
+            return self._not_found(request, "这个附件")
+        path = media_file(self.app.config.storage.path, kept.attachment.path)
+        if path is None:
+            return self._not_found(request, "这个附件的副本")
+        image = MEDIA_TYPES.get(path.suffix.lower())
+        name = kept.attachment.name or path.name
+        headers = {"Content-Type": image or "application/octet-stream",
+                   "Content-Disposition": ("inline" if image else "attachment")
+                   + f"; filename*=UTF-8''{quote(name)}", "X-Content-Type-Options": "nosniff"}
+        return web.Response(body=path.read_bytes(), headers=headers)
 
     async def mark_excellent(self, request: web.Request) -> web.Response:
         order = self._own(request)

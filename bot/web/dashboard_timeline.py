@@ -39,6 +39,7 @@ KIND_WORDS = {
     "order.cancelled": "撤销",
     "order.closed": "管理员关闭",
     "order.case": "优秀案例",
+    "order.attached": "附上图片或文件",
     "session.logged": "记录服务场次",
     "session.amended": "补充服务数据",
 }
@@ -99,6 +100,10 @@ def describe(ev: Event, names: Names) -> tuple[str, str]:
         return what, reason
     if ev.kind == "order.case":
         return ("标为优秀案例" if d.get("excellent") else "取消优秀案例"), ""
+    if ev.kind == "order.attached":
+        word = {"image": "图片", "file": "文件", "voice": "语音", "video": "视频"}.get(
+            _s(d, "what"), "附件")
+        return what, " ".join(x for x in (word, _s(d, "name")) if x)
     if ev.kind in ("session.logged", "session.amended"):
         return what, _session(d, names)
     return what, "，".join(f"{k}={v}" for k, v in d.items() if v not in (None, ""))
