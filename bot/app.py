@@ -61,7 +61,7 @@ class App(Core):
         """Run the HTTP server, platforms and outbox worker until `stop` is set."""
         lock = runlock.acquire(self.config.storage.path)
         if lock is None and self.config.storage.path != ":memory:":
-            raise AlreadyRunning(f"another bot is already running on {self.config.storage.path}")
+            raise AlreadyRunning(f"已有一个机器人在使用数据库 {self.config.storage.path}")
         runner = web.AppRunner(make_web_app(self), handle_signals=False, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)

@@ -10,84 +10,31 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from bot import cli_args
 from bot.config import Config, ConfigError, StorageConfig, check_exposure, load
 from bot.model import SHANGHAI, FrozenClock, SystemClock
 
 DEMO_DB = "data/demo.db"
+log = logging.getLogger(__name__)
 
 
 class CliError(Exception):
     """A one-line error for stderr."""
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"diandan: {message}\n")
-
-
-def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
-    d: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
-    p.add_argument("--config", help="config file (default: config.toml if present)",
-                   **({"default": None} if not suppress else d))
-    p.add_argument("--db", help="SQLite file (overrides [storage] path)",
-                   **({"default": None} if not suppress else d))
-    p.add_argument("--json", action="store_true", help="write one JSON document to stdout",
-                   **({"default": False} if not suppress else d))
-    p.add_argument("--now", help="ISO 8601 time to use instead of the clock",
-                   **({"default": None} if not suppress else d))
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="diandan", description="匠心点单: the union volunteer-service bot")
-    _common(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def leaf(group: Any, name: str, fn: Callable[[argparse.Namespace], int],
-             help_text: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = group.add_parser(name, help=help_text)
-        _common(p, suppress=True)
-        p.set_defaults(func=fn)
-        return p
-
-    demo = leaf(sub, "demo", cmd_demo, "local web chat with sample experts and menu")
-    demo.add_argument("--port", type=int, default=8080)
-    demo.add_argument("--host", default="127.0.0.1")
-    leaf(sub, "run", cmd_run, "run the platforms enabled in the config")
-    leaf(sub, "parse", cmd_parse, "read JSON lines {text} on stdin, print what they say")
-    route = leaf(sub, "route", cmd_route, "read JSON lines {text, region} on stdin, rank experts")
-    route.add_argument("--top", type=int, default=3)
-    export = leaf(sub, "export", cmd_export, "the ledger (台账) or the excellent-case booklet")
-    export.add_argument("--format", required=True, choices=["csv", "xlsx", "html", "docx"],
-                        help="csv or xlsx for the ledger; html or docx with --cases")
-    export.add_argument("--month", help="YYYY-MM (default: every order)")
-    export.add_argument("--cases", action="store_true", help="the excellent-case booklet")
-    export.add_argument("--out", required=True, help="the file to write")
-    remind = leaf(sub, "remind", cmd_remind, "run the reminder sweep once")
-    remind.add_argument("--dry-run", action="store_true", help="print what is due, write nothing")
-    report = leaf(sub, "report", cmd_report, "the tally of a month or a date range")
-    report.add_argument("--month", help="YYYY-MM")
-    report.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
-    report.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (included)")
-    report.add_argument("--campaign", help="a campaign named in [report.campaigns]")
-    report.add_argument("--scope", default="all",
-                        help="all, region:<name>, team:<name> or group:<chat id>")
-    experts = sub.add_parser("experts", help="the expert roster")
-    esub = experts.add_subparsers(dest="experts_command", required=True, parser_class=_Parser)
-    imp = leaf(esub, "import", cmd_experts_import, "import a roster file (CSV or XLSX)")
-    imp.add_argument("file")
-    leaf(esub, "list", cmd_experts_list, "list the roster")
-    menu = sub.add_parser("menu", help="the service menu (服务清单)")
-    msub = menu.add_subparsers(dest="menu_command", required=True, parser_class=_Parser)
-    mimp = leaf(msub, "import", cmd_menu_import, "import menu items (CSV or XLSX)")
-    mimp.add_argument("file")
-    leaf(msub, "list", cmd_menu_list, "list the menu")
-    return parser
+    return cli_args.build_parser({
+        "demo": cmd_demo, "run": cmd_run, "parse": cmd_parse, "route": cmd_route,
+        "export": cmd_export, "remind": cmd_remind, "report": cmd_report,
+        "experts import": cmd_experts_import, "experts list": cmd_experts_list,
+        "menu import": cmd_menu_import, "menu list": cmd_menu_list,
+    })
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run at INFO
     try:
         code: int = args.func(args)
+        if getattr(args, "database", None):  # which database it read (demo data: data/demo.db)
+            log.info("数据库：%s", args.database)
         return code
     except (CliError, ConfigError) as exc:
         print(f"diandan: {exc}", file=sys.stderr)
@@ -108,11 +57,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except sqlite3.Error as exc:
-        print(f"diandan: database error: {exc}", file=sys.stderr)
+        print(f"diandan: 数据库出错：{exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: one line for the user; DIANDAN_DEBUG=1 logs the traceback
         logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        print(f"diandan: unexpected error: {exc!r}", file=sys.stderr)
+        print(f"diandan: 意外错误（设 DIANDAN_DEBUG=1 可在日志里看到详情）：{exc!r}",
+              file=sys.stderr)
         return 1
 
 
@@ -126,7 +76,8 @@ def _now(args: argparse.Namespace) -> datetime | None:
     try:
         t = datetime.fromisoformat(args.now)
     except ValueError:
-        raise CliError(f"--now must be an ISO 8601 time, not {args.now!r}") from None
+        raise CliError(f"--now 应为 ISO 8601 时间，例如 2026-05-06T10:00:00+08:00，"
+                       f"而不是 {args.now!r}") from None
     return t if t.tzinfo else t.replace(tzinfo=SHANGHAI)
 
 
@@ -139,7 +90,8 @@ def _store(args: argparse.Namespace) -> Any:
     try:
         db = connect(config.storage.path)
     except (sqlite3.Error, OSError) as exc:  # unreadable or read-only file, not a database
-        raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
+        raise CliError(f"无法打开数据库 {config.storage.path}：{exc}") from None
+    args.database = config.storage.path  # said at the end (the demo's is data/demo.db)
     return Store(db, FrozenClock(now) if now else SystemClock())
 
 
@@ -151,7 +103,7 @@ def _serve(app: Any) -> int:
     except AlreadyRunning as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:  # e.g. the port is taken
-        raise CliError(f"cannot start the server: {exc}") from None
+        raise CliError(f"无法启动服务：{exc}") from None
     return 0
 
 
@@ -167,7 +119,7 @@ def _app(args: argparse.Namespace, config: Config | None = None, semantic: bool 
         return build_app(config, FrozenClock(now) if now else None,
                          default_embedder() if semantic and config.bot.semantic else None)
     except sqlite3.Error as exc:
-        raise CliError(f"cannot open database {config.storage.path}: {exc}") from None
+        raise CliError(f"无法打开数据库 {config.storage.path}：{exc}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -215,9 +167,9 @@ def _json_lines(on_error: dict[str, Any]) -> Iterator[dict[str, Any]]:
         try:
             item = json.loads(line)
             if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-                raise ValueError("each line must be a JSON object with a string text")
+                raise ValueError("每行应为一个 JSON 对象，含字符串 text")
             if item.get("region") is not None and not isinstance(item["region"], str):
-                raise ValueError("region must be a string")
+                raise ValueError("region 应为字符串")
         except ValueError as exc:
             _emit({"error": str(exc), **on_error})
             continue
@@ -274,13 +226,20 @@ def cmd_remind(args: argparse.Namespace) -> int:
     app = _app(args)
 
     async def go() -> int:
+        args.database = app.config.storage.path
         done = await app.run_jobs(dry_run=args.dry_run)
+        sent: int | None = None
+        if not args.dry_run and not bot_running(app.config.storage.path):
+            sent = await app.outbox.drain()  # no bot is running: deliver them ourselves
+        if args.json:
+            _emit({"dry_run": bool(args.dry_run), "sent": sent,
+                   "reminders": [{"order": r.order_no, "line": r.line} for r in done]})
+            return 0
         for r in done:
             print(("待发送：" if args.dry_run else "已排队：") + r.line)
         if not done:
             print("没有到期的提醒。")
-        if not args.dry_run and not bot_running(app.config.storage.path):
-            sent: int = await app.outbox.drain()  # no bot is running: deliver them ourselves
+        if sent is not None:
             print(f"已发送 {sent} 条消息。", file=sys.stderr)
         return 0
 
@@ -297,27 +256,31 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     chosen = [x for x in (args.month, args.date_from or args.date_to, args.campaign) if x]
     if len(chosen) != 1:
-        raise CliError("give one of --month YYYY-MM, --from D --to D, or --campaign NAME")
+        raise CliError("请给出 --month YYYY-MM、--from 日期 --to 日期 "
+                       "或 --campaign 活动名 中的一种")
     try:
         scope = Scope.parse(args.scope)
         if args.month:
             m = re.fullmatch(r"(\d{4})-(\d{2})", args.month)
             if not m:
-                raise CliError(f"--month must be YYYY-MM, not {args.month!r}")
+                raise CliError(f"--month 应为 YYYY-MM，而不是 {args.month!r}")
             period: Period = month(int(m.group(1)), int(m.group(2)))
         elif args.campaign:
             config = _config(args)
             if args.campaign not in config.report.campaigns:
-                raise CliError(f"unknown campaign {args.campaign!r}")
+                raise CliError(f"配置 [report.campaigns] 中没有活动 {args.campaign!r}")
             period = parse_period(args.campaign, _now(args) or datetime.now(SHANGHAI),
                                   config.report.campaigns)
         else:
             if not (args.date_from and args.date_to):
-                raise CliError("--from and --to go together")
-            period = days(date.fromisoformat(args.date_from), date.fromisoformat(args.date_to))
+                raise CliError("--from 和 --to 需要一起给出")
+            period = days(_day(args.date_from), _day(args.date_to))
     except (PeriodError, ValueError) as exc:
         raise CliError(str(exc)) from None
     store = _store(args)
+    if not store.orders(limit=1):
+        print(f"diandan: 数据库 {_config(args).storage.path} 里还没有任何点单"
+              "（演示数据在 data/demo.db，可加 --db data/demo.db）。", file=sys.stderr)
     t = tally(store.db, period.start, period.end, scope)
     if args.json:
         print(json.dumps({**t, "period": {"from": period.start.date().isoformat(),
@@ -331,13 +294,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"日期应为 YYYY-MM-DD，而不是 {text!r}") from None
+
+
 def cmd_route(args: argparse.Namespace) -> int:
     from bot.matching import Routing
     from bot.text.match_embed import default_embedder
 
     if args.top < 1:
-        raise CliError("--top must be at least 1")
+        raise CliError("--top 至少为 1")
     store = _store(args)
+    if not store.experts():
+        print(f"diandan: 数据库 {_config(args).storage.path} 的专家库是空的：先用 "
+              "diandan experts import 名单.csv 导入，或加 --db data/demo.db 使用演示数据。",
+              file=sys.stderr)
     embedder = default_embedder() if _config(args).bot.semantic else None
     routing = Routing(store, embedder, eager=True)
     for item in _json_lines({"experts": []}):
@@ -354,13 +328,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.periods import PeriodError, month
 
     if args.cases != (args.format in ("html", "docx")):
-        raise CliError("the ledger is csv or xlsx; the case booklet (--cases) is html or docx")
+        raise CliError("台账用 --format csv 或 xlsx；案例汇编（--cases）用 html 或 docx")
     period = None
     if args.month:
         m = re.fullmatch(r"(\d{4})-(\d{2})", args.month)
         try:
             if not m:
-                raise PeriodError(f"--month must be YYYY-MM, not {args.month!r}")
+                raise PeriodError(f"--month 应为 YYYY-MM，而不是 {args.month!r}")
             period = month(int(m.group(1)), int(m.group(2)))
         except PeriodError as exc:
             raise CliError(str(exc)) from None
@@ -373,7 +347,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             count = write_ledger(store, args.out, args.format, period)
             what = "点单"
     except OSError as exc:
-        raise CliError(f"cannot write {args.out}: {exc.strerror or exc}") from None
+        raise CliError(f"无法写入 {args.out}：{exc.strerror or exc}") from None
     if args.json:
         print(json.dumps({"out": args.out, "rows": count}, ensure_ascii=False))
     else:

@@ -90,7 +90,7 @@ class DashboardConfig:
             try:
                 out.append(ipaddress.ip_network(proxy, strict=False))
             except ValueError:
-                raise ConfigError(f"dashboard.trusted_proxies: {proxy!r} is not an IP address "
+                raise ConfigError(f"dashboard.trusted_proxies：{proxy!r} 不是 IP 地址或网段"
                                   "or network") from None
         return tuple(out)
 
@@ -162,9 +162,9 @@ def load(path: str | Path | None, env: dict[str, str] | None = None) -> Config:
         try:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"config file not found: {p}") from None
+            raise ConfigError(f"找不到配置文件：{p}") from None
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+            raise ConfigError(f"配置文件 {p} 不是有效的 TOML：{exc}") from None
     for (section, key), var in ENV_KEYS.items():
         if env.get(var):
             raw.setdefault(section, {})[key] = env[var]
@@ -202,18 +202,18 @@ def check_exposure(config: Config) -> None:
     included), would be reachable from the network without a token."""
     if config.local.enabled and not config.local.token and not is_loopback(config.server.host):
         raise ConfigError(
-            f"[server] host {config.server.host!r} is reachable from the network, and the local "
-            "chat API lets anyone who reaches it act as any user, admins included: set "
-            "[local] token (or DIANDAN_LOCAL_TOKEN), or serve on 127.0.0.1")
+            f"[server] host {config.server.host!r} 可以从网络访问，而本机聊天接口能以任何人"
+            "（包括管理员 admins）的身份发消息：请设置 [local] token"
+            "（或环境变量 DIANDAN_LOCAL_TOKEN），或只监听 127.0.0.1")
 
 
 def _build(cls: Any, raw: Any, where: str) -> Any:
     if not isinstance(raw, dict):
-        raise ConfigError(f"[{where}] must be a table")
+        raise ConfigError(f"[{where}] 应为一个表（section）")
     known = {f.name: f for f in fields(cls)}
     unknown = sorted(set(raw) - set(known))
     if unknown:
-        raise ConfigError(f"unknown config key {where + '.' if where else ''}{unknown[0]}")
+        raise ConfigError(f"未知的配置项 {where + '.' if where else ''}{unknown[0]}")
     values: dict[str, Any] = {}
     for name, f in known.items():
         if name not in raw:
@@ -229,22 +229,22 @@ def _value(default: Any, value: Any, label: str) -> Any:
         return _build(type(default), value, label)
     if isinstance(default, bool):
         if not isinstance(value, bool):
-            raise ConfigError(f"{label} must be true or false")
+            raise ConfigError(f"{label} 应为 true 或 false")
         return value
     if isinstance(default, int | float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{label} must be a number")
+            raise ConfigError(f"{label} 应为数字")
         return type(default)(value)
     if isinstance(default, str):
         if not isinstance(value, str):
-            raise ConfigError(f"{label} must be a string")
+            raise ConfigError(f"{label} 应为字符串")
         return value
     if isinstance(default, tuple):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{label} must be a list of strings")
+            raise ConfigError(f"{label} 应为字符串列表")
         return tuple(value)
     if isinstance(default, dict):
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise ConfigError(f"{label} must be a table of strings")
+            raise ConfigError(f"{label} 应为字符串表")
         return dict(value)
-    raise ConfigError(f"unsupported config key {label}")  # pragma: no cover
+    raise ConfigError(f"不支持的配置项 {label}")  # pragma: no cover

@@ -96,7 +96,7 @@ def test_bad_config_is_one_line(tmp_path: Path) -> None:
         [sys.executable, "-m", "bot", "experts", "list", "--config", str(bad)],
         capture_output=True, text=True, timeout=60,
     )
-    assert proc.returncode == 2 and proc.stderr.strip() == "diandan: server.port must be a number"
+    assert proc.returncode == 2 and proc.stderr.strip() == "diandan: server.port 应为数字"
 
 
 def test_menu_import_and_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

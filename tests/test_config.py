@@ -30,13 +30,13 @@ def test_env_secrets_override_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("[server]\nport = 'x'\n", "server.port must be a number"),
-        ("[bot]\nadmins = 'local:a'\n", "bot.admins must be a list of strings"),
-        ("[nope]\nx = 1\n", "unknown config key nope"),
-        ("[local]\nenabled = 1\n", "local.enabled must be true or false"),
-        ("not = [toml", "is not valid TOML"),
+        ("[server]\nport = 'x'\n", "server.port 应为数字"),
+        ("[bot]\nadmins = 'local:a'\n", "bot.admins 应为字符串列表"),
+        ("[nope]\nx = 1\n", "未知的配置项 nope"),
+        ("[local]\nenabled = 1\n", "local.enabled 应为 true 或 false"),
+        ("not = [toml", "不是有效的 TOML"),
         ("[dashboard]\ntrusted_proxies = ['nginx']\n",
-         "dashboard.trusted_proxies: 'nginx' is not an IP address or network"),
+         "dashboard.trusted_proxies：'nginx' 不是 IP 地址或网段"),
     ],
 )
 def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:

@@ -106,7 +106,7 @@ def test_demo_refuses_a_network_host_without_a_token_and_says_why(tmp_path: Path
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
         env={"PATH": "/usr/bin:/bin", "DIANDAN_NO_EMBED": "1"})
     assert proc.returncode == 2
-    assert "[local] token" in proc.stderr and "admins" in proc.stderr
+    assert "[local] token" in proc.stderr and "管理员" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert "http://" not in proc.stdout  # never announced as serving
 

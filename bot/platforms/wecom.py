@@ -88,13 +88,13 @@ class WeComPlatform:
         self.settings = settings or WeComSettings.from_config(app.config.wecom)
         s = self.settings
         if s.mode not in (CALLBACK, WEBSOCKET):
-            raise ConfigError('wecom.mode must be "callback" or "websocket"')
+            raise ConfigError('wecom.mode 应为 "callback" 或 "websocket"')
         self.http = WeComHttp(s.webhook_base)
         self.endpoint: CallbackEndpoint | None = None
         self.ws: LongConnection | None = None
         if s.mode == CALLBACK:
             if not s.token or not s.encoding_aes_key:
-                raise ConfigError("wecom callback mode needs wecom.token and "
+                raise ConfigError("企业微信回调模式需要配置 wecom.token 和 "
                                   "wecom.encoding_aes_key")
             try:
                 crypto = WeComCrypto(s.token, s.encoding_aes_key)
@@ -104,7 +104,7 @@ class WeComPlatform:
                                              self.on_callback)
         else:
             if not s.bot_id or not s.secret:
-                raise ConfigError("wecom websocket mode needs wecom.bot_id and wecom.secret")
+                raise ConfigError("企业微信长连接模式需要配置 wecom.bot_id 和 wecom.secret")
             self.ws = LongConnection(s.ws_url, s.bot_id, s.secret, self.on_ws_message)
             self.ws.on_event = LongConnectionEvents(self.ws)  # enter_chat: the welcome
         self._handles: dict[str, ReplyHandle] = {}  # msgid → how to answer it
