@@ -28,7 +28,8 @@ class Scope:
             return cls()
         kind, sep, value = text.partition(":")
         if not sep or kind not in ("region", "team", "group") or not value.strip():
-            raise ValueError(f"scope must be all, region:…, team:… or group:…, not {text!r}")
+            raise ValueError(f"范围应为 all、region:地区、team:服务队 或 group:群ID，"
+                             f"而不是 {text!r}")
         return cls(kind, value.strip())
 
     @classmethod
