@@ -28,6 +28,7 @@ ASK_AGAIN = "#{no} 还在等专家认领：{summary}\n推荐理由：{reasons}\n
 NOT_IN_GROUP = ("新点单 #{no}（{where}）推荐了您：{summary}\n推荐理由：{reasons}\n"
                 "可回复「接单 {no}」认领，或「协助 {no}」参与。")
 PRIVATE_NOTE = "您的需求已私下登记，专家接单后会与您单独联系。"
+MORE = "#{no} 补充了需求：{title}"
 PRIVATE_ASK = ("新的职工个人需求 #{no}：{summary}\n推荐理由：{reasons}\n"
                "联系方式在接单后私聊告知。请回复「接单 {no}」认领。")
 
@@ -143,6 +144,30 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
                 ctx.tell(uid, ASK_AGAIN.format(no=order.no, summary=title_of(order, False),
                                                reasons="；".join(m.reasons)),
                          platform=order.platform, about=order, buttons=order_buttons(order))
+
+
+def recommend_more(ctx: Context, order: Order) -> int:
+    """After the requester added to an open order: the experts who fit it now and were not
+    asked before are @-mentioned (a private order: asked 1:1); how many."""
+    fresh = [m for m in ctx.matcher().suggest(order.text, order.region,
+                                              ctx.config.bot.announce_top)
+             if m.expert.id not in order.announced]
+    if not fresh:
+        return 0
+    ids = [m.expert.id for m in fresh]
+    ctx.store.update_order(order.no, "bot", "order.announced",
+                           {"announced": json.dumps(sorted({*order.announced, *ids}))},
+                           experts=ids, again=True)
+    if order.private:
+        _announce(ctx, order, [], fresh, again=True)
+        return len(fresh)
+    mentions = tuple(uid for m in fresh for uid in [m.expert.account_on(order.platform)] if uid)
+    lines = [MORE.format(no=order.no, title=title_of(order, True)), RECOMMEND,
+             *(f"@{expert_line(m.expert)} {'；'.join(m.reasons)}" for m in fresh),
+             CLAIM_HINT.format(no=order.no)]
+    post(ctx, order, "\n".join(lines), mentions=mentions, buttons=order_buttons(order))
+    _tell_the_absent(ctx, order, fresh, set())
+    return len(fresh)
 
 
 def _tell_admins(ctx: Context, order: Order) -> None:

@@ -9,6 +9,7 @@ from bot.model import Incoming
 from bot.router import BotError, Context, Router
 from bot.text.outcome import Outcome, read_outcome, read_rating, visit_mode
 from bot.text.parse import parse
+from handlers.announce import recommend_more
 from handlers.common import ACTIVE, need_lead, need_team, order_arg, post
 from storage.base import ts
 from storage.records import OUTCOME_WORDS, OrderState
@@ -192,10 +193,28 @@ async def supplement(msg: Incoming, ctx: Context) -> None:
         if value:
             sets[key] = value
             found.append(f"{label} {value}")
-    if not order.summary or len(order.summary) < 12:
+    whole = parse(f"点单：{order.text}\n{rest}", msg.sent_at or ctx.now())
+    if _describes_the_problem(rest, found):  # read the order again: what it needs now
+        for key, value in (("category", whole.category), ("service_type", whole.service_type),
+                           ("region", whole.region or order.region), ("summary", whole.summary)):
+            if value:
+                sets[key] = value
+        found.append("需求")
+    elif not order.summary or len(order.summary) < 12:
         sets["summary"] = f"{order.summary or ''} {p.summary or rest[:40]}".strip()[:80]
     ctx.store.update_order(order.no, msg.account, "order.supplemented", sets, text=rest[:500])
-    post(ctx, order, SUPPLEMENTED.format(no=order.no, what="；".join(found) or rest[:60]))
+    post(ctx, order, SUPPLEMENTED.format(no=order.no, what="；".join(
+        f for f in found if f != "需求") or rest[:60]))
+    fresh = ctx.store.get_order(order.no)
+    if "需求" in found and fresh is not None and fresh.state is OrderState.OPEN:
+        recommend_more(ctx, fresh)
+
+
+def _describes_the_problem(rest: str, found: list[str]) -> bool:
+    """Whether what was added says more about the problem than a phone, a name or a date:
+    words left once those are taken out."""
+    words = re.sub(r"[\d\s\-+()（）:：,，。.、；;]+", "", rest)
+    return len(words) >= 6 or not found
 
 
 def _amend_completion(msg: Incoming, ctx: Context, no: int, rest: str) -> None:
