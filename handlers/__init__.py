@@ -16,5 +16,6 @@ from handlers import (
 # Slash commands first, then keywords, the lifecycle verbs, look-ups, new orders, catch-all.
 ROUTERS = (
     admin.router, admin_roster.router, admin_orders.router, link.router, claims.router,
-    service.router, menu.router, lookup.router, orders.router, media.router, lookup.fallback,
+    service.router, menu.router, lookup.questions, lookup.router, orders.router, media.router,
+    lookup.fallback,
 )

@@ -6,6 +6,7 @@ import re
 
 from bot.model import ChatKind, Incoming
 from bot.router import BotError, Context, Router
+from bot.text import faq
 from handlers.common import (
     admin_covers,
     expert_name,
@@ -17,6 +18,7 @@ from handlers.common import (
 from storage.records import OUTCOME_WORDS, OrderState
 
 router = Router("lookup")
+questions = Router("faq")
 fallback = Router("fallback")
 
 HELP_HEAD = "匠心点单 使用说明（在群里请先 @我）："
@@ -36,6 +38,16 @@ UNKNOWN_COMMAND = "未知指令 {cmd}。发送「/帮助」查看管理员指令
 ADMIN_ONLY = "只有管理员可以使用 {cmd}"
 _AT = re.compile(r"^\s*(?:@\S+\s+)+")
 OPEN_STATES = (OrderState.OPEN, OrderState.CLAIMED, OrderState.SCHEDULED)
+
+
+def _common_question(msg: Incoming, ctx: Context) -> bool:
+    return faq.answer(msg.text, ctx.config.bot.faq_file) is not None
+
+
+@questions.message("help", "other", listed=False, when=_common_question)
+async def common_question(msg: Incoming, ctx: Context) -> None:
+    """A common question (收费吗, 怎么撤销…): its answer from the FAQ file."""
+    ctx.reply(faq.answer(msg.text, ctx.config.bot.faq_file) or HELLO)
 
 
 @router.message("help")
