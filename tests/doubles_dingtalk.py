@@ -1,4 +1,5 @@
-"""A faithful local double of DingTalk: Stream gateway and frames, session webhooks, OpenAPI."""
+"""A faithful local double of DingTalk: Stream gateway and frames, session webhooks, OpenAPI;
+cards and files in doubles_dingtalk_cards.py and doubles_dingtalk_media.py."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ from bot.config import (
     StorageConfig,
 )
 from bot.model import Clock
+from tests.doubles_dingtalk_cards import Card, CardServer
+from tests.doubles_dingtalk_media import MediaServer
+from tests.doubles_dingtalk_robot import SEND_TOO_FAST, Delivery, RobotServer, json_body
+
+__all__ = [
+    "BOT_TOPIC",
+    "QPS_LIMIT",
+    "SEND_TOO_FAST",
+    "Card",
+    "Delivery",
+    "DingTalkDouble",
+    "dingtalk_app",
+]
 
 if TYPE_CHECKING:
     from bot.app import App
@@ -34,29 +48,9 @@ TOKEN_TTL_SECONDS = 7200
 WEBHOOK_TTL = timedelta(minutes=90)
 QPS_LIMIT = {"code": "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi",
              "message": "the QPS limit of this API has been reached"}
-SESSION_EXPIRED = {"errcode": 300001, "errmsg": "session expired"}
-SEND_TOO_FAST = {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}
 ROBOT_PER_MINUTE = 20  # robot messages per group per minute; the next is refused with 130101
 THROTTLE_SECONDS = 600.0  # ...and the group is then throttled this long
 OPENAPI_QPS = 20  # calls per second per app per OpenAPI, then 403 QpsLimit
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One message the bot sent to DingTalk."""
-
-    via: str  # "webhook", "group" or "oto"
-    conversation: str  # openConversationId ("" for 1:1 sends)
-    users: tuple[str, ...]  # the userIds of a 1:1 send
-    kind: str  # "text"/"markdown" (webhook) or "sampleText"/"sampleMarkdown" (OpenAPI)
-    text: str
-    at_user_ids: tuple[str, ...] = ()
-    robot_code: str = ""
-
-    @property
-    def notified(self) -> tuple[str, ...]:
-        """Users DingTalk would notify: in atUserIds and written `@<id>` in the text."""
-        return tuple(u for u in self.at_user_ids if f"@{u}" in self.text)
 
 
 @dataclass
@@ -103,8 +97,12 @@ class DingTalkDouble:
     posted: dict[str, list[float]] = field(default_factory=dict)  # cid -> robot sends (epoch s)
     throttled: dict[str, float] = field(default_factory=dict)  # cid -> throttled until
     calls: dict[str, list[float]] = field(default_factory=dict)  # OpenAPI -> call times
+    unknown_users: set[str] = field(default_factory=set)  # userIds this corp does not have
 
     def __post_init__(self) -> None:
+        self.robot = RobotServer(self)
+        self.cards = CardServer(self)
+        self.media = MediaServer(self)
         self._runner: web.AppRunner | None = None
         self._changed = asyncio.Condition()
         self._closing = asyncio.Event()
@@ -117,10 +115,8 @@ class DingTalkDouble:
         app.add_routes([
             web.post("/v1.0/gateway/connections/open", self._open),
             web.get("/connect", self._connect),
-            web.post("/robot/sendBySession", self._webhook),
             web.post("/v1.0/oauth2/accessToken", self._token),
-            web.post("/v1.0/robot/groupMessages/send", self._group_send),
-            web.post("/v1.0/robot/oToMessages/batchSend", self._oto_send),
+            *self.robot.routes(), *self.cards.routes(), *self.media.routes(),
         ])
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -145,7 +141,7 @@ class DingTalkDouble:
                 webhook_ttl: timedelta = WEBHOOK_TTL, msgtype: str = "text",
                 **extra: Any) -> dict[str, Any]:
         """A robot message as DingTalk sends it, with a fresh session webhook."""
-        now_ms = self._now_ms()
+        now_ms = self.now_ms()
         session = uuid.uuid4().hex
         expires = now_ms + int(webhook_ttl.total_seconds() * 1000)
         self.sessions[session] = (conversation, expires)
@@ -186,7 +182,7 @@ class DingTalkDouble:
             "specVersion": "1.0", "type": type,
             "headers": {"appId": "app-1", "connectionId": f"conn-{self.connections}",
                         "contentType": "application/json", "messageId": mid,
-                        "time": str(self._now_ms()), "topic": topic},
+                        "time": str(self.now_ms()), "topic": topic},
             "data": raw,
         }
         assert self.ws is not None
@@ -244,17 +240,17 @@ class DingTalkDouble:
     # -- the servers ------------------------------------------------------------------------
 
     async def _open(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         self.opens.append({k: v for k, v in body.items() if k != "clientSecret"})
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
-            return await self._refuse("open: bad credentials", 401,
+            return await self.refuse("open: bad credentials", 401,
                                       {"code": "InvalidAuthentication",
                                        "message": "clientId or clientSecret is wrong"})
         subs = body.get("subscriptions")
         if not isinstance(subs, list) or {"type": "CALLBACK", "topic": BOT_TOPIC} not in subs:
-            return await self._refuse("open: no robot subscription", 400,
+            return await self.refuse("open: no robot subscription", 400,
                                       {"code": "invalidParameter.subscriptions"})
-        injected = await self._injected("open")
+        injected = await self.injected("open")
         if injected is not None:
             return injected
         ticket = uuid.uuid4().hex
@@ -266,7 +262,7 @@ class DingTalkDouble:
         ticket = request.query.get("ticket", "")
         expiry = self.tickets.pop(ticket, None)  # single use
         if expiry is None or self.clock.now().timestamp() > expiry:
-            return await self._refuse("connect: bad, used or expired ticket", 401,
+            return await self.refuse("connect: bad, used or expired ticket", 401,
                                       {"code": "InvalidTicket"})
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
@@ -274,13 +270,13 @@ class DingTalkDouble:
             await self.ws.close()
         self.ws = ws
         self.connections += 1
-        await self._notify()
+        await self.notify()
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 await self._on_ack(msg.data)
         if self.ws is ws:
             self.ws = None
-        await self._notify()
+        await self.notify()
         return ws
 
     async def _on_ack(self, raw: str) -> None:
@@ -288,7 +284,7 @@ class DingTalkDouble:
         mid = ack.get("headers", {}).get("messageId")
         if self.lose_acks:
             self.lost_acks.append(str(mid))
-            await self._notify()
+            await self.notify()
             return
         frame = self.frames.get(mid)
         if frame is None or ack.get("code") != 200:
@@ -296,102 +292,58 @@ class DingTalkDouble:
         else:
             json.loads(ack["data"])  # an ACK's data is a JSON string
             frame.ack = ack
-        await self._notify()
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        session = self.sessions.get(request.query.get("session", ""))
-        body = await _json(request)
-        if session is None or self._now_ms() > session[1]:
-            return await self._refuse("webhook: expired session", 200, SESSION_EXPIRED)
-        injected = await self._injected("webhook")
-        if injected is not None:
-            return injected
-        if not self._room(session[0]):
-            return await self._refuse("webhook: send too fast", 200, SEND_TOO_FAST)
-        kind = body.get("msgtype")
-        part = body.get(kind) if isinstance(kind, str) else None
-        text = (part or {}).get("content" if kind == "text" else "text")
-        if kind not in ("text", "markdown") or not isinstance(text, str):
-            return await self._refuse("webhook: bad body", 200,
-                                      {"errcode": 40035, "errmsg": "missing parameter"})
-        at = body.get("at") or {}
-        await self._record(Delivery("webhook", session[0], (), kind, text,
-                                    tuple(at.get("atUserIds") or ())))
-        return web.json_response({"errcode": 0, "errmsg": "ok"})
+        await self.notify()
 
     async def _token(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         self.token_requests += 1
         if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
-            return await self._refuse("token: bad credentials", 400,
+            return await self.refuse("token: bad credentials", 400,
                                       {"code": "invalidClientIdOrSecret",
                                        "message": "无效的clientId或者clientSecret"})
-        injected = await self._injected("token")
+        injected = await self.injected("token")
         if injected is not None:
             return injected
         token = uuid.uuid4().hex
         self.tokens[token] = self.clock.now().timestamp() + TOKEN_TTL_SECONDS
-        await self._notify()
+        await self.notify()
         return web.json_response({"accessToken": token, "expireIn": TOKEN_TTL_SECONDS})
 
-    async def _group_send(self, request: web.Request) -> web.Response:
-        body, refusal = await self._openapi(request, "group")
-        if refusal is not None:
-            return refusal
-        cid = body.get("openConversationId")
-        if cid not in self.conversations:
-            return await self._refuse("group: unknown conversation", 400,
-                                      {"code": "invalidParameter.openConversationId"})
-        if not self._room(cid):
-            return await self._refuse("group: send too fast", 200, SEND_TOO_FAST)
-        await self._record(Delivery("group", cid, (), body["msgKey"], _param_text(body),
-                                    robot_code=body["robotCode"]))
-        return web.json_response({"processQueryKey": uuid.uuid4().hex})
-
-    async def _oto_send(self, request: web.Request) -> web.Response:
-        body, refusal = await self._openapi(request, "oto")
-        if refusal is not None:
-            return refusal
-        users = body.get("userIds")
-        if not isinstance(users, list) or not users or len(users) > 20:
-            return await self._refuse("oto: bad userIds", 400,
-                                      {"code": "invalidParameter.userIds"})
-        await self._record(Delivery("oto", "", tuple(users), body["msgKey"], _param_text(body),
-                                    robot_code=body["robotCode"]))
-        return web.json_response({"processQueryKey": uuid.uuid4().hex,
-                                  "invalidStaffIdList": [], "flowControlledStaffIdList": []})
-
-    async def _openapi(self, request: web.Request,
-                       api: str) -> tuple[dict[str, Any], web.Response | None]:
-        """The checks every OpenAPI send makes: token, injected failure, robot and message."""
+    async def authorized(self, request: web.Request,
+                         api: str) -> tuple[dict[str, Any], web.Response | None]:
+        """The checks every OpenAPI call makes: token, injected failure, QPS."""
         token = request.headers.get("x-acs-dingtalk-access-token")
-        body = await _json(request)
+        body = await json_body(request)
         if not token:
-            return body, await self._refuse(f"{api}: no token", 400, {
+            return body, await self.refuse(f"{api}: no token", 400, {
                 "code": "MissingParameter",
                 "message": "x-acs-dingtalk-access-token is mandatory for this action."})
         if self.tokens.get(token, 0.0) < self.clock.now().timestamp():
-            return body, await self._refuse(f"{api}: bad or expired token", 400, {
+            return body, await self.refuse(f"{api}: bad or expired token", 400, {
                 "code": "InvalidAuthentication", "message": "不合法的access_token"})
-        injected = await self._injected(api)
+        injected = await self.injected(api)
         if injected is not None:
             return body, injected
         now = self.clock.now().timestamp()
         recent = [t for t in self.calls.get(api, []) if t > now - 1.0]
         self.calls[api] = [*recent, now]
         if len(recent) >= OPENAPI_QPS:
-            return body, await self._refuse(f"{api}: QPS limit", 403, QPS_LIMIT)
-        if body.get("robotCode") != self.robot_code:
-            return body, await self._refuse(f"{api}: wrong robotCode", 400,
-                                            {"code": "resource.not.found"})
-        if body.get("msgKey") not in ("sampleText", "sampleMarkdown") or not _param_text(body):
-            return body, await self._refuse(f"{api}: bad msgKey/msgParam", 400,
-                                            {"code": "invalidParameter.msgParam"})
+            return body, await self.refuse(f"{api}: QPS limit", 403, QPS_LIMIT)
         return body, None
+
+    async def record_card(self, card: Card) -> None:
+        group = card.space == "IM_GROUP"
+        await self.record(Delivery("card", card.target if group else "",
+                                    () if group else (card.target,), "card", card.text,
+                                    tuple(card.at), self.robot_code))
+
+    @property
+    def too_fast(self) -> dict[str, Any]:
+        return SEND_TOO_FAST
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _room(self, conversation: str) -> bool:
+    def room(self, conversation: str) -> bool:
         """Whether the robot may post to this group now (20 a minute, else 10 min throttle);
         counts the post when it may."""
         now = self.clock.now().timestamp()
@@ -408,53 +360,32 @@ class DingTalkDouble:
         queue = self.failures.get(api)
         return queue.pop(0) if queue else None
 
-    async def _injected(self, api: str) -> web.Response | None:
+    async def injected(self, api: str) -> web.Response | None:
         """The injected answer for this call of `api`, if one is queued."""
         failure = self._failure(api)
         if failure is None:
             return None
         self.refused.append(f"{api}: injected {failure.status or 'hang'}")
-        await self._notify()
+        await self.notify()
         if failure.hang:
             await self._closing.wait()
         return web.json_response(failure.body, status=failure.status)
 
-    async def _refuse(self, why: str, status: int, body: dict[str, Any]) -> web.Response:
+    async def refuse(self, why: str, status: int, body: dict[str, Any]) -> web.Response:
         self.refused.append(why)
-        await self._notify()
+        await self.notify()
         return web.json_response(body, status=status)
 
-    async def _record(self, delivery: Delivery) -> None:
+    async def record(self, delivery: Delivery) -> None:
         self.sent.append(delivery)
-        await self._notify()
+        await self.notify()
 
-    async def _notify(self) -> None:
+    async def notify(self) -> None:
         async with self._changed:
             self._changed.notify_all()
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
         return int(self.clock.now().timestamp() * 1000)
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _param_text(body: dict[str, Any]) -> str:
-    """The text of an OpenAPI msgParam (a JSON string): content, or markdown text."""
-    try:
-        param = json.loads(body.get("msgParam") or "")
-    except (json.JSONDecodeError, TypeError):
-        return ""
-    if not isinstance(param, dict):
-        return ""
-    if body.get("msgKey") == "sampleMarkdown":
-        return str(param.get("text") or "") if param.get("title") else ""
-    return str(param.get("content") or "")
 
 
 def dingtalk_app(tmp_path: Path, clock: Clock, double: DingTalkDouble, *,

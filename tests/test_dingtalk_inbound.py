@@ -6,7 +6,7 @@ import copy
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.model import SHANGHAI, ChatKind
+from bot.model import SHANGHAI, Attachment, ChatKind
 from bot.platforms.dingtalk import to_incoming
 from bot.platforms.dingtalk_inbound import ReplyHandle, strip_at
 from bot.platforms.dingtalk_sign import callback_sign, check_callback
@@ -104,11 +104,34 @@ def test_voice_message_uses_its_recognised_text() -> None:
                     content={"duration": 4000, "downloadCode": "dcA", "recognition": "待接单"})
     msg = to_incoming(payload)
     assert msg is not None and msg.text == "待接单"
+    assert msg.attachments == (Attachment("voice", "", "dcA"),)
+
+
+def test_pictures_files_voice_and_video_become_attachments_by_their_download_code() -> None:
+    picture = to_incoming(_with(GROUP, text=None, msgtype="picture",
+                                content={"pictureDownloadCode": "p1", "downloadCode": "d1"}))
+    assert picture is not None and picture.text == ""
+    assert picture.attachments == (Attachment("image", "", "d1"),)
+    rich = to_incoming(_with(GROUP, text=None, msgtype="richText", content={"richText": [
+        {"text": " 焊缝开裂，见图"}, {"pictureDownloadCode": "p2", "downloadCode": "d2",
+                                    "type": "picture"}, {"downloadCode": "d3"}]}))
+    assert rich is not None and rich.text == "焊缝开裂，见图"
+    assert [a.ref for a in rich.attachments] == ["d2", "d3"]
+    file = to_incoming(_with(SINGLE, text=None, msgtype="file", content={
+        "downloadCode": "d4", "fileName": "../图纸/焊接工艺.pdf", "spaceId": "1", "fileId": "2"}))
+    assert file is not None
+    assert file.attachments == (Attachment("file", "..图纸焊接工艺.pdf", "d4"),)
+    voice = to_incoming(_with(SINGLE, text=None, msgtype="audio",
+                              content={"duration": 4000, "downloadCode": "d5"}))
+    assert voice is not None and voice.text == ""
+    assert voice.attachments == (Attachment("voice", "", "d5"),)
+    video = to_incoming(_with(SINGLE, text=None, msgtype="video", content={
+        "duration": 9, "downloadCode": "d6", "videoType": "mp4"}))
+    assert video is not None and video.attachments == (Attachment("video", "", "d6"),)
 
 
 def test_unusable_payloads_give_none() -> None:
-    picture = _with(GROUP, text=None, msgtype="picture",
-                    content={"pictureDownloadCode": "p1", "downloadCode": "d1"})
+    picture = _with(GROUP, text=None, msgtype="picture", content={"downloadCode": 12.5})
     usage_notice = _with(GROUP, text=None)  # a usage-limit notice: msgtype text, no text
     unknown = _with(GROUP, msgtype="interactiveCard")
     blank = _with(GROUP, text={"content": "   "})

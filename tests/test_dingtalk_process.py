@@ -118,14 +118,16 @@ async def test_stream_message_in_reply_with_at_dedupe_and_clean_stop(
         first = await _said(double, order)
         await double.until(lambda: any("已收到点单 #1" in t for t in double.texts()))
         announce = next(d for d in double.sent if "已收到点单 #1" in d.text)
-        assert announce.via == "webhook" and "staff-welder" in announce.notified
+        assert announce.via == "card" and "staff-welder" in announce.notified  # its at-list
         await _said(double, order, message_id=first)  # redelivered under the same stream id
         await _said(double, order)  # and under a new one
         await _said(double, double.message(None))  # no text: a usage-limit notice
         await _said(double, double.message(None, msgtype="picture",
                                            content={"downloadCode": "dc"}))
         await _said(double, "{broken")
-        await _said(double, double.message("接单 1", sender="staff-welder", nick="沈国平"))
+        card = double.cards.of("已收到点单 #1")
+        answer = await double.cards.press(card, "staff-welder", "接单")  # the button
+        assert "已由沈国平接单" in card.text and card.labels == ["协助"], answer
         await double.until(lambda: any("接单成功" in t and "#1" in t for t in double.texts()))
         assert sum("已收到点单" in t for t in double.texts()) == 1
     finally:

@@ -1,4 +1,7 @@
-"""DingTalk sending against the double: webhook with @, OpenAPI fallback, token, errors, outbox."""
+"""DingTalk sending against the double: webhook with @, OpenAPI fallback, token, errors, outbox.
+
+The bot here takes HTTP callbacks, where posts with buttons go out as text (cards call back on
+the Stream only): these are the text paths; cards are in test_dingtalk_cards.py."""
 
 from __future__ import annotations
 
@@ -24,7 +27,7 @@ GROUP = "cidGroupDeqing01"
 @pytest.fixture
 async def bot(tmp_path: Path, clock: FrozenClock,
               double: DingTalkDouble) -> AsyncIterator[tuple[App, DingTalkPlatform]]:
-    app, platform = dingtalk_app(tmp_path, clock, double)
+    app, platform = dingtalk_app(tmp_path, clock, double, mode="http")
     add_expert(app, "staff-welder", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="dingtalk")
     yield app, platform
     await platform.sender.close()

@@ -80,8 +80,9 @@ async def test_message_is_acked_then_answered_with_at(bot: Running,
     await double.until(lambda: double.ws is not None)
     opened = double.opens[0]
     assert opened["clientId"] == double.client_id and "clientSecret" not in opened
-    assert opened["subscriptions"] == [{"type": "CALLBACK",
-                                        "topic": "/v1.0/im/bot/messages/get"}]
+    assert opened["subscriptions"] == [
+        {"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"},
+        {"type": "CALLBACK", "topic": "/v1.0/card/instances/callback"}]  # card presses
     mid = await bot.say(ORDER, msg_id="msgOrder01")
     ack = double.frames[mid].ack
     assert ack is not None and ack["headers"]["messageId"] == mid
@@ -109,8 +110,7 @@ async def test_unusable_frames_are_acked_and_skipped(bot: Running,
                                                      double: DingTalkDouble) -> None:
     ids = [
         await double.push(double.message(None)),  # a usage-limit notice without text
-        await double.push(double.message(None, msgtype="picture",
-                                         content={"downloadCode": "dc1"})),
+        await double.push(double.message(None, msgtype="picture", content={"x": "dc1"})),
         await double.push(double.message("hi", msgtype="interactiveCard")),
         await double.push("{not json"),
         await double.push("[1, 2]"),
@@ -123,6 +123,8 @@ async def test_unusable_frames_are_acked_and_skipped(bot: Running,
     texts = await bot.replies(1)
     assert len(texts) == 1 and "#1" in texts[0]  # still alive, and nothing else was answered
     assert double.refused == []  # every ACK named a frame the double had sent
+    card_ack = double.frames[ids[5]].ack
+    assert card_ack is not None and json.loads(card_ack["data"]) == {"response": {}}
 
 
 async def test_ping_is_echoed_and_disconnect_reconnects_with_a_new_ticket(

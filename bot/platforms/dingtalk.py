@@ -1,9 +1,11 @@
-"""DingTalk (钉钉) platform: Stream mode (or HTTP callbacks) in, session webhook and OpenAPI out."""
+"""DingTalk (钉钉) platform: Stream mode (or HTTP callbacks) in, session webhook and OpenAPI out;
+interactive cards with buttons (Stream mode), pictures and files both ways."""
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import json
 import logging
 import sqlite3
@@ -12,13 +14,18 @@ from typing import Any
 from aiohttp import web
 
 from bot.core import Core, Handled
+from bot.model import Attachment, Incoming
+from bot.platforms.dingtalk_api import DingTalkApi
+from bot.platforms.dingtalk_board import CardBoard
 from bot.platforms.dingtalk_inbound import PLATFORM, ReplyHandle, to_incoming
 from bot.platforms.dingtalk_inbox import Inbox
+from bot.platforms.dingtalk_media import Media
 from bot.platforms.dingtalk_receive import StreamClient, StreamReceiver
 from bot.platforms.dingtalk_send import DingTalkSender
 from bot.platforms.dingtalk_sign import REPLAYED, SIGN_KIND, check_callback
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
+from storage.files import media_file
 from storage.records import OutboxItem
 
 __all__ = ["DingTalkPlatform", "to_incoming"]
@@ -53,21 +60,30 @@ class DingTalkPlatform:
             raise ValueError(f'dingtalk mode must be "{STREAM}" or "{HTTP}", not {self.mode!r}')
         self.callback_path: str = callback_path or str(
             cfg.callback_path or DEFAULT_CALLBACK_PATH)
+        robot = cfg.robot_code or cfg.client_id
+        self.api = DingTalkApi(api_base=cfg.api_base, client_id=cfg.client_id,
+                               client_secret=cfg.client_secret, clock=app.clock)
+        self.media = Media(self.api, robot, app.config.storage.path)
+        self.inbox = Inbox(app, keep_media=self._keep_media, on_handled=self._handled)
+        self._tasks = self.inbox.tasks  # the messages in hand
+        # Cards call back on the Stream only (互动卡片高级版, callbackType STREAM): in HTTP
+        # mode items with buttons go out as text.
+        self.board = CardBoard(app, self.api, self.inbox, cfg.client_secret)
         self.sender = DingTalkSender(
-            api_base=cfg.api_base, client_id=cfg.client_id, client_secret=cfg.client_secret,
-            robot_code=cfg.robot_code or cfg.client_id, clock=app.clock,
-            handle_for=self.handle_for,
+            api=self.api, robot_code=robot, clock=app.clock, handle_for=self.handle_for,
+            cards=self.mode == STREAM, name_of=self._name_of, media=self.media,
+            attachment_of=self._attachment, card_secret=cfg.client_secret,
         )
         self.client: StreamClient | None = None
         self.receiver: StreamReceiver | None = None
         if self.mode == STREAM:
             self.client = StreamClient(endpoint=cfg.api_base, client_id=cfg.client_id,
                                        client_secret=cfg.client_secret,
-                                       on_message=self._from_stream, backoff=backoff)
+                                       on_message=self._from_stream, on_card=self._card_press,
+                                       backoff=backoff)
             self.receiver = StreamReceiver(self.client)
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.inbox = Inbox(app)
-        self._tasks = self.inbox.tasks  # the messages in hand
+        self._refresher: asyncio.Task[None] | None = None
 
     # -- Platform protocol ------------------------------------------------------------------
 
@@ -81,6 +97,8 @@ class DingTalkPlatform:
         self._loop = asyncio.get_running_loop()
         await self.inbox.resume()  # what the last run left goes first
         if self.receiver is not None:
+            await self.board.start()
+            self._refresher = asyncio.create_task(self.board.run(), name="dingtalk-cards")
             self.receiver.start()
         log.info("DingTalk platform started (%s mode)", self.mode)
 
@@ -94,10 +112,17 @@ class DingTalkPlatform:
                 self.receiver.stop, STOP_SECONDS / 2):
             log.warning("DingTalk stream thread did not stop in %.1f s", STOP_SECONDS / 2)
         await self.inbox.stop(deadline - loop.time())
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         await self.sender.close()
 
     async def send(self, item: OutboxItem) -> str:
-        return await self.sender.send(item)
+        ref = await self.sender.send(item)
+        self.board.sent(item, ref)
+        return ref
 
     # -- inbound ----------------------------------------------------------------------------
 
@@ -120,6 +145,27 @@ class DingTalkPlatform:
                       payload.get("msgId"))
             return None
         return stored
+
+    def _card_press(self, data: dict[str, Any], message_id: str
+                    ) -> concurrent.futures.Future[dict[str, Any]] | None:
+        """Called in the stream thread for a card callback: the press is handled on the bot's
+        loop; the future gives the answer for its ACK."""
+        loop = self._loop
+        answer: concurrent.futures.Future[dict[str, Any]] = concurrent.futures.Future()
+
+        def begin() -> None:
+            task = self.inbox.track(asyncio.create_task(self.board.press(data, message_id),
+                                                        name="dingtalk-card-press"))
+            task.add_done_callback(lambda done: _settle(answer, done))
+
+        try:
+            if loop is None:
+                raise RuntimeError("not started")
+            loop.call_soon_threadsafe(begin)
+        except RuntimeError:
+            log.error("DingTalk card press %.64r arrived with no bot loop; dropped", message_id)
+            return None
+        return answer
 
     async def callback(self, request: web.Request) -> web.Response:
         """HTTP callback mode: verify the sign, answer at once, handle after."""
@@ -161,3 +207,54 @@ class DingTalkPlatform:
         """The reply handle remembered for a conversation (empty if it never wrote to us)."""
         row = self.app.store.chat(PLATFORM, chat_id)
         return ReplyHandle.from_json(row.get("reply_handle")) if row else ReplyHandle()
+
+    def _name_of(self, user_id: str) -> str:
+        """How a card's @ names someone: their name on the roster, else the name they gave
+        on their latest order, else their id."""
+        account = f"{PLATFORM}:{user_id}"
+        expert = self.app.store.expert_by_account(account)
+        if expert is not None:
+            return expert.name
+        try:
+            row = self.app.store.db.execute(
+                "SELECT requester_name FROM orders WHERE requester = ? ORDER BY no DESC "
+                "LIMIT 1", [account]).fetchone()
+        except sqlite3.Error:
+            row = None
+        return str(row[0]) if row and row[0] else user_id
+
+    def _attachment(self, attachment_id: str) -> tuple[Attachment, bytes] | None:
+        """An order's attachment and the bytes of its kept copy, if it has one."""
+        if not attachment_id.isascii() or not attachment_id.isdigit():
+            return None
+        stored = self.app.store.attachment(int(attachment_id))
+        path = media_file(self.app.config.storage.path, stored.attachment.path) \
+            if stored and stored.attachment.path else None
+        if stored is None or path is None:
+            return None
+        try:
+            return stored.attachment, path.read_bytes()
+        except OSError as exc:
+            log.warning("attachment %s could not be read: %s", attachment_id, exc)
+            return None
+
+    async def _keep_media(self, msg: Incoming) -> Incoming:
+        robot = ReplyHandle.from_json(msg.reply_handle).robot_code
+        return await self.media.keep(msg, robot)
+
+    def _handled(self) -> None:
+        if self._refresher is not None:
+            self.board.wake()
+
+
+def _settle(answer: concurrent.futures.Future[dict[str, Any]],
+            done: asyncio.Task[dict[str, Any]]) -> None:
+    """Hand a press's answer (or its failure) to the stream thread."""
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        if done.cancelled():
+            answer.set_result({})
+        elif done.exception() is not None:
+            log.error("DingTalk card press failed: %r", done.exception())
+            answer.set_result({})
+        else:
+            answer.set_result(done.result())

@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.core import Core, Handled, StorageUnavailable
@@ -30,8 +31,12 @@ class Inbox:
     before anything new; a stop finishes what it can within its budget and leaves the rest
     stored for the next start."""
 
-    def __init__(self, app: Core) -> None:
+    def __init__(self, app: Core,
+                 keep_media: Callable[[Incoming], Awaitable[Incoming]] | None = None,
+                 on_handled: Callable[[], None] | None = None) -> None:
         self.app = app
+        self.keep_media = keep_media  # downloads a message's pictures and files first
+        self.on_handled = on_handled  # told after each message that was handled
         self.tasks: set[asyncio.Task[Any]] = set()
         self.stopping = False
         self._resumed = asyncio.Event()  # cleared while left-over messages are finished
@@ -98,6 +103,8 @@ class Inbox:
             return ""
 
         try:
+            if msg.attachments and self.keep_media is not None:
+                msg = await self.keep_media(msg)
             handled = await self.app.handle(msg, record)
         except StorageUnavailable:  # logged by Core.handle; a stored row stays for next start
             return None
@@ -106,6 +113,8 @@ class Inbox:
             return None
         if handled.duplicate:
             await self.done(msg.msg_id)
+        elif self.on_handled is not None:
+            self.on_handled()
         return handled
 
     async def done(self, msg_id: str) -> None:

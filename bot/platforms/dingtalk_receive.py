@@ -34,6 +34,7 @@ import websockets
 from dingtalk_stream.frames import AckMessage, Headers
 from websockets.asyncio.client import ClientConnection, connect
 
+from bot.platforms.dingtalk_cards import CARD_TOPIC
 from bot.platforms.dingtalk_inbound import BOT_TOPIC
 from bot.web.jsonbody import BadRequest, parse_json
 
@@ -43,10 +44,14 @@ OPEN_PATH = "/v1.0/gateway/connections/open"
 DISCONNECT = "disconnect"
 OPEN_TIMEOUT_SECONDS = 10.0
 STORE_WAIT_SECONDS = 5.0  # a robot message not stored by then is ACKed all the same
+CARD_ANSWER_SECONDS = 2.5  # a card press not handled by then is answered without a new card
 
 # Given a robot message in the stream thread, starts storing it and returns a future that tells
 # (True) once it is stored, or False when it could not be; None when nothing is being stored.
 OnMessage = Callable[[dict[str, Any]], "concurrent.futures.Future[bool] | None"]
+# Given a card callback's data and its stream messageId, starts handling the press and returns
+# a future of the `response` to ACK it with (the card's new data), or None.
+OnCard = Callable[[dict[str, Any], str], "concurrent.futures.Future[dict[str, Any]] | None"]
 
 
 class OpenFailed(Exception):
@@ -58,12 +63,14 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
     ACKed once the bot has stored it, every other frame at once."""
 
     def __init__(self, *, endpoint: str, client_id: str, client_secret: str,
-                 on_message: OnMessage,
+                 on_message: OnMessage, on_card: OnCard | None = None,
                  backoff: tuple[float, float] = (1.0, 60.0)) -> None:
         super().__init__(dingtalk_stream.Credential(client_id, client_secret), logger=log)
         self.websocket: ClientConnection | None = None
         self.endpoint = endpoint.rstrip("/")
         self.on_message = on_message
+        self.on_card = on_card
+        self._answering: set[asyncio.Task[None]] = set()  # card presses awaiting their ACK
         self.backoff = backoff
         self.stopping = threading.Event()
         self.connected = threading.Event()  # set while a websocket is open (tests wait on it)
@@ -111,7 +118,8 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         body = {
             "clientId": self.credential.client_id,
             "clientSecret": self.credential.client_secret,
-            "subscriptions": [{"type": "CALLBACK", "topic": BOT_TOPIC}],
+            "subscriptions": [{"type": "CALLBACK", "topic": topic} for topic in (
+                BOT_TOPIC, *([CARD_TOPIC] if self.on_card else []))],
             "ua": f"diandan-bot dingtalk-stream/{_sdk_version()} "
                   f"Python/{pyplatform.python_version()}",
             "localIp": self.get_host_ip(),  # a UDP connect: sends nothing, never blocks
@@ -165,6 +173,12 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         if kind == "SYSTEM":
             await self._ack(message_id, data if data is not None else {})
             return DISCONNECT if topic == DISCONNECT else ""
+        if kind == "CALLBACK" and topic == CARD_TOPIC and self.on_card is not None:
+            pending = self.on_card(data, _text(message_id)) if isinstance(data, dict) else None
+            task = asyncio.create_task(self._answer(message_id, pending))  # frames go on
+            self._answering.add(task)
+            task.add_done_callback(self._answering.discard)
+            return ""
         # Even while stopping: DingTalk would not push the frame again (fire-and-forget).
         if kind != "CALLBACK" or topic != BOT_TOPIC:
             log.info("DingTalk stream: %.40r frame on topic %.80r skipped", kind, topic)
@@ -187,6 +201,24 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         except TimeoutError:
             log.warning("DingTalk message %.64r not stored within %.0f s; acknowledged anyway",
                         data.get("msgId"), STORE_WAIT_SECONDS)
+
+    async def _answer(self, message_id: Any,
+                      pending: concurrent.futures.Future[dict[str, Any]] | None) -> None:
+        """ACK a card press with the card's new data once the press is handled, or with
+        nothing to change when it takes too long (the cards are refreshed after)."""
+        answer: dict[str, Any] = {}
+        if pending is not None:
+            try:
+                answer = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)),
+                                                CARD_ANSWER_SECONDS)
+            except TimeoutError:
+                log.info("DingTalk card press not handled within %.1f s; answered without a "
+                         "new card", CARD_ANSWER_SECONDS)
+            except Exception as exc:  # the press failed on the bot's loop (logged there)
+                log.info("DingTalk card press answered without a new card: %s",
+                         type(exc).__name__)
+        with contextlib.suppress(websockets.exceptions.WebSocketException, OSError):
+            await self._ack(message_id, {"response": answer})
 
     async def _ack(self, message_id: Any, data: Any) -> None:
         ack = AckMessage()
@@ -253,6 +285,10 @@ def _decode(data: Any) -> Any:
         return parse_json(data)
     except BadRequest:
         return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""DingTalk sending with aiohttp: session webhook replies, OpenAPI group and 1:1 sends, token."""
+"""DingTalk sending: session webhook replies, OpenAPI group and 1:1 sends, cards, pictures."""
 
 from __future__ import annotations
 
@@ -8,34 +8,48 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
-from bot.model import Clock
+from bot.charts import IMAGE_NAME, image_of
+from bot.model import Attachment, Clock
 from bot.platforms.base import SendError
+from bot.platforms.dingtalk_api import (
+    THROTTLE_CODES,
+    THROTTLE_SECONDS,
+    ApiError,
+    DingTalkApi,
+    errcode_of,
+)
+from bot.platforms.dingtalk_cards import (
+    CARD_REF,
+    CREATE_AND_DELIVER_PATH,
+    card_params,
+    deliver_body,
+    out_track_id,
+    refused_deliveries,
+)
 from bot.platforms.dingtalk_inbound import ReplyHandle
-from bot.platforms.stamps import plain_int
-from storage.records import OutboxItem
+from bot.platforms.dingtalk_media import Media
+from storage.records import ATTACHMENT, OutboxItem
+
+__all__ = ["THROTTLE_SECONDS", "DingTalkSender", "message_param", "webhook_body", "with_mentions"]
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATH = "/v1.0/oauth2/accessToken"
 GROUP_PATH = "/v1.0/robot/groupMessages/send"
 ONE_TO_ONE_PATH = "/v1.0/robot/oToMessages/batchSend"
-TOKEN_HEADER = "x-acs-dingtalk-access-token"
-
 SESSION_EXPIRED = 300001
-THROTTLE_CODES = frozenset({130101, 660026, 410100})  # "too many messages": throttled ~10 min
-THROTTLE_SECONDS = 600.0
-QPS_RETRY_SECONDS = 2.0
-TOKEN_EARLY = timedelta(minutes=5)  # refresh the token this long before it expires
 WEBHOOK_MARGIN_SECONDS = 60.0  # a session webhook this close to its expiry is not used
 WEBHOOK_HOSTS = frozenset({"oapi.dingtalk.com", "api.dingtalk.com"})
-TIMEOUT_SECONDS = 10.0
 MENTION_COPY = "【群消息，与您有关】\n{text}"
+CARD_PERMISSION = "Card.Instance.Write"
+CARD_WARNING = ("DingTalk refused an interactive card (%s); outbox item %s goes out as text. "
+                "To show buttons, grant the app the permission %s (互动卡片实例写权限) in the "
+                "DingTalk developer console (权限管理), then publish the app again")
+
+# (msgKey, msgParam, what) of a picture or file that follows a message's text
+Follow = tuple[str, str, str]
 
 
 def with_mentions(text: str, mentions: tuple[str, ...]) -> str:
@@ -65,29 +79,40 @@ def message_param(item: OutboxItem) -> tuple[str, str]:
 
 
 class DingTalkSender:
-    """Delivers outbox items to DingTalk; raises SendError on failures the outbox retries."""
+    """Delivers outbox items to DingTalk; raises SendError on failures the outbox retries.
+    An item with buttons goes out as an interactive card when `cards` is on (Stream mode),
+    else, or when DingTalk refuses the card, as text."""
 
-    def __init__(self, *, api_base: str, client_id: str, client_secret: str, robot_code: str,
-                 clock: Clock, handle_for: Callable[[str], ReplyHandle],
-                 timeout: float = TIMEOUT_SECONDS) -> None:
-        self.api_base = api_base.rstrip("/")
-        self.client_id = client_id
-        self._secret = client_secret
-        self.robot_code = robot_code or client_id
+    def __init__(self, *, api: DingTalkApi, robot_code: str, clock: Clock,
+                 handle_for: Callable[[str], ReplyHandle], cards: bool = False,
+                 name_of: Callable[[str], str] = str, media: Media | None = None,
+                 attachment_of: Callable[[str], tuple[Attachment, bytes] | None]
+                 | None = None, card_secret: str = "") -> None:
+        self.api = api
+        self.robot_code = robot_code or api.client_id
         self.clock = clock
         self.handle_for = handle_for
-        self.timeout = timeout
+        self.cards = cards
+        self.name_of = name_of
+        self.media = media
+        self.attachment_of = attachment_of
+        self._card_secret = card_secret
+        self._card_warned: set[str] = set()
         # Session webhooks are only posted to DingTalk's hosts (or the configured API host, for
         # a stand-in): an HTTP callback's sign does not cover its body, so a URL in it is data.
-        self.webhook_hosts = WEBHOOK_HOSTS | {urlsplit(self.api_base).hostname or ""}
-        self._http: aiohttp.ClientSession | None = None
-        self._token = ""
-        self._token_until: datetime | None = None
-        self._token_lock = asyncio.Lock()
+        self.webhook_hosts = WEBHOOK_HOSTS | {urlsplit(api.api_base).hostname or ""}
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self._closed = False
+
+    @property
+    def timeout(self) -> float:
+        return self.api.timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self.api.timeout = seconds
 
     async def close(self, grace: float = 2.0) -> None:
         """Let sends under way finish (a send cut off midway might be delivered and then sent
@@ -95,17 +120,16 @@ class DingTalkSender:
         self._closed = True
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
+        await self.api.close()
 
     def reopen(self) -> None:
         """Accept sends again after close() (tests reuse one sender)."""
         self._closed = False
 
     async def send(self, item: OutboxItem) -> str:
-        """Send one item: a 1:1 message, a reply through the live session webhook (the only way
-        to @ someone), or else an OpenAPI send to the group or the 1:1 chat."""
+        """Send one item: a card, a 1:1 message, a reply through the live session webhook
+        (the only way to @ someone in text), or else an OpenAPI send to the group or the 1:1
+        chat; then the picture or file it carries."""
         if self._closed:
             raise SendError("DingTalk sender is stopping")
         self._inflight += 1
@@ -118,11 +142,23 @@ class DingTalkSender:
                 self._idle.set()
 
     async def _send(self, item: OutboxItem) -> str:
-        to_user = item.extra.get("to_user")
+        to_user = item.extra.get("to_user") or ""
+        handle = ReplyHandle() if to_user else self.handle_for(item.chat_id)
+        robot = self.robot_code if to_user else handle.robot_code or self.robot_code
+        follows = await self._uploads(item, bool(to_user))  # before anything is sent
+        ref = await self._message(item, handle, robot, to_user)
+        if follows:
+            await self._follow(item, follows, robot, to_user or handle.user)
+        return ref
+
+    async def _message(self, item: OutboxItem, handle: ReplyHandle, robot: str,
+                       to_user: str) -> str:
+        if item.buttons and self.cards:
+            ref = await self._card(item, robot, to_user or handle.user)
+            if ref is not None:
+                return ref
         if to_user:
-            return await self._to_users([to_user], item, self.robot_code)
-        handle = self.handle_for(item.chat_id)
-        robot = handle.robot_code or self.robot_code
+            return await self._to_users([to_user], item, robot)
         wants_webhook = item.in_reply_to is not None or bool(item.mentions)
         if (wants_webhook and handle.live(self.clock.now(), WEBHOOK_MARGIN_SECONDS)
                 and self._trusted(handle.webhook, item)):
@@ -140,15 +176,97 @@ class DingTalkSender:
         return ref
 
     async def _mention_copies(self, item: OutboxItem, robot: str) -> None:
-        """The group API cannot @ anyone: once the session webhook is gone, the people a post
-        @-mentions get it 1:1 as well (the group post has gone out: a failure here is logged,
-        never retried, so the group never sees it twice)."""
+        """The group API cannot @ anyone: once the session webhook is gone, the people a text
+        post @-mentions get it 1:1 as well (the group post has gone out: a failure here is
+        logged, never retried, so the group never sees it twice). A card carries its own
+        at-list instead."""
         copy = replace(item, text=MENTION_COPY.format(text=item.text), mentions=())
         try:
             await self._to_users(list(item.mentions), copy, robot)
         except SendError as exc:
             log.warning("outbox item %s: group post sent, but its 1:1 copies to the people "
                         "it @-mentions failed: %s", item.id, exc)
+
+    # -- cards ------------------------------------------------------------------------------
+
+    async def _card(self, item: OutboxItem, robot: str, user: str) -> str | None:
+        """Deliver the item as a card with its buttons; None when DingTalk refuses cards (the
+        caller sends text). Transient failures raise, so the card is tried again."""
+        group = item.chat_kind == "group" and not item.extra.get("to_user")
+        target = item.chat_id if group else user
+        if not target:
+            return None
+        track = out_track_id(item.id, item.created_at, self._card_secret)
+        params = card_params(item.text, enumerate(label for label, _ in item.buttons))
+        at = {u: self.name_of(u) for u in dict.fromkeys(item.mentions)} if group else {}
+        body = deliver_body(track, params, group=group, target=target, robot=robot, at=at)
+        try:
+            answer = await self.api.openapi(CREATE_AND_DELIVER_PATH, body)
+        except ApiError as exc:
+            if not (exc.missing_scopes or exc.permanent):
+                raise
+            self._warn_card(item, str(exc), ", ".join(exc.missing_scopes) or CARD_PERMISSION)
+            return None
+        refused = refused_deliveries(answer)
+        if refused:
+            self._warn_card(item, refused, CARD_PERMISSION)
+            return None
+        return CARD_REF + track
+
+    def _warn_card(self, item: OutboxItem, why: str, scopes: str) -> None:
+        """One warning per reason and permission; later refusals are logged at INFO."""
+        key = f"{why.split(':')[0]}|{scopes}"
+        if key in self._card_warned:
+            log.info("outbox item %s: card refused (%s); sent as text", item.id, why)
+            return
+        self._card_warned.add(key)
+        log.warning(CARD_WARNING, why, item.id, scopes)
+
+    # -- pictures and files -----------------------------------------------------------------
+
+    async def _uploads(self, item: OutboxItem, one_to_one: bool) -> list[Follow]:
+        """Upload what the item carries (a chart; an order's attachment, 1:1 only) before its
+        text goes: a failed upload is retried with nothing sent twice."""
+        if self.media is None:
+            return []
+        follows: list[Follow] = []
+        png = image_of(item.extra)
+        if png is not None:
+            try:
+                follows.append((*await self.media.picture(
+                    png, item.extra.get(IMAGE_NAME) or "chart.png"), "picture"))
+            except SendError as exc:
+                if not exc.permanent:
+                    raise
+                log.warning("outbox item %s: its picture cannot go to DingTalk (%s); the "
+                            "text goes alone", item.id, exc)
+        found = (self.attachment_of(item.extra[ATTACHMENT])
+                 if one_to_one and item.extra.get(ATTACHMENT) and self.attachment_of else None)
+        if found is not None:
+            message = await self.media.attachment(*found)
+            if message is None:
+                log.info("outbox item %s: a %s DingTalk robots cannot send; the text says it",
+                         item.id, found[0].kind)
+            else:
+                follows.append((*message, "attachment"))
+        return follows
+
+    async def _follow(self, item: OutboxItem, follows: list[Follow], robot: str,
+                      user: str) -> None:
+        """Send the pictures and files after the text (which has gone out: a failure here is
+        logged, never retried, so the text is never sent twice)."""
+        group = item.chat_kind == "group" and not item.extra.get("to_user")
+        for key, param, what in follows:
+            try:
+                if group:
+                    await self._post(GROUP_PATH, {"robotCode": robot, "msgKey": key,
+                                                  "msgParam": param,
+                                                  "openConversationId": item.chat_id}, item)
+                elif user:
+                    await self._oto([user], key, param, robot, item)
+            except SendError as exc:
+                log.warning("outbox item %s: text sent, but its %s was not: %s", item.id, what,
+                            exc)
 
     # -- session webhook --------------------------------------------------------------------
 
@@ -163,10 +281,11 @@ class DingTalkSender:
     async def _webhook(self, url: str, item: OutboxItem) -> str | None:
         """Post through the session webhook; None when it refused (expired), so the caller
         falls back to the OpenAPI."""
-        status, data = await self._post(url, webhook_body(item), {}, "session webhook")
+        status, data = await self.api.request("POST", url, webhook_body(item), {},
+                                              "session webhook")
         if status >= 500:
             raise SendError(f"session webhook: HTTP {status}")
-        code = _errcode(data)
+        code = errcode_of(data)
         if status == 200 and code == 0:
             return f"webhook:{item.id}"
         if code in THROTTLE_CODES:
@@ -182,15 +301,17 @@ class DingTalkSender:
 
     async def _group(self, item: OutboxItem, robot: str) -> str:
         key, param = message_param(item)
-        data = await self._openapi(GROUP_PATH, {
-            "robotCode": robot, "openConversationId": item.chat_id,
-            "msgKey": key, "msgParam": param,
-        })
-        return _ref(data, item)
+        return await self._post(GROUP_PATH, {"robotCode": robot, "msgKey": key,
+                                             "msgParam": param,
+                                             "openConversationId": item.chat_id}, item)
 
     async def _to_users(self, users: list[str], item: OutboxItem, robot: str) -> str:
         key, param = message_param(item)
-        data = await self._openapi(ONE_TO_ONE_PATH, {
+        return await self._oto(users, key, param, robot, item)
+
+    async def _oto(self, users: list[str], key: str, param: str, robot: str,
+                   item: OutboxItem) -> str:
+        data = await self.api.openapi(ONE_TO_ONE_PATH, {
             "robotCode": robot, "userIds": users[:20], "msgKey": key, "msgParam": param,
         })
         if _listed(data, "flowControlledStaffIdList", users):
@@ -199,97 +320,8 @@ class DingTalkSender:
             raise SendError("1:1 send: unknown DingTalk user", permanent=True)
         return _ref(data, item)
 
-    async def _openapi(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST an OpenAPI call with the token, refreshing it once on an authentication error."""
-        refused = ""
-        for attempt in (1, 2):
-            token = await self._access_token(stale=refused)
-            status, data = await self._post(self.api_base + path, body, {TOKEN_HEADER: token},
-                                            path)
-            if status == 200 and _errcode(data) in (None, 0):
-                return data
-            if attempt == 1 and _auth_error(status, data):
-                log.info("DingTalk token refused on %s; refreshing it", path)
-                refused = token
-                continue
-            raise _send_error(path, status, data)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _access_token(self, stale: str = "") -> str:
-        """The cached token, fetched again when it is near expiry or equals `stale`."""
-        async with self._token_lock:
-            now = self.clock.now()
-            fresh = self._token_until is not None and now < self._token_until
-            if self._token and fresh and self._token != stale:
-                return self._token
-            status, data = await self._post(
-                self.api_base + TOKEN_PATH,
-                {"appKey": self.client_id, "appSecret": self._secret}, {}, TOKEN_PATH,
-            )
-            token = data.get("accessToken")
-            if status != 200 or not isinstance(token, str) or not token:
-                raise SendError(f"DingTalk access token: HTTP {status} {_code(data)}".rstrip())
-            expire_in = data.get("expireIn")
-            seconds = expire_in if isinstance(expire_in, int) and expire_in > 0 else 7200
-            self._token = token
-            self._token_until = now + timedelta(seconds=seconds) - TOKEN_EARLY
-            log.info("DingTalk access token obtained (valid %s s)", seconds)
-            return token
-
-    # -- HTTP -------------------------------------------------------------------------------
-
-    async def _post(self, url: str, body: dict[str, Any], headers: dict[str, str],
-                    what: str) -> tuple[int, dict[str, Any]]:
-        """POST JSON; the status and the JSON object answered ({} when there is none).
-        Network failures and timeouts become transient SendErrors. `what` names the call in
-        errors and logs instead of the URL, which may hold a secret."""
-        if self._http is None:
-            self._http = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout))
-        try:
-            async with self._http.post(url, json=body, headers=headers) as resp:
-                raw = await resp.read()
-                status = resp.status
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise SendError(f"{what}: {type(exc).__name__}") from None
-        try:
-            data = json.loads(raw or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            data = {}
-        return status, data if isinstance(data, dict) else {}
-
-
-def _send_error(path: str, status: int, data: dict[str, Any]) -> SendError:
-    """The SendError for a failed OpenAPI call, transient unless no retry can fix it."""
-    code, errcode = _code(data), _errcode(data)
-    what = f"{path}: HTTP {status} {code or errcode or ''}".rstrip()
-    if errcode in THROTTLE_CODES:
-        return SendError(f"{what} (rate limited)", retry_after=THROTTLE_SECONDS)
-    if status == 429 or "qpslimit" in code.lower() or "throttl" in code.lower():
-        return SendError(f"{what} (QPS limit)", retry_after=QPS_RETRY_SECONDS)
-    if status >= 500 or status == 200 or _auth_error(status, data):
-        return SendError(what)  # server trouble, or still refused after a fresh token
-    # A malformed request or unknown target stays wrong; anything else (e.g. a permission the
-    # admin has yet to grant) is retried, so nothing is lost once it is fixed.
-    return SendError(what, permanent=status in (400, 404))
-
-
-def _auth_error(status: int, data: dict[str, Any]) -> bool:
-    """Whether DingTalk refused the access token (bad, expired or missing): HTTP 400/401."""
-    if status not in (400, 401):
-        return False
-    text = f"{_code(data)} {data.get('message', '')}".lower().replace("-", "").replace("_", "")
-    return "authentication" in text or "accesstoken" in text or "token" in _code(data).lower()
-
-
-def _code(data: dict[str, Any]) -> str:
-    code = data.get("code")
-    return code if isinstance(code, str) else ""
-
-
-def _errcode(data: dict[str, Any]) -> int | None:
-    code = data.get("errcode")
-    return plain_int(code)  # "²³".isdigit() is True, but int("²³") raises
+    async def _post(self, path: str, body: dict[str, Any], item: OutboxItem) -> str:
+        return _ref(await self.api.openapi(path, body), item)
 
 
 def _listed(data: dict[str, Any], key: str, users: list[str]) -> bool:
