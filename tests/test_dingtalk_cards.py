@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from bot.charts import image_extra
+from bot.model import Button, Outgoing
 from bot.platforms.dingtalk import DingTalkPlatform
 from tests.doubles_dingtalk import Card, DingTalkDouble, dingtalk_app
 from tests.fakes import FrozenClock, add_expert
@@ -203,3 +205,21 @@ async def test_without_the_card_permission_posts_go_as_text_with_one_warning(
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len([w for w in warnings if "Card.Instance.Write" in w]) == 1, warnings
     assert double.cards.all == {}
+
+
+async def test_a_tally_is_a_card_then_its_chart_and_its_button_works(
+        bot: Bot, double: DingTalkDouble) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + bytes(100)
+    await bot.say("帮助")  # the bot now knows the group
+    bot.app.store.enqueue(Outgoing("dingtalk", GROUP, "2026年5月 服务统计\n收到需求 3 件",
+                                   buttons=(Button("待接单", "待接单"),),
+                                   extra=image_extra(png, "tally.png")))
+    bot.app.outbox.wake()
+    card = await bot.card("2026年5月 服务统计")
+    assert card.labels == ["待接单"] and card.space == "IM_GROUP"
+    await double.until(lambda: any(d.kind == "sampleImageMsg" for d in double.sent))
+    kinds = [d.kind for d in double.sent if d.conversation == GROUP]
+    assert kinds.index("card") < kinds.index("sampleImageMsg")  # the chart after its text
+    assert await double.cards.press(card, "staff-welder", "待接单") == {}  # about no order
+    await bot.text("目前没有待接单的点单。")
+
