@@ -197,8 +197,14 @@ class CardBoard:
         return done
 
     async def _update(self, no: int, track: str, item_id: int) -> bool:
-        item = self.app.store.outbox_item(item_id)
-        params = self.render(item) if item is not None else None
+        try:
+            item = self.app.store.outbox_item(item_id)
+            params = self.render(item) if item is not None else None
+        except sqlite3.Error as exc:
+            log.warning("DingTalk card %s about #%d not updated (tried again later): %s",
+                        track, no, exc)
+            self._stale.add(no)
+            return False
         if params is None or self._shown.get(track) == params:
             return False
         try:

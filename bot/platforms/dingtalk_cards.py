@@ -33,7 +33,7 @@ MAX_BUTTONS = 8
 _TRACK = re.compile(r"dd([0-9]{1,12})-([0-9a-f]{20})")
 _BUTTON = re.compile(BUTTON_ID + r"([0-9]{1,2})")
 _MD = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START = re.compile(r"^(\s*)([#+\-=]|[0-9]+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)([#+\-=]|[0-9]+(?=[.)]))", re.MULTILINE)
 
 
 def out_track_id(item_id: int, created_at: datetime, secret: str) -> str:
@@ -65,8 +65,15 @@ def _digest(item_id: int, created_at: datetime, secret: str) -> str:
 def markdown(text: str) -> str:
     """Plain text as card markdown that shows it as it is: markup characters escaped, every
     line break kept (a hard break)."""
-    escaped = _LINE_START.sub(r"\1\\\2", _MD.sub(r"\\\1", text.strip()))
+    escaped = _LINE_START.sub(_block_escape, _MD.sub(r"\\\1", text.strip()))
     return "  \n".join(escaped.splitlines())
+
+
+def _block_escape(found: re.Match[str]) -> str:
+    """A line start that markdown reads as a heading or a list item, made plain: `\\#`,
+    `\\-`, and `1\\.` (a backslash before a digit is no escape)."""
+    indent, mark = found.group(1), found.group(2)
+    return f"{indent}{mark}\\" if mark.isdigit() else f"{indent}\\{mark}"
 
 
 def card_params(text: str, buttons: Iterable[tuple[int, str]],

@@ -78,6 +78,14 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
 
     async def run(self) -> None:
         """Connect, serve frames, reconnect after any failure, until cancelled or stopped."""
+        try:
+            await self._connect_loop()
+        finally:  # presses awaiting their answer end with the stream
+            for task in self._answering:
+                task.cancel()
+            await asyncio.gather(*self._answering, return_exceptions=True)
+
+    async def _connect_loop(self) -> None:
         base, cap = self.backoff
         delay = base
         async with aiohttp.ClientSession(

@@ -208,8 +208,8 @@ class DingTalkSender:
             self._warn_card(item, str(exc), ", ".join(exc.missing_scopes) or CARD_PERMISSION)
             return None
         refused = refused_deliveries(answer)
-        if refused:
-            self._warn_card(item, refused, CARD_PERMISSION)
+        if refused:  # this chat or person only (e.g. the robot left the group)
+            log.info("outbox item %s: card %s; sent as text", item.id, refused)
             return None
         return CARD_REF + track
 
