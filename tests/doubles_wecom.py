@@ -1,10 +1,9 @@
-"""A faithful local double of WeCom: AI-bot callbacks, response_url, webhooks, long connection."""
+"""A faithful local double of WeCom: AI-bot callbacks, response_url, webhooks, long connection,
+template cards and their presses (doubles_wecom_cards.py), media both ways (doubles_wecom_media)."""
 
 from __future__ import annotations
 
 import base64
-import binascii
-import hashlib
 import itertools
 import json
 import secrets
@@ -24,6 +23,25 @@ from bot.model import FrozenClock
 from bot.platforms.wecom import WeComPlatform, WeComSettings
 from bot.platforms.wecom_crypto import WeComCrypto
 from bot.web.server import make_web_app
+from tests.doubles_wecom_cards import CardSide
+from tests.doubles_wecom_media import MediaSide
+from tests.doubles_wecom_messages import MessageSide
+from tests.doubles_wecom_webhook import (
+    BAD_IMAGE as BAD_IMAGE,
+)
+from tests.doubles_wecom_webhook import (
+    BAD_KEY as BAD_KEY,
+)
+from tests.doubles_wecom_webhook import (
+    MARKDOWN_LIMIT,
+    TEXT_LIMIT,
+    TOO_LONG,
+    WebhookSide,
+    json_body,
+)
+from tests.doubles_wecom_webhook import (
+    RATE_LIMITED as RATE_LIMITED,
+)
 from tests.doubles_wecom_ws import (
     BAD_TYPE,
     CARD_EVENT,
@@ -40,11 +58,7 @@ RETRIES = 3  # ... up to three times
 STREAM_POLL_SECONDS = 1.0
 STREAM_MAX_SECONDS = 360.0  # refresh polls stop after 6 minutes
 RESPONSE_URL_SECONDS = 3600.0
-WEBHOOK_PER_MINUTE = 20
-TEXT_LIMIT, MARKDOWN_LIMIT, REPLY_LIMIT = 2048, 4096, 20480
-TOO_LONG, RATE_LIMITED, BAD_KEY = 40058, 45009, 93000
-BAD_IMAGE = 40009  # assumed code for an image that is not valid base64, or md5 or size is wrong
-IMAGE_LIMIT = 2 * 1024 * 1024  # bytes of a webhook image before base64
+REPLY_LIMIT = 20480
 UPDATE_CARD = "update_template_card"  # the answer to a template_card_event (response_type)
 
 
@@ -116,6 +130,7 @@ class _ResponseUrl:
     chattype: str
     issued: float
     msgid: str
+    chat: str = ""
     used: bool = False
 
 
@@ -126,7 +141,7 @@ class Delivery:
     polls: int = 0
 
 
-class WeComDouble(LongConnectionSide):
+class WeComDouble(CardSide, MediaSide, MessageSide, WebhookSide, LongConnectionSide):
     """WeCom as the bot sees it. Start it, point the bot's `webhook_base` (and ws_url) at
     `base`, tell it the bot's callback URL, then `deliver()` messages and read `posts`."""
 
@@ -147,7 +162,10 @@ class WeComDouble(LongConnectionSide):
         self._ids = itertools.count(1)
         self._server: TestServer | None = None
         self._session: aiohttp.ClientSession | None = None
+        self.mode = "callback"  # how the bot receives: "callback" or "websocket"
         self.init_long_connection()
+        self.init_cards()
+        self.init_media()
 
     # -- server -----------------------------------------------------------------------------
 
@@ -156,6 +174,7 @@ class WeComDouble(LongConnectionSide):
         app.router.add_post("/cgi-bin/webhook/send", self._webhook)
         app.router.add_post("/aibot/response", self._response_url)
         app.router.add_get("/ws", self._ws)
+        app.router.add_get("/media/{token}", self._media)
         self._server = TestServer(app, host="127.0.0.1")
         await self._server.start_server()
         self._session = aiohttp.ClientSession()
@@ -183,45 +202,15 @@ class WeComDouble(LongConnectionSide):
         """What WeCom accepted and showed to users."""
         return [p for p in self.posts if p.errcode == OK]
 
-    # -- webhook ----------------------------------------------------------------------------
-
-    async def _webhook(self, request: web.Request) -> web.Response:
-        status = self.fail_next.pop(0) if self.fail_next else 0
-        if status:  # 0 lets this post through
-            return web.Response(status=status, text="busy")
-        key = request.query.get("key", "")
-        body = await _json(request)
-        chat = self.webhook_keys.get(key)
-        if chat is None:
-            return self._refuse("webhook", key[:4] + "…", body, BAD_KEY)
-        now = self.clock.now()
-        recent = [t for t in self._sent_at.get(key, []) if t > now - 60]
-        if len(recent) >= WEBHOOK_PER_MINUTE:
-            return self._refuse("webhook", chat, body, RATE_LIMITED)
-        kind = body.get("msgtype")
-        part = body.get(kind) if isinstance(kind, str) else None
-        if kind not in ("text", "markdown", "image") or not isinstance(part, dict):
-            return self._refuse("webhook", chat, body, BAD_TYPE)
-        if kind == "image":
-            if not _valid_image(part):
-                return self._refuse("webhook", chat, body, BAD_IMAGE)
-            self._sent_at[key] = [*recent, now]
-            return self._accept("webhook", chat, body)
-        limit = self.text_limit if kind == "text" else self.markdown_limit
-        if len(str(part.get("content", "")).encode("utf-8")) > limit:
-            return self._refuse("webhook", chat, body, TOO_LONG)
-        self._sent_at[key] = [*recent, now]
-        return self._accept("webhook", chat, body)
-
     # -- response_url -----------------------------------------------------------------------
 
-    def mint_response_url(self, chattype: str, msgid: str) -> str:
+    def mint_response_url(self, chattype: str, msgid: str, chat: str = "") -> str:
         code = secrets.token_hex(8)
-        self._urls[code] = _ResponseUrl(chattype, self.clock.now(), msgid)
+        self._urls[code] = _ResponseUrl(chattype, self.clock.now(), msgid, chat)
         return f"{self.base}/aibot/response?code={code}"
 
     async def _response_url(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         url = self._urls.get(request.query.get("code", ""))
         if url is None or url.used or self.clock.now() - url.issued > RESPONSE_URL_SECONDS:
             return self._refuse("response_url", url.msgid if url else "?", body, URL_INVALID)
@@ -233,6 +222,10 @@ class WeComDouble(LongConnectionSide):
             return self._refuse("response_url", url.msgid, body, BAD_TYPE)
         if len(str(part.get("content", "")).encode("utf-8")) > REPLY_LIMIT:
             return self._refuse("response_url", url.msgid, body, TOO_LONG)
+        if kind == "template_card":
+            code = self.take_card(part, url.chat, url.chattype, "response_url")
+            if code:
+                return self._refuse("response_url", url.msgid, body, code)
         url.used = True
         return self._accept("response_url", url.msgid, body)
 
@@ -249,42 +242,17 @@ class WeComDouble(LongConnectionSide):
 
     # -- callbacks to the bot ---------------------------------------------------------------
 
-    def message(self, text: str | None, *, chattype: str = "group", chatid: str = "wrgroup1",
-                userid: str = "zhangsan", msgid: str | None = None, bot_name: str = "匠心点单",
-                quote: str | None = None, msgtype: str = "text") -> dict[str, Any]:
-        """A message callback as WeCom builds it (groups carry "@BotName " in the text)."""
-        mid = msgid or f"msg{next(self._ids)}{secrets.token_hex(4)}"
-        payload: dict[str, Any] = {
-            "msgid": mid, "aibotid": "aib" + self.bot_id, "chattype": chattype,
-            "from": {"userid": userid}, "response_url": self.mint_response_url(chattype, mid),
-            "msgtype": msgtype,
-        }
-        if chattype == "group":
-            payload["chatid"] = chatid
-        if msgtype == "text":
-            content = text or ""
-            payload["text"] = {"content": f"@{bot_name} {content}" if chattype == "group"
-                               else content}
-        elif msgtype == "image":
-            payload["image"] = {"url": "https://example.invalid/img"}
-        if quote is not None:
-            payload["quote"] = {"msgtype": "text", "text": {"content": quote}}
-        return payload
-
-    def event(self, eventtype: str, *, chattype: str = "single", chatid: str = "wrgroup1",
-              userid: str = "zhangsan", msgid: str | None = None,
-              detail: dict[str, Any] | None = None) -> dict[str, Any]:
-        """An event callback in WeCom's common format (doc 101027); enter_chat comes from a
-        user opening the 1:1 chat with the bot for the first time that day."""
-        payload: dict[str, Any] = {
-            "msgid": msgid or f"ev{next(self._ids)}{secrets.token_hex(4)}",
-            "create_time": int(self.clock.now()), "aibotid": "aib" + self.bot_id,
-            "chattype": chattype, "from": {"userid": userid}, "msgtype": "event",
-            "event": {"eventtype": eventtype, eventtype: detail or {}},
-        }
-        if chattype == "group":
-            payload["chatid"] = chatid
-        return payload
+    async def deliver_press(self, payload: dict[str, Any]) -> Attempt:
+        """A press by URL callback: one request only, never retried; its passive reply may
+        update the card, once and within 5 s (doc 101027, 101031)."""
+        self.expect_press(str(payload.get("msgid")), payload)
+        attempt = await self.post_callback(*self.envelope(payload), passive={UPDATE_CARD})
+        if attempt.reply is not None:
+            code = self.take_update(str(payload.get("msgid")), attempt.reply, attempt.seconds)
+            self.record("update", str(payload.get("msgid")), attempt.reply, code)
+            if code:
+                self.violations.append(f"card update refused: {code}")
+        return attempt
 
     def envelope(self, payload: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
         """Query and body of one callback, encrypted afresh (new nonce and timestamp)."""
@@ -379,26 +347,6 @@ class WeComDouble(LongConnectionSide):
             return resp.status, await resp.text(), plain
 
 
-def _valid_image(part: dict[str, Any]) -> bool:
-    """An image post as WeCom takes it: base64 of a JPG or PNG of at most 2 MB, with the
-    MD5 (hex) of the bytes before base64."""
-    try:
-        raw = base64.b64decode(str(part.get("base64", "")), validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    picture = raw.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"))
-    md5 = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-    return picture and 0 < len(raw) <= IMAGE_LIMIT and part.get("md5") == md5
-
-
-async def _json(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except json.JSONDecodeError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 # -- a bot wired to the double, in-process ---------------------------------------------------
 
 TOKEN = "QDG6eK"
@@ -433,6 +381,7 @@ async def start_rig(tmp_path: Path, clock: FrozenClock, *, webhooks: dict[str, s
     whose clock follows the app's frozen clock."""
     keys = {GROUP_KEY: "wrgroup1"} if webhooks is None else webhooks
     double = WeComDouble(TOKEN, AES_KEY, webhook_keys=keys, clock=_Follow(clock))
+    double.mode = mode
     await double.start()
     config = replace(Config(), storage=StorageConfig(path=str(tmp_path / "bot.db")),
                      bot=BotConfig(admins=("wecom:admin",)), local=LocalConfig(enabled=False),
@@ -444,6 +393,7 @@ async def start_rig(tmp_path: Path, clock: FrozenClock, *, webhooks: dict[str, s
         secret=secret, ws_url=double.ws_url,
     )
     platform = WeComPlatform(app, settings)
+    platform.media_in.allowed = (f"{double.base}/media/",)  # downloads from the double only
     app.add_platform(platform)
     server = TestServer(make_web_app(app), host="127.0.0.1")
     await server.start_server()

@@ -4,7 +4,9 @@ As the official SDKs read it (wecom-aibot-python-sdk 1.0.2 aibot/ws.py, @wecom/a
 1.0.7 dist/index.cjs.js; see /work/notes/platforms_wecom_ws.md): frames are UTF-8 JSON, text or
 binary, with control characters possibly raw inside strings; one live connection per bot, the
 older one told by a disconnected_event and closed; a welcome answers an enter_chat event under
-its req_id within 5 s."""
+its req_id within 5 s; a card update answers a template_card_event likewise (cards: see
+doubles_wecom_cards.py); media are uploaded in chunks and sent by media_id (see
+doubles_wecom_media.py)."""
 
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ BAD_SECRET = 40001  # assumed code for a refused aibot_subscribe (undocumented)
 # of the long-connection doc; the code is assumed: WeCom's "不合法的UserID列表").
 NEVER_TALKED = 40031
 PASSIVE_TYPES = {"stream", "template_card", "stream_with_template_card"}
+CARD_TYPES = {"template_card", "stream_with_template_card"}
+MEDIA_TYPES = {"image", "file"}  # by media_id, in a reply or a send (see doubles_wecom_media)
+UPLOADS = ("aibot_upload_media_init", "aibot_upload_media_chunk", "aibot_upload_media_finish")
 WELCOME_TYPES = {"text", "template_card"}  # the answers to an enter_chat event (doc 101031)
 WELCOME_SECONDS = 5.0  # a welcome must answer its enter_chat event within 5 s
 ENTER_CHAT, CARD_EVENT, FEEDBACK, DISCONNECTED = (
@@ -75,9 +80,27 @@ class LongConnectionSide:
         self._ws_reqs: set[str] = set()
         self._ws_events: dict[str, _Event] = {}
         self.ws_chats: set[str] = set()  # group chats and 1:1 talkers seen in callbacks
+        self.ws_groups: set[str] = set()  # the group chats among them
+        self._ws_origin: dict[str, tuple[str, str]] = {}  # req_id → (chat, chattype)
+        self.upload_frames: list[tuple[str, Any, int]] = []
 
     def record(self, via: str, target: str, body: dict[str, Any], code: int) -> None:
         """Log one message the bot sent (WeComDouble keeps them in `posts`)."""
+        raise NotImplementedError
+
+    def take_card(self, body: Any, chat: str, chattype: str, via: str) -> int:
+        raise NotImplementedError
+
+    def take_update(self, handle: str, body: Any, seconds: float = 0.0) -> int:
+        raise NotImplementedError
+
+    def expect_press(self, handle: str, payload: Any) -> None:
+        raise NotImplementedError
+
+    def upload_step(self, cmd: str, body: Any) -> tuple[int, dict[str, Any] | None]:
+        raise NotImplementedError
+
+    def media_message(self, body: dict[str, Any]) -> int:
         raise NotImplementedError
 
     async def _ws(self, request: web.Request) -> web.WebSocketResponse:
@@ -107,26 +130,59 @@ class LongConnectionSide:
             frame = json.loads(msg.data)
             rid = frame.get("headers", {}).get("req_id", "")
             cmd, fbody = frame.get("cmd"), frame.get("body") or {}
-            code = OK
+            code, answer = OK, None
             if cmd == "ping":
                 self.pings += 1
             elif cmd == "aibot_respond_msg":
-                code = OK if rid in self._ws_reqs else URL_INVALID
-                if fbody.get("msgtype") not in PASSIVE_TYPES:
-                    code = BAD_TYPE
+                code = self._respond(rid, fbody)
                 self.record("respond", rid, fbody, code)
             elif cmd == "aibot_send_msg":
-                code = OK if fbody.get("msgtype") in ("markdown", "template_card") else BAD_TYPE
-                if code == OK and str(fbody.get("chatid")) not in self.ws_chats:
-                    code = NEVER_TALKED
+                code = self._send_msg(fbody)
                 self.record("send_msg", str(fbody.get("chatid")), fbody, code)
             elif cmd == "aibot_respond_welcome_msg":
                 code = self._welcome(rid, fbody)
                 self.record("welcome", rid, fbody, code)
-            await self._send(ws, {"headers": {"req_id": rid}, "errcode": code, "errmsg": "ok"})
+            elif cmd == "aibot_respond_update_msg":
+                code = self.take_update(rid, fbody)
+                self.record("update", rid, fbody, code)
+            elif cmd in UPLOADS:
+                code, answer = self.upload_step(cmd, fbody)
+                self.upload_frames.append((str(cmd), fbody, code))
+            reply: dict[str, Any] = {"headers": {"req_id": rid}, "errcode": code, "errmsg": "ok"}
+            if answer is not None:
+                reply["body"] = answer
+            await self._send(ws, reply)
         if ws in self.ws_live:
             self.ws_live.remove(ws)
         return ws
+
+    def _respond(self, rid: str, body: dict[str, Any]) -> int:
+        """A reply under a message's req_id: a stream, a card, both, or an image or file."""
+        if rid not in self._ws_reqs:
+            return URL_INVALID
+        kind = body.get("msgtype")
+        if kind in MEDIA_TYPES:
+            return self.media_message(body)
+        if kind not in PASSIVE_TYPES:
+            return BAD_TYPE
+        if kind in CARD_TYPES:
+            chat, chattype = self._ws_origin.get(rid, ("", "single"))
+            return self.take_card(body.get("template_card"), chat, chattype, "respond")
+        return OK
+
+    def _send_msg(self, body: dict[str, Any]) -> int:
+        """A proactive message: markdown, a card, or an image or file by media_id."""
+        kind, chatid = body.get("msgtype"), str(body.get("chatid"))
+        if kind not in ("markdown", "template_card", *MEDIA_TYPES):
+            return BAD_TYPE
+        if chatid not in self.ws_chats:
+            return NEVER_TALKED
+        if kind in MEDIA_TYPES:
+            return self.media_message(body)
+        if kind == "template_card":
+            chattype = "group" if chatid in self.ws_groups else "single"
+            return self.take_card(body.get("template_card"), chatid, chattype, "send_msg")
+        return OK
 
     def _welcome(self, rid: str, body: dict[str, Any]) -> int:
         """A welcome is taken once, under an enter_chat event's req_id, within 5 s of the
@@ -177,8 +233,11 @@ class LongConnectionSide:
         sender = payload.get("from") if isinstance(payload, dict) else None
         if isinstance(payload, dict) and payload.get("chattype") == "group":
             self.ws_chats.add(str(payload.get("chatid")))
+            self.ws_groups.add(str(payload.get("chatid")))
+            self._ws_origin[rid] = (str(payload.get("chatid")), "group")
         elif isinstance(sender, dict):
             self.ws_chats.add(str(sender.get("userid")))
+            self._ws_origin[rid] = (str(sender.get("userid")), "single")
         await self._send(self.ws_live[-1], {"cmd": "aibot_msg_callback",
                                             "headers": {"req_id": rid}, "body": payload})
         return rid
@@ -189,6 +248,8 @@ class LongConnectionSide:
         event = payload.get("event") if isinstance(payload, dict) else None
         kind = event.get("eventtype") if isinstance(event, dict) else None
         self._ws_events[rid] = _Event(kind, self.clock.now())
+        if kind == CARD_EVENT:
+            self.expect_press(rid, payload)
         return {"cmd": "aibot_event_callback", "headers": {"req_id": rid}, "body": payload}
 
     def event_frame(self, payload: Any) -> dict[str, Any]:

@@ -108,14 +108,17 @@ async def test_stream_refresh_is_answered_with_a_finished_stream(rig: Rig) -> No
     assert d.violations == []
 
 
-async def test_non_text_and_events_get_an_empty_200(rig: Rig) -> None:
+async def test_pictures_and_events_get_an_empty_200_and_a_picture_a_reply(rig: Rig) -> None:
     d = rig.double
-    image = await d.deliver(d.message(None, msgtype="image"))
+    image = await d.deliver(d.picture(userid="u"))
     event = {"msgid": "ev1", "aibotid": "a", "chattype": "single", "from": {"userid": "u"},
              "msgtype": "event", "event": {"eventtype": "feedback_event"}}
     attempt = await d.post_callback(*d.envelope(event))
     assert image.attempts[0].status == 200 and attempt.status == 200 and attempt.text == ""
-    assert await rig.settle() == 0
+    assert image.attempts[0].text == ""  # answered at once; the picture is handled after
+    assert await rig.settle() == 1  # never silence: the picture gets a hint, the event nothing
+    [hint] = d.sent
+    assert hint.via == "response_url" and "收到图片" in hint.content
 
 
 async def test_group_without_webhook_key_answers_by_response_url_with_inline_mentions(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.model import ChatKind
+from bot.model import Attachment, ChatKind
 from bot.platforms.wecom_markdown import ZWSP, as_markdown, mention_tags, split_markdown
 from bot.platforms.wecom_payload import ReplyHandle, split_utf8, strip_at, to_incoming
 from tests.fakes import T0
@@ -54,7 +54,8 @@ def test_quote_voice_mixed_and_create_time() -> None:
 
 
 def test_unusable_payloads_are_none() -> None:
-    assert to_incoming({**GROUP, "msgtype": "image", "image": {"url": "u"}}) is None
+    assert to_incoming({**GROUP, "msgtype": "image", "image": {"url": " "}}) is None
+    assert to_incoming({**GROUP, "msgtype": "image", "image": "u"}) is None
     assert to_incoming({**GROUP, "msgtype": "stream", "stream": {"id": "s"}}) is None
     assert to_incoming({**GROUP, "msgtype": "event", "event": {"eventtype": "enter_chat"}}) is None
     assert to_incoming({**GROUP, "text": {"content": "@匠心点单"}}) is None
@@ -114,3 +115,24 @@ def test_split_markdown_keeps_every_piece_inert_and_mentions_are_ours_only() -> 
     assert all(len(p.encode()) <= 96 for p in cut)
     assert mention_tags(("e1", "all", "@all", "x>y", "a b", "li.si-2@corp")) == (
         "<@e1> <@li.si-2@corp>")
+
+
+def test_pictures_files_and_untranscribed_voice_come_as_attachments() -> None:
+    single = {**GROUP, "chattype": "single"}
+    del single["chatid"]
+    picture = to_incoming({**single, "msgtype": "image",
+                           "image": {"url": "https://cos/x", "aeskey": "k"}})
+    assert picture is not None and picture.text == ""
+    assert picture.attachments == (Attachment("image", "", "https://cos/x", ""),)
+    document = to_incoming({**single, "msgtype": "file", "file": {"url": "https://cos/f"}})
+    assert document is not None and [a.kind for a in document.attachments] == ["file"]
+    mute = to_incoming({**single, "msgtype": "voice", "voice": {"content": " "}})
+    assert mute is not None and mute.attachments == (Attachment("voice"),)
+    spoken = to_incoming({**single, "msgtype": "voice", "voice": {"content": "查询 5"}})
+    assert spoken is not None and spoken.attachments == ()
+    mixed = to_incoming({**GROUP, "msgtype": "mixed", "mixed": {"msg_item": [
+        {"msgtype": "text", "text": {"content": "@匠心点单 见图"}},
+        {"msgtype": "image", "image": {"url": "https://cos/1"}},
+        {"msgtype": "image", "image": {"url": 7}}]}})
+    assert mixed is not None and mixed.text == "见图"
+    assert [a.ref for a in mixed.attachments] == ["https://cos/1"]

@@ -57,8 +57,12 @@ async def test_message_in_reply_out_under_the_same_req_id(rig: Rig) -> None:
     await rig.settle()
     [reply] = d.sent
     assert reply.via == "respond" and reply.target == req_id
-    assert reply.body["msgtype"] == "stream" and reply.body["stream"]["finish"] is True
+    # The announcement @-mentions the expert, so its text goes as a finished stream with its
+    # card (接单 / 协助) beside it, in the one reply.
+    assert reply.body["msgtype"] == "stream_with_template_card"
+    assert reply.body["stream"]["finish"] is True
     assert "已收到点单 #1" in reply.content and "<@e1>" in reply.content
+    assert d.card("接单").buttons == ["接单", "协助"]
     # The expert, who has talked to the bot 1:1 before, claims in the group; the 1:1 notice
     # goes by aibot_send_msg to the user.
     d.ws_chats.add("e1")

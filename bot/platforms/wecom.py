@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -16,18 +16,21 @@ from bot.core import Core
 from bot.model import ChatKind, Incoming
 from bot.platforms.base import SendError
 from bot.platforms.wecom_callback import CallbackEndpoint
+from bot.platforms.wecom_cards import CARD_EVENT
 from bot.platforms.wecom_crypto import CryptoError, WeComCrypto
 from bot.platforms.wecom_events import LongConnectionEvents, callback_reply
-from bot.platforms.wecom_markdown import as_markdown, mention_tags, split_markdown
-from bot.platforms.wecom_payload import PLATFORM, RESPONSE_URL_LIFETIME, ReplyHandle, to_incoming
-from bot.platforms.wecom_send import (
-    MARKDOWN_LIMIT,
-    RESPONSE_LIMIT,
-    ResponseUrlSpent,
-    WeComHttp,
-    gather_quietly,
+from bot.platforms.wecom_media import MediaIn, MediaRef, media_refs
+from bot.platforms.wecom_payload import (
+    PLATFORM,
+    RESPONSE_URL_LIFETIME,
+    ReplyHandle,
+    event_type,
+    to_incoming,
 )
-from bot.platforms.wecom_ws import DEFAULT_WS_URL, RESPOND, SEND_MSG, LongConnection
+from bot.platforms.wecom_press import Presses
+from bot.platforms.wecom_send import ResponseUrlSpent, WeComHttp, gather_quietly
+from bot.platforms.wecom_ws import DEFAULT_WS_URL, LongConnection
+from bot.platforms.wecom_ws_send import WsSend, card_plan, markdown_content
 from storage.records import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -35,9 +38,6 @@ log = logging.getLogger(__name__)
 CALLBACK = "callback"
 WEBSOCKET = "websocket"
 WS_REPLY_WINDOW = timedelta(minutes=5)  # answer a long-connection callback by req_id within it
-# WeCom's global return codes: -1 system busy ("建议稍候重试"), 45009 and 45033 call limits
-# (developer.work.weixin.qq.com/document/path/90313).
-RATE_CODES = (45009, 45033)
 MAX_STREAM_ID = 256  # a refresh poll's stream id is echoed back only if it is a short string
 
 
@@ -75,8 +75,11 @@ class WeComPlatform:
     under its req_id), carrying the message's whole batch of replies at once; then through
     the group's webhook key; then (long connection) aibot_send_msg. A reply that @-mentions
     someone goes by webhook when the group has a key, since only that notifies for sure.
-    An item's image (a chart) goes only by webhook, after its text: the reply channels and
-    aibot_send_msg take no images, so there the text goes alone.
+    An item with buttons is shown with a button_interaction card where WeCom takes one (the
+    long connection's reply and aibot_send_msg; a response_url in a 1:1 chat), else as text.
+    An item's picture (a chart) or forwarded attachment follows its text: by webhook, or on
+    the long connection uploaded and sent as an image or file; in callback mode without a
+    webhook the text goes alone. Inbound pictures and files are downloaded before handling.
     """
 
     name = PLATFORM
@@ -92,6 +95,9 @@ class WeComPlatform:
         self.http = WeComHttp(s.webhook_base)
         self.endpoint: CallbackEndpoint | None = None
         self.ws: LongConnection | None = None
+        self.ws_send: WsSend | None = None
+        self.presses = Presses(app, self._spawn)
+        callback_key: bytes | None = None
         if s.mode == CALLBACK:
             if not s.token or not s.encoding_aes_key:
                 raise ConfigError("企业微信回调模式需要配置 wecom.token 和 "
@@ -102,11 +108,15 @@ class WeComPlatform:
                 raise ConfigError(f"wecom.encoding_aes_key: {exc}") from None
             self.endpoint = CallbackEndpoint(crypto, app.clock.now, s.max_clock_skew_seconds,
                                              self.on_callback)
+            callback_key = crypto.media_key
         else:
             if not s.bot_id or not s.secret:
                 raise ConfigError("企业微信长连接模式需要配置 wecom.bot_id 和 wecom.secret")
             self.ws = LongConnection(s.ws_url, s.bot_id, s.secret, self.on_ws_message)
-            self.ws.on_event = LongConnectionEvents(self.ws)  # enter_chat: the welcome
+            # enter_chat: the welcome; template_card_event: the press and its card update
+            self.ws.on_event = LongConnectionEvents(self.ws, self.presses.answer)
+            self.ws_send = WsSend(self.ws, app.store, app.config.storage.path)
+        self.media_in = MediaIn(app.config.storage.path, callback_key)
         self._handles: dict[str, ReplyHandle] = {}  # msgid → how to answer it
         self._spent: set[str] = set()  # msgids whose reply channel is used up
         self._batches: dict[str, list[int]] = {}  # msgid → its reply items to its own chat
@@ -114,7 +124,7 @@ class WeComPlatform:
         self._covered: dict[int, str] = {}  # item id → ref of the post that carried it
         self._progress: dict[int, int] = {}  # item id → pieces already posted
         self._chats: dict[str, tuple[str, str]] = {}  # msgid → (chat id, kind)
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -163,13 +173,15 @@ class WeComPlatform:
             sid = stream.get("id") if isinstance(stream, dict) else ""
             sid = sid if isinstance(sid, str) and len(sid) <= MAX_STREAM_ID else ""
             return {"msgtype": "stream", "stream": {"id": sid, "finish": True, "content": ""}}
-        if kind == "event":  # enter_chat: the welcome as the passive reply; others: nothing
+        if kind == "event":  # enter_chat: the welcome; a press: its card update; others: nothing
+            if event_type(payload) == CARD_EVENT:
+                return await self.presses.answer(payload)
             return callback_reply(payload)
         msg = to_incoming(payload, self.app.clock.now())
         if msg is None:
             log.info("wecom callback of type %.40r not handled", kind)
             return None
-        self._spawn(msg)
+        self._spawn(msg, media_refs(payload))
         return None
 
     async def on_ws_message(self, body: dict[str, Any], req_id: str) -> None:
@@ -178,21 +190,28 @@ class WeComPlatform:
             log.info("wecom long-connection callback of type %.40r not handled",
                      body.get("msgtype"))
             return
-        self._spawn(msg)
+        self._spawn(msg, media_refs(body))
 
-    def _spawn(self, msg: Incoming) -> None:
+    def _spawn(self, msg: Incoming, media: list[MediaRef] | None = None
+               ) -> asyncio.Task[None] | None:
         """Handle after answering; a retry of a message still in flight is dropped here,
-        one already handled is dropped by app.handle's durable dedupe."""
+        one already handled is dropped by app.handle's durable dedupe. The handling task
+        (None for a dropped retry)."""
         if msg.msg_id in self._inflight:
             log.info("wecom retry of message %s while it is being handled", msg.msg_id)
-            return
-        self._inflight.add(msg.msg_id)
-        task = asyncio.create_task(self._handle(msg))
+            return None
+        task = asyncio.create_task(self._handle(msg, media or []))
+        self._inflight[msg.msg_id] = task
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
-    async def _handle(self, msg: Incoming) -> None:
+    async def _handle(self, msg: Incoming, media: list[MediaRef]) -> None:
         try:
+            if media:  # WeCom's download URLs live 5 minutes: fetch before anything else
+                kept = await self.media_in.keep(media, msg.msg_id)
+                voice = tuple(a for a in msg.attachments if a.kind == "voice" and not a.ref)
+                msg = replace(msg, attachments=kept + voice)
             handle = ReplyHandle.decode(msg.reply_handle)
             if handle is not None:
                 self._handles[msg.msg_id] = handle
@@ -203,7 +222,7 @@ class WeComPlatform:
         except Exception:
             log.exception("wecom message %s could not be handled", msg.msg_id)
         finally:
-            self._inflight.discard(msg.msg_id)
+            self._inflight.pop(msg.msg_id, None)
             self._prune()
 
     def _batch(self, msg: Incoming, sent: list[int]) -> list[int]:
@@ -229,10 +248,16 @@ class WeComPlatform:
     # -- outbound ---------------------------------------------------------------------------
 
     async def send(self, item: OutboxItem) -> str:
+        to_user = item.extra.get("to_user")
+        ref = await self._send_text(item, to_user)
+        if self.ws_send is not None and not ref.startswith("webhook:"):
+            await self.ws_send.media.deliver(item, to_user or item.chat_id)  # after the text
+        return ref
+
+    async def _send_text(self, item: OutboxItem, to_user: str | None) -> str:
         if item.id in self._covered:  # already carried by an earlier post of its batch
             self._item_msg.pop(item.id, None)
             return self._covered.pop(item.id)
-        to_user = item.extra.get("to_user")
         key = None if to_user else self.settings.webhooks.get(item.chat_id)
         prefer_webhook = bool(item.mentions) and key is not None
         if not prefer_webhook:
@@ -241,8 +266,8 @@ class WeComPlatform:
                 return ref
         if key is not None:
             return await self._webhook(item, key)
-        if self.ws is not None:
-            return await self._ws_send(item, to_user or item.chat_id)
+        if self.ws_send is not None:
+            return await self.ws_send.send(item, to_user or item.chat_id)
         if to_user or item.chat_kind == ChatKind.SINGLE.value:
             log.error("wecom: cannot deliver 1:1 message (item %s) to user %s: in callback "
                       "mode the AI bot can only answer a 1:1 chat through the message's "
@@ -309,20 +334,14 @@ class WeComPlatform:
         mentions = tuple(dict.fromkeys(m for i in run for m in i.mentions))
         self._spent.add(handle.msgid)  # single use: never try it twice
         try:
-            if self.ws is not None:
-                tags = mention_tags(mentions)
-                content = as_markdown(text) + (f"\n{tags}" if tags else "")
-                body = {"msgtype": "stream", "stream": {
-                    "id": f"s{item.id}", "finish": True,
-                    "content": split_markdown(content, RESPONSE_LIMIT)[0]}}
-                ack = await self.ws.request(RESPOND, body, req_id=handle.req_id)
-                if ack.get("errcode") != 0:
-                    log.warning("wecom respond for %s refused: errcode %s", handle.msgid,
-                                ack.get("errcode"))
+            if self.ws_send is not None:
+                if not await self.ws_send.respond(handle.req_id, handle.msgid, run,
+                                                  f"s{item.id}",
+                                                  markdown_content(text, mentions)):
                     return None
                 ref = f"respond:{handle.msgid}"
             else:
-                await self.http.respond(handle.response_url, text, mentions)
+                await self._respond(handle, run, text, mentions)
                 ref = f"response_url:{handle.msgid}"
         except ResponseUrlSpent as exc:
             log.warning("wecom reply to %s: %s; falling back", handle.msgid, exc)
@@ -333,6 +352,21 @@ class WeComPlatform:
         for other in run[1:]:
             self._covered[other.id] = ref
         return ref
+
+    async def _respond(self, handle: ReplyHandle, run: list[OutboxItem], text: str,
+                       mentions: tuple[str, ...]) -> None:
+        """Answer through a response_url: a card when WeCom takes one there (a 1:1 chat,
+        doc 主动回复消息 101138) and the card alone can carry the text, else markdown."""
+        single = self._chats.get(handle.msgid, ("", run[0].chat_kind))[1] == "single"
+        plan = card_plan(self.app.store, run, True) if single else None
+        if plan is not None and plan.full:
+            try:
+                await self.http.respond_card(handle.response_url, plan.body)
+                return
+            except ResponseUrlSpent as exc:
+                log.warning("wecom reply to %s: card refused (%s); sending text",
+                            handle.msgid, exc)
+        await self.http.respond(handle.response_url, text, mentions)
 
     async def _webhook(self, item: OutboxItem, key: str) -> str:
         progress = [self._progress.get(item.id, 0)]
@@ -345,28 +379,3 @@ class WeComPlatform:
             raise
         self._progress.pop(item.id, None)
         return ref
-
-    async def _ws_send(self, item: OutboxItem, chatid: str) -> str:
-        assert self.ws is not None
-        content = as_markdown(item.text)
-        tags = mention_tags(item.mentions)
-        if tags:
-            content += "\n" + tags
-        pieces = split_markdown(content, MARKDOWN_LIMIT)
-        done = self._progress.get(item.id, 0)
-        while done < len(pieces):
-            ack = await self.ws.request(SEND_MSG, {"chatid": chatid, "msgtype": "markdown",
-                                                   "markdown": {"content": pieces[done]}})
-            code = ack.get("errcode")
-            if code != 0:
-                self._progress[item.id] = done
-                # Busy (-1) and rate limits are worth another try; any other code is WeCom
-                # refusing this message or chat (e.g. a user who never talked to the bot):
-                # permanent, so the outbox re-routes it instead of retrying it for ever.
-                raise SendError(f"wecom aibot_send_msg to {chatid}: errcode {code}",
-                                retry_after=60.0 if code in RATE_CODES else None,
-                                permanent=code not in (-1, *RATE_CODES))
-            done += 1
-        self._progress.pop(item.id, None)
-        return f"send_msg:{chatid}:{len(pieces)}"
-

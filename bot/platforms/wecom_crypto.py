@@ -39,6 +39,12 @@ class WeComCrypto:
         self._key = key
         self._iv = key[:16]
 
+    @property
+    def media_key(self) -> bytes:
+        """The AES key WeCom also encrypts a callback's pictures and files with (doc 接收消息,
+        document/path/100719: "加密AESKey与回调加解密的AESKey相同")."""
+        return self._key
+
     def signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
         """sha1 over the sorted concatenation of token, timestamp, nonce and ciphertext."""
         parts = sorted([self.token, timestamp, nonce, encrypt])

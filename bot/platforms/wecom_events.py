@@ -1,14 +1,16 @@
-"""WeCom AI-bot events: enter_chat is answered with a welcome; every other event is logged."""
+"""WeCom AI-bot events: enter_chat gets a welcome, a card press its update; others are logged."""
 
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.platforms.base import SendError
+from bot.platforms.wecom_cards import CARD_EVENT
 from bot.platforms.wecom_payload import event_type
-from bot.platforms.wecom_ws import RESPOND_WELCOME, LongConnection
+from bot.platforms.wecom_ws import RESPOND_UPDATE, RESPOND_WELCOME, LongConnection
 from handlers.lookup import HELLO
 
 log = logging.getLogger(__name__)
@@ -16,6 +18,7 @@ log = logging.getLogger(__name__)
 ENTER_CHAT = "enter_chat"  # a user opened the 1:1 chat with the bot, first time that day
 WELCOME = HELLO  # the greeting the bot also gives to "你好": who it is and how to order
 REMEMBERED = 1024  # enter_chat msgids kept to welcome a redelivered event only once
+OnPress = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
 
 def welcome_body() -> dict[str, Any]:
@@ -38,14 +41,20 @@ def callback_reply(payload: dict[str, Any]) -> dict[str, Any] | None:
 class LongConnectionEvents:
     """Answers the long connection's event callbacks: enter_chat gets the welcome through
     aibot_respond_welcome_msg under the event's req_id (WeCom takes it within 5 s of the
-    event, so it is sent at once, never queued); other events are logged and ignored."""
+    event, so it is sent at once, never queued); a card press is handled by `on_press`,
+    whose card update goes back through aibot_respond_update_msg under the event's req_id;
+    other events are logged and ignored."""
 
-    def __init__(self, conn: LongConnection) -> None:
+    def __init__(self, conn: LongConnection, on_press: OnPress | None = None) -> None:
         self.conn = conn
+        self.on_press = on_press
         self._welcomed: OrderedDict[str, None] = OrderedDict()
 
     async def __call__(self, body: dict[str, Any], req_id: str) -> None:
         kind = event_type(body)
+        if kind == CARD_EVENT and self.on_press is not None:
+            await self._press(body, req_id)
+            return
         if kind != ENTER_CHAT:
             log.info("wecom long connection: event of type %.40r ignored", kind)
             return
@@ -75,3 +84,19 @@ class LongConnectionEvents:
                 self._welcomed.pop(key, None)
             return
         log.info("wecom long connection: enter_chat welcomed")
+
+    async def _press(self, body: dict[str, Any], req_id: str) -> None:
+        update = await self.on_press(body) if self.on_press is not None else None
+        if update is None:
+            return
+        if not req_id:
+            log.info("wecom long connection: a card press without a req_id: card not updated")
+            return
+        try:
+            ack = await self.conn.request(RESPOND_UPDATE, update, req_id=req_id)
+        except SendError as exc:
+            log.warning("wecom long connection: card update not sent (%s)", exc)
+            return
+        if ack.get("errcode") != 0:
+            log.warning("wecom long connection: card update refused (errcode %.40r)",
+                        ack.get("errcode"))

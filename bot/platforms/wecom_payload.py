@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.model import ChatKind, Incoming
+from bot.model import Attachment, ChatKind, Incoming
 from bot.platforms.stamps import message_time
+from bot.platforms.wecom_media import media_refs
 
 PLATFORM = "wecom"
 RESPONSE_URL_LIFETIME = timedelta(hours=1)
@@ -89,10 +90,21 @@ class ReplyHandle:
         return bool(self.response_url) and (self.expires_at is None or now < self.expires_at)
 
 
+def _attachments(payload: dict[str, Any], text: str | None) -> tuple[Attachment, ...]:
+    """What came with a message besides words: its pictures and files (their url for now;
+    the platform downloads them before handling), and a voice message WeCom could not
+    transcribe (WeCom sends no sound, doc 100719: so the bot can answer it with a hint)."""
+    found = tuple(Attachment(r.kind, "", r.url[:2000], "") for r in media_refs(payload))
+    if payload.get("msgtype") == "voice" and not (text or "").strip():
+        found += (Attachment("voice"),)
+    return found
+
+
 def to_incoming(payload: Any, received_at: datetime | None = None,
                 req_id: str = "") -> Incoming | None:
     """A decrypted AI-bot message callback as an Incoming; None when it is not usable
-    (events, stream refreshes, images and files without text, malformed payloads)."""
+    (events, stream refreshes, messages with neither words nor media, malformed payloads).
+    A picture, file or voice message has its media in `attachments` and may have no text."""
     if not isinstance(payload, dict):
         return None
     msgid = payload.get("msgid")
@@ -101,16 +113,16 @@ def to_incoming(payload: Any, received_at: datetime | None = None,
     if not isinstance(msgid, str) or not msgid or not isinstance(userid, str) or not userid:
         return None
     text = _content(payload)
-    if text is None:
+    attachments = _attachments(payload, text)
+    if text is None and not attachments:
         return None
     group = payload.get("chattype") == "group"
     chatid = payload.get("chatid")
     if group and not (isinstance(chatid, str) and chatid):
         return None
-    if group:
-        text = strip_at(text)
+    text = strip_at(text or "") if group else text or ""
     text = text.strip()[:MAX_TEXT]
-    if not text:
+    if not text and not attachments:
         return None
     quote = payload.get("quote")
     quote_text = (_content(quote) or "") if isinstance(quote, dict) else ""
@@ -128,6 +140,7 @@ def to_incoming(payload: Any, received_at: datetime | None = None,
         chat_kind=ChatKind.GROUP if group else ChatKind.SINGLE,
         sender_id=userid, sender_name=userid, text=text, at_bot=True,
         quote_text=quote_text, sent_at=sent_at, reply_handle=handle.encode(),
+        attachments=attachments,
     )
 
 

@@ -157,7 +157,14 @@ class WeComHttp:
 
     async def respond(self, url: str, text: str, mentions: tuple[str, ...]) -> None:
         """One POST to a response_url; ResponseUrlSpent when WeCom refuses it."""
-        data = await self._post(url, response_body(text, mentions), "response_url")
+        await self._respond(url, response_body(text, mentions))
+
+    async def respond_card(self, url: str, card: dict[str, Any]) -> None:
+        """A template card through a response_url (1:1 chats only, doc 101138)."""
+        await self._respond(url, {"msgtype": "template_card", "template_card": card})
+
+    async def _respond(self, url: str, body: dict[str, Any]) -> None:
+        data = await self._post(url, body, "response_url")
         code = data.get("errcode", 0)
         if code != 0:
             raise ResponseUrlSpent(f"response_url refused: errcode {code}")

@@ -25,7 +25,11 @@ MSG_CALLBACK = "aibot_msg_callback"
 EVENT_CALLBACK = "aibot_event_callback"
 RESPOND = "aibot_respond_msg"
 RESPOND_WELCOME = "aibot_respond_welcome_msg"
+RESPOND_UPDATE = "aibot_respond_update_msg"  # a card update, under a template_card_event's req_id
 SEND_MSG = "aibot_send_msg"
+UPLOAD_INIT = "aibot_upload_media_init"  # media upload: init, chunks, finish (Node SDK 1.0.7)
+UPLOAD_CHUNK = "aibot_upload_media_chunk"
+UPLOAD_FINISH = "aibot_upload_media_finish"
 DISCONNECTED_EVENT = "disconnected_event"  # a newer connection of the same bot took over
 
 OnMessage = Callable[[dict[str, Any], str], Coroutine[Any, Any, None]]
