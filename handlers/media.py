@@ -24,6 +24,9 @@ VOICE = "收到语音，但我还听不懂语音。请用文字描述，例如�
 async def media(msg: Incoming, ctx: Context) -> None:
     """A picture, file or voice message without words the bot can act on."""
     what = _what(msg.attachments)
+    if all(a.kind == "voice" and not a.ref and not a.path for a in msg.attachments):
+        ctx.reply(VOICE)  # a voice the platform gives no sound of: nothing to keep
+        return
     no = _order_for(msg, ctx)
     if no is None:
         voice_only = all(a.kind == "voice" for a in msg.attachments)

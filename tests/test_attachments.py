@@ -64,6 +64,14 @@ async def test_voice_alone_gets_a_hint(chat: FakeChat) -> None:
     assert "听不懂语音" in hint.text
 
 
+async def test_a_voice_without_sound_joins_no_order(chat: FakeChat, app: App) -> None:
+    await chat.say(ORDER, sender="wu")
+    [hint] = await chat.say("", sender="wu", attachments=(Attachment("voice"),))
+    assert "听不懂语音" in hint.text and app.store.attachments(1) == []
+    [kept] = await chat.say("", sender="wu", attachments=(Attachment("voice", ref="v-1"),))
+    assert "#1" in kept.text and len(app.store.attachments(1)) == 1  # one it can fetch
+
+
 async def test_the_claiming_expert_is_sent_the_attachments(chat: FakeChat, app: App) -> None:
     add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"))
     await chat.say(ORDER, sender="wu", attachments=(_photo(app),))

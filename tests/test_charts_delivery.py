@@ -103,7 +103,7 @@ async def dingtalk(tmp_path: Path, clock: FrozenClock
     await double.close()
 
 
-async def test_dingtalk_sends_the_text_and_ignores_the_image(
+async def test_dingtalk_sends_the_text_then_the_chart_as_a_picture(
         dingtalk: tuple[App, DingTalkPlatform, DingTalkDouble], clock: FrozenClock) -> None:
     app, platform, double = dingtalk
     handled = await platform.receive(double.message("/统计 2026-05", sender="admin-li"))
@@ -112,16 +112,17 @@ async def test_dingtalk_sends_the_text_and_ignores_the_image(
     item = app.store.outbox_item(stats)
     assert item is not None and "image_png" in item.extra
     assert await app.outbox.drain() == 1
-    [reply] = double.sent
+    reply, picture = double.sent
     assert reply.via == "webhook" and reply.kind == "text" and "图：①收到需求" in reply.text
     assert "image_png" not in reply.text and "iVBOR" not in reply.text
+    assert picture.kind == "sampleImageMsg"  # the chart, uploaded, after its text
 
     clock.set(JUNE_FIRST)
     await app.run_jobs()
     assert await app.outbox.drain() == 1
-    monthly = double.sent[-1]
-    assert monthly.via == "group" and monthly.kind == "sampleText"
-    assert "2026年5月" in monthly.text and "iVBOR" not in monthly.text
+    monthly = next(d for d in double.sent[2:] if "2026年5月" in d.text)
+    assert monthly.via == "card" and "iVBOR" not in monthly.text  # its 待接单 button
+    assert double.sent[-1].kind == "sampleImageMsg"
     assert app.store.pending_count() == 0
     failed = app.store.db.execute("SELECT count(*) FROM outbox WHERE state = 'failed'")
     assert failed.fetchone()[0] == 0

@@ -33,7 +33,7 @@ LAYERS: dict[str, int] = {
     # 6: the platforms and the web server, over the core
     "bot.platforms": 6, "bot.web": 6,
     # 7: the wiring and the command line
-    "bot.app": 7, "bot.scheduler": 7, "bot.cli": 7, "bot.__main__": 7,
+    "bot.app": 7, "bot.scheduler": 7, "bot.cli": 7, "bot.cli_args": 7, "bot.__main__": 7,
 }
 
 
