@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.exports import need_of, session_sums
+from bot.templates import when
+from bot.text.outcome import outcome_remark
+from bot.text.parse import parse
 from bot.text.phone_mask import mask_phones
+from storage.base import parse_ts
 from storage.records import OUTCOME_WORDS, Order, Session
 from storage.store import Store
 
@@ -49,7 +53,32 @@ def _session_line(s: Session) -> str:
         f"受益 {s.beneficiaries} 人次" if s.beneficiaries else "",
     ) if x]
     line = "，".join(parts)
-    return f"{line}：{s.note}" if s.note else line
+    remark = outcome_remark(s.note or "")  # the note without the figures just listed
+    return f"{line}：{remark}" if remark else line
+
+
+def problem_of(order: Order) -> str:
+    """The problem as a booklet tells it: the message read again without its 点单：
+    keyword, greetings and contact line; the summary, or the text, when that says nothing."""
+    found = parse(order.text, order.created_at).problem
+    return " ".join((found or order.summary or order.text).split())
+
+
+def result_sentence(outcome: str | None, sessions: list[Session], remark: str) -> str:
+    """The outcome as prose: 经专家现场指导，问题已解决，提出合理化建议 3 条，受益职工 30 人次。…"""
+    sums = session_sums(sessions)
+    modes = {s.mode for s in sessions if s.mode}
+    how = f"经专家{modes.pop()}指导" if len(modes) == 1 else "经专家指导" if sessions else ""
+    said = OUTCOME_WORDS.get(outcome or "", "")
+    parts = [x for x in (
+        how, f"问题{said}" if said else "",
+        f"提出合理化建议 {sums['suggestions']} 条" if sums["suggestions"] else "",
+        f"受益职工 {sums['beneficiaries']} 人次" if sums["beneficiaries"] else "",
+    ) if x]
+    text = "，".join(parts) + "。" if len(parts) > 1 or (parts and not how) else ""
+    if remark:
+        text += remark.rstrip("。.") + "。"
+    return text or "（未填写）"
 
 
 def case_of(store: Store, order: Order) -> Case:
@@ -73,14 +102,15 @@ def case_of(store: Store, order: Order) -> Case:
             steps.append(Step(ev.at, f"进展：{note}"))
         elif ev.kind == "order.scheduled":
             mode = str(ev.data.get("mode") or "")
-            steps.append(Step(ev.at, f"预约{mode}服务" if mode else "预约服务"))
+            visit = parse_ts(str(ev.data["visit_at"])) if ev.data.get("visit_at") else None
+            on = f"于 {when(visit)} " if visit else ""
+            steps.append(Step(ev.at, f"约定{on}{mode}服务" if mode else f"约定{on}服务"))
         elif ev.kind == "order.completed":
             completion_note = note
     sessions = store.sessions(order.no)
     steps.extend(Step(s.at, _session_line(s)) for s in sessions)
     steps.sort(key=lambda s: s.at)
-    outcome = OUTCOME_WORDS.get(order.outcome or "", "")
-    result = "；".join(x for x in (outcome, completion_note) if x) or "（未填写）"
+    result = result_sentence(order.outcome, sessions, outcome_remark(completion_note))
     rating = order.rating or "（未评价）"
     if order.rating_stars:
         rating += f"（{order.rating_stars}星）"
@@ -88,9 +118,10 @@ def case_of(store: Store, order: Order) -> Case:
         rating += f"：{order.rating_comment}"
     title = order.enterprise or ""
     need = need_of(order)
+    problem = problem_of(order)
     title = f"{title}：{need[:30]}" if title else need[:36]
     steps = [Step(s.at, mask_phones(s.text)) for s in steps]
-    return Case(order=order, title=mask_phones(title), problem=mask_phones(order.text),
+    return Case(order=order, title=mask_phones(title), problem=mask_phones(problem),
                 experts=experts, steps=steps, result=mask_phones(result),
                 rating=mask_phones(rating), figures=session_sums(sessions))
 

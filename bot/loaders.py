@@ -7,6 +7,8 @@ from importlib import resources
 from pathlib import Path
 
 from bot.roster import RowError, account_taken, read_menu, read_roster
+from bot.text.normalize import normalize
+from bot.text.regions import find_region
 from storage.records import Expert, MenuItem
 from storage.roster_store import AccountTaken
 from storage.store import Store
@@ -69,6 +71,12 @@ def seed(store: Store) -> None:
     if not store.menu(active_only=False):
         import_menu(store, DEMO / "menu.csv", actor="demo")
     directory = json.loads((DEMO / "directory.json").read_text(encoding="utf-8"))
+    for user in directory.get("users", []):  # the enterprise contacts' roster
+        org = str(user.get("org") or "")
+        account = f"local:{user['id']}"
+        if org and store.contact_of(account) is None:
+            store.set_contact(account, str(user.get("name", "")), org,
+                              find_region(normalize(org)), actor="demo")
     for chat in directory.get("chats", []):
         if chat.get("type") == "group":
             store.saw("local", str(chat["id"]), tuple(str(m) for m in chat.get("members", [])))

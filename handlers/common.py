@@ -158,15 +158,16 @@ def group_default(ctx: Context, key: str) -> str | None:
 
 def order_place(ctx: Context) -> tuple[str | None, str | None]:
     """The enterprise and region of a new order: as the message names them; else, in a
-    group, those of the sender's latest order that named its enterprise (an enterprise stays
-    where it is); else the group's defaults. A 1:1 order is a worker's own need: their
-    employer is not assumed."""
+    group, those of the sender's latest group order that named its enterprise (an enterprise
+    stays where it is), or those the roster of contacts gives; else the group's defaults. A
+    1:1 order is a worker's own need: their employer is not assumed."""
     enterprise, region = ctx.parsed.enterprise, ctx.parsed.region
     if ctx.msg.chat_kind is ChatKind.SINGLE:
         return enterprise, region
     if not enterprise:
-        last = ctx.store.last_enterprise(ctx.msg.account)
-        if last is not None:
-            enterprise, region = last[0], region or last[1]
+        known = (ctx.store.last_enterprise(ctx.msg.account)
+                 or ctx.store.contact_of(ctx.msg.account))
+        if known is not None:
+            enterprise, region = known[0], region or known[1]
     return (enterprise or group_default(ctx, "enterprise"),
             region or group_default(ctx, "region"))

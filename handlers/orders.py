@@ -11,11 +11,14 @@ from bot.router import BotError, Context, Router
 from bot.text.parse import parse
 from handlers.announce import announce
 from handlers.common import order_place
+from handlers.lookup import GREETING, THANKS
 from handlers.media import attach_all
 from storage.records import NewOrder
 
 router = Router("orders")
 
+ASK_PROBLEM = ("好的，请直接说说遇到的问题（设备或工艺、出现的现象、希望得到的帮助），"
+               "最好写上企业、联系人和电话，我马上编号并推荐专家。")
 NOTHING_PENDING = "好的。需要点单时，请以「点单：」开头描述问题；发送「帮助」查看全部用法。"
 ASK_DETAIL = ("#{no} 的描述还比较简单，方便补充一下具体情况吗"
               "（设备或工艺、出现的现象、希望得到的帮助）？请回复「补充 {no} ……」。")
@@ -38,6 +41,32 @@ async def confirm_order(msg: Incoming, ctx: Context) -> None:
         raise BotError(NOTHING_PENDING)
     ctx.parsed = parse("点单：" + text, msg.sent_at or ctx.now())
     await new_order(replace(msg, text=text), ctx)
+
+
+def _bare(msg: Incoming, ctx: Context) -> bool:
+    return ctx.parsed.bare_order
+
+
+@router.message("other", listed=False, when=_bare)
+async def bare_order(msg: Incoming, ctx: Context) -> None:
+    """点单 alone: ask what the problem is; the next message opens the order."""
+    ctx.store.ask(msg.platform, msg.chat_id, msg.sender_id, "problem?", "")
+    ctx.reply(ASK_PROBLEM)
+
+
+def _problem_given(msg: Incoming, ctx: Context) -> bool:
+    text = msg.text.strip()
+    return (len(text) >= 4 and not THANKS.match(text) and not GREETING.match(text)
+            and ctx.store.asked(msg.platform, msg.chat_id, msg.sender_id, "problem?",
+                                ASK_WINDOW))
+
+
+@router.message("other", listed=False, when=_problem_given)
+async def problem_given(msg: Incoming, ctx: Context) -> None:
+    """The problem, right after a bare 点单: it is the order."""
+    ctx.store.answer(msg.platform, msg.chat_id, msg.sender_id, "problem?", ASK_WINDOW)
+    ctx.parsed = parse("点单：" + msg.text, msg.sent_at or ctx.now())
+    await new_order(msg, ctx)
 
 
 @router.message("new_order")

@@ -235,6 +235,15 @@ class AdminMixin(StoreBase):
                 {"platform": platform, "chat_id": chat_id, "sender": sender, "kind": kind,
                  "text": text, "at": ts(self.clock.now())}, pk=("platform", "chat_id", "sender"))
 
+    def asked(self, platform: str, chat_id: str, sender: str, kind: str,
+              within: timedelta) -> bool:
+        """Whether the bot recently asked `sender` a question of `kind` (not consumed)."""
+        since = ts(self.clock.now() - within)
+        return self.db.execute(
+            "SELECT 1 FROM pending_questions WHERE platform = ? AND chat_id = ? AND sender = ? "
+            "AND kind = ? AND at >= ?", [platform, chat_id, sender, kind, since],
+        ).fetchone() is not None
+
     def answer(self, platform: str, chat_id: str, sender: str, kind: str,
                within: timedelta) -> str | None:
         """The text of a recent question of `kind` to `sender`, consumed; None if none."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from storage.attachments import create_attachments
+from storage.contacts import create_contacts
 from storage.files import private_database
 from storage.members import create_members
 
@@ -270,8 +271,13 @@ def _v10(db: sqlite_utils.Database) -> None:
     create_attachments(db)
 
 
+def _v11(db: sqlite_utils.Database) -> None:
+    """Enterprise contacts known from a roster (which enterprise an account speaks for)."""
+    create_contacts(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -10,6 +10,7 @@ from typing import Any
 from storage.admin_store import AdminMixin
 from storage.attachments import AttachmentsMixin
 from storage.base import json_tuple, parse_ts, ts
+from storage.contacts import ContactsMixin
 from storage.delivery import DeliveryMixin
 from storage.inbox_store import InboxMixin
 from storage.members import MembersMixin
@@ -26,7 +27,7 @@ _DATED = {
 
 
 class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
-            AttachmentsMixin):
+            AttachmentsMixin, ContactsMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------
@@ -325,11 +326,12 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
         ]
 
     def last_enterprise(self, requester: str) -> tuple[str, str | None] | None:
-        """The enterprise (and the order's region) of `requester`'s latest order that
-        named one."""
+        """The enterprise (and the order's region) of `requester`'s latest group order that
+        named one (a 1:1 request is a worker's own: it names no enterprise to reuse)."""
         row = self.db.execute(
             "SELECT enterprise, region FROM orders WHERE requester = ? AND enterprise IS NOT "
-            "NULL AND enterprise != '' ORDER BY no DESC LIMIT 1", [requester]).fetchone()
+            "NULL AND enterprise != '' AND private = 0 ORDER BY no DESC LIMIT 1",
+            [requester]).fetchone()
         return (str(row[0]), row[1]) if row else None
 
     def open_load(self, expert_id: str) -> int:

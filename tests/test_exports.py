@@ -12,12 +12,13 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.app import App
-from bot.cases import cases
+from bot.cases import cases, result_sentence
 from bot.exports import LEDGER_HEADER, ledger, write_ledger
 from bot.exports_booklet import write_cases
 from bot.model import SHANGHAI, FrozenClock
 from bot.periods import month
-from storage.records import NewOrder, OrderState
+from bot.text.outcome import outcome_remark
+from storage.records import NewOrder, OrderState, Session
 from tests.fakes import add_expert
 
 WELD_TEXT = "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导。联系人吴经理 13867201234"
@@ -139,7 +140,10 @@ def test_cases_gather_what_was_done(seeded: App) -> None:
     steps = [s.text for s in case.steps]
     assert steps[0] == "进展：已远程指导调整焊接顺序"
     assert any("现场服务" in s and "焊接顺序调整后变形减少80%" in s for s in steps)
-    assert case.result == "已解决；焊接顺序调整后变形减少80%"
+    assert case.result == ("经专家指导，问题已解决，提出合理化建议 3 条，受益职工 35 人次。"
+                           "焊接顺序调整后变形减少80%。")  # prose, not the 办结 command
+    assert "点单" not in case.problem and "吴经理" not in case.problem  # the problem alone
+    assert "焊接后变形严重" in case.problem
     assert case.rating == "满意（5星）：师傅很专业"
     assert case.figures == {"sessions": 2, "person_times": 4, "hours": 6, "suggestions": 3,
                             "beneficiaries": 35}
@@ -148,6 +152,7 @@ def test_cases_gather_what_was_done(seeded: App) -> None:
 def test_case_booklet_html_one_case_a_page(seeded: App, clock: FrozenClock,
                                            tmp_path: Path) -> None:
     seeded.store.update_order(3, "fake:admin", "order.case", {"excellent": 1}, excellent=True)
+    seeded.store.update_order(3, "fake:e2", "order.progress", {}, note="已电话13867201234联系")
     out = tmp_path / "cases.html"
     assert write_cases(seeded.store, out, "html") == 2
     html = out.read_text("utf-8")
@@ -165,7 +170,8 @@ def test_case_booklet_escapes_html(app: App, tmp_path: Path) -> None:
     app.store.db.execute("UPDATE orders SET excellent = 1")
     write_cases(app.store, tmp_path / "c.html", "html")
     html = (tmp_path / "c.html").read_text("utf-8")
-    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "<script>alert" not in html and "<b>x" not in html and "&lt;b&gt;x" in html
+    assert "<i>厂" not in html and "&lt;i&gt;厂" in html
 
 
 def test_case_booklet_docx(seeded: App, tmp_path: Path) -> None:
@@ -178,8 +184,9 @@ def test_case_booklet_docx(seeded: App, tmp_path: Path) -> None:
     text = "\n".join(p.text for p in doc.paragraphs)
     cells = "\n".join(c.text for t in doc.tables for row in t.rows for c in row.cells)
     assert "优秀案例汇编" in text and "案例一" in text
-    assert WELD_TEXT.replace("13867201234", "138****1234") in text
-    assert "13867201234" not in text and "已解决；焊接顺序调整后变形减少80%" in text
+    assert "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导" in text  # the problem, no contact line
+    assert "吴经理" not in text and "13867201234" not in text
+    assert "问题已解决" in text and "焊接顺序调整后变形减少80%。" in text
     assert "满意（5星）：师傅很专业" in text and "进展：已远程指导调整焊接顺序" in text
     assert "德清华盛钢构有限公司" in cells and "沈国平（高级技师，综合组，牵头）" in cells
     breaks = [p for p in doc.paragraphs if p.paragraph_format.page_break_before]
@@ -189,3 +196,15 @@ def test_case_booklet_docx(seeded: App, tmp_path: Path) -> None:
 def test_empty_booklet_says_so(app: App, tmp_path: Path) -> None:
     assert write_cases(app.store, tmp_path / "c.html", "html") == 0
     assert "暂无优秀案例" in (tmp_path / "c.html").read_text("utf-8")
+
+
+@pytest.mark.parametrize(("note", "want"), [
+    ("已解决 建议3条 服务2小时 受益30人 现场 总结：更换了密封圈",
+     "经专家现场指导，问题已解决，提出合理化建议 3 条，受益职工 30 人次。更换了密封圈。"),
+    ("部分解决 服务2小时", "经专家现场指导，问题部分解决，提出合理化建议 3 条，受益职工 30 人次。"),
+])
+def test_the_outcome_reads_as_prose(note: str, want: str) -> None:
+    session = Session(1, 1, datetime(2026, 5, 6, tzinfo=SHANGHAI), "现场", 2, 3, 30, ("e1",),
+                      note)
+    outcome = "solved" if note.startswith("已解决") else "partial"
+    assert result_sentence(outcome, [session], outcome_remark(note)) == want

@@ -105,3 +105,33 @@ def test_ordering_from_the_menu(text: str, menu_no: int | None) -> None:
 
 def test_a_range_after_dian_is_not_a_menu_number() -> None:
     assert parse("点3-4个焊工来支援一下", NOW).intent != "menu_order"
+
+
+@pytest.mark.parametrize(("text", "intent", "order_no"), [
+    ("接单一", "claim", 1), ("查询十二", "query", 12), ("评价 三号 满意", "rate", 3),
+    ("协助 #6号", "assist", 6), ("接 6号单", "claim", 6), ("办结二十一 已解决", "complete", 21),
+    ("6号单什么情况了", "query", 6), ("#6 进度怎么样", "query", 6),
+    ("九号单有人接了没", "query", 9),
+    ("7号单不用了", "cancel", 7), ("十九号那个单子撤了吧", "cancel", 19),
+])
+def test_order_numbers_as_people_write_them(text: str, intent: str, order_no: int) -> None:
+    p = parse(text, NOW)
+    assert (p.intent, p.order_no, p.is_request) == (intent, order_no, False)
+
+
+@pytest.mark.parametrize("text", ["接一下电话", "查一下原因", "评价一下张师傅"])
+def test_a_word_number_must_stand_alone(text: str) -> None:
+    assert parse(text, NOW).order_no is None
+
+
+@pytest.mark.parametrize("text", ["上次那个师傅还没来啊", "昨天报的那个怎么还没人接",
+                                  "我们那个单进度怎么样了"])
+def test_asking_after_ones_own_orders(text: str) -> None:
+    p = parse(text, NOW)
+    assert (p.intent, p.is_request) == ("my_orders", False)
+
+
+@pytest.mark.parametrize("text", ["点单", "点单：", "我要点单", "@匠心点单 点单"])
+def test_a_bare_order_word_opens_nothing(text: str) -> None:
+    p = parse(text, NOW)
+    assert not p.is_request and p.bare_order

@@ -69,6 +69,32 @@ def test_no_deadline(text: str) -> None:
     assert parse_deadline(text, WED) is None
 
 
+@pytest.mark.parametrize(("text", "want"), [
+    ("明天之前", date(2026, 5, 7)),
+    ("后天上午前", date(2026, 5, 8)),
+    ("7月1日前", date(2026, 7, 1)),
+    ("下下周四", date(2026, 5, 21)),
+    ("月中", date(2026, 5, 15)),
+    ("端午前", date(2026, 6, 18)),  # 2026: 6月19日–21日 off
+    ("中秋前", date(2026, 9, 24)),  # 2026: 9月25日–27日 off
+    ("端午后一周内", date(2026, 6, 28)),  # the last day off, then seven days
+    ("国庆后两周内", date(2026, 10, 21)),
+    ("五一后一周内", date(2026, 5, 12)),  # 五一 ended yesterday: this one, not next year's
+    ("节后10天内", date(2026, 5, 15)),
+    ("节前", date(2026, 6, 18)),  # the next holiday is 端午
+    ("春节前", date(2027, 2, 5)),  # the calendar knows no 2027 yet: the festival day
+    ("年前", date(2027, 2, 5)),
+    ("元旦后一周内", date(2027, 1, 8)),
+])
+def test_holidays_and_spoken_spans(text: str, want: date) -> None:
+    assert parse_deadline(text, WED) == want
+
+
+@pytest.mark.parametrize("text", ["节后来就行", "国庆以后", "中秋以后安排就行", "端午后再说"])
+def test_an_earliest_start_is_no_deadline(text: str) -> None:
+    assert parse_deadline(text, WED) is None
+
+
 def test_a_start_date_is_skipped_for_the_deadline() -> None:
     assert parse_deadline("月底之后再来，下周五前给个答复", WED) == date(2026, 5, 15)
 

@@ -53,6 +53,22 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("我是绍兴中恒建设集团有限公司综合办的", "绍兴中恒建设集团有限公司"),  # not …集团
     ("瑞安市塘下镇总工会拟在辖区开展法律进企业活动", "瑞安市塘下镇总工会"),
     ("婺城区汤溪镇 我叫汪水根 13506661234", None),  # a person, not a firm
+    # Step 13: the place before a description, a name given after it, more kinds of firm
+    ("建德梅城镇一家竹制品厂，刨花板开裂", "建德梅城镇一家竹制品厂"),
+    ("我们是淳安汾口镇的一家高山蔬菜合作社", "淳安汾口镇的一家高山蔬菜合作社"),
+    ("点单：温州瓯海一家做锁具的公司", "温州瓯海一家做锁具的公司"),
+    ("宁波镇海一家做仪表的企业，温控不稳", "宁波镇海一家做仪表的企业"),
+    ("天台一家橡胶厂，硫化机温度不稳", "天台一家橡胶厂"),  # 天台 begins the clause: a place
+    ("湖州吴兴一家鞋袜企业想请老师", "湖州吴兴一家鞋袜企业"),
+    ("宁海西店一家模具厂想请师傅", "宁海西店一家模具厂"),  # a town after its county
+    ("钱塘江边一家船厂反映，焊缝开裂", "钱塘江边一家船厂"),
+    ("上城区一家连锁药店想请药师讲课", "上城区一家连锁药店"),
+    ("松阳一家茶企想做直播培训", "松阳一家茶企"),
+    ("我们是永康一家电动工具厂叫群力电器我们想请人来看看", "群力电器"),
+    ("转发：【余姚市总工会】梁弄镇一家农家乐反映，厨房油烟大", "梁弄镇一家农家乐"),
+    ("我在海盐一家紧固件厂上班，厂里拖欠加班费", None),  # where a worker works
+    ("我是柯桥一家印染厂的挡车工，手被烫伤了", None),
+    ("我是柯桥一家印染厂的王工，染色色差大", "柯桥一家印染厂"),  # an engineer speaks for it
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -79,6 +95,13 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("我是海宁博衡精工的小林，PLC通讯老掉线", "小林"),
     ("我是湖墅街道的社区网格员小杨，楼道电线老化", "小杨"),
     ("我是长兴和平镇养甲鱼的 塘里甲鱼浮头", None),  # no name given
+    # Step 13: English names, a title after a department, 联系我X, a name in voice input
+    ("联系人：Amy徐 13906731234", "Amy徐"), ("联系人 徐Amy 13906731234", "徐Amy"),
+    ("有问题请找人事部Linda", "Linda"), ("电话很急 Jack周 13906731234", "Jack周"),
+    ("周Jack 13906731234", "周Jack"), ("现场联系人：车间主任叶师傅，0573-82231234", "叶师傅"),
+    ("我是诸暨一家水泵厂的生产部长老楼，叶轮磨损快", "老楼"),
+    ("有事联系我小钟就行 13906731234", "小钟"),
+    ("点单 我叫汤建明 是桐乡一家羊毛衫厂的 横机老是断针 想请师傅", "汤建明"),
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)
@@ -90,6 +113,8 @@ def test_contact(text: str, want: str | None) -> None:
     ("瑞安", "浙江省温州市瑞安市"), ("杭州萧山", "浙江省杭州市萧山区"), ("湖州", "浙江省湖州市"),
     ("织里童装", "浙江省湖州市吴兴区"),
     ("天台漏水", None), ("天台县", "浙江省台州市天台县"), ("景宁", "浙江省丽水市景宁畲族自治县"),
+    ("天台一家橡胶厂", "浙江省台州市天台县"), ("江山这边有个厂", "浙江省衢州市江山市"),
+    ("杭州滨江的一家公司", "浙江省杭州市滨江区"), ("大好江山", None), ("楼顶天台上漏水", None),
 ])
 def test_region(text: str, want: str | None) -> None:
     assert find_region(normalize(text)) == want
@@ -129,6 +154,21 @@ def test_summary_strips_boilerplate() -> None:
     p = parse("点单：我们是德清一家钢构企业，不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导。"
               "联系人吴经理 13867201234，下周三前", NOW)
     assert p.summary == "不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导"
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("各位领导好，我是海盐一家标准件厂的陆经理，我们公司主要做高强度螺栓，最近热处理后硬度不均，"
+     "想请热处理师傅明天上午来厂看看", "最近热处理后硬度不均，想请热处理师傅明天上午来厂看看"),
+    ("点但：空压机排气温度高，老是停机", "空压机排气温度高，老是停机"),  # an input slip of 点单
+    ("点单：@匠心点单 明天上午请电工师傅来看看配电柜跳闸", "明天上午请电工师傅来看看配电柜跳闸"),
+    ("点单 师傅们好 打扰了 我们是余姚一家模具厂 模具寿命短 想请师傅看看",
+     "模具寿命短 想请师傅看看"),  # voice input: spaces for commas
+    ("点单：配电柜跳闸，希望下周三前能来", "配电柜跳闸"),  # the 期限 line says when
+    ("点单：您好！我们合作社主要种白茶，今年茶苗发黄，想请农技专家看看",
+     "今年茶苗发黄，想请农技专家看看"),
+])
+def test_summary_says_the_problem(text: str, want: str) -> None:
+    assert parse(text, NOW).summary == want
 
 
 def test_summary_leaves_out_a_call_for_attention() -> None:

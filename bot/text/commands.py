@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.text.cnnum import cn_int
 from bot.text.lexicon import words
 
 
@@ -41,7 +42,29 @@ _BARE_OK = {"claim", "release", "progress", "complete", "rate", "cancel", "suppl
 _NEED_NUMBER = {"接", "查", "查看", "完成", "参与", "支援", "放弃", "取消", "预约", "约定", "跟进",
                 "退回", "撤回", "一起去", "追加", "排期", "转单", "进度", "打分"}
 _KW_RE = re.compile("|".join(sorted(map(re.escape, _KEYWORDS), key=len, reverse=True)))
-_NUMBER = re.compile(r"\s*[:：]?\s*(?:#|No\.?|NO\.?|第|单号)?\s*(\d{1,7})(?!\d)\s*(?:号单|号|单)?")
+_NUMBER = re.compile(
+    r"\s*[:：]?\s*(?:#|No\.?|NO\.?|第|单号)?\s*"
+    # 12, or in words (接单一, 查询十二, 评价 三号): then it must end there (not 接一下)
+    r"(\d{1,7}(?!\d)|[零〇一二两三四五六七八九十百]{1,4}(?=$|[\s,，.。:：!！?？#号单]))"
+    r"\s*(?:号单|号|单)?")
+# 6号单什么情况了, #6 进度怎么样, 六号单的师傅到了没有: the state of a numbered order.
+_ORDER_REF = (r"^#?\s*(\d{1,7}|[一二两三四五六七八九十百]{1,4})\s*(?:号单|号|单|号的单)?(?:子)?\s*"
+              r"(?:的|那个|这个)?")
+_STATUS = re.compile(
+    _ORDER_REF + r"[^。!！]{0,12}?(?:什么情况|啥情况|情况(?:怎么样|如何)|怎么样了?|咋样了?|进度|"
+    r"进展|"
+    r"到哪(?:一步|步)?了?|谁接|有人接|接了没|到了没|来了没|处理(?:得)?怎么样|办得怎么样|好了没)")
+# 7号单不用了, 19号那个单子撤了吧: the requester withdrawing it.
+_WITHDRAW = re.compile(
+    _ORDER_REF + r"[^。!！]{0,8}?(?:不用了|不需要了|撤了|撤掉|撤销|取消|作废|不要了)")
+# 上次那个师傅还没来啊, 昨天报的那个怎么还没人接, 我们那个单进度怎么样了: the sender's own orders.
+_MY_STATUS = re.compile(
+    r"^(?:请问|那个|诶|哎)?[,，\s]*(?:我们|我|咱们|我们厂|我们公司)?(?:上次|上回|之前|前几天|昨天|前天|"
+    r"上周|刚才|早上|今天)?(?:报|点|发|提|提交)?的?(?:那个|那几个|这个)?(?:单子?|需求|点单)?"
+    r"[^。!！]{0,12}?(?:进度|到哪(?:一步|步)?了?|什么情况|怎么样了|还没(?:有)?(?:人)?(?:来|接|到)|"
+    r"没人接|发出去|没看到编号|有人接了?吗)")
+_MY_HINT = re.compile(r"(?:上次|上回|之前|昨天|前天|前几天|上周|刚才|我们那个|我们厂报|我报|我们报|"
+                      r"我点|我们点|报的|点的)")
 _LEAD = re.compile(r"^(?:好的|好|收到|OK|ok|嗯嗯?)[,，。.!！\s]+")
 _NUMBER_FIRST_CLAIM = re.compile(
     r"^#?\s*(\d{1,7})\s*(?:号单|号|单)?\s*[,，]?\s*(?:我来?接了?|我认领|接单|认领|我来)[!！。.]*$"
@@ -51,10 +74,11 @@ _BARE_CLAIM = re.compile(
 )
 _MY = re.compile(r"^(?:我的单|我的点单|我的订单|我接的单|我的工单|我的任务|我的服务单|我点的单)")
 _OPEN = re.compile(
-    r"^(?:待接单|待认领|未接单|待接的单|还有哪些单|有哪些单|有什么单|可接的单|没人接的单)"
+    r"^(?:现在|目前|请问)?(?:还有)?(?:待接单|待认领|未接单|待接的单|哪些单|哪些待接|有哪些单|有什么单|"
+    r"可接的单|没人接的单|哪些点单没人接)"
 )
 _MENU = re.compile(
-    r"^(?:看下|看一下|看看|查看|发一下|发下|给我看看|我要看|请发|调出)?\s*"
+    r"^(?:把|麻烦把|请把)?(?:看下|看一下|看看|查看|发一下|发下|给我看看|我要看|请发|调出)?\s*"
     r"(?:服务清单|服务目录|服务菜单|服务项目|技术服务清单|清单)\s*[:：]?\s*(.*)$", re.S
 )
 _MENU_ORDER = re.compile(
@@ -64,7 +88,8 @@ _MENU_ORDER = re.compile(
     r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！]|--)"
 )
 # 清单里第2项: an item of the menu named by its position, without a verb
-_MENU_ITEM = re.compile(r"^(?:从|在)?(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?"
+_MENU_ITEM = re.compile(r"^(?:我要点|我想点|要点|想点|点)?(?:从|在)?"
+                        r"(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?"
                         r"\s*第\s*(\d{1,3})\s*(?:项|个|号)(?![^，。,.\n]{0,12}[?？吗])")
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
                 "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",
@@ -90,6 +115,17 @@ def is_help(body: str) -> bool:
     return len(core) <= 20 and any(p in core for p in words("help", "phrases"))
 
 
+def _numbered(text: str, off: int) -> Command | None:
+    """6号单什么情况了 (query), 7号单不用了 (cancel): a message that starts with an order."""
+    for pattern, intent in ((_WITHDRAW, "cancel"), (_STATUS, "query")):
+        m = pattern.match(text)
+        no = cn_int(m.group(1)) if m else None
+        if m and no:
+            rest = text[m.end():].strip(" ,，:：;；")
+            return Command(intent, no, rest if intent == "cancel" else "", off + m.end())
+    return None
+
+
 def read_command(body: str) -> Command | None:
     """The command a message gives, or None when it is not one (then it may be a request)."""
     if body.startswith(("/", "／")):
@@ -103,6 +139,11 @@ def read_command(body: str) -> Command | None:
     if m:
         return Command("claim", int(m.group(1)))
     if _MY.match(text):
+        return Command("my_orders")
+    numbered = _numbered(text, off)
+    if numbered is not None:
+        return numbered
+    if _MY_STATUS.match(text) and _MY_HINT.search(text):
         return Command("my_orders")
     if _OPEN.match(text):
         return Command("open_orders")
@@ -121,10 +162,10 @@ def read_command(body: str) -> Command | None:
         return None
     kw, intent = k.group(), _KEYWORDS[k.group()]
     n = _NUMBER.match(text, k.end())
-    if n:
+    no = cn_int(n.group(1)) if n else None
+    if n and no is not None:
         rest_at = n.end()
-        return Command(intent, int(n.group(1)), text[rest_at:].strip(" ,，:：;；"),
-                       off + rest_at)
+        return Command(intent, no, text[rest_at:].strip(" ,，:：;；"), off + rest_at)
     after = text[k.end():k.end() + 1]
     if kw in _NEED_NUMBER or intent not in _BARE_OK:
         return None

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import cache
 
 from bot.text.form import LABELS
 from bot.text.lexicon import taxonomy, words
 from bot.text.people import name_at
-from bot.text.regions import region_index
+from bot.text.regions import field_index, region_index
 
 _NAME_CHAR = r"[\u4e00-\u9fffA-Za-z0-9()（）&·]"
 # Words after which a name starts: 我们是|来自 X有限公司.
@@ -32,9 +33,11 @@ _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那�
 _DESCRIPTIVE = re.compile(
     r"(一家|一个|某|这家|一所)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
     r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
-    r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院)"
+    r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店|超市|商场|酒店|饭店"
+    r"|餐馆|餐厅|民宿|农家乐|物业|车队|企(?!业))"
     r"(?![房里区长家内])"
 )
+_MORE_SUFFIX = re.compile(r"(?:专业合作社|合作社|有限公司|公司|企业|集团)")
 # A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
 # Words that end the name of a development zone or industrial park.
 _ZONE_WORDS = "开发区|经开区|高新区|工业园区|工业园|工业区|园区"
@@ -44,6 +47,8 @@ _FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a long
 # 我们是…的小厂，叫顺达五金: the name given after the description.
 _CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂)[,，]?\s*(?:名字|名)?叫\s*"
                      r"([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?=[\s,，。.!！;；]|$)")
+_CALLED_RUN = re.compile(r"(?:厂|公司|企业|作坊|工厂)(?:名字|名)?叫"
+                         r"([\u4e00-\u9fffA-Za-z0-9]{2,12})")
 # Separators around a name set off by spaces (温岭泽国 新锐泵业 林师傅 139…).
 _TOKEN = re.compile(r"\S+")
 _ZONE = f"镇|乡|街道|[\u4e00-\u9fff]{{0,4}}?(?:经济技术开发区|经济开发区|{_ZONE_WORDS}|新区)"
@@ -101,28 +106,104 @@ def _cut_left(run: str) -> tuple[str, bool]:
 
 
 def _with_place(norm: str, start: int) -> int:
-    """Extend a description left over the place names right before it (宁波北仑(的)一家…)."""
-    pattern, _ = region_index()
-    moved = True
+    """Extend a description left over the place right before it: 宁波北仑(的)一家…, 淳安千岛湖镇
+    一家…, 杭州滨江一家… (a county's short name after its city), 临海头门港一家… (a locality
+    after a known place), 富春江边一家…"""
     if start > 2 and norm[start - 1] == "的":
         got = _with_place(norm, start - 1)
         if got < start - 1:
             return got
     town = _TOWN.search(norm, 0, start)
     if town:
-        start = town.start()
+        start = _town_start(norm, town.start())
+    placed = _over_places(norm, start)
+    if placed < start or town:
+        return placed
+    for k in (1, 2, 3):  # 临海头门港: a short locality after a known place
+        tail = norm[start - k:start]
+        if k <= start and _CJK_RUN.fullmatch(tail) and not set(tail) & _NOT_LOCALITY:
+            placed = _over_places(norm, start - k)
+            if placed < start - k:
+                return placed
+    near = _LOCATIVE.search(norm, 0, start)
+    return near.start() if near else start
+
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_NOT_LOCALITY = set("的是在我们这那有个想要请找做搞和与及或也都就还从给为把被让家位里边")
+# 富春江边, 高铁站旁, 工业园附近: a place described, set off by a clause mark or a bracket.
+_LOCATIVE = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,5}(?:边|旁|附近|一带)$")
+
+
+def _town_start(norm: str, at: int) -> int:
+    """Where a town's own name begins when a place runs into it (淳安千岛湖镇: 千岛湖镇)."""
+    pattern, _ = region_index()
+    for t in (at + 1, at + 2):
+        if any(pattern.fullmatch(norm, t - n, t) for n in range(2, 8) if t - n < at and t - n >= 0):
+            return t
+    return at
+
+
+def _over_places(norm: str, start: int) -> int:
+    """Move start left over the place names that end right there (宁波北仑, 杭州滨江, 普陀沈家门).
+
+    A short name that is also a word (天台, 滨江) counts next to a full place name or where a
+    clause begins."""
+    strict, _ = region_index()
+    loose, _ = field_index()
+    at, sure = start, False
+    moved = True
     while moved:
         moved = False
         for length in range(7, 1, -1):
-            i = start - length
-            if i >= 0 and pattern.fullmatch(norm, i, start):
-                start, moved = i, True
+            i = at - length
+            if i >= 0 and loose.fullmatch(norm, i, at):
+                sure = sure or bool(strict.fullmatch(norm, i, at))
+                at, moved = i, True
                 break
+    if at < start and (sure or at == 0 or not _CJK.match(norm[at - 1]) or norm[at - 1] in "是在"):
+        return at
     return start
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def find_enterprise(norm: str) -> str | None:
-    """The enterprise the message names, or None (我司, 我们厂, 本公司 are not names)."""
+    """The enterprise the message names, or None (我司, 我们厂, 本公司 are not names).
+
+    A union (富阳区总工会 forwarding a request) counts only when no firm is named; the place
+    a worker works at (我在一家鞋厂上班) is no enterprise asking for a service.
+    """
+    union = None
+    for name, start, end in _candidates(norm):
+        if _works_there(norm, start, end):
+            continue
+        if not name.endswith("工会"):
+            return name
+        union = union or name
+    return union
+
+
+# The sender works there (我在温岭一家鞋厂上班, 我是嵊州一家领带厂的挡车工): that is no order
+# from the enterprise.
+_WORKER_BEFORE = re.compile(r"我(?:现在|之前|以前|原来|目前|一直)?在$")
+_SELF_BEFORE = re.compile(r"我是$")
+_WORKER_JOB = re.compile(r"的([\u4e00-\u9fff]{0,4}?(?:工|司机|工人|员工|职工|学徒|保安|保洁|营业员"
+                         r"|操作员|店员|收银员|服务员))(?![\u4e00-\u9fff])")
+
+
+def _works_there(norm: str, start: int, end: int) -> bool:
+    before = norm[max(0, start - 6):start]
+    if _WORKER_BEFORE.search(before):
+        return True
+    job = _WORKER_JOB.match(norm, end)
+    return bool(_SELF_BEFORE.search(before) and job and name_at(norm, job.start(1), strong=False)
+                != job.group(1))  # 的王工 is a person, 的挡车工 a job
+
+
+def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
+    """Every enterprise name the text gives, in the order the rules trust them."""
     for m in _suffix_re().finditer(norm):
         suffix = m.group()
         nxt = norm[m.end():m.end() + 1]
@@ -146,7 +227,7 @@ def find_enterprise(norm: str) -> str | None:
             continue
         if len(suffix) == 1 and run[-1] in _BAD_BEFORE_SUFFIX:
             continue
-        if any(run.startswith(g) for g in ("一家", "一个", "某", "这家", "那家")):
+        if run.startswith("某") or any(g in run for g in ("一家", "一个", "这家", "那家")):
             continue  # a description, handled below
         if len(run) < 2 and suffix not in ("有限公司", "股份有限公司", "有限责任公司", "集团"):
             continue
@@ -156,23 +237,43 @@ def find_enterprise(norm: str) -> str | None:
             continue  # 乐主席(厂工会): a note in brackets, not a name
         if _ends_in_place(norm, m.end()):
             continue  # 东阳横店: the suffix is part of a place name
-        return run + suffix
+        lead = _places_re().match(run)
+        if len(suffix) == 1 and lead and len(run) - lead.end() <= 1:
+            continue  # 宁海西店: a town after its county, not a shop
+        yield run + suffix, m.start() - len(run), m.end()
     for m2 in _trade_re().finditer(norm):
         name = m2.group(1)
         if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and not any(
                 w in name for w in ("的", "一家", "一个", "做", "搞")):
-            return name  # 我们是华星纺织, not 我们是永康一家做五金(的小厂)
-    called = _CALLED.search(norm)
-    if called and called.group(1) not in _GENERIC_NAMES:
-        return called.group(1)
+            yield name, m2.start(1), m2.end(1)  # not 我们是永康一家做五金(的小厂)
+    called = _called(norm)
+    if called:
+        yield called
     spaced = _after_place(norm)
     if spaced:
-        return spaced
+        yield spaced, norm.find(spaced), norm.find(spaced) + len(spaced)
     for m3 in _DESCRIPTIVE.finditer(norm):
         start = _with_place(norm, m3.start())
         if len(m3.group(2)) < 2 and start == m3.start():
             continue  # 一家小企业: a description only with a place (上虞区一家小企业)
-        return norm[start:m3.end()]
+        more = _MORE_SUFFIX.match(norm, m3.end())  # 一家农家乐合作社
+        end = more.end() if more else m3.end()
+        yield norm[start:end], start, end
+
+
+def _called(norm: str) -> tuple[str, int, int] | None:
+    """The name given after a description: 一家眼镜厂，叫明视光学 (a spoken message may run on:
+    …叫明视光学老板让我问, so a trade word may end it)."""
+    m = _CALLED.search(norm)
+    if m and m.group(1) not in _GENERIC_NAMES and not set(m.group(1)) & set("想要请找让需我的"):
+        return m.group(1), m.start(), m.end(1)
+    m = _CALLED_RUN.search(norm)
+    if not m:
+        return None
+    run = m.group(1)
+    for end in range(len(run), 1, -1):
+        if run[:end].endswith(_trade_ends()) and run[:end] not in _generic_trades():
+            return run[:end], m.start(), m.start(1) + end
     return None
 
 

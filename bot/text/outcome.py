@@ -100,3 +100,23 @@ def read_rating(text: str) -> tuple[str | None, int | None]:
     if stars is not None:
         return ("满意" if stars >= 4 else "基本满意" if stars == 3 else "不满意"), stars
     return None, None
+
+
+_MODE_WORD = re.compile(r"(?<![\u4e00-\u9fff])(?:现场|线上|远程|上门)(?:服务|指导)?"
+                        r"(?![\u4e00-\u9fff])")
+_LABEL = re.compile(r"(?:总结|备注|说明|情况|成效|结果)\s*[:：]")
+_FIELDS = (re.compile(_RESULT.pattern + "了?"), _SUGGEST,
+           re.compile(r"(?:服务|时长|用时|历时|耗时|共计|共)?\s*(?:" + _HOURS.pattern + ")"),
+           _PEOPLE, _MODE_WORD, _LABEL)
+_LEFTOVER = re.compile(r"^[\s,，。.;；、:：]+|[\s,，;；、:：]+$")
+
+
+def outcome_remark(text: str) -> str:
+    """What a 办结 note says beyond its fields: `已解决 建议3条 服务2小时 现场 总结：更换了密封圈`
+    → 更换了密封圈."""
+    rest = text
+    for pattern in _FIELDS:
+        rest = pattern.sub(" ", rest)
+    rest = re.sub(r"\s*([,，。;；、])(?:\s*[,，。;；、])*\s*", r"\1", rest)
+    rest = re.sub(r"\s+", "，", rest.strip())
+    return _LEFTOVER.sub("", rest)

@@ -20,7 +20,7 @@ from bot.text.phone_mask import mask_phones as mask_phones
 from bot.text.phones import find_phones
 from bot.text.regions import find_region
 from bot.text.request import classify
-from bot.text.summary import clip_summary, problem_text
+from bot.text.summary import clip_summary, problem_text, time_clause
 from bot.text.taxonomy import find_category, find_service_type
 
 INTENTS = (
@@ -37,6 +37,7 @@ class Parsed:
     intent: str = "other"
     is_request: bool = False
     unsure: bool = False
+    bare_order: bool = False  # 点单 alone: the bot asks what the problem is
     order_no: int | None = None
     enterprise: str | None = None
     contact: str | None = None
@@ -133,7 +134,9 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
         if dm:
             deadline = dm.value
             tail = _AFTER_DEADLINE.match(body[dm.end:])
-            drop.append((dm.start, dm.end + (tail.end() if tail else 0)))
+            own = time_clause(body, dm.start, dm.end + (tail.end() if tail else 0))
+            if own:
+                drop.append(own)  # 期限 says it; 明天上午来厂指导 keeps it
 
     location = form["location"][0] if "location" in form else None
     region = (find_region(location) if location else None) or find_region(body)
@@ -161,12 +164,33 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
     else:
         whole = problem_text(original[start:start + len(body)], body, drop, problem, enterprise)
         summary = clip_summary(whole) if whole else None
+    segment = original[start:start + len(body)]
     return {
-        "enterprise": enterprise, "contact": contact, "phone": phones[0] if phones else None,
+        "enterprise": _as_written(enterprise, body, segment),
+        "contact": _as_written(contact, body, segment),
+        "phone": phones[0] if phones else None,
         "phones": phones, "deadline": deadline, "urgent": urgent, "category": category,
         "service_type": service_type, "region": region, "summary": summary, "problem": whole,
         "location": location,
     }
+
+
+# What a blank form to copy holds instead of values: XXX, 某某, ***, ……
+_PLACEHOLDER = re.compile(r"^\s*(?:[xX×*＊_＿]{2,}|某+|某某.*|\.{3,}|…+|（\s*）|\(\s*\))\s*$")
+
+
+def _template(form: dict[str, tuple[str, int]]) -> bool:
+    """A format to copy (单位：XXX 问题：XXX …), not an order: two fields or more are blanks."""
+    return sum(1 for value, _at in form.values() if _PLACEHOLDER.match(value)) >= 2
+
+
+def _as_written(value: str | None, body: str, segment: str) -> str | None:
+    """A field read from the normalised text, as the message wrote it (鄭經理, not 郑经理):
+    normalising keeps positions, so the same span of the original holds it."""
+    if not value or segment == body:
+        return value
+    i = body.find(value)
+    return segment[i:i + len(value)] if i >= 0 else value
 
 
 def _from_command(cmd: Command, original: str, norm: str, start: int, now: datetime) -> Parsed:
@@ -216,6 +240,8 @@ def _parse(text: str, now: datetime) -> Parsed:
     if cmd is not None:
         return _from_command(cmd, text, norm, start, now)
     form = parse_form(body)
+    if form and _template(form):  # a format to copy: a notice, not an order
+        return Parsed()
     if form and is_form(form):
         return Parsed(intent="new_order", is_request=True,
                       **_fields(text, norm, start, now, "new_order"))
@@ -223,4 +249,4 @@ def _parse(text: str, now: datetime) -> Parsed:
     if signal.is_request:
         return Parsed(intent="new_order", is_request=True,
                       **_fields(text, norm, start, now, "new_order"))
-    return Parsed(unsure=signal.unsure)
+    return Parsed(unsure=signal.unsure, bare_order=signal.bare)

@@ -21,7 +21,7 @@ _NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和�
               "全总", "费工", "车队长", "项目",
               "古董", "应工", "单工", "关工", "文工", "石工", "木工", "党工", "司工", "计工",
               "农工", "金工", "小时", "小于", "老于", "小米", "老化", "老成", "小成", "老实",
-              "小康", "老牛", "小牛",
+              "小康", "老牛", "小牛", "师傅", "师父", "老乡",
               "老黄", "老师", "老是", "小心", "小型", "小批", "老总", "老板", "老旧", "小组",
               "原因", "方法", "方案", "时间", "高手", "高温", "高压", "高速", "高效", "高级",
               "金属",
@@ -44,14 +44,18 @@ _TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部�
 _SELF_WORDS = "我是|本人是|我叫"
 _SELF = re.compile(f"(?:{_SELF_WORDS})[^,，。;；!！?？\n]*$")
 # A role, then the person's name, in a self-introduction: 我是锦达家纺的技术主管刘涛.
-_ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板"
+_ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板|部长|科长"
+                   r"|处长|所长|站长|场长|社长|院长|校长|董事长|总经理|书记|主席"
                    r"|养殖户|种植户|农户|果农|茶农|车队长|队长|网格员|专员|文员|干事|社工)"
                    r"(?=[\u4e00-\u9fff])")
 # A department or role between 联系人 and the name.
-_DEPT = re.compile(r"[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|车间|班组)(?=[\u4e00-\u9fff])"
-                   r"|(?:车队长|项目经理|工会主席|队长|组长|班长)(?=[\u4e00-\u9fff])")
+_HEAD = r"(?:主任|经理|主管|部长|科长|处长|厂长|车队长|项目经理|工会主席|队长|组长|班长)"
+_DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组)|[\u4e00-\u9fff]{0,4}?车间)"
+                   f"{_HEAD}?|{_HEAD})"
+                   r"(?=[\u4e00-\u9fffA-Z])")
 _INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我")
-_CLAUSE_END = re.compile(r"[,，。.;；!！?？\n]")
+# A clause ends at a mark, or at a space in voice input (我叫陈立新 是象山一家…).
+_CLAUSE_END = re.compile(r"[,，。.;；!！?？\s]")
 _WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
 _BLOCK_BEFORE = ("想", "要", "去", "帮我", "帮忙", "请", "邀请", "让", "派", "个", "位", "的")
 
@@ -125,10 +129,26 @@ def name_at(text: str, i: int, strong: bool) -> str | None:
         if given and cand not in _NOT_NAMES and cand[:2] not in _NOT_NAMES:
             return cand
     if strong:
-        m2 = re.match(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?", rest)
-        if m2:
-            return m2.group().strip()
+        return latin_name(text, i)
     return None
+
+
+_LATIN = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
+
+
+def latin_name(text: str, i: int) -> str | None:
+    """An English name at text[i], with a surname before or after it: Coco, Lily陈, 王Tony."""
+    sn = _surname_at(text, i)
+    if sn:
+        m = _LATIN.match(text, i + len(sn))
+        return sn + m.group() if m and not _CJK.match(text[m.end():m.end() + 1] or "x") else None
+    m = _LATIN.match(text, i)
+    if not m:
+        return None
+    after = _surname_at(text, m.end())
+    if after and len(after) == 1 and not _CJK.match(text[m.end() + 1:m.end() + 2] or "x"):
+        return m.group() + after  # Lily陈, not Lily 陈述
+    return m.group()
 
 
 def _boundary_before(text: str, i: int) -> bool:
@@ -144,15 +164,17 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
             continue
         if cue == "问" and norm[m.end():m.end() + 1] not in surnames() | {"老", "小"}:
             continue
-        name = name_at(norm, m.end(), strong=not weak)
+        at = m.end()
+        if norm[at:at + 1] == "我" and cue in ("联系", "找", "打给"):
+            at += 1  # 联系我小郑就行
+        name = name_at(norm, at, strong=not weak)
         if name and name not in _NOT_NAMES:
             return name
-        if not weak:  # 联系人 车队长邬国强 / 技术部金工 / 项目经理陶经理
-            pre = _DEPT.match(norm, m.end())
-            if pre:
-                name = name_at(norm, pre.end(), strong=True)
-                if name and name not in _NOT_NAMES:
-                    return name
+        pre = _DEPT.match(norm, at)  # 联系人 车队长邬国强 / 技术部金工 / 找培训部Coco
+        if pre and (not weak or pre.group().endswith(("部", "科", "处", "室", "办"))):
+            named = name_at(norm, pre.end(), strong=True)
+            if named:
+                return named  # after a department, 金工 is a person
         if name:
             return name
         if not weak:  # 联系人：设备科 王科长 / 联系人 IT 主管 Kevin
@@ -161,9 +183,10 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
                 if name:
                     return name
     for m in _INTRO_CUE.finditer(norm):  # 我是…人事部的周敏, 我叫钱阿根, 我是朱大叔
-        end = _CLAUSE_END.search(norm, m.end())
+        begin = m.end() + len(norm[m.end():]) - len(norm[m.end():].lstrip())
+        end = _CLAUSE_END.search(norm, begin)
         stop = end.start() if end else len(norm)
-        starts = [m.end()] + [i + 1 for i in range(m.end(), stop) if norm[i] == "的"]
+        starts = [begin] + [i + 1 for i in range(begin, stop) if norm[i] == "的"]
         for at in reversed(starts):
             name = name_at(norm, at, strong=True)
             after = norm[at + len(name):at + len(name) + 1] if name else ""
@@ -201,6 +224,12 @@ def name_near_phone(norm: str, p: PhoneMatch) -> str | None:
     before = re.sub(r"(?:电话|手机|手机号|联系电话|电话号码|号码|tel|Tel|TEL|☎|📞)?\s*[:：]?\s*$",
     "",
                     before)
+    latin = re.search(r"(?<![A-Za-z\u4e00-\u9fff])[\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?\s*$",
+                      before)
+    if latin:
+        found = latin_name(before, latin.start())
+        if found and before[latin.start():].strip() == found:
+            return found  # Tony王 1351697…, 王Tony 137…
     for length in (4, 3, 2):
         if len(before) < length:
             continue

@@ -43,8 +43,9 @@ _NOT_PHONE = re.compile(
 )
 NON_DIGIT = re.compile(r"\D")
 # A number read out digit by digit (voice input: 一三九五八…): the same positions, in digits.
-_SPOKEN_RUN = re.compile(r"[零〇幺一二三四五六七八九]{7,}")
-_SPOKEN = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
+# Read out in groups, a space may fall between digits (幺三五 七二八 五四…).
+_SPOKEN_RUN = re.compile(r"[零〇洞幺一二三四五六七八九](?: ?[零〇洞幺一二三四五六七八九]){6,}")
+_SPOKEN = str.maketrans("零〇洞幺一二三四五六七八九", "0001123456789")
 
 
 def _digits_spoken(norm: str) -> str:

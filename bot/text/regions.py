@@ -23,7 +23,11 @@ def region_index() -> tuple[re.Pattern[str], dict[str, Region]]:
 
 
 def find_region(norm: str) -> str | None:
-    """The most specific region named in the text (county over city over province), first wins."""
+    """The most specific region named in the text (county over city over province), first wins.
+
+    A short name that is also a word (天台, 江山, 滨江) counts as a place right after a known
+    place (杭州滨江) or where a clause begins and a description follows (江山一家木门厂,
+    江山这边)."""
     pattern, by_name = region_index()
     best: Region | None = None
     for m in pattern.finditer(norm):
@@ -32,7 +36,32 @@ def find_region(norm: str) -> str | None:
             best = r
             if r.level == 2:
                 break
+    if best is None or best.level < 2:
+        short = _short_place(norm, pattern)
+        if short and (best is None or short.path.startswith(best.path)):
+            best = short
     return best.path if best else None
+
+
+_AFTER_SHORT = re.compile(r"(?:一家|一个|某|这边|那边|这里|的|区|县|市|\s|[,，。.;；:：!！?？]|$)")
+
+
+def _short_place(norm: str, strict: re.Pattern[str]) -> Region | None:
+    """A county's short name that is also a common word, where it can only be a place."""
+    loose, by_name = field_index()
+    for m in loose.finditer(norm):
+        r, alias = by_name[m.group()]
+        if alias or r.level < 2 or strict.fullmatch(m.group()):
+            continue
+        i = m.start()
+        after_place = any(strict.fullmatch(norm, i - n, i) for n in range(2, 5) if i - n >= 0)
+        at_start = i == 0 or not _CJK.match(norm[i - 1]) or norm[i - 1] in "是在"
+        if after_place or (at_start and _AFTER_SHORT.match(norm, m.end())):
+            return r
+    return None
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 # Province-level names outside the gazetteer (which holds Zhejiang only): a 地区 starting with

@@ -29,9 +29,24 @@ _ABOUT_SERVICE = re.compile(
     r"(?:点单|求助)(?:是|要不要|需不需要|需要|要|收费|免费|有没有|能不能|可以|的流程|的规则|有什么"
     r"|之后|以后|了以后|了之后|完|一般|多久)"
     r"[^，。,.!！]{0,16}[?？吗]"
-    r"|(?:怎么|如何|怎样)(?:取消|撤销|撤回|修改|改)(?:点单|订单|点的单)")
+    r"|(?:怎么|如何|怎样)(?:取消|撤销|撤回|修改|改)(?:点单|订单|点的单)"
+    # 这个月还能点单吗？ 以后也可以在这里点单吗？ 点单的时候要不要写全称？
+    r"|(?:还能|能不能|可不可以|也可以|也能|可以|能)(?:在这里|在群里|在这儿)?点单[^，。,.!！]{0,10}"
+    r"(?:吗|[?？])"
+    r"|点单的?时候[^。!！]{0,24}(?:吗|[?？])")
+# 陈师傅明天上午九点到厂里，…: an expert coming is news, not a request.
+_ARRIVAL = re.compile(
+    r"^[\u4e00-\u9fff]{1,3}(?:师傅|老师|专家|工|经理)(?:今天|明天|后天|下午|上午|晚上|马上|稍后|"
+    r"[\u4e00-\u9fff\d:点半]{0,8})?(?:就|会|将)?(?:到厂|到你们|到现场|到公司|到车间|上门|过去|出发)")
+# A bare 点单 (【点单】, 点单：) with nothing after it: ask what the problem is.
+_BARE = re.compile(r"^[\s#【\[]*(?:我|我们)?(?:要|想|想要|需要)?"
+                   r"(?:点单|点个单|下单|报单|求助)(?:一下)?[】\]]?[\s:：,，。.!！~]*$")
 # "谢谢！另外还想请…": after thanks or status talk, a word that starts a new matter.
 _LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
+
+
+# 以后有机会还想请您来: a wish for some day, not an order now.
+_SOMEDAY = re.compile(r"以后|下次|有机会|将来|今后|改天")
 
 
 # The sender speaks of their own workplace (a problem of theirs, not news about someone else).
@@ -46,6 +61,7 @@ class RequestSignal:
     is_request: bool
     unsure: bool
     strong: bool  # a 点单/求助 keyword was present
+    bare: bool = False  # the keyword alone (点单): the bot asks what the problem is
 
 
 @cache
@@ -138,8 +154,10 @@ def classify(body: str) -> RequestSignal:
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)
-    if _ABOUT_SERVICE.search(text):  # asking how the service works, not ordering
+    if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text):  # how it works; on the way
         return RequestSignal(False, False, False)
+    if _BARE.match(text):  # 点单 alone: nothing to order yet
+        return RequestSignal(False, False, False, bare=True)
     if opens_as_order(text):
         return RequestSignal(True, False, True)
     if _GREETING_ONLY.match(text):
@@ -168,12 +186,14 @@ def classify(body: str) -> RequestSignal:
     if thanks or chatter:
         # "谢谢！另外还想请…" is still a request; plain thanks and status talk are not.
         later = _LATER.search(text)
-        if later and need and _asks(text[later.start():]):
+        someday = later and _SOMEDAY.search(text[max(0, later.start() - 6):later.start()])
+        if later and need and not someday and _asks(text[later.start():]):
             return RequestSignal(True, False, False)
         return RequestSignal(False, bool(ask and need and len(text) > 30), False)
     if ask and need:
         return RequestSignal(True, False, False)
-    leaves_number = len(text) >= 15 and bool(_CONTACT_NUMBER.search(text))
+    leaves_number = len(text) >= 15 and (bool(_CONTACT_NUMBER.search(text)) or any(
+        p.kind in ("mobile", "landline") for p in find_phones(text)))  # also read out
     own = bool(_OWN.search(text)) or any(name_near_phone(text, p) for p in find_phones(text))
     if leaves_number and (ask or (need and own) or (len(text) >= 20 and _CONTACT_CUE.search(text))):
         # Asking (or naming a problem) and leaving a number to call back: an order.
