@@ -38,7 +38,7 @@ def chinese(message: str) -> str:
 class _Formatter(argparse.HelpFormatter):
     def add_usage(self, usage: str | None, actions: Any, groups: Any,
                   prefix: str | None = None) -> None:
-        super().add_usage(usage, actions, groups, prefix or "用法：")
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
 
 
 class Parser(argparse.ArgumentParser):

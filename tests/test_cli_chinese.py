@@ -43,6 +43,8 @@ def test_help_is_in_chinese(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert proc.stdout.startswith("用法：diandan") and "显示本帮助并退出" in proc.stdout
     assert "导出台账" in proc.stdout and "show this help" not in proc.stdout
+    sub = _run(tmp_path, "demo", "--help")
+    assert sub.stdout.startswith("用法：diandan demo") and "用法：用法" not in sub.stdout
 
 
 def test_unknown_argparse_messages_pass_through() -> None:
