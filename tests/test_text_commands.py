@@ -113,6 +113,8 @@ def test_a_range_after_dian_is_not_a_menu_number() -> None:
     ("6号单什么情况了", "query", 6), ("#6 进度怎么样", "query", 6),
     ("九号单有人接了没", "query", 9),
     ("7号单不用了", "cancel", 7), ("十九号那个单子撤了吧", "cancel", 19),
+    ("协助一下十五号单", "assist", 15), ("好的，这块我熟，接单十五", "claim", 15),
+    ("我们那个19号单到底什么情况了", "query", 19), ("31号单还没人接吗 都三天了", "query", 31),
 ])
 def test_order_numbers_as_people_write_them(text: str, intent: str, order_no: int) -> None:
     p = parse(text, NOW)
@@ -125,7 +127,9 @@ def test_a_word_number_must_stand_alone(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["上次那个师傅还没来啊", "昨天报的那个怎么还没人接",
-                                  "我们那个单进度怎么样了"])
+                                  "我们那个单进度怎么样了", "我报的那几个单子现在啥状态",
+                                  "前天发的那个注塑的需求 怎么一直没人理",
+                                  "昨天下午报的那个问题怎么还没人接？"])
 def test_asking_after_ones_own_orders(text: str) -> None:
     p = parse(text, NOW)
     assert (p.intent, p.is_request) == ("my_orders", False)
@@ -135,3 +139,15 @@ def test_asking_after_ones_own_orders(text: str) -> None:
 def test_a_bare_order_word_opens_nothing(text: str) -> None:
     p = parse(text, NOW)
     assert not p.is_request and p.bare_order
+
+
+@pytest.mark.parametrize(("text", "intent", "menu_no"), [
+    ("#点单 清单10号 临平一家食品厂", "menu_order", 10), ("点单 十一", "menu_order", 11),
+    ("我们点清单里第四个 绿色养殖那个", "menu_order", 4),
+    ("麻烦发一下服务清单，我看看有啥能点的", "menu", None),
+    ("看看还有哪些待接单的", "open_orders", None),
+])
+def test_the_menu_and_the_open_orders_as_people_ask(text: str, intent: str,
+                                                   menu_no: int | None) -> None:
+    p = parse(text, NOW)
+    assert (p.intent, p.menu_no) == (intent, menu_no)

@@ -85,12 +85,18 @@ def test_no_deadline(text: str) -> None:
     ("春节前", date(2027, 2, 5)),  # the calendar knows no 2027 yet: the festival day
     ("年前", date(2027, 2, 5)),
     ("元旦后一周内", date(2027, 1, 8)),
+    ("过年前", date(2027, 2, 5)),
+    ("0577-62203318转606 月底前", date(2026, 5, 31)),  # the extension is no month
 ])
 def test_holidays_and_spoken_spans(text: str, want: date) -> None:
     assert parse_deadline(text, WED) == want
 
 
-@pytest.mark.parametrize("text", ["节后来就行", "国庆以后", "中秋以后安排就行", "端午后再说"])
+@pytest.mark.parametrize("text", [
+    "节后来就行", "国庆以后", "中秋以后安排就行", "端午后再说",
+    "马上要过年了，工资还没发", "今年过年没回老家",  # 过年 as the event, not a date
+    "厂址在兴业路8号", "0577-62203318转606",  # an address, an extension
+])
 def test_an_earliest_start_is_no_deadline(text: str) -> None:
     assert parse_deadline(text, WED) is None
 

@@ -69,6 +69,16 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("我在海盐一家紧固件厂上班，厂里拖欠加班费", None),  # where a worker works
     ("我是柯桥一家印染厂的挡车工，手被烫伤了", None),
     ("我是柯桥一家印染厂的王工，染色色差大", "柯桥一家印染厂"),  # an engineer speaks for it
+    ("我们是萧山这边做汽配的华誉机械，曲轴磨削有振纹", "华誉机械"),  # the name after what it makes
+    ("我们永固泵业在温岭大溪，泵体砂眼多", "永固泵业"),  # 我们 + a trade name, voice style
+    ("请派人来，兴达五金（永康古山），下周五前", "兴达五金"),  # a clause of its own
+    ("义乌国际商贸城旁边一家饰品厂，电镀发黑", "义乌国际商贸城旁边一家饰品厂"),
+    ("我是海宁这边一家经编企业的设备主管", "海宁这边一家经编企业"),
+    ("瓜沥一家化纤企业想请安全专家", "瓜沥一家化纤企业"),  # a town the gazetteer lacks
+    ("南浔做木地板的小作坊，油漆起泡", "南浔做木地板的小作坊"),
+    ("长兴一家做新能源配套的铜排厂，想请焊接师傅", "长兴一家做新能源配套的铜排厂"),
+    ("我们在嘉善一家木业公司上班，老板欠薪", None),  # workers, not the firm
+    ("我是上虞一家化工厂的操作工小钱，想咨询职业病", None),
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -102,6 +112,11 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("我是诸暨一家水泵厂的生产部长老楼，叶轮磨损快", "老楼"),
     ("有事联系我小钟就行 13906731234", "小钟"),
     ("点单 我叫汤建明 是桐乡一家羊毛衫厂的 横机老是断针 想请师傅", "汤建明"),
+    ("我是诸暨一家袜厂的挡车工叫何丽萍 想咨询工伤", "何丽萍"),
+    ("我是一家厂的电工小陆，想考证", "小陆"),
+    ("联系人是我，小潘，电话13906731234", "小潘"), ("补充 3 联系人换成老应", "老应"),
+    ("打不通的话找出纳小蒋", "小蒋"), ("电话 400-826-1234 转售后部小贝", "小贝"),
+    ("我是德清的老章我们章氏竹业那台机器坏了", "老章"),  # voice input runs on
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)

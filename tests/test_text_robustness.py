@@ -49,9 +49,34 @@ def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     "春节放假安排：2月16日至22日放假，有急事请联系值班员 13812345678。",
     "李工，上回你教的调机方法我们用了，效果不错，下回请你吃饭",
     "那台空压机又出毛病了，不过这回我们自己修好了，分享一下经验：滤芯堵了",
+    # thanks without a mark, a visit in the past, a settled matter
+    "前几天来我们厂的电工师傅真厉害 跳闸一下就找到原因了 感谢工会",
+    "上个月来我们厂调机的那位师傅叫什么 我们想送面锦旗",
+    "上回那个锅炉的事 俞老师电话里一说就好了 压力上来了 太感谢",
+    "【义诊】下周三上午县总工会联合中医院在工业园区开展义诊，欢迎职工群众前来",
+    "請按以下格式點單：\n企業：\n問題：\n聯繫人：\n電話：",  # a format with blanks
+    "格式是这样吧：点单：我们是XX厂，XX坏了，联系人X经理",  # placeholders
+    "求助帖看到了 我明天上午有空可以过去 是南浔那家吧",  # an expert answering
+    "各镇街工会：请于4月10日前汇总企业需求报送市总工会",
+    "我们也想请人讲讲消防，不过等老板回来定，到时候再点单",
+    "请专家来做培训一般提前多久点单比较好？",
+    "后天我在海宁，顺路的企业有小毛病可以找我看看",
 ])
 def test_notices_and_chatter_are_not_requests(text: str) -> None:
     assert not parse(text, NOW).is_request
+
+
+@pytest.mark.parametrize("text", [
+    "你好我这边是温岭一家鞋厂我们硫化罐温度老不准想找个懂自动化的师傅电话一三七三六五二零九八八",
+    "临海一家游艇企业 玻璃钢糊制气泡多 想请专家指导 电话400-826-5531",  # a hotline to call
+])
+def test_voice_and_phone_typed_requests_are_requests(text: str) -> None:
+    assert parse(text, NOW).is_request
+
+
+def test_a_question_to_a_member_is_not_an_order() -> None:
+    assert not parse("@钟经理 你们换模用的是液压的还是手动的？拍几张照片发我看看", NOW).is_request
+    assert parse("@匠心点单 你们这边有没有懂液压的专家？我们油缸爬行，联系人钟经理", NOW).is_request
 
 
 def test_lunar_new_year_and_first_month() -> None:

@@ -43,54 +43,64 @@ _NEED_NUMBER = {"接", "查", "查看", "完成", "参与", "支援", "放弃", 
                 "退回", "撤回", "一起去", "追加", "排期", "转单", "进度", "打分"}
 _KW_RE = re.compile("|".join(sorted(map(re.escape, _KEYWORDS), key=len, reverse=True)))
 _NUMBER = re.compile(
-    r"\s*[:：]?\s*(?:#|No\.?|NO\.?|第|单号)?\s*"
+    r"\s*[:：]?\s*(?:一下)?\s*(?:#|No\.?|NO\.?|第|单号)?\s*"  # 协助一下十五号单
     # 12, or in words (接单一, 查询十二, 评价 三号): then it must end there (not 接一下)
     r"(\d{1,7}(?!\d)|[零〇一二两三四五六七八九十百]{1,4}(?=$|[\s,，.。:：!！?？#号单]))"
     r"\s*(?:号单|号|单)?")
 # 6号单什么情况了, #6 进度怎么样, 六号单的师傅到了没有: the state of a numbered order.
-_ORDER_REF = (r"^#?\s*(\d{1,7}|[一二两三四五六七八九十百]{1,4})\s*(?:号单|号|单|号的单)?(?:子)?\s*"
+_ORDER_REF = (r"^(?:我们|我|咱们)?(?:那个|这个)?#?\s*(\d{1,7}|[一二两三四五六七八九十百]{1,4})\s*"
+              r"(?:号单|号|单|号的单)?(?:子)?\s*"
               r"(?:的|那个|这个)?")
 _STATUS = re.compile(
     _ORDER_REF + r"[^。!！]{0,12}?(?:什么情况|啥情况|情况(?:怎么样|如何)|怎么样了?|咋样了?|进度|"
     r"进展|"
-    r"到哪(?:一步|步)?了?|谁接|有人接|接了没|到了没|来了没|处理(?:得)?怎么样|办得怎么样|好了没)")
+    r"到哪(?:一步|步)?了?|谁接|有人接|接了没|到了没|来了没|处理(?:得)?怎么样|办得怎么样|好了没|"
+    r"没人接|没人理|没人管|没动静|没消息|啥状态|什么状态)")
 # 7号单不用了, 19号那个单子撤了吧: the requester withdrawing it.
 _WITHDRAW = re.compile(
     _ORDER_REF + r"[^。!！]{0,8}?(?:不用了|不需要了|撤了|撤掉|撤销|取消|作废|不要了)")
 # 上次那个师傅还没来啊, 昨天报的那个怎么还没人接, 我们那个单进度怎么样了: the sender's own orders.
 _MY_STATUS = re.compile(
     r"^(?:请问|那个|诶|哎)?[,，\s]*(?:我们|我|咱们|我们厂|我们公司)?(?:上次|上回|之前|前几天|昨天|前天|"
-    r"上周|刚才|早上|今天)?(?:报|点|发|提|提交)?的?(?:那个|那几个|这个)?(?:单子?|需求|点单)?"
+    r"上周|刚才|早上|今天)?(?:上午|下午|晚上|早上)?(?:报|点|发|提|提交)?的?(?:那个|那几个|这个)?(?:单子?|需求|点单)?"
     r"[^。!！]{0,12}?(?:进度|到哪(?:一步|步)?了?|什么情况|怎么样了|还没(?:有)?(?:人)?(?:来|接|到)|"
-    r"没人接|发出去|没看到编号|有人接了?吗)")
+    r"没人接|没人理|没人管|没人回|没动静|没消息|没回音|发出去|没看到编号|有人接了?吗|啥状态|什么状态|"
+    r"状态怎么样)")
 _MY_HINT = re.compile(r"(?:上次|上回|之前|昨天|前天|前几天|上周|刚才|我们那个|我们厂报|我报|我们报|"
                       r"我点|我们点|报的|点的)")
 _LEAD = re.compile(r"^(?:好的|好|收到|OK|ok|嗯嗯?)[,，。.!！\s]+")
 _NUMBER_FIRST_CLAIM = re.compile(
     r"^#?\s*(\d{1,7})\s*(?:号单|号|单)?\s*[,，]?\s*(?:我来?接了?|我认领|接单|认领|我来)[!！。.]*$"
 )
+# 好的，横机这块我熟，接单十五: a claim or an offer to assist that ends the message.
+_TRAILING = re.compile(r"[,，。.!！\s](接单|认领|协助)\s*#?\s*"
+                       r"(\d{1,7}|[一二两三四五六七八九十百]{1,4})"
+                       r"\s*(?:号单|号|单)?[!！。.~]*$")
 _BARE_CLAIM = re.compile(
     r"^(?:我来?接(?:单|这单|这个单|了)?|这单我来?接了?|接单了?|认领|我认领)[!！。.~]*$"
 )
 _MY = re.compile(r"^(?:我的单|我的点单|我的订单|我接的单|我的工单|我的任务|我的服务单|我点的单)")
 _OPEN = re.compile(
-    r"^(?:现在|目前|请问)?(?:还有)?(?:待接单|待认领|未接单|待接的单|哪些单|哪些待接|有哪些单|有什么单|"
+    r"^(?:看看|看下|看一下|查一下|现在|目前|请问)?(?:还有)?(?:待接单|待认领|未接单|待接的单|哪些单|哪些待接|有哪些单|有什么单|"
     r"可接的单|没人接的单|哪些点单没人接)"
 )
 _MENU = re.compile(
-    r"^(?:把|麻烦把|请把)?(?:看下|看一下|看看|查看|发一下|发下|给我看看|我要看|请发|调出)?\s*"
+    r"^(?:把|麻烦把|请把|麻烦|请|麻烦你)?(?:看下|看一下|看看|查看|发一下|发下|给我看看|我要看|请发|调出)?\s*"
     r"(?:服务清单|服务目录|服务菜单|服务项目|技术服务清单|清单)\s*[:：]?\s*(.*)$", re.S
 )
 _MENU_ORDER = re.compile(
     r"^(?:(?:从|在)?(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:面)?\s*)?"
-    r"(?:【点单】|#点单|我要点单|我想点单|点单|我要点|我点|点)\s*[:：,，]?\s*(?:第|#|No\.?)?\s*"
-    r"(\d{1,3})\s*(?:号|#)?"
+    r"(?:【点单】|#点单|我要点单|我想点单|点单|我要点|我点|点)\s*[:：,，]?\s*"
+    r"(?:(?:服务清单|清单)(?:里|上|中)?(?:的)?\s*)?(?:第|#|No\.?)?\s*"
+    # 点单 3, #点单 清单10号, 点单 十一 (a number in words stands alone)
+    r"(\d{1,3}|[一二三四五六七八九十]{1,3}(?=$|[\s,，。号项个]))\s*(?:号|#)?"
     r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！]|--)"
 )
 # 清单里第2项: an item of the menu named by its position, without a verb
-_MENU_ITEM = re.compile(r"^(?:我要点|我想点|要点|想点|点)?(?:从|在)?"
+_MENU_ITEM = re.compile(r"^(?:我们|我)?(?:要点|想点|点)?(?:从|在)?"
                         r"(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?"
-                        r"\s*第\s*(\d{1,3})\s*(?:项|个|号)(?![^，。,.\n]{0,12}[?？吗])")
+                        r"\s*第\s*(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|个|号)"
+                        r"(?![^，。,.\n]{0,12}[?？吗])")
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
                 "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",
                 "案例": "case",
@@ -140,6 +150,10 @@ def read_command(body: str) -> Command | None:
         return Command("claim", int(m.group(1)))
     if _MY.match(text):
         return Command("my_orders")
+    trailing = _TRAILING.search(text)
+    if trailing and cn_int(trailing.group(2)):
+        intent = "assist" if trailing.group(1) == "协助" else "claim"
+        return Command(intent, cn_int(trailing.group(2)))
     numbered = _numbered(text, off)
     if numbered is not None:
         return numbered
@@ -152,7 +166,7 @@ def read_command(body: str) -> Command | None:
     mo = _MENU_ORDER.match(text) or _MENU_ITEM.match(text)
     if mo:
         rest = text[mo.end():].strip(" ,，:：")
-        return Command("menu_order", menu_no=int(mo.group(1)), rest=rest,
+        return Command("menu_order", menu_no=cn_int(mo.group(1)), rest=rest,
                        rest_start=off + mo.end())
     mm = _MENU.match(text)
     if mm and (not mm.group(1) or len(mm.group(1)) <= 12):

@@ -30,16 +30,18 @@ _PAST_AFTER = re.compile(
 
 _FULL = re.compile(r"(?<!\d)(\d{4})\s*(?:年\s*(" + NUM + r")\s*月\s*(" + NUM + r")\s*[日号]?"
                    r"|[-/.](\d{1,2})[-/.](\d{1,2})(?!\d))")
-_MONTH_DAY = re.compile(r"(?<![\d年])(" + NUM + r")\s*月(?:份)?\s*(?:(" + NUM + r")\s*[日号]?"
+# A month is one or two digits (0577-62203318转606 月底前 is no 606th month).
+_MONTH = r"(\d{1,2}(?!\d)|[零〇一二两三四五六七八九十]{1,3})"
+_MONTH_DAY = re.compile(r"(?<![\d年])" + _MONTH + r"\s*月(?:份)?\s*(?:(" + NUM + r")\s*[日号]?"
                         r"|(初|上旬|中旬|下旬|中|底|末))")
-_MONTH_BEFORE = re.compile(r"(?<![\d年])(" + NUM + r")\s*月份?\s*(?=之前|以前|前)")
+_MONTH_BEFORE = re.compile(r"(?<![\d年])" + _MONTH + r"\s*月份?\s*(?=之前|以前|前)")
 _YEAR_WORD = re.compile(r"(今年|明年|后年)\s*(" + NUM + r")\s*月\s*(" + NUM + r")\s*[日号]?")
 _DOTTED = re.compile(r"(?<![\d./])(?<!\d:)(\d{1,2})[./](\d{1,2})(?![\d.%/:])")
 _REL_MONTH = re.compile(r"(本月|这个?月|当月|下下个?月|下个?月)\s*(?:(" + NUM + r")\s*[日号]"
                         r"|(初|上旬|中旬|下旬|中|底|末))")
 _BARE_MONTH_END = re.compile(r"(?<![月\d本这下当])(月底|月末|年底|年末|年前|月中)(?!旬)")
 _DAY_ONLY = re.compile(
-    r"(?<![月\d年/.\-#第])(" + NUM + r")\s*号"
+    r"(?<![月\d年/.\-#第路街巷弄幢栋楼室道村])(" + NUM + r")\s*号"
     # …not a numbered thing: 2号机, 3号车间, 1号包装线, 5号生产线, 2号工位, 4号模具
     r"(?![机线车楼门厂库仓位泵炉罐塔池房间单店窑台柜码包生产流工设模槽箱管井棚架区栋室桶缸锅梯闸阀杆])"
 )
@@ -72,7 +74,9 @@ _LUNAR: dict[str, dict[int, tuple[int, int]]] = {
              2030: (9, 12), 2031: (10, 1)},
 }
 _LUNAR_RE = re.compile(
-    r"(春节|过年|大年初一|端午节?|中秋节?)\s*(?:节)?\s*(?:放假)?\s*(前|之前|以前)?"
+    # 过年 alone is the event (马上要过年了), not a date: only 过年前 is one
+    r"(春节|过年(?=\s*(?:前|之前|以前))|大年初一|端午节?|中秋节?)\s*(?:节)?\s*(?:放假)?\s*"
+    r"(前|之前|以前)?"
 )
 _PAST_WORDS = ("每", "隔", "上周", "上个", "上星期", "上礼拜", "上月", "去年", "昨天", "前天",
                "每周", "每个",

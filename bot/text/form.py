@@ -53,6 +53,18 @@ def parse_form(norm: str) -> dict[str, tuple[str, int]]:
     return out
 
 
+def blank_labels(norm: str) -> int:
+    """How many field labels stand with nothing after them (a format to fill in)."""
+    marks = list(_LABEL_RE.finditer(norm))
+    count = 0
+    for k, m in enumerate(marks):
+        end = marks[k + 1].start() if k + 1 < len(marks) else len(norm)
+        nl = norm.find("\n", m.end(), end)
+        if not norm[m.end():nl if nl >= 0 else end].strip(" ,，;；。|"):
+            count += 1
+    return count
+
+
 def is_form(fields: dict[str, tuple[str, int]]) -> bool:
     """A form that asks for a service: a problem of some length, or three or more fields."""
     problem = fields.get("problem", ("", 0))[0]

@@ -17,7 +17,7 @@ _LEFT_STOPS = ("我们是", "我们这", "我是", "这里是", "这边是", "�
                "我们",
                "咱们", "我司", "本厂", "我厂", "点单", "求助", "你好", "您好", "大家好", "各位好",
                "联系", "对接", "服务", "需要", "想请", "希望", "请问", "是", "在", "的", "给", "帮",
-               "请", "到", "去", "替", "向", "为")
+               "请", "到", "去", "替", "向", "为", "叫")
 # A name never ends with these before the suffix (来厂 is a visit, 工厂 a generic word).
 _BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵审验")
 # After the suffix these make it another word (厂房, 厂里, 公司里的, 中心线).
@@ -34,7 +34,7 @@ _DESCRIPTIVE = re.compile(
     r"(一家|一个|某|这家|一所)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
     r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
     r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店|超市|商场|酒店|饭店"
-    r"|餐馆|餐厅|民宿|农家乐|物业|车队|企(?!业))"
+    r"|餐馆|餐厅|民宿|农家乐|物业|车队|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
     r"(?![房里区长家内])"
 )
 _MORE_SUFFIX = re.compile(r"(?:专业合作社|合作社|有限公司|公司|企业|集团)")
@@ -70,9 +70,23 @@ def _suffix_re() -> re.Pattern[str]:
 def _trade_re() -> re.Pattern[str]:
     trades = sorted(words("fields", "org_trades"), key=len, reverse=True)
     return re.compile(
-        _INTRO.pattern + r"\s*([\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:" + "|".join(trades) + r"))"
-        r"(?=[\s,，。.!！;；、的]|$)"
+        r"(?:" + _INTRO.pattern + r"|我们(?:公司|厂)?(?!是))"
+        r"\s*([\u4e00-\u9fffA-Za-z0-9]{2,10}?(?:" + "|".join(trades) + r"))"
+        r"(?=[\s,，。.!！;；、的在那这有最]|$)"  # 我们森达木业在嘉善, 我们孙氏纸业那台…
     )
+
+
+# 做小家电的宏瑞电器: a trade name after what the firm makes.
+@cache
+def _maker_name_re() -> re.Pattern[str]:
+    trades = sorted(words("fields", "org_trades"), key=len, reverse=True)
+    return re.compile(r"(?:做|生产|搞)[\u4e00-\u9fff]{1,8}?的([\u4e00-\u9fff]{2,4}?(?:"
+                      + "|".join(trades) + r"))")
+
+
+# 塘栖做枇杷膏的小作坊: a place, what it makes, and the kind of firm.
+_MAKER_DESC = re.compile(r"(?:^|(?<=[^\u4e00-\u9fff]))((?:(?![我们是在的])[\u4e00-\u9fff]){2,6}?"
+                         r"(?:做|生产)[\u4e00-\u9fff]{1,8}?的(?:小)?(?:作坊|工厂|厂|企业|公司|店))")
 
 
 _PRONOUNS = ("我们", "咱们", "我司", "本厂", "我厂", "我")
@@ -126,13 +140,24 @@ def _with_place(norm: str, start: int) -> int:
             if placed < start - k:
                 return placed
     near = _LOCATIVE.search(norm, 0, start)
-    return near.start() if near else start
+    if near:
+        return _over_places(norm, near.start()) if near.start() > 0 else 0
+    bare = _LOCALITY.search(norm, 0, start)
+    return bare.start() if bare and bare.group() not in _NOT_PLACES else start
 
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _NOT_LOCALITY = set("的是在我们这那有个想要请找做搞和与及或也都就还从给为把被让家位里边")
 # 富春江边, 高铁站旁, 工业园附近: a place described, set off by a clause mark or a bracket.
-_LOCATIVE = re.compile(r"(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,5}(?:边|旁|附近|一带)$")
+_LOCATIVE = re.compile(r"(?:(?<![\u4e00-\u9fff])|(?<=[是在]))"
+                       r"(?:(?![我们的是在])[\u4e00-\u9fff]){2,10}?"
+                       r"(?:边上|旁边|附近|一带|这边|那边|这里|那里|边|旁)$")
+# 衙前一家…: a short locality where a clause begins (not a time: 今年, 最近 …).
+_LOCALITY = re.compile(r"(?:^|(?<=[^\u4e00-\u9fff]))"
+                       r"(?:(?![我们的是在这那有个一])[\u4e00-\u9fff]){2,3}$")
+_NOT_PLACES = {"今年", "去年", "明年", "现在", "目前", "最近", "近期", "今天", "平时", "以前",
+               "之前",
+               "本地", "当地", "附近", "另外", "还有", "其中", "其实", "所以", "因为", "但是"}
 
 
 def _town_start(norm: str, at: int) -> int:
@@ -187,10 +212,11 @@ def find_enterprise(norm: str) -> str | None:
 
 # The sender works there (我在温岭一家鞋厂上班, 我是嵊州一家领带厂的挡车工): that is no order
 # from the enterprise.
-_WORKER_BEFORE = re.compile(r"我(?:现在|之前|以前|原来|目前|一直)?在$")
+_WORKER_BEFORE = re.compile(r"我们?(?:现在|之前|以前|原来|目前|一直)?在$")
 _SELF_BEFORE = re.compile(r"我是$")
 _WORKER_JOB = re.compile(r"的([\u4e00-\u9fff]{0,4}?(?:工|司机|工人|员工|职工|学徒|保安|保洁|营业员"
-                         r"|操作员|店员|收银员|服务员))(?![\u4e00-\u9fff])")
+                         r"|操作员|店员|收银员|服务员))(?![\u4e00-\u9fff])|的([\u4e00-\u9fff]{0,3}?"
+                         r"(?:工|司机|工人|员工|学徒|保安|保洁))(?=叫|小|老|阿)")
 
 
 def _works_there(norm: str, start: int, end: int) -> bool:
@@ -198,8 +224,10 @@ def _works_there(norm: str, start: int, end: int) -> bool:
     if _WORKER_BEFORE.search(before):
         return True
     job = _WORKER_JOB.match(norm, end)
-    return bool(_SELF_BEFORE.search(before) and job and name_at(norm, job.start(1), strong=False)
-                != job.group(1))  # 的王工 is a person, 的挡车工 a job
+    if not (_SELF_BEFORE.search(before) and job):
+        return False
+    at, what = (job.start(1), job.group(1)) if job.group(1) else (job.start(2), job.group(2))
+    return name_at(norm, at, strong=False) != what  # 的王工 is a person, 的挡车工 a job
 
 
 def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
@@ -216,7 +244,10 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
         left = m.start()
         while left > 0 and left > m.start() - 24 and re.match(_NAME_CHAR, norm[left - 1]):
             left -= 1
-        run, pronoun = _cut_left(norm[left:m.start()])
+        raw = norm[left:m.start()]
+        run, pronoun = _cut_left(raw)
+        if raw.endswith("的" + run) and any(g in raw for g in ("一家", "一个", "这家")):
+            continue  # 一家核电配套的管件厂: the description below keeps all of it
         if pronoun and len(run) <= 3:
             continue
         if not run or run in _GENERIC_NAMES or any(c in run for c in "想要请找让需"):
@@ -249,6 +280,15 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
     called = _called(norm)
     if called:
         yield called
+    maker = _maker_name_re().search(norm)
+    if maker and maker.group(1) not in _generic_trades():
+        yield maker.group(1), maker.start(1), maker.end(1)
+    made = _MAKER_DESC.search(norm)
+    if made:
+        yield made.group(1), made.start(1), made.end(1)
+    alone = _name_alone(norm)
+    if alone:
+        yield alone
     spaced = _after_place(norm)
     if spaced:
         yield spaced, norm.find(spaced), norm.find(spaced) + len(spaced)
@@ -274,6 +314,25 @@ def _called(norm: str) -> tuple[str, int, int] | None:
     for end in range(len(run), 1, -1):
         if run[:end].endswith(_trade_ends()) and run[:end] not in _generic_trades():
             return run[:end], m.start(), m.start(1) + end
+    return None
+
+
+_CLAUSE = re.compile(r"[^,，。;；!！?？\n]+")
+
+
+def _name_alone(norm: str) -> tuple[str, int, int] | None:
+    """A trade name that is a clause of its own, maybe with its place in brackets after it:
+    …，亮彩文具（宁海西店），下周五前."""
+    for m in _CLAUSE.finditer(norm):
+        clause = re.sub(r"[(（][^)）]{1,12}[)）]\s*$", "", m.group()).strip()
+        if not 4 <= len(clause) <= 10 or not re.fullmatch(r"[\u4e00-\u9fff]+", clause):
+            continue
+        trade = next((t for t in _trade_ends() if clause.endswith(t)), None)
+        head = clause[:-len(trade)] if trade else ""
+        if trade and len(head) >= 2 and clause not in _generic_trades() and not any(
+                c in clause for c in "想要请找让需的我叫做搞是在有个和"):
+            at = m.start() + m.group().index(clause)
+            return clause, at, at + len(clause)
     return None
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.text.commands import Command, read_command
 from bot.text.dates import find_deadline, parse_visit_time
-from bot.text.form import is_form, parse_form
+from bot.text.form import blank_labels, is_form, parse_form
 from bot.text.lexicon import words
 from bot.text.normalize import mention_prefix, normalize
 from bot.text.orgs import find_enterprise, form_enterprise
@@ -184,6 +184,15 @@ def _template(form: dict[str, tuple[str, int]]) -> bool:
     return sum(1 for value, _at in form.values() if _PLACEHOLDER.match(value)) >= 2
 
 
+_YOU = re.compile(r"^(?:你们|你|您)(?!好)")
+
+
+def _to_a_member(mentions: str, body: str) -> bool:
+    """The message @-mentions a person by name and title and speaks to them (你们…)."""
+    people = [m for m in re.findall(r"@(\S+)", mentions) if name_at(m, 0, strong=False) == m]
+    return bool(people) and bool(_YOU.match(body))
+
+
 def _as_written(value: str | None, body: str, segment: str) -> str | None:
     """A field read from the normalised text, as the message wrote it (鄭經理, not 郑经理):
     normalising keeps positions, so the same span of the original holds it."""
@@ -239,9 +248,11 @@ def _parse(text: str, now: datetime) -> Parsed:
     cmd = read_command(body)
     if cmd is not None:
         return _from_command(cmd, text, norm, start, now)
+    if _to_a_member(norm[:start], body):
+        return Parsed()  # @钟经理 你们换模用的是…: a question to another member
     form = parse_form(body)
-    if form and _template(form):  # a format to copy: a notice, not an order
-        return Parsed()
+    if (form and _template(form)) or (not form and blank_labels(body) >= 3):
+        return Parsed()  # a format to copy or fill in: a notice, not an order
     if form and is_form(form):
         return Parsed(intent="new_order", is_request=True,
                       **_fields(text, norm, start, now, "new_order"))

@@ -48,10 +48,14 @@ _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|�
                    r"|处长|所长|站长|场长|社长|院长|校长|董事长|总经理|书记|主席"
                    r"|养殖户|种植户|农户|果农|茶农|车队长|队长|网格员|专员|文员|干事|社工)"
                    r"(?=[\u4e00-\u9fff])")
+# A worker's job before their name in a self-introduction: 焊工小吴, 挡车工叫胡海燕.
+_JOB = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:工|司机|工人|员工|学徒|保安|保洁|技术员|操作员)(?:叫)?"
+                  r"(?=[小老阿]|[\u4e00-\u9fff]{2,3}(?:[^\u4e00-\u9fff]|$))")
 # A department or role between 联系人 and the name.
 _HEAD = r"(?:主任|经理|主管|部长|科长|处长|厂长|车队长|项目经理|工会主席|队长|组长|班长)"
+_DESK = r"(?:财务|会计|出纳|仓库|门卫|前台|行政|人事|技术|设备|安全|生产|质检|品管|采购|销售)"
 _DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组)|[\u4e00-\u9fff]{0,4}?车间)"
-                   f"{_HEAD}?|{_HEAD})"
+                   f"{_HEAD}?|{_HEAD}|{_DESK})"
                    r"(?=[\u4e00-\u9fffA-Z])")
 _INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我")
 # A clause ends at a mark, or at a space in voice input (我叫陈立新 是象山一家…).
@@ -79,7 +83,8 @@ def _expert_title_re() -> re.Pattern[str]:
 @cache
 def _cue_re() -> re.Pattern[str]:
     cues = sorted(words("fields", "contact_cues"), key=len, reverse=True)
-    return re.compile(f"(?:{'|'.join(map(re.escape, cues))})(?:人|方式)?\\s*(?:是|为|:|：)?\\s*")
+    return re.compile(f"(?:{'|'.join(map(re.escape, cues))})(?:人|方式)?\\s*"
+                      "(?:换成|改成|改为|变成|是|为|:|：)?\\s*")
 
 
 def _surname_at(text: str, i: int) -> str | None:
@@ -165,13 +170,15 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         if cue == "问" and norm[m.end():m.end() + 1] not in surnames() | {"老", "小"}:
             continue
         at = m.end()
-        if norm[at:at + 1] == "我" and cue in ("联系", "找", "打给"):
-            at += 1  # 联系我小郑就行
+        me = re.match(r"我[，,\s]*", norm[at:at + 3])
+        if me and (cue in ("联系", "找", "打给") or me.end() > 1):
+            at += me.end()  # 联系我小郑就行, 联系人是我，小褚
         name = name_at(norm, at, strong=not weak)
         if name and name not in _NOT_NAMES:
             return name
         pre = _DEPT.match(norm, at)  # 联系人 车队长邬国强 / 技术部金工 / 找培训部Coco
-        if pre and (not weak or pre.group().endswith(("部", "科", "处", "室", "办"))):
+        if pre and (not weak or pre.group().endswith(("部", "科", "处", "室", "办"))
+                    or re.fullmatch(_DESK, pre.group())):
             named = name_at(norm, pre.end(), strong=True)
             if named:
                 return named  # after a department, 金工 is a person
@@ -187,11 +194,15 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         end = _CLAUSE_END.search(norm, begin)
         stop = end.start() if end else len(norm)
         starts = [begin] + [i + 1 for i in range(begin, stop) if norm[i] == "的"]
+        for at in list(starts[1:]):  # …的焊工小吴, …的挡车工叫胡海燕
+            job = _JOB.match(norm, at)
+            if job:
+                starts.append(job.end())
         for at in reversed(starts):
             name = name_at(norm, at, strong=True)
             after = norm[at + len(name):at + len(name) + 1] if name else ""
             if name and len(name) >= 2 and name not in _NOT_NAMES and (
-                    not after or not _CJK.match(after) or after in "在的,，"):
+                    not after or not _CJK.match(after) or after in "在的,，我"):
                 return name
     for m in _ROLE.finditer(norm):
         if _SELF.search(norm, 0, m.start()):
@@ -241,7 +252,13 @@ def name_near_phone(norm: str, p: PhoneMatch) -> str | None:
             continue
         if _titled(name) or _boundary_before(before, i) or before[:i].endswith(_TITLE_ENDS):
             return name
-    after = norm[p.end:p.end + 8]
+    after = norm[p.end:p.end + 12]
+    hand = re.match(r"\s*转\s*", after)  # 400-826-5531 转技术部小方
+    if hand:
+        pre = _DEPT.match(after, hand.end())
+        found = name_at(after, pre.end() if pre else hand.end(), strong=True)
+        if found:
+            return found
     m = re.match(r"\s*([(（])?\s*", after)
     if m:
         j = m.end()

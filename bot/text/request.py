@@ -33,7 +33,14 @@ _ABOUT_SERVICE = re.compile(
     # 这个月还能点单吗？ 以后也可以在这里点单吗？ 点单的时候要不要写全称？
     r"|(?:还能|能不能|可不可以|也可以|也能|可以|能)(?:在这里|在群里|在这儿)?点单[^，。,.!！]{0,10}"
     r"(?:吗|[?？])"
-    r"|点单的?时候[^。!！]{0,24}(?:吗|[?？])")
+    r"|点单的?时候[^。!！]{0,24}(?:吗|[?？])"
+    # 一般提前多久点单比较好？
+    r"|(?:提前多久|多久|什么时候|何时)(?:来)?点单[^。!！]{0,10}(?:吗|[?？]|好)")
+# 到时候再点单, 回头再说: an order some other day, not now.
+_NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|以后)再?"
+                      r"(?:点单|说|联系|找你们|报)")
+# Placeholders of a format to copy (我们是XX厂，XX设备坏了，联系人X经理).
+_PLACEHOLDERS = re.compile(r"[XxＸ]{2,}|某某")
 # 陈师傅明天上午九点到厂里，…: an expert coming is news, not a request.
 _ARRIVAL = re.compile(
     r"^[\u4e00-\u9fff]{1,3}(?:师傅|老师|专家|工|经理)(?:今天|明天|后天|下午|上午|晚上|马上|稍后|"
@@ -100,7 +107,9 @@ _GREETING_LEAD = re.compile(
 _OPENING_GREETING = re.compile(
     r"^(?:(?:各位|大家|老师们|师傅们|领导们?)?(?:老师|师傅|专家|领导)?(?:你们?好|您好|早上好|上午好|"
     r"中午好|下午好|晚上好)|(?:各位|大家)(?:老师|师傅|专家|领导)?(?:们)?好|(?:老师|师傅|专家)们?好|"
-    r"hi|hello|哈喽|嗨)\s*(?:各位|大家)?(?:老师|师傅|专家|领导)?(?:们)?[啊呀~!！。.,，、\s]+",
+    # voice input runs on without a mark: 你好我这边是… (not 你好像…)
+    r"hi|hello|哈喽|嗨)\s*(?:各位|大家)?(?:老师|师傅|专家|领导)?(?:们)?"
+    r"(?:[啊呀~!！。.,，、\s]+|(?!像)(?=[\u4e00-\u9fff]))",
     re.I,
 )
 
@@ -128,11 +137,33 @@ def opens_as_order(text: str) -> bool:
     m = _GREETING_LEAD.match(text)
     rest = text[m.end():] if m else text
     opening = next((w for w in words("request", "opening") if rest.startswith(w)), None)
-    # 点单的流程…, 点单了吗: the word as a topic, not as the start of an order
-    return opening is not None and rest[len(opening):len(opening) + 1] not in ("的", "了", "过")
+    # 点单的流程…, 点单了吗, 求助帖看到了: the word as a topic, not as the start of an order
+    return opening is not None and rest[len(opening):len(opening) + 1] not in (
+        "的", "了", "过", "帖", "贴") and not _AS_TOPIC.match(rest)
 
 
-_FORWARDED = re.compile(r"^\s*(?:转发|转自[^:：]{0,12})\s*[:：]\s*")
+# 求助帖, 点单信息: the keyword names a post someone else made.
+_AS_TOPIC = re.compile(r"(?:点单|求助)(?:帖|贴|信息|消息|的那家|那家)")
+# Said of a visit or order in the past (上礼拜来我们厂的师傅…): no ask for now.
+_PAST_BEFORE = re.compile(r"(?:上次|上回|上个?礼拜|上个?星期|上周|上个月|前几天|前天|昨天|去年"
+                          r"|之前)[^，。,.!！?？\s]{0,3}$")
+# The matter is settled (…一指导就好了, 氨氮降下来了): with thanks, a report, not an order.
+_SOLVED = re.compile(r"(?:解决了|就好了|修好了|降下来了|恢复正常了|正常了|搞定了|没问题了)")
+# Asking for something now (beside thanks and a settled matter, it is still a request).
+_ASK_NOW = re.compile(r"想请|想找|能不能|能否|有没有|麻烦|帮忙|需要|请.{0,8}来|再请|还想")
+
+
+def _asks_now(text: str) -> list[str]:
+    """The ask words of the text, leaving out those said of the past (上礼拜来我们厂的…)."""
+    found = []
+    for w in words("request", "ask"):
+        at = [m.start() for m in re.finditer(re.escape(w), text)]
+        if any(not _PAST_BEFORE.search(text, max(0, i - 8), i) for i in at):
+            found.append(w)
+    return found
+
+
+_FORWARDED = re.compile(r"^\s*(?:转发|转自)[^:：\n]{0,12}[:：]\s*[“\"「]?")
 # "在吗，我们这边…": a call for attention before the message itself (before an @-mention it is
 # part of the mention prefix, see `normalize.mention_prefix`).
 _CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*")
@@ -156,6 +187,8 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(False, False, False)
     if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text):  # how it works; on the way
         return RequestSignal(False, False, False)
+    if _NOT_YET.search(text) or len(_PLACEHOLDERS.findall(text)) >= 2:
+        return RequestSignal(False, False, False)  # some other day; a format to copy
     if _BARE.match(text):  # 点单 alone: nothing to order yet
         return RequestSignal(False, False, False, bare=True)
     if opens_as_order(text):
@@ -164,12 +197,12 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(False, False, False)
     if _any(text, words("request", "notice")):
         return RequestSignal(False, False, False)
-    if has_strong_keyword(text):
+    if has_strong_keyword(_AS_TOPIC.sub(" ", text)):
         if _PAST_ORDER.search(text) and (_any(text, words("request", "thanks")) or _any(
                 text, words("request", "chatter"))) and not _LATER.search(text):
             return RequestSignal(False, False, False)  # thanks for an earlier order
         return RequestSignal(True, False, True)
-    asks = [w for w in words("request", "ask") if w in text]
+    asks = _asks_now(text)
     ask = bool(asks) or bool(_ask_patterns().search(text))
     rest = text
     for w in asks:
@@ -177,6 +210,8 @@ def classify(body: str) -> RequestSignal:
     need = _any(rest, words("request", "problem")) or _any(rest, _category_words())
     thank_words = words("request", "thanks")
     thanks = _any(text, thank_words)
+    if thanks and _SOLVED.search(text) and not _ASK_NOW.search(text):
+        return RequestSignal(False, False, False)  # thanks for a matter settled
     acks = words("request", "acks")
     opened = strip_greeting(text)
     chatter = _any(text, words("request", "chatter")) or opened.startswith(acks) or (
@@ -193,7 +228,7 @@ def classify(body: str) -> RequestSignal:
     if ask and need:
         return RequestSignal(True, False, False)
     leaves_number = len(text) >= 15 and (bool(_CONTACT_NUMBER.search(text)) or any(
-        p.kind in ("mobile", "landline") for p in find_phones(text)))  # also read out
+        p.kind in ("mobile", "landline", "hotline") for p in find_phones(text)))  # also read out
     own = bool(_OWN.search(text)) or any(name_near_phone(text, p) for p in find_phones(text))
     if leaves_number and (ask or (need and own) or (len(text) >= 20 and _CONTACT_CUE.search(text))):
         # Asking (or naming a problem) and leaving a number to call back: an order.
