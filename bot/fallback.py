@@ -32,6 +32,8 @@ NUDGE_PLAIN = "有一条给您的私聊消息未能送达（平台无法私聊�
 TO_ADMINS_USER = ("无法把{about}消息送达 {who}：平台无法私聊对方，也没在任何群里见过对方。"
                   "请联系对方私聊机器人（例如发送「我的单」）。")
 TO_ADMINS_GROUP = "无法把消息发到群 {chat}（{error}）。{hint}内容：\n{text}"
+# The same report where admins are reached only in a group: another group reads no content.
+TO_ADMINS_GROUP_SHORT = "无法把消息发到群 {chat}（{error}）。{hint}（内容不在别的群里转发。）"
 HINTS = {"wecom": "请在该群添加群机器人（Webhook），把它的 key 写入配置 [wecom.webhooks]。"}
 _ORDER_NO = re.compile(r"#(\d{1,9})")
 
@@ -64,8 +66,13 @@ class Fallback:
         """Queue where `item` should go instead (the new outbox id), or None when there is
         nowhere left (logged as an error). `can_tell`: whether the platform sends 1:1."""
         level = item.extra.get(LEVEL, "")
-        to_user = item.extra.get("to_user")
-        if level == "" and to_user:
+        single = item.chat_kind == ChatKind.SINGLE.value
+        # A 1:1 item is for its to_user, or (a reply in a 1:1 chat) for the one who wrote.
+        to_user = item.extra.get("to_user") or (item.extra.get("for_user") if single else None)
+        if level == "" and (to_user or single):
+            if not to_user:  # a 1:1 reply to someone unknown: its words stay out of groups
+                return self._admins(item, TO_ADMINS_USER.format(who=item.chat_id, about=""),
+                                    can_tell)
             own = item.extra.get(FALLBACK_CHAT, "")
             chat = (own if own and self.store.seen_in(item.platform, own, to_user)
                     else self.store.last_group_of(item.platform, to_user))
@@ -77,16 +84,19 @@ class Fallback:
             text = TO_ADMINS_USER.format(who=to_user, about=f"关于 #{no} 的" if no else "")
             return self._admins(item, text, can_tell)
         if level in ("", "group"):
-            text = TO_ADMINS_GROUP.format(chat=item.chat_id, error=error[:120],
-                                          hint=HINTS.get(item.platform, ""),
+            hint = HINTS.get(item.platform, "")
+            text = TO_ADMINS_GROUP.format(chat=item.chat_id, error=error[:120], hint=hint,
                                           text=mask_phones(item.text))
-            return self._admins(item, text, can_tell)
+            short = TO_ADMINS_GROUP_SHORT.format(chat=item.chat_id, error=error[:120], hint=hint)
+            return self._admins(item, text, can_tell, in_group=short)
         log.error("outbox item %s: could not tell the admins either: %s", item.id, error)
         return None
 
-    def _admins(self, item: OutboxItem, text: str, can_tell: bool) -> int | None:
+    def _admins(self, item: OutboxItem, text: str, can_tell: bool,
+                in_group: str | None = None) -> int | None:
         """Report to the admins of everything on this platform: 1:1 where the platform can,
-        else in the group where each was last seen."""
+        else in the group where each was last seen (there `in_group`, when given, instead of
+        `text`: no content of one chat is posted in another)."""
         queued = None
         for account in self._admin_accounts():
             platform, _, user = account.partition(":")
@@ -98,7 +108,8 @@ class Fallback:
                 continue
             chat = self.store.last_group_of(platform, user)
             if chat:
-                queued = self._queue(Outgoing(platform, chat, mask_phones(text), (user,),
+                said = text if in_group is None or chat == item.chat_id else in_group
+                queued = self._queue(Outgoing(platform, chat, mask_phones(said), (user,),
                                               ChatKind.GROUP, extra={LEVEL: "admins"}))
         if queued is None:
             log.error("outbox item %s to %s could not be delivered and no admin can be told",

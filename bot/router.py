@@ -69,6 +69,11 @@ class Context:
         """
         if out.chat_kind is ChatKind.GROUP and out.to_user is None:
             out = replace(out, text=mask_phones(out.text))
+        elif (out.chat_kind is ChatKind.SINGLE and out.to_user is None
+              and out.chat_id == self.msg.chat_id
+              and out.platform == self.msg.platform and "for_user" not in out.extra):
+            # An answer in this 1:1 chat is for its writer (whom a fallback must reach).
+            out = replace(out, extra={**out.extra, "for_user": self.msg.sender_id})
         self.sent.append(self.store.enqueue(out))
 
     def tell(self, user_id: str, text: str, platform: str | None = None, *,

@@ -84,6 +84,26 @@ async def test_a_group_post_that_cannot_go_out_is_reported(chat: FakeChat, app: 
     assert report.to_user == "admin" and "g5" in report.text and "收到需求 3 件" in report.text
 
 
+async def test_a_lost_1to1_reply_reaches_a_group_only_as_a_nudge(mute: CallbackOnly,
+                                                                   app: App) -> None:
+    app.store.saw("fake", "g7", ("w9",))
+    mute.fail_next = [SendError("response_url used up", permanent=True)]
+    replies = await mute.say(PRIVATE, sender="w9", single=True)
+    [nudge] = [r for r in replies if r.chat == "g7"]
+    assert nudge.mentions == ("w9",) and "私聊" in nudge.text
+    assert "拖欠" not in nudge.text and "王小明" not in nudge.text and "139" not in nudge.text
+
+
+async def test_another_groups_post_is_not_shown_where_the_admin_is(mute: CallbackOnly,
+                                                                  app: App) -> None:
+    app.store.saw("fake", "g-admins", ("admin",))
+    app.store.enqueue(Outgoing("fake", "g5", "#3 王师傅的联系方式：另约", chat_kind=ChatKind.GROUP))
+    mute.fail_next = [SendError("no webhook key for group g5", permanent=True)]
+    assert await app.outbox.drain() == 1
+    [report] = mute.sent
+    assert report.chat == "g-admins" and "g5" in report.text and "王师傅" not in report.text
+
+
 # -- experts who are not in the order's group -------------------------------------------------
 
 async def test_an_expert_not_seen_in_the_group_is_told_1to1(chat: FakeChat, app: App) -> None:

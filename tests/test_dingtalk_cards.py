@@ -207,6 +207,16 @@ async def test_without_the_card_permission_posts_go_as_text_with_one_warning(
     assert double.cards.all == {}
 
 
+def test_a_card_refused_for_another_reason_names_no_permission(
+        bot: Bot, caplog: pytest.LogCaptureFixture) -> None:
+    no = bot.app.store.enqueue(Outgoing("dingtalk", GROUP, "#1 待接单"))
+    item = bot.app.store.outbox_item(no)
+    assert item is not None
+    bot.platform.sender._warn_card(item, "createAndDeliver: HTTP 400 InvalidParameter", "")
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "HTTP 400" in warning and "Card.Instance.Write" not in warning
+
+
 async def test_a_tally_is_a_card_then_its_chart_and_its_button_works(
         bot: Bot, double: DingTalkDouble) -> None:
     png = b"\x89PNG\r\n\x1a\n" + bytes(100)

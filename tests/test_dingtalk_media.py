@@ -158,3 +158,12 @@ async def test_the_claiming_expert_gets_the_orders_picture_one_to_one(
     assert double.sent.index(note) < double.sent.index(picture)  # the text first
     assert double.media.uploads[picture.media].data == PNG
     assert not [d for d in double.sent if d.via == "group" and d.kind == "sampleImageMsg"]
+
+
+def test_an_upload_dingtalk_calls_invalid_is_not_retried() -> None:
+    from bot.platforms.dingtalk_api import api_error
+
+    assert api_error("/media/upload", 200, {"errcode": 40004, "errmsg": "x"}).permanent
+    assert api_error("/media/upload", 200, {"errcode": 40006}).permanent
+    assert not api_error("/media/upload", 200, {"errcode": 40014}).permanent  # token: retry
+    assert not api_error("/media/upload", 200, {"errcode": -1}).permanent  # system busy

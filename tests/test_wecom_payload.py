@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.model import Attachment, ChatKind
 from bot.platforms.wecom_markdown import ZWSP, as_markdown, mention_tags, split_markdown
 from bot.platforms.wecom_payload import ReplyHandle, split_utf8, strip_at, to_incoming
@@ -136,3 +138,14 @@ def test_pictures_files_and_untranscribed_voice_come_as_attachments() -> None:
         {"msgtype": "image", "image": {"url": 7}}]}})
     assert mixed is not None and mixed.text == "见图"
     assert [a.ref for a in mixed.attachments] == ["https://cos/1"]
+
+
+def test_a_reply_too_long_for_one_message_says_it_was_cut(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from bot.platforms.wecom_send import CUT, RESPONSE_LIMIT, response_body
+
+    body = response_body("焊接变形" * 3000, ())
+    content = body["markdown"]["content"]
+    assert content.endswith(CUT) and len(content.encode("utf-8")) <= RESPONSE_LIMIT
+    assert "cut to one message" in caplog.text
+    assert not response_body("短消息", ())["markdown"]["content"].endswith(CUT)

@@ -204,6 +204,11 @@ def api_error(path: str, status: int, data: dict[str, Any]) -> ApiError:
         return ApiError(f"{what} (rate limited)", status, data, retry_after=THROTTLE_SECONDS)
     if status == 429 or "qpslimit" in code.lower() or "throttl" in code.lower():
         return ApiError(f"{what} (QPS limit)", status, data, retry_after=QPS_RETRY_SECONDS)
+    if status == 200 and isinstance(errcode, int) and 40000 <= errcode < 41000 \
+            and errcode not in OAPI_TOKEN_CODES:
+        # The oapi's "invalid request" codes (40004 media type, 40005 file type, 40006 file
+        # size …) answer a request that stays wrong: retrying cannot help.
+        return ApiError(what, status, data, permanent=True)
     if status >= 500 or status == 200 or auth_error(status, data):
         return ApiError(what, status, data)  # server trouble, or refused after a fresh token
     # A malformed request or unknown target stays wrong; anything else (e.g. a permission the

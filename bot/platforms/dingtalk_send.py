@@ -47,6 +47,7 @@ CARD_PERMISSION = "Card.Instance.Write"
 CARD_WARNING = ("DingTalk refused an interactive card (%s); outbox item %s goes out as text. "
                 "To show buttons, grant the app the permission %s (互动卡片实例写权限) in the "
                 "DingTalk developer console (权限管理), then publish the app again")
+CARD_REFUSED = "DingTalk refused an interactive card (%s); outbox item %s goes out as text"
 
 # (msgKey, msgParam, what) of a picture or file that follows a message's text
 Follow = tuple[str, str, str]
@@ -205,7 +206,8 @@ class DingTalkSender:
         except ApiError as exc:
             if not (exc.missing_scopes or exc.permanent):
                 raise
-            self._warn_card(item, str(exc), ", ".join(exc.missing_scopes) or CARD_PERMISSION)
+            scopes = ", ".join(exc.missing_scopes) or (CARD_PERMISSION if exc.status == 403 else "")
+            self._warn_card(item, str(exc), scopes)
             return None
         refused = refused_deliveries(answer)
         if refused:  # this chat or person only (e.g. the robot left the group)
@@ -220,7 +222,10 @@ class DingTalkSender:
             log.info("outbox item %s: card refused (%s); sent as text", item.id, why)
             return
         self._card_warned.add(key)
-        log.warning(CARD_WARNING, why, item.id, scopes)
+        if scopes:
+            log.warning(CARD_WARNING, why, item.id, scopes)
+        else:  # not a permission: a request DingTalk calls wrong (400/404)
+            log.warning(CARD_REFUSED, why, item.id)
 
     # -- pictures and files -----------------------------------------------------------------
 

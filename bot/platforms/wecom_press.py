@@ -2,7 +2,7 @@
 
 WeCom takes the update of a pressed card only within 5 s of the press: on the long connection
 as `aibot_respond_update_msg` under the event's req_id (Node SDK `updateTemplateCard`,
-dist/index.cjs.js:1122-1139, "收到事件回调后需在 5 秒内发送回复"; Python SDK client.py:260-284),
+dist/index.cjs.js:1119-1128, "收到事件回调后需在 5 秒内发送回复"; Python SDK client.py:260-284),
 in URL-callback mode as the passive reply to the event's one and only callback ("企业微信服务只会
 发起一次请求，企业微信服务器在五秒内收不到响应会断掉连接，丢弃该回调事件", doc 接收事件,
 developer.work.weixin.qq.com/document/path/101027; the update body: doc 被动回复消息 101031).

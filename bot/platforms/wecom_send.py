@@ -70,8 +70,21 @@ def response_body(text: str, mentions: tuple[str, ...]) -> dict[str, Any]:
     tags = mention_tags(mentions)
     if tags:
         content = f"{content}\n{tags}"
-    pieces = split_markdown(content, RESPONSE_LIMIT)
-    return {"msgtype": "markdown", "markdown": {"content": pieces[0]}}
+    return {"msgtype": "markdown", "markdown": {"content": one_reply(content)}}
+
+
+CUT = "\n（内容过长，其余部分未能发出）"
+
+
+def one_reply(content: str) -> str:
+    """Markdown that fits the one reply WeCom allows (RESPONSE_LIMIT bytes); what is cut is
+    said in the message and logged, never dropped silently."""
+    pieces = split_markdown(content, RESPONSE_LIMIT - len(CUT.encode("utf-8")))
+    if len(pieces) == 1:
+        return pieces[0]
+    log.warning("WeCom reply of %d bytes cut to one message of at most %d bytes",
+                len(content.encode("utf-8")), RESPONSE_LIMIT)
+    return pieces[0] + CUT
 
 
 class WeComHttp:

@@ -20,7 +20,7 @@ from typing import Any
 from bot.platforms.base import SendError
 from bot.platforms.wecom_cards import card, fits, new_task_id, order_of, status_of
 from bot.platforms.wecom_markdown import as_markdown, mention_tags, split_markdown
-from bot.platforms.wecom_send import MARKDOWN_LIMIT, RESPONSE_LIMIT
+from bot.platforms.wecom_send import MARKDOWN_LIMIT, one_reply
 from bot.platforms.wecom_upload import MediaOut
 from bot.platforms.wecom_ws import RESPOND, SEND_MSG, LongConnection
 from storage.records import OutboxItem
@@ -63,7 +63,7 @@ def respond_body(stream_id: str, content: str, plan: CardPlan | None) -> dict[st
     if plan is not None and plan.full:
         return {"msgtype": "template_card", "template_card": plan.body}
     stream = {"id": stream_id, "finish": True,
-              "content": split_markdown(content, RESPONSE_LIMIT)[0]}
+              "content": one_reply(content)}
     if plan is None:
         return {"msgtype": "stream", "stream": stream}
     return {"msgtype": "stream_with_template_card", "stream": stream,
