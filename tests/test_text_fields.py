@@ -79,6 +79,10 @@ NOW = datetime(2026, 5, 6, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     ("长兴一家做新能源配套的铜排厂，想请焊接师傅", "长兴一家做新能源配套的铜排厂"),
     ("我们在嘉善一家木业公司上班，老板欠薪", None),  # workers, not the firm
     ("我是上虞一家化工厂的操作工小钱，想咨询职业病", None),
+    ("我叫王建国，在普陀一家水产加工厂剥虾，手关节疼", None),
+    ("我是象山东海船舶修造的老林，焊缝探伤不合格", "象山东海船舶修造"),
+    ("定海一家海产品冷库想请制冷师傅", "定海一家海产品冷库"),
+    ("庆元一家食用菌企业，想请农业专家10天内来基地看看", "庆元一家食用菌企业"),
 ])
 def test_enterprise(text: str, want: str | None) -> None:
     assert find_enterprise(normalize(text)) == want
@@ -117,6 +121,9 @@ def test_enterprise(text: str, want: str | None) -> None:
     ("联系人是我，小潘，电话13906731234", "小潘"), ("补充 3 联系人换成老应", "老应"),
     ("打不通的话找出纳小蒋", "小蒋"), ("电话 400-826-1234 转售后部小贝", "小贝"),
     ("我是德清的老章我们章氏竹业那台机器坏了", "老章"),  # voice input runs on
+    ("我是江山那个木门厂的老徐啊我们厂里那台刨床声音大", "老徐"),
+    ("我是龙游那个造纸厂的办公室小周我们厂想请律师", "小周"),
+    ("层压后气泡多，下周五前，找 设备部 Kevin", "Kevin"),
 ])
 def test_contact(text: str, want: str | None) -> None:
     n = normalize(text)

@@ -61,6 +61,13 @@ def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     "我们也想请人讲讲消防，不过等老板回来定，到时候再点单",
     "请专家来做培训一般提前多久点单比较好？",
     "后天我在海宁，顺路的企业有小毛病可以找我看看",
+    "建德那家茶厂的事办得好，他们说明年还要点单，托我谢谢大家",  # some day, thanks
+    "这种跳闸十有八九是漏电保护器太灵敏了，另外看看接地是不是松了",  # an expert's advice
+    "我们的问题上周已经报过了，就不重复点单了",
+    "我先问问有没有懂热处理的老师，等老板定了再正式点单",
+    "今年平湖的企业点单特别多，服务队要扩编了",  # orders counted
+    "专家来厂里服务的时候出了事故谁负责？",
+    "@老叶 上次说的那台焊机你们还在用吗，能不能借两天",  # to another member
 ])
 def test_notices_and_chatter_are_not_requests(text: str) -> None:
     assert not parse(text, NOW).is_request
@@ -71,6 +78,15 @@ def test_notices_and_chatter_are_not_requests(text: str) -> None:
     "临海一家游艇企业 玻璃钢糊制气泡多 想请专家指导 电话400-826-5531",  # a hotline to call
 ])
 def test_voice_and_phone_typed_requests_are_requests(text: str) -> None:
+    assert parse(text, NOW).is_request
+
+
+@pytest.mark.parametrize("text", [
+    "急！温岭一家泵厂 车床刀塔不转位 报警 线停着 找林师傅 电话 幺三洞五七六幺八八二四",
+    "我是衢州的一名货车司机，公司拖欠我三个月工资，中秋前想要回来，能帮我问问律师吗",
+    "我们是海盐一家紧固件厂，想做个数字化看板，年后再说，先挂个单，找IT小陆 15157318804",
+])
+def test_requests_without_the_usual_words(text: str) -> None:
     assert parse(text, NOW).is_request
 
 

@@ -34,7 +34,7 @@ _DESCRIPTIVE = re.compile(
     r"(一家|一个|某|这家|一所)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
     r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
     r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店|超市|商场|酒店|饭店"
-    r"|餐馆|餐厅|民宿|农家乐|物业|车队|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
+    r"|餐馆|餐厅|民宿|农家乐|物业|车队|冷库|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
     r"(?![房里区长家内])"
 )
 _MORE_SUFFIX = re.compile(r"(?:专业合作社|合作社|有限公司|公司|企业|集团)")
@@ -214,7 +214,10 @@ def find_enterprise(norm: str) -> str | None:
 # from the enterprise.
 _WORKER_BEFORE = re.compile(r"我们?(?:现在|之前|以前|原来|目前|一直)?在$")
 _SELF_BEFORE = re.compile(r"我是$")
+_SELF_INTRO = re.compile(r"我叫|我是|本人")
+_WORK_VERB = re.compile(r"(?:上班|工作|打工|干|做|当|剥|开|搬|送|跑)")
 _WORKER_JOB = re.compile(r"的([\u4e00-\u9fff]{0,4}?(?:工|司机|工人|员工|职工|学徒|保安|保洁|营业员"
+                         r"|仓管|厨师|搬运工|快递员|外卖员"
                          r"|操作员|店员|收银员|服务员))(?![\u4e00-\u9fff])|的([\u4e00-\u9fff]{0,3}?"
                          r"(?:工|司机|工人|员工|学徒|保安|保洁))(?=叫|小|老|阿)")
 
@@ -223,6 +226,8 @@ def _works_there(norm: str, start: int, end: int) -> bool:
     before = norm[max(0, start - 6):start]
     if _WORKER_BEFORE.search(before):
         return True
+    if before.endswith("在") and _SELF_INTRO.search(norm, 0, start) and _WORK_VERB.match(norm, end):
+        return True  # 我叫王建国，在…一家水产加工厂剥虾
     job = _WORKER_JOB.match(norm, end)
     if not (_SELF_BEFORE.search(before) and job):
         return False
@@ -256,8 +261,8 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
             continue  # 模具厂, 食品公司: a kind of firm, not a name
         if suffix == "中心" and run.endswith(("加工", "车削", "铣削", "数据", "控制", "配送")):
             continue
-        if len(suffix) == 1 and run[-1] in _BAD_BEFORE_SUFFIX:
-            continue
+        if run[-1] in _BAD_BEFORE_SUFFIX and (len(suffix) == 1 or run[-1] in "来到去进回"):
+            continue  # 来厂, 10天内来基地: a visit, not a name
         if run.startswith("某") or any(g in run for g in ("一家", "一个", "这家", "那家")):
             continue  # a description, handled below
         if len(run) < 2 and suffix not in ("有限公司", "股份有限公司", "有限责任公司", "集团"):

@@ -19,7 +19,7 @@ from bot.text.people import find_contact, name_at
 from bot.text.phone_mask import mask_phones as mask_phones
 from bot.text.phones import find_phones
 from bot.text.regions import find_region
-from bot.text.request import classify
+from bot.text.request import classify, has_strong_keyword
 from bot.text.summary import clip_summary, problem_text, time_clause
 from bot.text.taxonomy import find_category, find_service_type
 
@@ -184,13 +184,14 @@ def _template(form: dict[str, tuple[str, int]]) -> bool:
     return sum(1 for value, _at in form.values() if _PLACEHOLDER.match(value)) >= 2
 
 
-_YOU = re.compile(r"^(?:你们|你|您)(?!好)")
+_YOU = re.compile(r"(?:你们|你|您)(?!好)")
 
 
 def _to_a_member(mentions: str, body: str) -> bool:
-    """The message @-mentions a person by name and title and speaks to them (你们…)."""
+    """The message @-mentions a person by name and title and speaks to them (你们…): a talk
+    between members, unless it says 点单."""
     people = [m for m in re.findall(r"@(\S+)", mentions) if name_at(m, 0, strong=False) == m]
-    return bool(people) and bool(_YOU.match(body))
+    return bool(people) and bool(_YOU.search(body)) and not has_strong_keyword(body)
 
 
 def _as_written(value: str | None, body: str, segment: str) -> str | None:

@@ -56,7 +56,7 @@ _HEAD = r"(?:主任|经理|主管|部长|科长|处长|厂长|车队长|项目�
 _DESK = r"(?:财务|会计|出纳|仓库|门卫|前台|行政|人事|技术|设备|安全|生产|质检|品管|采购|销售)"
 _DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组)|[\u4e00-\u9fff]{0,4}?车间)"
                    f"{_HEAD}?|{_HEAD}|{_DESK})"
-                   r"(?=[\u4e00-\u9fffA-Z])")
+                   r"(?=\s?[\u4e00-\u9fffA-Z])")
 _INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我")
 # A clause ends at a mark, or at a space in voice input (我叫陈立新 是象山一家…).
 _CLAUSE_END = re.compile(r"[,，。.;；!！?？\s]")
@@ -176,10 +176,19 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         name = name_at(norm, at, strong=not weak)
         if name and name not in _NOT_NAMES:
             return name
+        spaced = re.match(r"\s+", norm[at:at + 3])
+        if spaced:  # 找 设备部 Kevin
+            at += spaced.end()
+            if not name:
+                name = name_at(norm, at, strong=not weak)
+                if name and name not in _NOT_NAMES:
+                    return name
         pre = _DEPT.match(norm, at)  # 联系人 车队长邬国强 / 技术部金工 / 找培训部Coco
         if pre and (not weak or pre.group().endswith(("部", "科", "处", "室", "办"))
                     or re.fullmatch(_DESK, pre.group())):
-            named = name_at(norm, pre.end(), strong=True)
+            after_dept = pre.end() + len(norm[pre.end():pre.end() + 3]) - len(
+                norm[pre.end():pre.end() + 3].lstrip())
+            named = name_at(norm, after_dept, strong=True)
             if named:
                 return named  # after a department, 金工 is a person
         if name:
@@ -194,15 +203,15 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         end = _CLAUSE_END.search(norm, begin)
         stop = end.start() if end else len(norm)
         starts = [begin] + [i + 1 for i in range(begin, stop) if norm[i] == "的"]
-        for at in list(starts[1:]):  # …的焊工小吴, …的挡车工叫胡海燕
-            job = _JOB.match(norm, at)
+        for at in list(starts[1:]):  # …的焊工小吴, …的挡车工叫胡海燕, …的办公室小周
+            job = _JOB.match(norm, at) or _DEPT.match(norm, at)
             if job:
                 starts.append(job.end())
         for at in reversed(starts):
             name = name_at(norm, at, strong=True)
             after = norm[at + len(name):at + len(name) + 1] if name else ""
             if name and len(name) >= 2 and name not in _NOT_NAMES and (
-                    not after or not _CJK.match(after) or after in "在的,，我"):
+                    not after or not _CJK.match(after) or after in "在的,，我啊呀"):
                 return name
     for m in _ROLE.finditer(norm):
         if _SELF.search(norm, 0, m.start()):
@@ -233,8 +242,7 @@ def name_near_phone(norm: str, p: PhoneMatch) -> str | None:
     """The contact named right before (or after) a phone number, if any."""
     before = norm[max(0, p.start - 10):p.start]
     before = re.sub(r"(?:电话|手机|手机号|联系电话|电话号码|号码|tel|Tel|TEL|☎|📞)?\s*[:：]?\s*$",
-    "",
-                    before)
+                    "", before).rstrip()  # 找张师傅 电话 幺三…
     latin = re.search(r"(?<![A-Za-z\u4e00-\u9fff])[\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?\s*$",
                       before)
     if latin:

@@ -35,10 +35,15 @@ _ABOUT_SERVICE = re.compile(
     r"(?:吗|[?？])"
     r"|点单的?时候[^。!！]{0,24}(?:吗|[?？])"
     # 一般提前多久点单比较好？
-    r"|(?:提前多久|多久|什么时候|何时)(?:来)?点单[^。!！]{0,10}(?:吗|[?？]|好)")
+    r"|(?:提前多久|多久|什么时候|何时)(?:来)?点单[^。!！]{0,10}(?:吗|[?？]|好)"
+    # 专家来厂里服务时出了事故谁负责？ 服务队收不收费？
+    r"|(?:专家|服务队|志愿者)[^。？?]{0,16}(?:谁负责|谁承担|怎么收费|收不收费|要不要钱|怎么算)")
 # 到时候再点单, 回头再说: an order some other day, not now.
-_NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|以后)再?"
-                      r"(?:点单|说|联系|找你们|报)")
+_NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|以后|明年|下次|改天|节后|年后)"
+                      r"(?:还要|还会|再)?[^，。,.!！?？]{0,2}(?:点单|说|联系|找你们|报)"
+                      r"|不(?:重复|再|用|必)?点单|就不麻烦了|先问问")
+# …年后再说，先挂个单: an order placed now for later.
+_NOW_ORDER = re.compile(r"先挂个?单|先报个?单|先登记")
 # Placeholders of a format to copy (我们是XX厂，XX设备坏了，联系人X经理).
 _PLACEHOLDERS = re.compile(r"[XxＸ]{2,}|某某")
 # 陈师傅明天上午九点到厂里，…: an expert coming is news, not a request.
@@ -143,7 +148,9 @@ def opens_as_order(text: str) -> bool:
 
 
 # 求助帖, 点单信息: the keyword names a post someone else made.
-_AS_TOPIC = re.compile(r"(?:点单|求助)(?:帖|贴|信息|消息|的那家|那家)")
+_AS_TOPIC = re.compile(r"(?:点单|求助)(?:帖|贴|信息|消息|的那家|那家)"
+                       # 今年点单特别多, 点单量: the orders counted, not one placed
+                       r"|点单(?:特别|很|比较|越来越|不)?(?:多|少)|点单(?:数|量|数量)")
 # Said of a visit or order in the past (上礼拜来我们厂的师傅…): no ask for now.
 _PAST_BEFORE = re.compile(r"(?:上次|上回|上个?礼拜|上个?星期|上周|上个月|前几天|前天|昨天|去年"
                           r"|之前)[^，。,.!！?？\s]{0,3}$")
@@ -187,8 +194,9 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(False, False, False)
     if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text):  # how it works; on the way
         return RequestSignal(False, False, False)
-    if _NOT_YET.search(text) or len(_PLACEHOLDERS.findall(text)) >= 2:
-        return RequestSignal(False, False, False)  # some other day; a format to copy
+    if (_NOT_YET.search(text) and not _NOW_ORDER.search(text)) or len(
+            _PLACEHOLDERS.findall(text)) >= 2 or _any(text, words("request", "advice")):
+        return RequestSignal(False, False, False)  # some other day; a format; advice
     if _BARE.match(text):  # 点单 alone: nothing to order yet
         return RequestSignal(False, False, False, bare=True)
     if opens_as_order(text):
