@@ -101,6 +101,15 @@ def test_an_earliest_start_is_no_deadline(text: str) -> None:
     assert parse_deadline(text, WED) is None
 
 
+def test_a_corrected_deadline_is_the_later_one() -> None:
+    from bot.text.parse import parse
+
+    p = parse("点单：粉尘大，想请安全专家来查查，下周三前，哦不对下周三老板不在，改成下周四前吧", WED)
+    assert p.deadline == date(2026, 5, 14)
+    q = parse("点单：拉伸件开裂，联系人马经理，哦不对马经理出差了，找技术部小屠 15958512345", WED)
+    assert q.contact == "小屠"
+
+
 def test_a_start_date_is_skipped_for_the_deadline() -> None:
     assert parse_deadline("月底之后再来，下周五前给个答复", WED) == date(2026, 5, 15)
 

@@ -68,6 +68,10 @@ def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     "今年平湖的企业点单特别多，服务队要扩编了",  # orders counted
     "专家来厂里服务的时候出了事故谁负责？",
     "@老叶 上次说的那台焊机你们还在用吗，能不能借两天",  # to another member
+    "「已收到点单 #12 …请回复「接单 12」认领」",  # the bot's own words pasted back
+    "我想点单，但是不知道怎么写，能不能有人教教我",
+    "点单一份红烧肉，谢谢😂",
+    "那个异响的问题后来怎么解决的？我们厂也碰到过，想学习学习",
 ])
 def test_notices_and_chatter_are_not_requests(text: str) -> None:
     assert not parse(text, NOW).is_request
@@ -85,6 +89,9 @@ def test_voice_and_phone_typed_requests_are_requests(text: str) -> None:
     "急！温岭一家泵厂 车床刀塔不转位 报警 线停着 找林师傅 电话 幺三洞五七六幺八八二四",
     "我是衢州的一名货车司机，公司拖欠我三个月工资，中秋前想要回来，能帮我问问律师吗",
     "我们是海盐一家紧固件厂，想做个数字化看板，年后再说，先挂个单，找IT小陆 15157318804",
+    "上次的师傅太厉害了，问题解决了👍 顺便再点一个：我们厂想给焊工做个培训",
+    "哈哈周末去钓鱼了没？说正事，我们厂好几个工人被骗了钱，想请人来讲讲反诈",
+    "【转发自微信】老哥帮我问问：我们一家导轨厂，冷拔后直线度超差，找谁能帮忙？电话13967290548",
 ])
 def test_requests_without_the_usual_words(text: str) -> None:
     assert parse(text, NOW).is_request

@@ -98,7 +98,7 @@ _MENU_ORDER = re.compile(
 )
 # 清单里第2项: an item of the menu named by its position, without a verb
 _MENU_ITEM = re.compile(r"^(?:我们|我)?(?:要点|想点|想要|要|点)?(?:从|在)?"
-                        r"(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?"
+                        r"(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?(?:那个|那)?"
                         r"\s*第\s*(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|个|号)"
                         r"(?![^，。,.\n]{0,12}[?？吗])")
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",

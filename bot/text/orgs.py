@@ -31,10 +31,10 @@ _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那�
                   "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近",
                   "家庭"}
 _DESCRIPTIVE = re.compile(
-    r"(一家|一个|某|这家|一所)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
+    r"(一家|一个|某|这家|一所|那个|这个)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
     r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
     r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店|超市|商场|酒店|饭店"
-    r"|餐馆|餐厅|民宿|农家乐|物业|车队|冷库|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
+    r"|餐馆|餐厅|民宿|农家乐|物业|车队|冷库|中心|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
     r"(?![房里区长家内])"
 )
 _MORE_SUFFIX = re.compile(r"(?:专业合作社|合作社|有限公司|公司|企业|集团)")
@@ -45,9 +45,9 @@ _TOWN = re.compile(r"(?:(?![省市县区们是在的我])[\u4e00-\u9fff]){1,4}"
                    f"(?:镇|乡|街道|{_ZONE_WORDS})$")
 _FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a longer legal name
 # 我们是…的小厂，叫顺达五金: the name given after the description.
-_CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂)[,，]?\s*(?:名字|名)?叫\s*"
+_CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂|场|社|店)[,，]?\s*(?:名字|名)?叫\s*"
                      r"([\u4e00-\u9fffA-Za-z0-9]{2,12}?)(?=[\s,，。.!！;；]|$)")
-_CALLED_RUN = re.compile(r"(?:厂|公司|企业|作坊|工厂)(?:名字|名)?叫"
+_CALLED_RUN = re.compile(r"(?:厂|公司|企业|作坊|工厂|场|社|店)(?:名字|名)?叫"
                          r"([\u4e00-\u9fffA-Za-z0-9]{2,12})")
 # Separators around a name set off by spaces (温岭泽国 新锐泵业 林师傅 139…).
 _TOKEN = re.compile(r"\S+")
@@ -186,7 +186,8 @@ def _over_places(norm: str, start: int) -> int:
                 sure = sure or bool(strict.fullmatch(norm, i, at))
                 at, moved = i, True
                 break
-    if at < start and (sure or at == 0 or not _CJK.match(norm[at - 1]) or norm[at - 1] in "是在"):
+    if at < start and (sure or at == 0 or not _CJK.match(norm[at - 1]) or norm[at - 1] in "是在"
+                       or norm[max(0, at - 2):at] in ("我们", "咱们")):
         return at
     return start
 
@@ -212,9 +213,10 @@ def find_enterprise(norm: str) -> str | None:
 
 # The sender works there (我在温岭一家鞋厂上班, 我是嵊州一家领带厂的挡车工): that is no order
 # from the enterprise.
-_WORKER_BEFORE = re.compile(r"我们?(?:现在|之前|以前|原来|目前|一直)?在$")
+_WORKER_BEFORE = re.compile(r"我们?(?:老公|老婆|爱人|儿子|女儿|爸|妈|家里人)?"
+                            r"(?:现在|之前|以前|原来|目前|一直)?在$")
 _SELF_BEFORE = re.compile(r"我是$")
-_SELF_INTRO = re.compile(r"我叫|我是|本人")
+_SELF_INTRO = re.compile(r"我")
 _WORK_VERB = re.compile(r"(?:上班|工作|打工|干|做|当|剥|开|搬|送|跑)")
 _WORKER_JOB = re.compile(r"的([\u4e00-\u9fff]{0,4}?(?:工|司机|工人|员工|职工|学徒|保安|保洁|营业员"
                          r"|仓管|厨师|搬运工|快递员|外卖员"
@@ -253,9 +255,15 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
         run, pronoun = _cut_left(raw)
         if raw.endswith("的" + run) and any(g in raw for g in ("一家", "一个", "这家")):
             continue  # 一家核电配套的管件厂: the description below keeps all of it
+        at = m.start() - len(run)
+        placed = _kind_place(norm, at, run, suffix)
+        if placed is not None:  # 安吉孝丰的竹木家具厂, 玉环楚门的阀门厂, 安吉溪龙的茶厂
+            yield norm[placed:m.end()], placed, m.end()
+            continue
         if pronoun and len(run) <= 3:
             continue
-        if not run or run in _GENERIC_NAMES or any(c in run for c in "想要请找让需"):
+        if not run or run in _GENERIC_NAMES or any(c in run for c in "想要请找让需") or (
+                run.startswith("个")):
             continue
         if run in _generic_trades():
             continue  # 模具厂, 食品公司: a kind of firm, not a name
@@ -263,7 +271,8 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
             continue
         if run[-1] in _BAD_BEFORE_SUFFIX and (len(suffix) == 1 or run[-1] in "来到去进回"):
             continue  # 来厂, 10天内来基地: a visit, not a name
-        if run.startswith("某") or any(g in run for g in ("一家", "一个", "这家", "那家")):
+        if run.startswith("某") or any(g in run for g in ("一家", "一个", "这家", "那家", "那个",
+                                                          "这个")):
             continue  # a description, handled below
         if len(run) < 2 and suffix not in ("有限公司", "股份有限公司", "有限责任公司", "集团"):
             continue
@@ -276,7 +285,7 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
         lead = _places_re().match(run)
         if len(suffix) == 1 and lead and len(run) - lead.end() <= 1:
             continue  # 宁海西店: a town after its county, not a shop
-        yield run + suffix, m.start() - len(run), m.end()
+        yield norm[at:m.end()], at, m.end()
     for m2 in _trade_re().finditer(norm):
         name = m2.group(1)
         if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and not any(
@@ -304,6 +313,16 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
         more = _MORE_SUFFIX.match(norm, m3.end())  # 一家农家乐合作社
         end = more.end() if more else m3.end()
         yield norm[start:end], start, end
+
+
+def _kind_place(norm: str, at: int, run: str, suffix: str) -> int | None:
+    """Where a kind of firm named with its place begins (安吉孝丰的竹木家具厂: a short run
+    before 厂/社/店, not a registered 公司 name), or None when no place comes before 的."""
+    if not (0 < len(run) <= 4 and at > 1 and norm[at - 1] == "的") or "公司" in suffix or (
+            "集团" in suffix) or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
+        return None
+    placed = _with_place(norm, at)
+    return placed if placed < at - 1 else None
 
 
 def _called(norm: str) -> tuple[str, int, int] | None:
@@ -351,7 +370,7 @@ def _ends_in_place(norm: str, end: int) -> bool:
 def _places_re() -> re.Pattern[str]:
     """Place names in a row, maybe ending in a town or zone: 温岭泽国, 温州龙湾, 奉化区江口街道,
     嘉善经济技术开发区, 吴兴区织里镇."""
-    pattern, _ = region_index()
+    pattern, _ = field_index()  # towns by their own names too (鄞州姜山, 东阳横店)
     return re.compile(f"(?:{pattern.pattern})+(?:{_ZONE})?|(?:{pattern.pattern})*"
                       f"[\u4e00-\u9fff]{{1,4}}(?:镇|乡|街道)")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -110,6 +110,9 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
         value = form["contact"][0]
         contact = (name_at(value, 0, strong=True) or find_contact(value, [])
                    or (value if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", value) else None))
+    fix = _last_correction(body)  # 联系人马经理，哦不对…找小屠: what is said after counts
+    if contact is None and fix:
+        contact = find_contact(body[fix:], [p for p in found if p.start >= fix])
     if contact is None:
         contact = find_contact(body, found)
 
@@ -131,6 +134,9 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
         deadline = dm.value if dm else None
     if deadline is None:
         dm = find_deadline(body, now.date())
+        later = find_deadline(body[fix:], now.date()) if fix else None
+        if later is not None:  # 下周三前，哦不对…改成下周四前
+            dm = replace(later, start=later.start + fix, end=later.end + fix)
         if dm:
             deadline = dm.value
             tail = _AFTER_DEADLINE.match(body[dm.end:])
@@ -182,6 +188,15 @@ _PLACEHOLDER = re.compile(r"^\s*(?:[xX×*＊_＿]{2,}|某+|某某.*|\.{3,}|…+|
 def _template(form: dict[str, tuple[str, int]]) -> bool:
     """A format to copy (单位：XXX 问题：XXX …), not an order: two fields or more are blanks."""
     return sum(1 for value, _at in form.values() if _PLACEHOLDER.match(value)) >= 2
+
+
+_CORRECTION = re.compile(r"哦不对|不对不对|啊不对|不对[，,]|更正一下|更正：|纠正一下|说错了")
+
+
+def _last_correction(body: str) -> int:
+    """Where the text after the sender's last correction of themselves starts (0: none)."""
+    found = list(_CORRECTION.finditer(body))
+    return found[-1].end() if found else 0
 
 
 _YOU = re.compile(r"(?:你们|你|您)(?!好)")

@@ -34,6 +34,7 @@ _ABOUT_SERVICE = re.compile(
     r"|(?:还能|能不能|可不可以|也可以|也能|可以|能)(?:在这里|在群里|在这儿)?点单[^，。,.!！]{0,10}"
     r"(?:吗|[?？])"
     r"|点单的?时候[^。!！]{0,24}(?:吗|[?？])"
+    r"|点单[^。!！]{0,8}(?:不知道怎么写|不会写|怎么写)|教教我"
     # 一般提前多久点单比较好？
     r"|(?:提前多久|多久|什么时候|何时)(?:来)?点单[^。!！]{0,10}(?:吗|[?？]|好)"
     # 专家来厂里服务时出了事故谁负责？ 服务队收不收费？
@@ -43,6 +44,8 @@ _NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|�
                       r"(?:还要|还会|再)?[^，。,.!！?？]{0,2}(?:点单|说|联系|找你们|报)"
                       r"|不(?:重复|再|用|必)?点单|就不麻烦了|先问问")
 # …年后再说，先挂个单: an order placed now for later.
+# 点单一份红烧肉: a joke about a restaurant.
+_JOKE = re.compile(r"点单?一份|来一份")
 _NOW_ORDER = re.compile(r"先挂个?单|先报个?单|先登记")
 # Placeholders of a format to copy (我们是XX厂，XX设备坏了，联系人X经理).
 _PLACEHOLDERS = re.compile(r"[XxＸ]{2,}|某某")
@@ -54,7 +57,7 @@ _ARRIVAL = re.compile(
 _BARE = re.compile(r"^[\s#【\[]*(?:我|我们)?(?:要|想|想要|需要)?"
                    r"(?:点单|点个单|下单|报单|求助)(?:一下)?[】\]]?[\s:：,，。.!！~]*$")
 # "谢谢！另外还想请…": after thanks or status talk, a word that starts a new matter.
-_LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过")
+_LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过|说正事|言归正传|对了|再点")
 
 
 # 以后有机会还想请您来: a wish for some day, not an order now.
@@ -170,7 +173,8 @@ def _asks_now(text: str) -> list[str]:
     return found
 
 
-_FORWARDED = re.compile(r"^\s*(?:转发|转自)[^:：\n]{0,12}[:：]\s*[“\"「]?")
+_FORWARDED = re.compile(r"^\s*(?:(?:转发|转自)[^:：\n]{0,12}[:：]|【转(?:发|自)[^】]{0,8}】)"
+                        r"\s*[“\"「]?")
 # "在吗，我们这边…": a call for attention before the message itself (before an @-mention it is
 # part of the mention prefix, see `normalize.mention_prefix`).
 _CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*")
@@ -195,7 +199,8 @@ def classify(body: str) -> RequestSignal:
     if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text):  # how it works; on the way
         return RequestSignal(False, False, False)
     if (_NOT_YET.search(text) and not _NOW_ORDER.search(text)) or len(
-            _PLACEHOLDERS.findall(text)) >= 2 or _any(text, words("request", "advice")):
+            _PLACEHOLDERS.findall(text)) >= 2 or _any(text, words("request", "advice")) or (
+            _JOKE.search(text)):
         return RequestSignal(False, False, False)  # some other day; a format; advice
     if _BARE.match(text):  # 点单 alone: nothing to order yet
         return RequestSignal(False, False, False, bare=True)
@@ -218,7 +223,7 @@ def classify(body: str) -> RequestSignal:
     need = _any(rest, words("request", "problem")) or _any(rest, _category_words())
     thank_words = words("request", "thanks")
     thanks = _any(text, thank_words)
-    if thanks and _SOLVED.search(text) and not _ASK_NOW.search(text):
+    if thanks and _SOLVED.search(text) and not _ASK_NOW.search(text) and not _LATER.search(text):
         return RequestSignal(False, False, False)  # thanks for a matter settled
     acks = words("request", "acks")
     opened = strip_greeting(text)

@@ -6,6 +6,8 @@ import re
 from functools import cache
 
 from bot.text.lexicon import words
+from bot.text.normalize import normalize
+from bot.text.phones import find_phones
 
 MAX_SUMMARY = 60
 
@@ -64,7 +66,12 @@ def problem_text(original: str, norm: str, drop: list[tuple[int, int]], problem:
     removed, and the opening, greetings and contact boilerplate left out; a form's problem
     field, when given, is the problem. `clip_summary` makes the one-line summary of it."""
     if problem:
-        return problem
+        found = find_phones(normalize(problem))
+        if not found:
+            return problem
+        # 需求：…联系电话 0576-… : the field ran on into the contact line
+        return problem_text(problem, normalize(problem), [(p.start, p.end) for p in found],
+                            None, enterprise)
     chars = list(original)
     for start, end in drop:
         for i in range(max(0, start), min(end, len(chars))):
