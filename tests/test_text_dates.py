@@ -87,6 +87,8 @@ def test_no_deadline(text: str) -> None:
     ("元旦后一周内", date(2027, 1, 8)),
     ("过年前", date(2027, 2, 5)),
     ("0577-62203318转606 月底前", date(2026, 5, 31)),  # the extension is no month
+    ("5月12号护士节之前", date(2026, 5, 12)),  # 护士节 is no holiday break
+    ("年前还有一批货要发，师傅今晚或者明天能过来吗", date(2026, 5, 7)),  # the visit asked for
 ])
 def test_holidays_and_spoken_spans(text: str, want: date) -> None:
     assert parse_deadline(text, WED) == want
@@ -104,7 +106,7 @@ def test_an_earliest_start_is_no_deadline(text: str) -> None:
 def test_a_corrected_deadline_is_the_later_one() -> None:
     from bot.text.parse import parse
 
-    p = parse("点单：粉尘大，想请安全专家来查查，下周三前，哦不对下周三老板不在，改成下周四前吧", WED)
+    p = parse("点单：粉尘大，想请安全专家来查查，下周三前，哦不对下周三老板不在，改成下周四前", WED)
     assert p.deadline == date(2026, 5, 14)
     q = parse("点单：拉伸件开裂，联系人马经理，哦不对马经理出差了，找技术部小屠 15958512345", WED)
     assert q.contact == "小屠"

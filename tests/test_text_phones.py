@@ -75,3 +75,7 @@ def test_a_number_read_out_digit_by_digit_is_found_and_masked() -> None:
     assert mask_phones(text).endswith("电话139****8812")  # never whole in a group post
     assert phones_in("零五七一八六九一五五三零") == ("0571-86915530",)
     assert phones_in("第一二三四五六七八九条") == ()  # counting is no phone
+
+
+def test_digits_said_one_by_one() -> None:
+    assert phones_in("电话 1 3 8 5 8 6 7 4 4 2 1") == ("13858674421",)

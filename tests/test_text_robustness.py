@@ -72,6 +72,9 @@ def test_requests_wrapped_in_greetings_thanks_or_a_number(text: str) -> None:
     "我想点单，但是不知道怎么写，能不能有人教教我",
     "点单一份红烧肉，谢谢😂",
     "那个异响的问题后来怎么解决的？我们厂也碰到过，想学习学习",
+    "各位：秋季服务需求征集开始啦～企业有难题、职工有需要都可以提",
+    "不收费的，企业点单、大师买单😊 有需要直接发就行",
+    "那个空压机的不用了，我们自己换了个滤芯就好了，麻烦大家了",
 ])
 def test_notices_and_chatter_are_not_requests(text: str) -> None:
     assert not parse(text, NOW).is_request

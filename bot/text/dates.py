@@ -17,7 +17,9 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 
 _CUE_AFTER = re.compile(
-    r"^\s*(?:之前|以前|前|之内|以内|内|截止|为止|到期|前后|左右|完成|搞定|解决|到位)"
+    r"^\s*(?:之前|以前|前|之内|以内|内|截止|为止|到期|前后|左右|完成|搞定|解决|到位"
+    # 明天能过来吗, 今晚或者明天能来: the visit asked for
+    r"|(?:能|可以|能不能)(?:过来|来|到))"
 )
 _CUE_BEFORE = re.compile(
     r"(?:最好|希望|务必|必须|请于|请在|要求|截止|截至|期限|最晚|最迟|时间|日期|期望|争取|赶在|before|by)"
@@ -63,7 +65,9 @@ _AFTER_HOLIDAY = re.compile(
     r"(?:后|之后|以后|过后)\s*(" + NUM + r"|两三|半)\s*(?:个)?\s*(周|星期|礼拜|天|日)\s*"
     r"(?:之内|以内|内)")
 # 年前 is before the Spring Festival; 节前 before the next holiday.
-_BEFORE_NEXT = re.compile(r"(?<![今去明当])(年|节)\s*(前|之前|以前)(?!天|最后|的最后)")
+# (节 alone, or 过节: 护士节之前 is not the next holiday)
+_BEFORE_NEXT = re.compile(r"(?:(?<![今去明当])(年)|(?:(?<![\u4e00-\u9fff])|(?<=过))(节))\s*"
+                          r"(前|之前|以前)(?!天|最后|的最后)")
 # Lunar holidays by Gregorian year (春节 = the first day of the lunar year).
 _LUNAR: dict[str, dict[int, tuple[int, int]]] = {
     "春节": {2025: (1, 29), 2026: (2, 17), 2027: (2, 6), 2028: (1, 26), 2029: (2, 13),
@@ -388,12 +392,12 @@ _FROM_ON = re.compile(r"^\s*(?:以后|之后|后)")
 
 
 def find_deadline(norm: str, today: date) -> DateMatch | None:
-    """The deadline of a request: the first date worded as one, else the first future date
+    """The deadline of a request: the earliest date worded as one, else the first future date
     (a date followed by 以后/之后 says when the visit may start, not when it is due)."""
     found = [d for d in find_dates(norm, today) if not _FROM_ON.match(norm[d.end:d.end + 3])]
-    for d in found:
-        if d.cue:
-            return d
+    cued = [d for d in found if d.cue]
+    if cued:  # the tightest of the dates worded as one (年前要发货…明天能过来吗)
+        return min(cued, key=lambda d: (d.value, d.start))
     return found[0] if found else None
 
 

@@ -31,9 +31,10 @@ _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那�
                   "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近",
                   "家庭"}
 _DESCRIPTIVE = re.compile(
-    r"(一家|一个|某|这家|一所|那个|这个)([\u4e00-\u9fffA-Za-z0-9]{0,10}?)"
+    r"(一家|一个|某|这家|一所|那个|这个)((?:(?!我|是|在|一家|一个)[\u4e00-\u9fffA-Za-z0-9]){0,14}?)"
     r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
-    r"|学校|小学|中学|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店|超市|商场|酒店|饭店"
+    r"|学校|小学|中学|高中|职高|技校|大学|学院|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店"
+    r"|超市|商场|酒店|饭店|店"
     r"|餐馆|餐厅|民宿|农家乐|物业|车队|冷库|中心|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
     r"(?![房里区长家内])"
 )
@@ -217,6 +218,9 @@ _WORKER_BEFORE = re.compile(r"我们?(?:老公|老婆|爱人|儿子|女儿|爸|�
                             r"(?:现在|之前|以前|原来|目前|一直)?在$")
 _SELF_BEFORE = re.compile(r"我是$")
 _SELF_INTRO = re.compile(r"我")
+_NOT_CENTRES = ("加工", "车削", "铣削", "数据", "控制", "配送", "调度", "客服", "培训", "研发",
+                "技术", "服务", "运营")  # 加工中心 is a machine, 调度中心 a department
+_NAMED_SELF = re.compile(r"我叫[\u4e00-\u9fff]{2,3}[,，\s]*(?:现在|一直|目前)?在")
 _WORK_VERB = re.compile(r"(?:上班|工作|打工|干|做|当|剥|开|搬|送|跑)")
 _WORKER_JOB = re.compile(r"的([\u4e00-\u9fff]{0,4}?(?:工|司机|工人|员工|职工|学徒|保安|保洁|营业员"
                          r"|仓管|厨师|搬运工|快递员|外卖员"
@@ -228,7 +232,9 @@ def _works_there(norm: str, start: int, end: int) -> bool:
     before = norm[max(0, start - 6):start]
     if _WORKER_BEFORE.search(before):
         return True
-    if before.endswith("在") and _SELF_INTRO.search(norm, 0, start) and _WORK_VERB.match(norm, end):
+    named = _NAMED_SELF.search(norm, 0, start)
+    if before.endswith("在") and (named or (_SELF_INTRO.search(norm, 0, start)
+                                           and _WORK_VERB.match(norm, end))):
         return True  # 我叫王建国，在…一家水产加工厂剥虾
     job = _WORKER_JOB.match(norm, end)
     if not (_SELF_BEFORE.search(before) and job):
@@ -267,7 +273,7 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
             continue
         if run in _generic_trades():
             continue  # 模具厂, 食品公司: a kind of firm, not a name
-        if suffix == "中心" and run.endswith(("加工", "车削", "铣削", "数据", "控制", "配送")):
+        if suffix == "中心" and run.endswith(_NOT_CENTRES):
             continue
         if run[-1] in _BAD_BEFORE_SUFFIX and (len(suffix) == 1 or run[-1] in "来到去进回"):
             continue  # 来厂, 10天内来基地: a visit, not a name
@@ -289,7 +295,7 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
     for m2 in _trade_re().finditer(norm):
         name = m2.group(1)
         if not name.startswith(("一", "某", "这", "那", "做", "搞", "从事")) and not any(
-                w in name for w in ("的", "一家", "一个", "做", "搞")):
+                w in name for w in ("的", "一家", "一个", "做", "搞", "就是", "是", "那", "这")):
             yield name, m2.start(1), m2.end(1)  # not 我们是永康一家做五金(的小厂)
     called = _called(norm)
     if called:

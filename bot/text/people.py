@@ -7,6 +7,7 @@ from functools import cache
 
 from bot.text.lexicon import surnames, words
 from bot.text.phones import PhoneMatch
+from bot.text.regions import field_index
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 # Characters that do not start or continue a given name (function words, field words, verbs).
@@ -22,7 +23,7 @@ _NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和�
               "古董", "应工", "单工", "关工", "文工", "石工", "木工", "党工", "司工", "计工",
               "农工", "金工", "小时", "小于", "老于", "小米", "老化", "老成", "小成", "老实",
               "小康", "老牛", "小牛", "师傅", "师父", "老乡",
-              "老黄", "老师", "老是", "小心", "小型", "小批", "老总", "老板", "老旧", "小组",
+              "老师", "老是", "小心", "小型", "小批", "老总", "老板", "老旧", "小组",
               "原因", "方法", "方案", "时间", "高手", "高温", "高压", "高速", "高效", "高级",
               "金属",
               "江南", "温度", "温控", "黄色", "白色", "石材", "钱款", "曾经", "常规", "任何",
@@ -39,9 +40,9 @@ _NOT_NAMES = {"施工", "车工", "童工", "包工", "管工", "全工", "和�
               "景宁", "庆元", "安吉", "长兴", "德清", "桐乡", "诸暨", "余姚", "慈溪", "柯桥",
               "上虞"}
 _TITLE_ENDS = ("书记", "主任", "经理", "主席", "厂长", "科长", "部长", "班长", "组长", "会计",
-               "老板")
+               "老板", "店长", "护士长", "站长", "所长", "院长", "校长")
 # The sender introducing themselves in this clause: 我是…合作社的潘社长.
-_SELF_WORDS = "我是|本人是|我叫"
+_SELF_WORDS = "我是|本人是|我叫|我这边是|我这里是"
 _SELF = re.compile(f"(?:{_SELF_WORDS})[^,，。;；!！?？\n]*$")
 # A role, then the person's name, in a self-introduction: 我是锦达家纺的技术主管刘涛.
 _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|技术员|班长|组长|会计|老板|部长|科长"
@@ -49,13 +50,15 @@ _ROLE = re.compile(r"(?:主管|经理|主任|厂长|总监|负责人|工程师|�
                    r"|养殖户|种植户|农户|果农|茶农|车队长|队长|网格员|专员|文员|干事|社工)"
                    r"(?=[\u4e00-\u9fff])")
 # A worker's job before their name in a self-introduction: 焊工小吴, 挡车工叫胡海燕.
-_JOB = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:工|司机|工人|员工|学徒|保安|保洁|技术员|操作员)(?:叫)?"
+_JOB = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:工|司机|工人|员工|学徒|保安|保洁|技术员|操作员|仓管"
+                  r"|文员|会计|出纳|店长|护士)(?:叫)?"
                   r"(?=[小老阿]|[\u4e00-\u9fff]{2,3}(?:[^\u4e00-\u9fff]|$))")
 # A department or role between 联系人 and the name.
 _HEAD = r"(?:主任|经理|主管|部长|科长|处长|厂长|车队长|项目经理|工会主席|队长|组长|班长)"
 _DESK = r"(?:财务|会计|出纳|仓库|门卫|前台|行政|人事|技术|设备|安全|生产|质检|品管|采购|销售)"
-_DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组)|[\u4e00-\u9fff]{0,4}?车间)"
-                   f"{_HEAD}?|{_HEAD}|{_DESK})"
+_DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组|中心)"
+                   r"|[\u4e00-\u9fff]{0,4}?车间)"
+                   f"{_HEAD}?|{_HEAD}|{_DESK})的?"  # 机务科的汪科长
                    r"(?=\s?[\u4e00-\u9fffA-Z])")
 _INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我")
 # A clause ends at a mark, or at a space in voice input (我叫陈立新 是象山一家…).
@@ -173,9 +176,9 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         me = re.match(r"我[，,\s]*", norm[at:at + 3])
         if me and (cue in ("联系", "找", "打给") or me.end() > 1):
             at += me.end()  # 联系我小郑就行, 联系人是我，小褚
-        name = name_at(norm, at, strong=not weak)
+        name = name_at(norm, at, strong=not weak) or (latin_name(norm, at) if weak else None)
         if name and name not in _NOT_NAMES:
-            return name
+            return name  # …, 找Tony就行
         spaced = re.match(r"\s+", norm[at:at + 3])
         if spaced:  # 找 设备部 Kevin
             at += spaced.end()
@@ -184,8 +187,9 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
                 if name and name not in _NOT_NAMES:
                     return name
         pre = _DEPT.match(norm, at)  # 联系人 车队长邬国强 / 技术部金工 / 找培训部Coco
-        if pre and (not weak or pre.group().endswith(("部", "科", "处", "室", "办"))
-                    or re.fullmatch(_DESK, pre.group())):
+        dept = pre.group().removesuffix("的") if pre else ""
+        if pre and (not weak or dept.endswith(("部", "科", "处", "室", "办", "中心"))
+                    or re.fullmatch(_DESK, dept)):
             after_dept = pre.end() + len(norm[pre.end():pre.end() + 3]) - len(
                 norm[pre.end():pre.end() + 3].lstrip())
             named = name_at(norm, after_dept, strong=True)
@@ -210,8 +214,8 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         for at in reversed(starts):
             name = name_at(norm, at, strong=True)
             after = norm[at + len(name):at + len(name) + 1] if name else ""
-            if name and len(name) >= 2 and name not in _NOT_NAMES and (
-                    not after or not _CJK.match(after) or after in "在的,，我啊呀"):
+            if name and len(name) >= 2 and name not in _NOT_NAMES and not _a_place(name) and (
+                    not after or not _CJK.match(after) or after in "在的,，我啊呀就"):
                 return name
     for m in _ROLE.finditer(norm):
         if _SELF.search(norm, 0, m.start()):
@@ -229,7 +233,21 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         found = name_near_phone(norm, p)
         if found:
             return found
+    last = _LAST_CLAUSE.search(norm)  # …龙港一家印刷厂，小章
+    if last:
+        name = name_at(norm, last.start(1), strong=False)
+        if name is not None and name == last.group(1) and _titled(name):
+            return name
     return None
+
+
+_LAST_CLAUSE = re.compile(r"[,，]\s*([\u4e00-\u9fff]{2,4})[。.!！~]*\s*$")
+
+
+def _a_place(name: str) -> bool:
+    """Whether a name read is a place (温岭, 平湖) rather than a person."""
+    pattern, _ = field_index()
+    return bool(pattern.fullmatch(name))
 
 
 def _titled(name: str) -> bool:

@@ -43,6 +43,8 @@ _ABOUT_SERVICE = re.compile(
 _NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|以后|明年|下次|改天|节后|年后)"
                       r"(?:还要|还会|再)?[^，。,.!！?？]{0,2}(?:点单|说|联系|找你们|报)"
                       r"|不(?:重复|再|用|必)?点单|就不麻烦了|先问问")
+# 那个不用了: withdrawing an earlier ask.
+_NO_NEED = re.compile(r"不用了|不需要了|不麻烦了")
 # …年后再说，先挂个单: an order placed now for later.
 # 点单一份红烧肉: a joke about a restaurant.
 _JOKE = re.compile(r"点单?一份|来一份")
@@ -198,6 +200,8 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(False, False, False)
     if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text):  # how it works; on the way
         return RequestSignal(False, False, False)
+    if _NO_NEED.search(text) and (_SOLVED.search(text) or "自己" in text):
+        return RequestSignal(False, False, False)  # 那个不用了，我们自己…就好了
     if (_NOT_YET.search(text) and not _NOW_ORDER.search(text)) or len(
             _PLACEHOLDERS.findall(text)) >= 2 or _any(text, words("request", "advice")) or (
             _JOKE.search(text)):
