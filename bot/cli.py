@@ -317,7 +317,8 @@ def cmd_route(args: argparse.Namespace) -> int:
     for item in _json_lines({"experts": []}):
         ranked = routing.rank(item["text"], item.get("region") or None, args.top)
         _emit({"experts": [
-            {"id": m.id, "name": m.name, "score": round(m.score, 4), "reasons": list(m.reasons)}
+            {"id": m.id, "name": m.name, "score": round(m.score, 4), "reasons": list(m.reasons),
+             "sure": m.sure}
             for m in ranked]})
     return 0
 

@@ -34,6 +34,7 @@ class Suggestion:
     expert: Expert
     score: float
     reasons: tuple[str, ...]
+    sure: bool = True  # False: the best fit is weak; the bot hedges and asks the admins
 
 
 PRIVATE_NEED = "职工个人需求"
@@ -225,11 +226,9 @@ class Routing:
         return True
 
     async def prefetch(self, text: str, region: str | None = None, top: int = 3) -> None:
-        """When the lexical ranking of an order is unsure, embed its text in a worker thread
-        before it is handled, so that the semantic step under the writer lock finds the
-        vector cached."""
-        if self._semantic and self.embedder is not None and self._fresh().wants_embedding(
-                text, region, top):
+        """Embed an order's text in a worker thread before it is handled, so that ranking
+        under the writer lock finds the vector cached."""
+        if self._semantic and self.embedder is not None and self._fresh().semantic:
             try:
                 await asyncio.to_thread(self.embedder.embed, [embedding_text(text)], query=True)
             except Exception:  # only a head start: the ranking itself will cope or fall back
@@ -256,5 +255,5 @@ class Routing:
     def suggest(self, text: str, region: str | None = None, top: int = 3,
                 exclude: frozenset[str] = frozenset()) -> list[Suggestion]:
         """The experts to @-mention for an order, best first, with their reasons."""
-        return [Suggestion(self._experts[m.id], m.score, m.reasons)
+        return [Suggestion(self._experts[m.id], m.score, m.reasons, m.sure)
                 for m in self.rank(text, region, top, exclude) if m.id in self._experts]

@@ -24,6 +24,8 @@ CLAIM_HINT = "请回复「接单 {no}」认领（先到先得），其他专家�
 NO_MATCH = "暂未找到专长对口的专家，已转管理员人工派单；专家也可直接回复「接单 {no}」认领。"
 ADMIN_NO_MATCH = ("#{no} 没有匹配到可用的专家（专家库为空或都已满负荷），"
                   "请用「/指派 {no} 专家编号」人工派单。\n需求：{title}")
+ADMIN_UNSURE = ("#{no} 没有专长明显对口的专家，请人工派单（「/指派 {no} 专家编号」）。\n"
+                "需求：{title}\n最接近的：\n{closest}")
 ASK_AGAIN = "#{no} 还在等专家认领：{summary}\n推荐理由：{reasons}\n可回复「接单 {no}」认领。"
 NOT_IN_GROUP = ("新点单 #{no}（{where}）推荐了您：{summary}\n推荐理由：{reasons}\n"
                 "可回复「接单 {no}」认领，或「协助 {no}」参与。")
@@ -59,6 +61,9 @@ def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
     if matches is None:
         matches = ctx.matcher().suggest(order.text, order.region, ctx.config.bot.announce_top,
                                         exclude=exclude)
+    closest: list[Suggestion] = []
+    if matches and not matches[0].sure:  # nobody fits well: say so, the admins decide
+        closest, matches = matches, []
     head = (REOPENED if again else RECEIVED).format(no=order.no)
     lines = [head, *order_lines(order, in_group=True if again else in_group)]
     ids = [m.expert.id for m in matches]
@@ -73,7 +78,7 @@ def announce(ctx: Context, order: Order, exclude: frozenset[str] = frozenset(),
         if not order.private and not again:  # (a private order is offered 1:1 anyway)
             _tell_the_absent(ctx, order, matches, reached)
     else:
-        _tell_admins(ctx, order)
+        _tell_admins(ctx, order, closest)
 
 
 def _tell_the_absent(ctx: Context, order: Order, matches: list[Suggestion],
@@ -149,9 +154,10 @@ def _announce(ctx: Context, order: Order, lines: list[str], matches: list[Sugges
 def recommend_more(ctx: Context, order: Order) -> int:
     """After the requester added to an open order: the experts who fit it now and were not
     asked before are @-mentioned (a private order: asked 1:1); how many."""
-    fresh = [m for m in ctx.matcher().suggest(order.text, order.region,
-                                              ctx.config.bot.announce_top)
-             if m.expert.id not in order.announced]
+    found = ctx.matcher().suggest(order.text, order.region, ctx.config.bot.announce_top)
+    if found and not found[0].sure:
+        return 0  # still nobody who clearly fits: the admins were asked already
+    fresh = [m for m in found if m.expert.id not in order.announced]
     if not fresh:
         return 0
     ids = [m.expert.id for m in fresh]
@@ -170,9 +176,16 @@ def recommend_more(ctx: Context, order: Order) -> int:
     return len(fresh)
 
 
-def _tell_admins(ctx: Context, order: Order) -> None:
+def _tell_admins(ctx: Context, order: Order, closest: list[Suggestion]) -> None:
+    """Ask the admins to assign by hand, with the closest experts when there are any."""
+    title = title_of(order, False)
+    if closest:
+        lines = "\n".join(f"{m.expert.name}（{m.expert.id}）：{'；'.join(m.reasons)}"
+                          for m in closest)
+        text = ADMIN_UNSURE.format(no=order.no, title=title, closest=lines)
+    else:
+        text = ADMIN_NO_MATCH.format(no=order.no, title=title)
     for account in admin_accounts(ctx, order):
         uid = mention_of(account, order.platform)
         if uid:
-            ctx.tell(uid, ADMIN_NO_MATCH.format(no=order.no, title=title_of(order, False)),
-                     platform=order.platform, about=order)
+            ctx.tell(uid, text, platform=order.platform, about=order)

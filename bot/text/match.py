@@ -1,6 +1,6 @@
 """Rank experts for an order: profile n-grams, symptom lexicon, history, region, load, embedding."""
 
-# The text-embedding signal is optional and asked only when the lexical ranking is unsure.
+# The text-embedding signal is optional; with it every signal is weighed at once (match_fusion).
 
 from __future__ import annotations
 
@@ -8,16 +8,25 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
-from itertools import pairwise
 from typing import NamedTuple
 
 from bot.model import SHANGHAI
-from bot.text.match_cascade import SEM_TOP, W_SEM, boosts
-from bot.text.match_cascade import weight as cascade_weight
 from bot.text.match_embed import Embedder
+from bot.text.match_fusion import (
+    CANDIDATES,
+    MIN_SHOWN,
+    SEM_REASON_Z,
+    SURE_COS,
+    W_PLACE,
+    is_sure,
+    load_penalty,
+    skill_scores,
+    zscores,
+)
 from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
 from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
 from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation
+from bot.text.match_taxonomy import Taxonomy, default_taxonomy
 from bot.text.match_vectors import QUERY_CHARS, SemanticIndex
 from bot.text.parse import parse
 
@@ -79,6 +88,7 @@ class Match:
     name: str
     score: float
     reasons: tuple[str, ...]
+    sure: bool = True  # False: the best fit is weak (the bot hedges and asks the admins)
 
 
 @dataclass(frozen=True)
@@ -103,16 +113,20 @@ class _Lexical(NamedTuple):
     off: Collection[str]
     fits: dict[str, float]
     spec: dict[str, float]      # each candidate's specialty score from the lexicon's reading
+    grams: dict[str, float]     # each candidate's plain profile n-gram similarity
 
 
 class Matcher:
     """An index over the roster; `rank` answers one order in well under 10 ms."""
 
     def __init__(self, experts: Sequence[ExpertProfile], lexicon: Lexicon | None = None,
-                 gazetteer: Gazetteer | None = None, embedder: Embedder | None = None) -> None:
+                 gazetteer: Gazetteer | None = None, embedder: Embedder | None = None,
+                 taxonomy: Taxonomy | None = None) -> None:
         """`embedder` adds the semantic signal (see match_embed.default_embedder); None keeps
-        the ranking purely lexical."""
+        the ranking purely lexical. `taxonomy` widens profiles with the plain words of their
+        specialties' problems (match_taxonomy.default_taxonomy when not given)."""
         self._lex = lexicon or default_lexicon()
+        self._tax = taxonomy if taxonomy is not None else default_taxonomy()
         self._gaz = gazetteer or default_gazetteer()
         self._entries: dict[str, _Entry] = {}
         self._profiles: NgramIndex[str] = NgramIndex()
@@ -121,7 +135,7 @@ class Matcher:
         self._inactive: set[str] = set()
         self._items: dict[str, _Item] = {}  # profile items read for reasons, by their text
         self._sem = SemanticIndex(embedder) if embedder is not None else None
-        self.stats = {"ranked": 0, "cascade": 0}
+        self.stats = {"ranked": 0, "semantic": 0}
         for e in experts:
             self._drop(e.id)
             entry = self._entry(e)
@@ -200,7 +214,8 @@ class Matcher:
             return
         p = entry.profile
         whole = "；".join(x for x in (*entry.items, p.title, p.team, p.bio[:200]) if x)
-        self._sem.put(p.id, whole, entry.items)
+        extra = [(f"{e.name}（常见问题）", e.passage) for e in self._tax.for_skills(entry.items)]
+        self._sem.put(p.id, whole, entry.items, extra)
 
     def warm(self, limit: int | None = None) -> int:
         """Embed profiles not embedded yet (at most `limit`); returns how many. Big rosters
@@ -241,50 +256,12 @@ class Matcher:
                 fits[eid] = fits.get(eid, 0.0) + weight * v
         for eid in off.intersection(fits):
             del fits[eid]
-        return _Lexical(head, reading, query, hist, off, fits, spec)
+        return _Lexical(head, reading, query, hist, off, fits, spec, lex)
 
-    def wants_embedding(self, text: str, region: str | None = None, top: int = 3,
-                        exclude: Collection[str] = ()) -> bool:
-        """Whether `rank` would ask the embedding for this order (the lexical ranking is
-        unsure, and the embedding could change who is shown or in what order)."""
-        if self._sem is None or not self._entries or not isinstance(text, str):
-            return False
-        lexical = self._lexical(text, exclude)
-        if lexical is None:
-            return False
-        where = self._request_region(lexical.head, region)
-        return self._sem_weight(lexical.fits, where, top) > 0.0
-
-    def _sem_weight(self, fits: dict[str, float], where: Region, top: int) -> float:
-        """How much the embedding may add for these fits; 0.0 means do not ask it."""
-        w = cascade_weight(fits) if self._sem is not None else 0.0
-        if 0.0 < w < W_SEM and self._settled(fits, where, top, w):
-            return 0.0
-        return w
-
-    def _settled(self, fits: dict[str, float], where: Region, top: int, w: float) -> bool:
-        """Whether no gain of up to `w` on any fit could change who is shown in the first
-        `top` or in what order, once region and load weigh in: then a near-tie of skills is
-        already broken, and asking the embedding would change nothing but the scores."""
-        best = max(fits.values(), default=0.0)
-        floor = max(MIN_FIT, REL_FIT * best)  # the floor with no gain; a gain only raises it
-        raised = max(MIN_FIT, REL_FIT * (best + w))
-        lift = max(REGION_BONUS.values())
-        bounds: list[tuple[float, float, float]] = []  # (lowest, highest score, fit)
-        for fit, eid in sorted(((f, e) for e, f in fits.items() if f + w >= floor),
-                               reverse=True):
-            if len(bounds) >= top and (fit + w) * lift < sorted(
-                    b[0] for b in bounds)[-top]:
-                break  # this one and all after it stay below the shown ones
-            m, _ = self._weigh(eid, where)
-            bounds.append((fit * m, (fit + w) * m, fit))
-        bounds.sort(reverse=True)
-        shown, rest = bounds[:top], bounds[top:]
-        if any(fit < raised for _, _, fit in shown):
-            return False  # a shown one could fall under the floor
-        if any(a[0] <= b[1] for a, b in pairwise(shown)):
-            return False  # two shown ones could swap
-        return not rest or shown[-1][0] > max(b[1] for b in rest)
+    @property
+    def semantic(self) -> bool:
+        """Whether ranking uses the embedding (an embedder, and profiles to compare with)."""
+        return self._sem is not None and (self._sem.ready >= 2 or self._sem.pending > 0)
 
     def _weigh(self, eid: str, where: Region) -> tuple[float, int]:
         """How region and load scale an expert's fit, and how near the expert is (0–3)."""
@@ -300,66 +277,79 @@ class Matcher:
         lexical = self._lexical(text, exclude)
         if lexical is None:
             return []
-        head, reading, query, hist, off, fits, spec = lexical
-        where = self._request_region(head, region)
+        where = self._request_region(lexical.head, region)
         self.stats["ranked"] += 1
-        gain: dict[str, float] = {}
-        qv: Sequence[float] = ()
-        w_sem = self._sem_weight(fits, where, top)
-        keep = None  # the lexical first, when the lexicon read its specialty with confidence
-        if w_sem >= W_SEM and fits:
-            first = max(fits, key=fits.__getitem__)
-            keep = first if spec.get(first, 0.0) >= KEEP_SPEC else None
-        if w_sem > 0.0:
-            gain, qv = self._semantic(head, fits, off, w_sem)
-            for eid, g in gain.items():
-                fits[eid] = fits.get(eid, 0.0) + g
+        if self.semantic:
+            return self._fused(lexical, where, top)
+        fits = lexical.fits
         best = max(fits.values(), default=0.0)
         if best < MIN_FIT:
             return []
         floor = max(MIN_FIT, REL_FIT * best)
         ordered = sorted(((f, eid) for eid, f in fits.items() if f >= floor), reverse=True)
         lift = max(REGION_BONUS.values())
-        scored: list[tuple[float, str, float, int]] = []
+        scored: list[tuple[float, str, int]] = []
         kth = 0.0
         for fit, eid in ordered:
             if len(scored) >= top and fit * lift < kth:
                 break  # no later candidate can enter the top
             m, rel = self._weigh(eid, where)
-            scored.append((fit * m, eid, fit, rel))
+            scored.append((fit * m, eid, rel))
             if len(scored) >= top:
                 kth = sorted((s[0] for s in scored), reverse=True)[top - 1]
         scored.sort(key=lambda s: (-s[0], s[1]))
-        shown = scored[:top]
-        if keep is not None and keep not in {eid for _, eid, _, _ in shown}:
-            # The embedding may reorder experts, but not push out the one the lexicon points
-            # to: it takes the last place shown.
-            m, rel = self._weigh(keep, where)
-            shown = [*shown[:top - 1], (fits[keep] * m, keep, fits[keep], rel)]
-        out = []
-        for score, eid, fit, rel in shown:
-            entry = self._entries[eid]
-            g = gain.get(eid, 0.0)
-            near = self._sem.closest_item(eid, qv) if self._sem and g > fit - g else ""
-            reasons = self._reasons(entry, query, reading, hist.get(eid, 0.0), where, rel,
-                                    near)
-            out.append(Match(eid, entry.profile.name, round(score, 4), reasons))
+        return [Match(eid, self._entries[eid].profile.name, round(score, 4),
+                      self._reasons_of(eid, lexical, where, rel))
+                for score, eid, rel in scored[:top]]
+
+    def _fused(self, lexical: _Lexical, where: Region, top: int) -> list[Match]:
+        """Rank by every signal at once, each standardised over the roster (match_fusion)."""
+        assert self._sem is not None
+        self.stats["semantic"] += 1
+        fits, off = lexical.fits, lexical.off
+        ids = [eid for eid in self._entries if eid not in off]
+        if not ids:
+            return []
+        if self._sem.pending:  # a big roster still warming: at least the likeliest ones
+            likely = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
+            self._sem.embed_pending(likely)
+        sims, qv = self._sem.similarities(embedding_text(lexical.head))
+        known = [sims[e] for e in ids if e in sims]
+        mean = sum(known) / len(known) if known else 0.0
+        sem = [sims.get(e, mean) for e in ids]
+        skill = skill_scores([fits.get(e, 0.0) for e in ids], sem,
+                             [lexical.grams.get(e, 0.0) for e in ids])
+        sem_z = zscores(sem)
+        best = max(skill)
+        if best <= 0.0:
+            return []  # no signal sets anyone apart: nobody to suggest
+        ranked = sorted(range(len(ids)), key=lambda i: -skill[i])[:max(CANDIDATES, top)]
+        scored: list[tuple[float, int, int]] = []
+        for i in ranked:
+            entry = self._entries[ids[i]]
+            rel = relation(where, entry.region)
+            p = entry.profile
+            scored.append((skill[i] + W_PLACE * rel - load_penalty(p.open_load, p.capacity),
+                           i, rel))
+        scored.sort(key=lambda s: (-s[0], ids[s[1]]))
+        first = scored[0][1]
+        sure = is_sure(best, sem[first], fits.get(ids[first], 0.0), len(ids))
+        out: list[Match] = []
+        for score, i, rel in scored[:top]:
+            if out and skill[i] < MIN_SHOWN:
+                break  # the next ones hardly fit: fewer names, not wrong ones
+            eid = ids[i]
+            # A semantic reason only where the embedding is clearly close; else the words.
+            close = sem_z[i] >= SEM_REASON_Z and sem[i] >= SURE_COS
+            near = self._sem.closest_item(eid, qv) if close else ""
+            out.append(Match(eid, self._entries[eid].profile.name, round(score, 4),
+                             self._reasons_of(eid, lexical, where, rel, near), sure))
         return out
 
-    def _semantic(self, head: str, fits: dict[str, float],
-                  off: Collection[str], w_sem: float) -> tuple[dict[str, float], Sequence[float]]:
-        """Fit gained from the embedding for an order the lexical ranking is unsure about."""
-        assert self._sem is not None
-        self.stats["cascade"] += 1
-        if self._sem.pending and w_sem >= W_SEM:
-            # Big roster not fully embedded yet: at least the best lexical candidates of a
-            # weak match (near-ties of strong ones wait for `warm`).
-            cands = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
-            self._sem.embed_pending(cands)
-        if self._sem.ready < 2:
-            return {}, ()  # nothing to compare with yet: do not pay for the order's vector
-        near = self._sem.search(embedding_text(head), SEM_TOP, off)
-        return boosts(near, max(fits.values(), default=0.0) >= MIN_FIT, w_sem), near.query
+    def _reasons_of(self, eid: str, lexical: _Lexical, where: Region, rel: int,
+                    near: str = "") -> tuple[str, ...]:
+        return self._reasons(self._entries[eid], lexical.query, lexical.reading,
+                             lexical.hist.get(eid, 0.0), where, rel, near)
 
     def _query(self, text: str, reading: Reading | None) -> dict[str, float]:
         body = self._lex.strip_noise(self._lex.canon(text))

@@ -12,6 +12,8 @@ from itertools import compress
 from operator import mul
 from typing import Generic, TypeVar
 
+from bot.text.normalize import simplified
+
 K = TypeVar("K", bound=Hashable)
 
 # A run of CJK characters, or a run of ASCII letters/digits (kept as one token: PLC, 5S, ISO9001).
@@ -30,8 +32,8 @@ _NO_WEIGHTS: array[float] = array("d")
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width, lower case."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """Full-width to half-width, traditional characters to simplified ones, lower case."""
+    return unicodedata.normalize("NFKC", simplified(text)).lower()
 
 
 def grams(text: str, weight: float = 1.0,

@@ -47,7 +47,8 @@ class Nearest:
 class _Doc:
     key: str                        # hash of the texts, to skip unchanged updates
     whole: str
-    items: tuple[str, ...]
+    items: tuple[str, ...]          # skills and tags, then passages that widen the profile
+    labels: tuple[str, ...]         # what a reason may name for each item
     vecs: list[Any] | None = None   # whole, then one per item
 
 
@@ -91,16 +92,22 @@ class SemanticIndex:
         """Profiles with vectors."""
         return len(self._docs) - len(self._pending)
 
-    def put(self, eid: str, whole: str, items: Iterable[str]) -> None:
-        """Add or replace one profile; unchanged texts keep their vectors."""
-        its = tuple(dict.fromkeys(i for i in items if i))
-        key = hashlib.blake2b("\x1f".join((whole, *its)).encode("utf-8"),
+    def put(self, eid: str, whole: str, items: Iterable[str],
+            extra: Iterable[tuple[str, str]] = ()) -> None:
+        """Add or replace one profile; unchanged texts keep their vectors. `extra` are
+        (label, passage) pairs compared like items, named by their label in reasons."""
+        pairs = {i: i for i in items if i}
+        for label, text in extra:
+            if text and text not in pairs:
+                pairs[text] = label
+        its, labels = tuple(pairs), tuple(pairs.values())
+        key = hashlib.blake2b("\x1f".join((whole, *its, *labels)).encode("utf-8"),
                               digest_size=16).hexdigest()
         with self._lock:
             old = self._docs.get(eid)
             if old is not None and old.key == key:
                 return
-            self._docs[eid] = _Doc(key, whole, its)
+            self._docs[eid] = _Doc(key, whole, its, labels)
             self._pending[eid] = None
             self._dirty = True
 
@@ -226,8 +233,31 @@ class SemanticIndex:
         top = sorted(sims, key=lambda e: -sims[e])[:k]
         return Nearest({e: sims[e] for e in top}, mean, sd, len(vals), qv)
 
+    def similarities(self, text: str) -> tuple[dict[str, float], Sequence[float]]:
+        """Every embedded expert's similarity to the order (the mean of the whole-profile
+        cosine and the best item cosine), and the order's vector."""
+        qv = _vec(self.embedder.embed([text[:QUERY_CHARS]], query=True)[0])
+        with self._lock:
+            if self._dirty:
+                self._build()
+            ids, whole, items = self._ids, self._whole, self._items
+            item_of, owner = self._item_of, self._owner
+        if not ids:
+            return {}, qv
+        if np is not None:
+            w = np.einsum("ij,j->i", whole, qv)
+            best = w.copy()
+            rows, starts = owner
+            if len(rows):
+                best[rows] = np.maximum.reduceat(np.einsum("ij,j->i", items, qv)[item_of],
+                                                 starts)
+            return dict(zip(ids, ((w + best) / 2.0).tolist(), strict=True)), qv
+        near = self._search_py(qv, ids, [], len(ids), whole, items, item_of, owner)
+        return near.top, qv
+
     def closest_item(self, eid: str, qv: Sequence[float]) -> str:
-        """The expert's skill or tag nearest to the order ("" if unknown)."""
+        """The expert's skill, tag or widening passage nearest to the order, by its label
+        ("" if unknown)."""
         doc = self._docs.get(eid)
         if doc is None or doc.vecs is None or not doc.items:
             return ""
@@ -237,4 +267,4 @@ class SemanticIndex:
         else:
             sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
                     for v in doc.vecs[1:]]
-        return doc.items[max(range(len(sims)), key=sims.__getitem__)]
+        return doc.labels[max(range(len(sims)), key=sims.__getitem__)]

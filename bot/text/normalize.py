@@ -40,6 +40,12 @@ _MENTION = re.compile(r"^(?:\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。
                       r"(?:\s*@[^\s@]{1,20}(?:[\s\u2005]+|$))+")
 
 
+def simplified(text: str) -> str:
+    """The text with traditional characters read as simplified ones (and the rest of the
+    position-preserving table: full-width forms, controls)."""
+    return text.translate(_TABLE)
+
+
 def normalize(text: str, limit: int | None = MAX_CHARS) -> str:
     """The first `limit` characters of `text`, full-width ASCII made half-width, controls spaces.
 

@@ -1,0 +1,65 @@
+"""How the matcher joins its signals when it has the embedding: each standardised per order.
+
+Every signal is turned into a z-score over the roster for the order at hand, then weighed:
+no signal wins by default. Where the lexicon is sure of one specialty and the embedding of
+another, the weighed sum decides. Weights and thresholds were set on the labelled routing
+sets (tests/data/route_cases.jsonl and two retired blind sets; see docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+W_FIT = 0.10      # the lexical fit: profile n-grams with the lexicon's reading, and history
+W_SEM = 0.50      # the embedding: mean of the whole-profile and the best-item cosine
+W_GRAM = 0.05     # the profile n-grams alone (the words the order shares with the profile)
+W_PLACE = 0.4     # per level of nearness (same province, city, county): local first on a tie
+LOAD_Z = 0.3      # lost at a load just below capacity, pro rata
+FULL_Z = 1.5      # lost at capacity: a free near-equal goes first
+CANDIDATES = 50   # the best by skill weighed for place and load (place can lift 3 × W_PLACE)
+# The order is routed without hedging when its best skill score stands out this much, unless
+# neither the embedding nor the words say much (a trade nobody on the roster has).
+SURE_SKILL = 1.4
+SURE_COS = 0.89
+SURE_FIT = 0.15
+SURE_SHARE = 0.6  # of the highest skill score a roster this small allows
+# A reason quotes the expert's closest item ("语义相近") only when the embedding stands out.
+SEM_REASON_Z = 1.5
+# Second and third places must still fit the order somewhat (z above the roster's mean).
+MIN_SHOWN = 0.5
+
+
+def zscores(values: Sequence[float]) -> list[float]:
+    """Each value's distance from the mean in standard deviations (0.0 for a flat list)."""
+    n = len(values)
+    if n == 0:
+        return []
+    mean = math.fsum(values) / n
+    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / n)
+    if sd <= 1e-12:
+        return [0.0] * n
+    return [(v - mean) / sd for v in values]
+
+
+def skill_scores(fit: Sequence[float], sem: Sequence[float],
+                 gram: Sequence[float]) -> list[float]:
+    """How well each expert's skills fit the order, all signals standardised and weighed."""
+    return [W_FIT * a + W_SEM * b + W_GRAM * c
+            for a, b, c in zip(zscores(fit), zscores(sem), zscores(gram), strict=True)]
+
+
+def is_sure(best_skill: float, top_sem: float, top_fit: float, size: int) -> bool:
+    """Whether the first expert can be announced without hedging. In a small roster no
+    z-score can exceed √(n − 1): there the bar is a share of the highest score possible."""
+    most = (W_FIT + W_SEM + W_GRAM) * math.sqrt(max(size - 1, 1))
+    bar = min(SURE_SKILL, SURE_SHARE * most)
+    return best_skill >= bar and not (top_sem < SURE_COS and top_fit < SURE_FIT)
+
+
+def load_penalty(open_load: int, capacity: int) -> float:
+    """What an expert's load costs in the fused score."""
+    cap = max(capacity, 0)
+    if open_load >= cap:
+        return FULL_Z
+    return LOAD_Z * max(open_load, 0) / cap

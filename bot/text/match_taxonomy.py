@@ -1,0 +1,112 @@
+"""Trades and the problems people describe in plain words: passages that widen profiles.
+
+Each entry of bot/data/taxonomy/*.toml names a specialty as rosters write it (`name`,
+`terms`) and how workers and bosses describe its problems (`symptoms`, `asks`). An expert
+whose skills name an entry gets that entry's plain words as one more passage to be compared
+with orders (document expansion): a plain-words order meets a plain-words passage. Admins add
+their own entries (storage `lexicon_entries`, `diandan lexicon add`, the dashboard).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from bot.text.match_ngram import normalize
+
+TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "data" / "taxonomy"
+PER_SKILL = 4   # entries a profile takes at most (the best shared wording first)
+MIN_SHARED = 3  # characters in a row a skill must share with an entry's name or terms
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One specialty and the plain words of its problems."""
+
+    name: str
+    family: str
+    terms: tuple[str, ...]
+    symptoms: tuple[str, ...]
+    asks: tuple[str, ...] = ()
+
+    @property
+    def passage(self) -> str:
+        """What the embedding reads of it: its problems as people tell them."""
+        return "；".join((*self.symptoms, *self.asks))
+
+
+class Taxonomy:
+    """Entries indexed by the character runs of their names and terms."""
+
+    def __init__(self, entries: Iterable[Entry]) -> None:
+        self.entries = tuple(entries)
+        self._by_gram: dict[str, set[int]] = {}
+        self._short: dict[str, set[int]] = {}  # two-character words (电焊, 茶叶) whole
+        for i, e in enumerate(self.entries):
+            for w in (e.name, *e.terms):
+                w = normalize(w)
+                if len(w) == 2:
+                    self._short.setdefault(w, set()).add(i)
+                for g in _runs(w):
+                    self._by_gram.setdefault(g, set()).add(i)
+        self._cache: dict[tuple[str, ...], tuple[Entry, ...]] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def for_skills(self, skills: Sequence[str]) -> tuple[Entry, ...]:
+        """The entries a profile's skills name (sharing MIN_SHARED characters in a row with an
+        entry's name or terms, or holding one of its two-character words), best first."""
+        key = tuple(skills)
+        got = self._cache.get(key)
+        if got is not None:
+            return got
+        shared: Counter[int] = Counter()
+        for s in skills:
+            s = normalize(s)
+            for g in set(_runs(s)):
+                for i in self._by_gram.get(g, ()):
+                    shared[i] += 1
+            for w, found in self._short.items():
+                if w in s:
+                    for i in found:
+                        shared[i] += 1
+        got = tuple(self.entries[i] for i, _ in sorted(shared.items(),
+                                                        key=lambda x: (-x[1], x[0]))[:PER_SKILL])
+        if len(self._cache) > 50_000:
+            self._cache.clear()
+        self._cache[key] = got
+        return got
+
+
+def _runs(word: str) -> list[str]:
+    return [word[i:i + MIN_SHARED] for i in range(len(word) - MIN_SHARED + 1)]
+
+
+def read_entries(path: Path) -> list[Entry]:
+    """The entries of one taxonomy file."""
+    with path.open("rb") as f:
+        raw = tomllib.load(f)
+    return [entry_of(e) for e in raw.get("entry", [])]
+
+
+def entry_of(raw: dict[str, object]) -> Entry:
+    def strs(key: str) -> tuple[str, ...]:
+        v = raw.get(key, ())
+        return tuple(str(x) for x in v) if isinstance(v, list) else ()
+
+    return Entry(str(raw.get("name", "")), str(raw.get("family", "")), strs("terms"),
+                 strs("symptoms"), strs("asks"))
+
+
+@cache
+def default_taxonomy() -> Taxonomy:
+    """The taxonomy shipped with the bot."""
+    entries: list[Entry] = []
+    for path in sorted(TAXONOMY_DIR.glob("*.toml")):
+        entries.extend(read_entries(path))
+    return Taxonomy(entries)

@@ -1,0 +1,45 @@
+"""When nobody fits an order well, the bot says so in the group and asks the admins, naming
+the closest experts; it never @-mentions an expert it is unsure of."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bot.app import App
+from bot.matching import Suggestion
+from tests.fakes import FakeChat, add_expert
+
+ORDER = "点单：游艇玻璃钢船体糊制气泡多，想请专家来看看，联系人吴经理 13867201234"
+
+
+@pytest.fixture
+def unsure(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"))
+    add_expert(app, "e2", "叶卫东", ("变频器", "电气"))
+    real = app.routing.suggest
+
+    def weak(*args: object, **kwargs: object) -> list[Suggestion]:
+        return [replace(s, sure=False) for s in real(*args, **kwargs)]  # type: ignore[arg-type]
+
+    monkeypatch.setattr(app.routing, "suggest", weak)
+
+
+@pytest.mark.usefixtures("unsure")
+async def test_an_unsure_match_goes_to_the_admins_not_to_the_group(chat: FakeChat,
+                                                                   app: App) -> None:
+    replies = await chat.say(ORDER.replace("游艇玻璃钢船体糊制气泡多", "焊缝有气泡"), sender="wu")
+    [group] = [r for r in replies if r.chat == "g1" and "#1" in r.text]
+    assert "暂未找到专长对口的专家" in group.text and group.mentions == ()
+    [admin] = [r for r in replies if r.to_user == "admin"]
+    assert "最接近的" in admin.text and "沈国平（e1）" in admin.text
+    order = app.store.get_order(1)
+    assert order is not None and order.announced == ()
+
+
+async def test_a_sure_match_is_announced_as_before(chat: FakeChat, app: App) -> None:
+    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"))
+    replies = await chat.say("点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导", sender="wu")
+    [group] = [r for r in replies if r.chat == "g1" and "#1" in r.text]
+    assert "e1" in group.mentions and "暂未找到" not in group.text
