@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "export": cmd_export, "remind": cmd_remind, "report": cmd_report,
         "experts import": cmd_experts_import, "experts list": cmd_experts_list,
         "menu import": cmd_menu_import, "menu list": cmd_menu_list,
+        "lexicon add": cmd_lexicon_add, "lexicon list": cmd_lexicon_list,
     })
 
 
@@ -185,8 +186,17 @@ def cmd_experts_import(args: argparse.Namespace) -> int:
         added, updated, errors = import_roster(store, Path(args.file), actor="cli")
     except RosterFormatError as exc:
         raise CliError(str(exc)) from None
-    _imported({"added": added, "updated": updated}, errors, args.json,
-              f"导入完成：新增 {added} 人，更新 {updated} 人，有误 {len(errors)} 行")
+    from bot.lexicon_admin import unknown_specialties
+
+    unknown = unknown_specialties((s for e in store.experts() for s in (*e.skills, *e.tags)),
+                                  store.lexicon_entries())
+    summary = f"导入完成：新增 {added} 人，更新 {updated} 人，有误 {len(errors)} 行"
+    if unknown:
+        summary += (f"\n其中 {len(unknown)} 项专长词库里还没有对应的说法"
+                    f"（如 {'、'.join(unknown[:5])}），推荐时只按字面和语义匹配；"
+                    "可用 diandan lexicon add 补充职工对这些问题的说法。")
+    _imported({"added": added, "updated": updated, "unknown_specialties": len(unknown)},
+              errors, args.json, summary)
     return 1 if errors else 0  # the good rows are loaded; a script still sees the refusals
 
 
@@ -368,6 +378,36 @@ def cmd_menu_import(args: argparse.Namespace) -> int:
     _imported({"imported": count}, errors, args.json,
               f"导入完成：服务清单 {count} 项，有误 {len(errors)} 行")
     return 1 if errors else 0
+
+
+def cmd_lexicon_add(args: argparse.Namespace) -> int:
+    from bot.lexicon_admin import LexiconError, check_addition
+
+    try:
+        name, terms, symptoms = check_addition(args.name, args.term or [], args.symptom or [])
+    except LexiconError as exc:
+        raise CliError(str(exc)) from None
+    store = _store(args)
+    store.add_lexicon(name, terms, symptoms, actor="cli", family=args.family or "")
+    if args.json:
+        _emit({"name": name, "terms": list(terms), "symptoms": list(symptoms)})
+    else:
+        print(f"已添加：{name}（专长说法 {len(terms)} 条，常见问题说法 {len(symptoms)} 条），"
+              "机器人下一次推荐专家时即生效。")
+    return 0
+
+
+def cmd_lexicon_list(args: argparse.Namespace) -> int:
+    entries = _store(args).lexicon_entries()
+    if args.json:
+        _emit({"entries": [{"name": n, "family": f, "terms": list(t), "symptoms": list(s)}
+                           for n, f, t, s in entries]})
+        return 0
+    if not entries:
+        print("还没有添加过专长词条。用 diandan lexicon add --name 专长 --symptom 说法 添加。")
+    for name, family, terms, symptoms in entries:
+        print(f"{name}\t{family}\t{'、'.join(terms)}\t{'；'.join(symptoms)}")
+    return 0
 
 
 def cmd_menu_list(args: argparse.Namespace) -> int:

@@ -117,4 +117,16 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
     mimp = leaf(msub, "import", "menu import", "导入服务清单（CSV 或 XLSX）")
     mimp.add_argument("file", help="清单文件")
     leaf(msub, "list", "menu list", "列出服务清单")
+    lexicon = sub.add_parser("lexicon", help="推荐专家用的专长词库",
+                             description="推荐专家用的专长词库（本地行业的专长和常见问题说法）")
+    lsub = lexicon.add_subparsers(dest="lexicon_command", required=True, parser_class=Parser,
+                                  title="命令", metavar="命令")
+    ladd = leaf(lsub, "add", "lexicon add",
+                "添加（或补充）一个专长：它在名单里的写法和职工对问题的说法")
+    ladd.add_argument("--name", required=True, help="专长名称，如 汽轮机振动")
+    ladd.add_argument("--term", action="append", help="名单里的写法（可多次），如 轴系振动")
+    ladd.add_argument("--symptom", action="append",
+                      help="职工、企业对问题的说法（可多次），如 机组一带负荷就抖")
+    ladd.add_argument("--family", help="所属类别，如 热能动力")
+    leaf(lsub, "list", "lexicon list", "列出已添加的专长")
     return parser

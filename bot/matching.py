@@ -17,6 +17,7 @@ import sqlite_utils
 
 from bot.text.match import ExpertProfile, Match, Matcher, embedding_text
 from bot.text.match_embed import Embedder
+from bot.text.match_taxonomy import Entry, default_taxonomy, extended
 from storage.records import Expert, MenuItem
 from storage.store import Store
 
@@ -110,6 +111,7 @@ class Routing:
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
         self._experts: dict[str, Expert] = {}
+        self._taxonomy = default_taxonomy()
 
     def _fresh(self) -> Matcher:
         if self._matcher is None and self._building is not None:
@@ -129,7 +131,8 @@ class Routing:
                 self._load_roster(today)
                 use = self.embedder if self.eager and len(
                     self._profiles) <= SEMANTIC_MAX_EXPERTS else None
-                self._matcher = Matcher(list(self._profiles.values()), embedder=use)
+                self._matcher = Matcher(list(self._profiles.values()), embedder=use,
+                                        taxonomy=self._taxonomy)
                 self._semantic = use is not None
                 self._version = version
         assert self._matcher is not None
@@ -161,10 +164,15 @@ class Routing:
         experts = self.store.experts()
         menu = self.store.menu()
         history = self.store.served_texts()
+        avoided = self.store.avoided_texts()
+        self._taxonomy = extended(default_taxonomy(), (
+            Entry(name, family, terms, symptoms)
+            for name, family, terms, symptoms in self.store.lexicon_entries()))
         loads = self.store.open_loads()
         self._experts = {e.id: e for e in experts}
         self._profiles = {
-            e.id: _profile(e, today, menu, history.get(e.id, []), loads.get(e.id, 0))
+            e.id: replace(_profile(e, today, menu, history.get(e.id, []), loads.get(e.id, 0)),
+                          avoid=tuple(avoided.get(e.id, ())))
             for e in experts
         }
 
@@ -190,7 +198,8 @@ class Routing:
                 use = embedder if len(reader._profiles) <= SEMANTIC_MAX_EXPERTS else None
                 # Small rosters are embedded as they are indexed; big ones embed the few
                 # candidates an unsure order needs, on demand.
-                matcher = Matcher(list(reader._profiles.values()), embedder=use)
+                matcher = Matcher(list(reader._profiles.values()), embedder=use,
+                                  taxonomy=reader._taxonomy)
                 self._built = (reader, matcher, use is not None)
                 return reader, matcher
             finally:
@@ -234,9 +243,21 @@ class Routing:
             except Exception:  # only a head start: the ranking itself will cope or fall back
                 log.warning("could not embed an order ahead of handling", exc_info=True)
 
+    def avoided(self, expert_ids: list[str], text: str) -> None:
+        """These experts gave an order back or an admin moved it away from them: orders like
+        it fit them less from now on."""
+        if self._matcher is None:
+            return
+        for eid in expert_ids:
+            p = self._profiles.get(eid)
+            if p is not None:
+                self._profiles[eid] = replace(p, avoid=(text, *p.avoid)[:5])
+                self._matcher.update(self._profiles[eid])
+
     def learned(self, expert_ids: list[str], text: str, private: bool = False,
                 category: str = "") -> None:
-        """An order these experts served was completed: learn from it now."""
+        """An order these experts served was completed, or an admin gave it to them: learn
+        from it now."""
         if self._matcher is None:
             return
         shown = shown_of(private, category)

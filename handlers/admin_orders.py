@@ -66,6 +66,7 @@ async def assign(msg: Incoming, ctx: Context) -> None:
     expert = _named(msg, ctx, who)
     if not ctx.store.reassign(order.no, expert.id, msg.account):
         raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="指派"))
+    _label(ctx, order, expert.id, None)
     uid = expert.account_on(order.platform)
     post(ctx, order, ASSIGNED.format(no=order.no, expert=expert_line(expert)),
          at_requester=True, mentions=(uid,) if uid else ())
@@ -86,6 +87,7 @@ async def reassign(msg: Incoming, ctx: Context) -> None:
         raise BotError(f"#{order.no} 已由 {expert.name} 接单")
     if not ctx.store.reassign(order.no, expert.id, msg.account):
         raise BotError(NOT_ACTIVE.format(no=order.no, state=order.state.word, verb="改派"))
+    _label(ctx, order, expert.id, old.id if old else None)
     uid = expert.account_on(order.platform)
     post(ctx, order, REASSIGNED.format(no=order.no, expert=expert_line(expert),
                                        old=old.name if old else "无"),
@@ -94,6 +96,16 @@ async def reassign(msg: Incoming, ctx: Context) -> None:
     if old_uid:
         ctx.tell(old_uid, TOLD_OLD.format(no=order.no, expert=expert.name),
                  platform=order.platform, about=order)
+
+
+def _label(ctx: Context, order: Order, chosen: str, previous: str | None) -> None:
+    """An admin's choice teaches the matcher: orders like this one fit the chosen expert
+    (and, after 改派, fit the one it was taken from less)."""
+    routing = ctx.matcher()
+    text = order.summary or order.text[:120]
+    routing.learned([chosen], text, order.private, order.category or "")
+    if previous:
+        routing.avoided([previous], text)
 
 
 @router.command("关闭", "close")

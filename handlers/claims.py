@@ -133,6 +133,7 @@ async def release(msg: Incoming, ctx: Context) -> None:
         return
     if not ctx.store.release(order.no, expert.id, msg.account, reason):
         raise BotError(NOT_OPEN.format(no=order.no, state=order.state.word, verb="退单"))
+    ctx.matcher().avoided([expert.id], order.summary or order.text[:120])
     post(ctx, order, RELEASED.format(no=order.no, name=expert.name,
                                      reason=f"（{reason}）" if reason else ""), at_requester=True)
     fresh = ctx.store.get_order(order.no)

@@ -94,7 +94,7 @@ class StoreBase:
         self, actor: str, kind: str, order_no: int | None = None, **data: object
     ) -> None:
         assert self.db.conn.in_transaction, "events are written inside the change's transaction"
-        if kind.startswith(("expert.", "menu.")):
+        if kind.startswith(("expert.", "menu.", "lexicon.")):
             self.roster_epoch += 1
         elif kind in LOAD_KINDS:
             self.load_epoch += 1

@@ -123,15 +123,23 @@ class RosterMixin(StoreBase):
 
     def served_texts(self, per_expert: int = 5, recent: int = 20_000
                      ) -> dict[str, list[tuple[str, bool, str]]]:
-        """What each expert's latest completed orders asked for, newest first (to learn
-        from), among the `recent` latest completions: (text, private, category) each."""
+        """What each expert's latest completed orders asked for (not those rated 不满意), and
+        the orders admins gave them (指派, 改派), newest first (to learn from), among the
+        `recent` latest of each: (text, private, category) each."""
         rows = self.db.execute(
             "SELECT oe.expert_id, coalesce(o.summary, substr(o.text, 1, 120)), o.private, "
             "coalesce(o.category, '') FROM "
             "(SELECT no, summary, text, private, category FROM orders "
-            "WHERE completed_at IS NOT NULL ORDER BY completed_at DESC LIMIT ?) o "
+            "WHERE completed_at IS NOT NULL AND coalesce(rating, '') != '不满意' "
+            "ORDER BY completed_at DESC LIMIT ?) o "
             "JOIN order_experts oe ON oe.order_no = o.no",
             [recent]).fetchall()
+        rows += self.db.execute(
+            "SELECT json_extract(e.data, '$.expert'), coalesce(o.summary, substr(o.text, 1, 120)),"
+            " o.private, coalesce(o.category, '') FROM "
+            "(SELECT order_no, data, id FROM events WHERE kind = 'order.assigned' "
+            "ORDER BY id DESC LIMIT ?) e JOIN orders o ON o.no = e.order_no "
+            "WHERE o.completed_at IS NULL", [recent]).fetchall()
         out: dict[str, list[tuple[str, bool, str]]] = {}
         for eid, text, private, category in rows:
             texts = out.setdefault(eid, [])
@@ -139,11 +147,29 @@ class RosterMixin(StoreBase):
                 texts.append((text, bool(private), category))
         return out
 
+    def avoided_texts(self, per_expert: int = 5, recent: int = 20_000) -> dict[str, list[str]]:
+        """The orders each expert gave back (退单) or an admin moved away from them (改派),
+        newest first, among the `recent` latest such events."""
+        rows = self.db.execute(
+            "SELECT CASE e.kind WHEN 'order.released' THEN json_extract(e.data, '$.expert') "
+            "ELSE json_extract(e.data, '$.previous') END AS eid, "
+            "coalesce(o.summary, substr(o.text, 1, 120)) FROM "
+            "(SELECT kind, order_no, data, id FROM events WHERE kind IN ('order.released', "
+            "'order.assigned') ORDER BY id DESC LIMIT ?) e JOIN orders o ON o.no = e.order_no",
+            [recent]).fetchall()
+        out: dict[str, list[str]] = {}
+        for eid, text in rows:
+            if eid and text:
+                texts = out.setdefault(str(eid), [])
+                if len(texts) < per_expert:
+                    texts.append(str(text))
+        return out
+
     def roster_version(self) -> str:
         """Changes whenever the roster or the menu changes (to rebuild the matching index)."""
         row = self.db.execute(
             "SELECT max(id) FROM events WHERE kind IN ('expert.added', 'expert.updated', "
-            "'expert.status', 'expert.linked', 'menu.updated')").fetchone()
+            "'expert.status', 'expert.linked', 'menu.updated', 'lexicon.added')").fetchone()
         count = self.db.execute("SELECT count(*) FROM experts").fetchone()
         return f"{row[0]}:{count[0]}"
 

@@ -12,6 +12,7 @@ import sqlite_utils
 from storage.attachments import create_attachments
 from storage.contacts import create_contacts
 from storage.files import private_database
+from storage.lexicon_store import create_lexicon
 from storage.members import create_members
 
 
@@ -276,8 +277,13 @@ def _v11(db: sqlite_utils.Database) -> None:
     create_contacts(db)
 
 
+def _v12(db: sqlite_utils.Database) -> None:
+    """Routing knowledge admins add (specialties and the plain words of their problems)."""
+    create_lexicon(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

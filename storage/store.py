@@ -13,6 +13,7 @@ from storage.base import json_tuple, parse_ts, ts
 from storage.contacts import ContactsMixin
 from storage.delivery import DeliveryMixin
 from storage.inbox_store import InboxMixin
+from storage.lexicon_store import LexiconMixin
 from storage.members import MembersMixin
 from storage.records import NewOrder, Order, OrderState, Session
 from storage.roster_store import RosterMixin
@@ -27,7 +28,7 @@ _DATED = {
 
 
 class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
-            AttachmentsMixin, ContactsMixin):
+            AttachmentsMixin, ContactsMixin, LexiconMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------

@@ -39,6 +39,8 @@ FIELD_WEIGHTS = {"skills": 1.5, "tags": 1.0, "title": 0.3, "team": 0.6, "bio": 0
 EXPANSION_WEIGHT = 0.8      # lexicon terms added to a plain-words request
 # Blend of the skill signals into one fit score.
 W_LEX, W_SPEC, W_HIST = 1.0, 0.45, 0.5
+W_AVOID = 0.6               # fit lost to an order like one the expert gave back or lost
+AVOID_FROM = 0.2            # from this similarity on
 MIN_FIT = 0.12              # below this, no real skill fit: not returned
 REL_FIT = 0.3               # and at least this share of the best fit
 # Region multipliers (same county, city, province): a tie-breaker among similar fits.
@@ -78,6 +80,9 @@ class ExpertProfile:
     capacity: int = 3
     open_load: int = 0
     active: bool = True
+    # Orders this expert gave back or an admin moved away from them (退单, 改派): similar
+    # orders fit them less.
+    avoid: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class Matcher:
         self._entries: dict[str, _Entry] = {}
         self._profiles: NgramIndex[str] = NgramIndex()
         self._history: NgramIndex[tuple[str, int]] = NgramIndex()
+        self._avoid: NgramIndex[tuple[str, int]] = NgramIndex()
         self._spec_post: dict[str, dict[str, float]] = {}
         self._inactive: set[str] = set()
         self._items: dict[str, _Item] = {}  # profile items read for reasons, by their text
@@ -147,6 +153,9 @@ class Matcher:
         self._history.add_many(((eid, i), grams(self._lex.canon(h)))
                                for eid, en in entries.items()
                                for i, h in enumerate(en.profile.history))
+        self._avoid.add_many(((eid, i), grams(self._lex.canon(h)))
+                             for eid, en in entries.items()
+                             for i, h in enumerate(en.profile.avoid))
         if self._sem is not None and len(self._entries) <= EAGER_EMBED:
             self._sem.embed_pending()
 
@@ -172,6 +181,8 @@ class Matcher:
         self._profiles.add(expert.id, self._profile_grams(entry))
         for i, h in enumerate(expert.history):
             self._history.add((expert.id, i), grams(self._lex.canon(h)))
+        for i, h in enumerate(expert.avoid):
+            self._avoid.add((expert.id, i), grams(self._lex.canon(h)))
 
     def remove(self, expert_id: str) -> None:
         """Drop one expert (no-op if unknown)."""
@@ -186,6 +197,8 @@ class Matcher:
             self._sem.remove(expert_id)
         for i in range(len(entry.profile.history)):
             self._history.remove((expert_id, i))
+        for i in range(len(entry.profile.avoid)):
+            self._avoid.remove((expert_id, i))
 
     def _drop(self, expert_id: str) -> _Entry | None:
         entry = self._entries.pop(expert_id, None)
@@ -254,6 +267,10 @@ class Matcher:
         for part, weight in ((spec, W_SPEC), (hist, W_HIST)):
             for eid, v in part.items():
                 fits[eid] = fits.get(eid, 0.0) + weight * v
+        if len(self._avoid):  # orders like ones given back or moved away count against
+            for eid, v in self._similar(self._avoid, self._query(head, None), big).items():
+                if v >= AVOID_FROM and eid in fits:
+                    fits[eid] = max(0.0, fits[eid] - W_AVOID * v)
         for eid in off.intersection(fits):
             del fits[eid]
         return _Lexical(head, reading, query, hist, off, fits, spec, lex)
@@ -379,10 +396,14 @@ class Matcher:
         return {eid: strength * v / total for eid, v in out.items()}
 
     def _history_scores(self, query: dict[str, float], big: bool) -> dict[str, float]:
-        if not len(self._history):
-            return {}
+        return self._similar(self._history, query, big) if len(self._history) else {}
+
+    @staticmethod
+    def _similar(index: NgramIndex[tuple[str, int]], query: dict[str, float],
+                 big: bool) -> dict[str, float]:
+        """Each expert's best similarity among their indexed orders."""
         out: dict[str, float] = {}
-        found = self._history.search(query, *((MAX_DF, 2) if big else (1.0, 1)), known_only=True)
+        found = index.search(query, *((MAX_DF, 2) if big else (1.0, 1)), known_only=True)
         for (eid, _i), sim in found.items():
             if sim > out.get(eid, 0.0):
                 out[eid] = sim

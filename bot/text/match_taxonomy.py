@@ -103,6 +103,18 @@ def entry_of(raw: dict[str, object]) -> Entry:
                  strs("symptoms"), strs("asks"))
 
 
+def extended(base: Taxonomy, added: Iterable[Entry]) -> Taxonomy:
+    """The base taxonomy with entries admins added: a name already there gains their terms
+    and symptoms, a new name is a new entry."""
+    by_name = {e.name: e for e in base.entries}
+    for e in added:
+        old = by_name.get(e.name)
+        by_name[e.name] = e if old is None else Entry(
+            old.name, old.family or e.family, tuple(dict.fromkeys((*old.terms, *e.terms))),
+            tuple(dict.fromkeys((*old.symptoms, *e.symptoms))), old.asks)
+    return Taxonomy(by_name.values())
+
+
 @cache
 def default_taxonomy() -> Taxonomy:
     """The taxonomy shipped with the bot."""

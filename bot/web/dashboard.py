@@ -16,6 +16,7 @@ from bot.web.dashboard_auth import (
     logout,
     security_headers,
 )
+from bot.web.dashboard_lexicon import LexiconPage
 from bot.web.dashboard_pages import Pages
 
 
@@ -41,6 +42,9 @@ def dashboard_app(app: Core) -> web.Application:
     r.add_get("/tallies", pages.tallies, name="tallies")
     r.add_get("/cases", pages.cases, name="cases_page")
     r.add_get("/exports", pages.exports, name="exports")
+    lexicon = LexiconPage(app)
+    r.add_get("/lexicon", lexicon.show, name="lexicon")
+    r.add_post("/lexicon", lexicon.add, name="lexicon_add")
     r.add_get("/exports/ledger.{fmt:csv|xlsx}", pages.export_ledger, name="ledger")
     r.add_get("/exports/cases.{fmt:html|docx}", pages.export_cases, name="cases")
     r.add_static("/static", TEMPLATES.parent / "static", name="static")
