@@ -330,6 +330,7 @@ def cmd_route(args: argparse.Namespace) -> int:
             {"id": m.id, "name": m.name, "score": round(m.score, 4), "reasons": list(m.reasons),
              "sure": m.sure}
             for m in ranked]})
+        routing.keep_vectors_now()  # profile vectors, for the next run (not the order's)
     return 0
 
 

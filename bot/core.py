@@ -56,7 +56,7 @@ class Core:
         self.platforms: dict[str, Platform] = {}
         self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock,
                              config.bot.admins)
-        self.routing = Routing(store, embedder)
+        self.routing = Routing(store, embedder, lock=self.lock)
         self.ready = False  # serving: /healthz answers 200
 
     def add_platform(self, platform: Platform) -> None:

@@ -15,8 +15,9 @@ from typing import TypeVar
 
 import sqlite_utils
 
+from bot.stored_vectors import StoredVectors
 from bot.text.match import ExpertProfile, Match, Matcher, embedding_text
-from bot.text.match_embed import Embedder
+from bot.text.match_embed import Embedder, model_id
 from bot.text.match_taxonomy import Entry, default_taxonomy, extended
 from storage.records import Expert, MenuItem
 from storage.store import Store
@@ -96,13 +97,20 @@ class Routing:
 
     With an `embedder`, the semantic layer joins in: at once when `eager` (the CLI), else
     built by `upgrade()` in a worker thread while the lexical matcher answers meanwhile
-    (embedding a roster takes ~80 ms an expert, too long to block the bot's loop)."""
+    (embedding a roster takes ~80 ms an expert, too long to block the bot's loop).
+
+    Profile vectors are kept in the store (StoredVectors) and reused by the next start or
+    command; the bot writes them under its writer `lock`, a few hundred rows at a time."""
 
     def __init__(self, store: Store, embedder: Embedder | None = None,
-                 eager: bool = False) -> None:
+                 eager: bool = False, lock: asyncio.Lock | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.eager = eager
+        self.lock = lock
+        self._vectors = StoredVectors(store)
+        if eager:  # the CLI: nothing else writes over this connection, keep them at once
+            self._vectors.on_save = self._vectors.flush
         self._version: tuple[str, date] | None = None
         self._seen: tuple[tuple[int, int, int], date] | None = None
         self._building: threading.Event | None = None  # set while the start-up build runs
@@ -132,7 +140,10 @@ class Routing:
                 use = self.embedder if self.eager and len(
                     self._profiles) <= SEMANTIC_MAX_EXPERTS else None
                 self._matcher = Matcher(list(self._profiles.values()), embedder=use,
-                                        taxonomy=self._taxonomy)
+                                        taxonomy=self._taxonomy,
+                                        vectors=self._vectors if use else None)
+                if use is not None:
+                    self._vectors.prune_later(model_id(use), self._matcher.vector_keys())
                 self._semantic = use is not None
                 self._version = version
         assert self._matcher is not None
@@ -186,6 +197,16 @@ class Routing:
         today = self.store.clock.now().date()
         embedder = self.embedder
         done = self._building = threading.Event()
+        loop = asyncio.get_running_loop()
+        queued = asyncio.Event()
+
+        def wake() -> None:  # in the thread: vectors to write
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(queued.set)
+
+        # Read over the thread's connection while building; written by the loop over the
+        # store's as the thread embeds them (a bot stopped meanwhile keeps what it made).
+        vectors = StoredVectors(self.store, on_save=wake)
 
         def build() -> tuple[Routing, Matcher]:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15,
@@ -193,29 +214,73 @@ class Routing:
             try:
                 reader = Routing(Store(sqlite_utils.Database(conn), self.store.clock)
                                  if conn else self.store)
+                vectors.reader = reader.store
                 reader._load_roster(today)
                 reader._version = (reader.store.roster_version(), today)
                 use = embedder if len(reader._profiles) <= SEMANTIC_MAX_EXPERTS else None
                 # Small rosters are embedded as they are indexed; big ones embed the few
                 # candidates an unsure order needs, on demand.
                 matcher = Matcher(list(reader._profiles.values()), embedder=use,
-                                  taxonomy=reader._taxonomy)
+                                  taxonomy=reader._taxonomy,
+                                  vectors=vectors if use else None)
+                if use is not None:
+                    vectors.prune_later(model_id(use), matcher.vector_keys())
                 self._built = (reader, matcher, use is not None)
                 return reader, matcher
             finally:
+                vectors.reader = self.store
                 if conn is not None:
                     conn.close()
                 done.set()
 
+        building = asyncio.ensure_future(_in_daemon_thread(build))
         try:
-            await _in_daemon_thread(build)
+            while True:
+                if not building.done():
+                    waiting = asyncio.ensure_future(queued.wait())
+                    try:
+                        await asyncio.wait((building, waiting),
+                                           return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        waiting.cancel()
+                queued.clear()
+                await self.keep_vectors(vectors)
+                if building.done():
+                    break
+            building.result()
+        except asyncio.CancelledError:
+            building.cancel()
+            raise
         except Exception:  # a native model failing must never take routing down
             log.exception("building the expert matcher failed; staying as it was")
             self.embedder = None
             return False
         finally:
             self._building = None
+            vectors.on_save = None
+        self._vectors = vectors
         return self._adopt()
+
+    def keep_vectors_now(self) -> int:
+        """Write the profile vectors computed so far (the CLI, which has the database to
+        itself); returns the rows written or pruned. Nothing on a read-only database."""
+        return self._vectors.flush()
+
+    async def keep_vectors(self, vectors: StoredVectors | None = None) -> int:
+        """Write the profile vectors computed so far, one short transaction at a time under
+        the writer lock, letting handlers run in between (the bot)."""
+        done = 0
+        steps = (vectors or self._vectors).steps()
+        while True:
+            if self.lock is not None:
+                async with self.lock:
+                    n = next(steps, None)
+            else:
+                n = next(steps, None)
+            if n is None:
+                return done
+            done += n
+            await asyncio.sleep(0)
 
     def _adopt(self) -> bool:
         """Take the matcher the start-up thread built, unless the roster moved on."""
@@ -242,6 +307,8 @@ class Routing:
                 await asyncio.to_thread(self.embedder.embed, [embedding_text(text)], query=True)
             except Exception:  # only a head start: the ranking itself will cope or fall back
                 log.warning("could not embed an order ahead of handling", exc_info=True)
+        if self._vectors.pending:  # profiles the last orders embedded lazily (big rosters)
+            await self.keep_vectors()
 
     def avoided(self, expert_ids: list[str], text: str) -> None:
         """These experts gave an order back or an admin moved it away from them: orders like

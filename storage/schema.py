@@ -14,6 +14,7 @@ from storage.contacts import create_contacts
 from storage.files import private_database
 from storage.lexicon_store import create_lexicon
 from storage.members import create_members
+from storage.vector_cache import create_vector_cache
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -282,8 +283,13 @@ def _v12(db: sqlite_utils.Database) -> None:
     create_lexicon(db)
 
 
+def _v13(db: sqlite_utils.Database) -> None:
+    """Profile vectors of the roster kept between runs, by (model, hash of the text)."""
+    create_vector_cache(db)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13]
 
 
 def connect(path: str | Path) -> sqlite_utils.Database:

@@ -18,6 +18,7 @@ from storage.members import MembersMixin
 from storage.records import NewOrder, Order, OrderState, Session
 from storage.roster_store import RosterMixin
 from storage.schema import SERVING
+from storage.vector_cache import VectorCacheMixin
 
 _DATED = {
     OrderState.COMPLETED: "completed_at",
@@ -28,7 +29,7 @@ _DATED = {
 
 
 class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
-            AttachmentsMixin, ContactsMixin, LexiconMixin):
+            AttachmentsMixin, ContactsMixin, LexiconMixin, VectorCacheMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
     # -- inbound dedupe ---------------------------------------------------------------------

@@ -27,7 +27,7 @@ from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
 from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
 from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation
 from bot.text.match_taxonomy import Taxonomy, default_taxonomy
-from bot.text.match_vectors import QUERY_CHARS, SemanticIndex
+from bot.text.match_vectors import QUERY_CHARS, SemanticIndex, VectorCache
 from bot.text.parse import parse
 
 ITEM_CACHE = 50_000          # profile items kept read for the reasons (see Matcher._item)
@@ -126,10 +126,11 @@ class Matcher:
 
     def __init__(self, experts: Sequence[ExpertProfile], lexicon: Lexicon | None = None,
                  gazetteer: Gazetteer | None = None, embedder: Embedder | None = None,
-                 taxonomy: Taxonomy | None = None) -> None:
+                 taxonomy: Taxonomy | None = None, vectors: VectorCache | None = None) -> None:
         """`embedder` adds the semantic signal (see match_embed.default_embedder); None keeps
         the ranking purely lexical. `taxonomy` widens profiles with the plain words of their
-        specialties' problems (match_taxonomy.default_taxonomy when not given)."""
+        specialties' problems (match_taxonomy.default_taxonomy when not given). `vectors`
+        keeps profile vectors between runs (orders' vectors are never given to it)."""
         self._lex = lexicon or default_lexicon()
         self._tax = taxonomy if taxonomy is not None else default_taxonomy()
         self._gaz = gazetteer or default_gazetteer()
@@ -140,7 +141,7 @@ class Matcher:
         self._spec_post: dict[str, dict[str, float]] = {}
         self._inactive: set[str] = set()
         self._items: dict[str, _Item] = {}  # profile items read for reasons, by their text
-        self._sem = SemanticIndex(embedder) if embedder is not None else None
+        self._sem = SemanticIndex(embedder, vectors) if embedder is not None else None
         self.stats = {"ranked": 0, "semantic": 0}
         for e in experts:
             self._drop(e.id)
@@ -229,6 +230,11 @@ class Matcher:
         whole = "；".join(x for x in (*entry.items, p.title, p.team, p.bio[:200]) if x)
         extra = [(f"{e.name}（常见问题）", e.passage) for e in self._tax.for_skills(entry.items)]
         self._sem.put(p.id, whole, entry.items, extra)
+
+    def vector_keys(self) -> set[bytes]:
+        """The keys of every profile text the semantic index embeds (empty without one): what
+        a store of vectors should keep for this roster."""
+        return self._sem.keys() if self._sem is not None else set()
 
     def warm(self, limit: int | None = None) -> int:
         """Embed profiles not embedded yet (at most `limit`); returns how many. Big rosters

