@@ -6,6 +6,9 @@ import asyncio
 import logging
 import signal
 import sys
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -19,12 +22,16 @@ from bot.scheduler import start_scheduler
 from bot.text.match_embed import Embedder
 from bot.web.server import make_web_app
 from handlers import ROUTERS
-from handlers.jobs import Reminder, sweep
+from handlers.jobs import Reminder, due, send_one
 from storage.checkpoint import Checkpointer
 from storage.schema import connect
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
+SWEEP_SLICE = 0.05  # seconds a sweep sends under the writer lock before others get a turn
 
 
 class AlreadyRunning(Exception):
@@ -35,18 +42,52 @@ class App(Core):
     """One bot process: the core, its platforms, the scheduler and the HTTP server."""
 
     async def run_jobs(self, dry_run: bool = False) -> list[Reminder]:
-        """One reminder-and-report sweep, under the writer lock."""
-        async with self.lock:
-            ctx = Context.for_job(self.store, self.clock, self.config, self.routing)
-            try:
-                done = sweep(ctx, dry_run=dry_run)
-            except Exception:
-                log.exception("scheduled sweep failed")
-                return []
-        if done and not dry_run:
+        """One reminder-and-report sweep that never holds the loop for long: what is due is
+        found, and each report's tally and chart made, in a thread over a read-only
+        connection; the reminders then go out in slices of SWEEP_SLICE under the writer
+        lock, yielding between them (each checks again that it is still due)."""
+        ctx = Context.for_job(self.store, self.clock, self.config, self.routing)
+        done: list[Reminder] = []
+        try:
+            if not dry_run:
+                async with self.lock:
+                    self.store.scrub_login_links()
+            with self.store.reader() as reader:
+                found = await self._off_loop(self._due, reader)
+                if dry_run:
+                    return found
+                for r in found:
+                    if r.prepare is not None:
+                        await self._off_loop(r.prepare, reader)
+            at = 0
+            while at < len(found):
+                async with self.lock:
+                    began = time.perf_counter()
+                    while True:  # at least one per turn
+                        if send_one(ctx, found[at]):
+                            done.append(found[at])
+                        at += 1
+                        if at == len(found) or time.perf_counter() - began >= SWEEP_SLICE:
+                            break
+                self.outbox.wake()
+                await asyncio.sleep(0)
+        except Exception:
+            log.exception("scheduled sweep failed")
+        if done:
             log.info("sweep queued %d reminders/reports", len(done))
-        self.outbox.wake()
         return done
+
+    def _due(self, db: Any) -> list[Reminder]:
+        """What is due, read over `db` (the reader's connection, or the store's own)."""
+        store = self.store if db is self.store.db else Store(db, self.clock)
+        return due(Context.for_job(store, self.clock, self.config, self.routing))
+
+    async def _off_loop(self, fn: Callable[[Any], T], reader: Any) -> T:
+        """Read-only work in a thread over the reader's connection (on the loop over the
+        store's own when the database is in memory and has no second connection)."""
+        if reader is None:
+            return fn(self.store.db)
+        return await asyncio.to_thread(fn, reader)
 
     async def _catch_up(self) -> list[Reminder]:
         """The start-up sweep, after the chart library is loaded off the loop (a monthly

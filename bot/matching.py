@@ -295,20 +295,29 @@ class Routing:
         self._seen = None  # re-read the loads, which may have moved meanwhile
         log.info("expert matcher ready (%d experts, %s)", len(self._profiles),
                  "semantic" if semantic else "lexical")
-        gc.collect()
+        gc.collect(1)  # the young garbage only: a full pass would hold the loop ~0.5 s
         gc.freeze()  # the index lives as long as the process: keep it out of GC passes
         return True
 
     async def prefetch(self, text: str, region: str | None = None, top: int = 3) -> None:
-        """Embed an order's text in a worker thread before it is handled, so that ranking
-        under the writer lock finds the vector cached."""
+        """Embed an order's text, and on a big roster its likeliest experts' profiles not
+        embedded yet, in a worker thread before it is handled, so that ranking under the
+        writer lock finds the vectors ready and never embeds on the loop."""
         if self._semantic and self.embedder is not None and self._fresh().semantic:
-            try:
-                await asyncio.to_thread(self.embedder.embed, [embedding_text(text)], query=True)
-            except Exception:  # only a head start: the ranking itself will cope or fall back
-                log.warning("could not embed an order ahead of handling", exc_info=True)
-        if self._vectors.pending:  # profiles the last orders embedded lazily (big rosters)
+            await asyncio.to_thread(self.warm, text)
+        if self._vectors.pending:  # profiles the last orders embedded (big rosters)
             await self.keep_vectors()
+
+    def warm(self, text: str) -> None:
+        """The embedding work `rank` would need for `text`, done now (in a worker thread)."""
+        matcher = self._matcher
+        if not self._semantic or self.embedder is None or matcher is None:
+            return
+        try:
+            self.embedder.embed([embedding_text(text)], query=True)
+            matcher.warm_for(text)
+        except Exception:  # only a head start: the ranking itself will cope or fall back
+            log.warning("could not embed an order ahead of handling", exc_info=True)
 
     def avoided(self, expert_ids: list[str], text: str) -> None:
         """These experts gave an order back or an admin moved it away from them: orders like
@@ -338,7 +347,9 @@ class Routing:
 
     def rank(self, text: str, region: str | None = None, top: int = 3,
              exclude: frozenset[str] = frozenset()) -> list[Match]:
-        return self._fresh().rank(text, region, top, exclude)
+        # The bot (which passes its writer lock) ranks on its loop: profiles are embedded
+        # beforehand in a thread (prefetch, warm), never here; the CLI embeds as it ranks.
+        return self._fresh().rank(text, region, top, exclude, embed=self.lock is None)
 
     def suggest(self, text: str, region: str | None = None, top: int = 3,
                 exclude: frozenset[str] = frozenset()) -> list[Suggestion]:

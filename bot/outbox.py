@@ -111,6 +111,8 @@ class Outbox:
                 blocked.add(dest)
             else:
                 sent += 1
+            await asyncio.sleep(0)  # a sender that never waits (the local chat) must not
+            # hold the loop through thousands of items (a monthly report to every group)
         return sent
 
     def _has_room(self, item: OutboxItem, now: datetime) -> bool:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from bot.charts import image_extra, tally_chart_png
 from bot.model import Button, ChatKind, Outgoing
-from bot.periods import month
+from bot.periods import Period, month
 from bot.router import Context
 from bot.workdays import add_workdays
 from handlers.announce import announce
@@ -40,6 +41,12 @@ class Reminder:
     line: str
     send: Callable[[Context], None]
     chat: tuple[str, str] | None = None  # the group it posts to, for its own quiet hours
+    # Heavy read-only work (a tally and its chart) done before `send`, over a connection of
+    # its own: the bot runs it off the event loop, without the writer lock.
+    prepare: Callable[[Any], None] | None = None
+    # The order's last change when the reminder was found: a reminder sent in a later batch
+    # is dropped if the order changed in between (the next sweep looks again).
+    seen: datetime | None = None
 
 
 def _clock(text: str) -> time:
@@ -80,19 +87,33 @@ def _in_window(now: datetime, start: time, end: time) -> bool:
 def sweep(ctx: Context, dry_run: bool = False) -> list[Reminder]:
     """Send what is due, each once: the sent-log row and the queued message commit together.
     First, sign-in links that were used or have expired leave the stored messages (even in
-    quiet hours)."""
+    quiet hours). The bot itself sends in batches that yield the loop (App.run_jobs)."""
     if not dry_run:
         ctx.store.scrub_login_links()
+    found = due(ctx)
+    if dry_run:
+        return found
     sent = []
-    for r in due(ctx):
-        if dry_run:
+    for r in found:
+        if r.prepare is not None:
+            r.prepare(ctx.store.db)
+        if send_one(ctx, r):
             sent.append(r)
-            continue
-        with ctx.store.tx():
-            if ctx.store.mark_reminder(r.key, r.order_no):
-                r.send(ctx)
-                sent.append(r)
     return sent
+
+
+def send_one(ctx: Context, r: Reminder) -> bool:
+    """Send one reminder (prepared) unless it was sent already or its order changed since it
+    was found; the sent-log row and the queued messages commit together."""
+    with ctx.store.tx():
+        if r.seen is not None and r.order_no is not None:
+            o = ctx.store.get_order(r.order_no)
+            if o is None or o.updated_at != r.seen:
+                return False
+        if not ctx.store.mark_reminder(r.key, r.order_no):
+            return False
+        r.send(ctx)
+        return True
 
 
 def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
@@ -107,7 +128,8 @@ def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
                 out.append(_escalate(o, cfg.escalate_hours))
             elif age >= timedelta(hours=cfg.unclaimed_hours):
                 out.append(Reminder(f"reannounce:{o.no}", o.no, f"#{o.no} 无人认领，重新推荐",
-                                    _reannounce(o, cfg.unclaimed_hours)))
+                                    _reannounce(o, cfg.unclaimed_hours),
+                                    prepare=_warm(ctx, o)))
         if o.state in ACTIVE:
             last = max(x for x in (o.claimed_at, o.active_at, o.created_at) if x)
             future_visit = o.visit_at is not None and o.visit_at > now
@@ -128,8 +150,20 @@ def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
             out.append(Reminder(f"rate:{o.no}", o.no, f"#{o.no} 办结未评价，请点单人评价",
                                 _rate(o, cfg.rating_days)))
     by_no = {o.no: o for o in orders}
-    return [replace(r, chat=(by_no[r.order_no].platform, by_no[r.order_no].chat_id))
-            if r.order_no in by_no and not by_no[r.order_no].private else r for r in out]
+    found = []
+    for r in out:
+        of = by_no[r.order_no] if r.order_no is not None else None
+        found.append(r if of is None else replace(
+            r, seen=of.updated_at, chat=None if of.private else (of.platform, of.chat_id)))
+    return found
+
+
+def _warm(ctx: Context, o: Order) -> Callable[[Any], None] | None:
+    """The embedding the order's ranking will need, done ahead (off the loop in the bot)."""
+    routing = ctx.routing
+    if routing is None:
+        return None
+    return lambda _db: routing.warm(o.text)
 
 
 def _reannounce(o: Order, hours: float) -> Callable[[Context], None]:
@@ -209,6 +243,33 @@ def _rate(o: Order, days: int) -> Callable[[Context], None]:
     return send
 
 
+class _Report:
+    """One scope's tally of a month in words and as a chart, computed once for every group
+    of that scope (a province's thousands of groups share a few dozen scopes)."""
+
+    def __init__(self, period: Period, scope: Scope) -> None:
+        self.period, self.scope = period, scope
+        self.made: tuple[str, bytes] | None = None
+
+    def prepare(self, db: Any) -> None:
+        if self.made is not None:
+            return
+        t = tally(db, self.period.start, self.period.end, self.scope)
+        prev = self.period.previous()
+        before = tally(db, prev.start, prev.end, self.scope)
+        label = self.scope.label() if self.scope.kind != "all" else ""
+        self.made = (tally_text(t, self.period, label, before, chart=True),
+                     tally_chart_png(t, before))
+
+    def send(self, c: Context, platform: str, chat_id: str) -> None:
+        self.prepare(c.store.db)
+        assert self.made is not None
+        text, png = self.made
+        c.send(Outgoing(platform, chat_id, text,
+                        extra=image_extra(png, f"tally-{self.period.start:%Y-%m}.png"),
+                        buttons=(Button("待接单", "待接单"),)))
+
+
 def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
     """Last month's tally for every group the bot serves, once, from the report day on."""
     cfg = ctx.config.report
@@ -218,26 +279,21 @@ def _monthly(ctx: Context, now: datetime) -> list[Reminder]:
         return []
     first = now.date().replace(day=1) - timedelta(days=1)
     period = month(first.year, first.month)
+    regions = {(p, c): v for p, c, v in ctx.store.chats_with("region")}
+    reports: dict[Scope, _Report] = {}
     out = []
     for chat in ctx.store.chats():
         if chat["kind"] != ChatKind.GROUP.value or chat["first_at"] >= ts(due_at):
             continue  # only groups the bot served before the report fell due
-        key = f"monthly:{first:%Y-%m}:{chat['platform']}:{chat['chat_id']}"
-
-        region = ctx.store.setting(chat["platform"], chat["chat_id"], "region")
+        where = (chat["platform"], chat["chat_id"])
+        key = f"monthly:{first:%Y-%m}:{where[0]}:{where[1]}"
+        region = regions.get(where)
         scope = Scope("region", region) if region else Scope()
+        report = reports.setdefault(scope, _Report(period, scope))
 
-        def send(c: Context, chat: dict[str, str] = chat, scope: Scope = scope) -> None:
-            t = tally(c.store.db, period.start, period.end, scope)
-            prev = period.previous()
-            before = tally(c.store.db, prev.start, prev.end, scope)
-            label = scope.label() if scope.kind != "all" else ""
-            png = tally_chart_png(t, before)
-            c.send(Outgoing(chat["platform"], chat["chat_id"],
-                            tally_text(t, period, label, before, chart=True),
-                            extra=image_extra(png, f"tally-{period.start:%Y-%m}.png"),
-                            buttons=(Button("待接单", "待接单"),)))
+        def send(c: Context, where: tuple[str, str] = where, report: _Report = report) -> None:
+            report.send(c, *where)
 
-        line = f"{period.label} 统计 → {chat['platform']}:{chat['chat_id']}"
-        out.append(Reminder(key, None, line, send, (chat["platform"], chat["chat_id"])))
+        line = f"{period.label} 统计 → {where[0]}:{where[1]}"
+        out.append(Reminder(key, None, line, send, where, prepare=report.prepare))
     return out

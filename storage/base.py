@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -54,6 +55,21 @@ class StoreBase:
         version: int = self.db.execute("PRAGMA data_version").fetchone()[0]
         return self.roster_epoch, self.load_epoch, version
 
+    @contextmanager
+    def reader(self) -> Iterator[sqlite_utils.Database | None]:
+        """A read-only connection of its own to the same file, for work in another thread
+        (None when the database is in memory and has no second connection)."""
+        path = self.db.execute("PRAGMA database_list").fetchone()[2]
+        if not path:
+            yield None
+            return
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15,
+                               check_same_thread=False)
+        try:
+            yield sqlite_utils.Database(conn)
+        finally:
+            conn.close()
+
     # -- transactions and audit -------------------------------------------------------------
 
     def stamp(self) -> str:
@@ -79,16 +95,19 @@ class StoreBase:
     @contextmanager
     def savepoint(self) -> Iterator[None]:
         """A part of the open transaction that rolls back alone when it fails (a handler)."""
-        self._savepoints += 1
+        self._savepoints += 1  # named by depth: the same few statements, prepared once
         name = f"sp{self._savepoints}"
-        self.db.execute(f"SAVEPOINT {name}")
         try:
-            yield
-        except BaseException:
-            self.db.execute(f"ROLLBACK TO {name}")
+            self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield
+            except BaseException:
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+                raise
             self.db.execute(f"RELEASE {name}")
-            raise
-        self.db.execute(f"RELEASE {name}")
+        finally:
+            self._savepoints -= 1
 
     def _event(
         self, actor: str, kind: str, order_no: int | None = None, **data: object

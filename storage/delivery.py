@@ -10,6 +10,8 @@ from bot.model import Outgoing
 from storage.base import StoreBase, json_tuple, parse_ts, ts
 from storage.records import BUTTONS, CARD, OutboxItem
 
+CHAT_FRESH = timedelta(hours=1)  # a chat seen again within this is not written again
+
 
 class DeliveryMixin(StoreBase):
     """Outbox rows, chat send targets and the local platform's message log."""
@@ -139,8 +141,13 @@ class DeliveryMixin(StoreBase):
                 "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (platform, chat_id) DO UPDATE "
                 "SET kind = excluded.kind, title = coalesce(nullif(excluded.title, ''), title), "
                 "reply_handle = coalesce(nullif(excluded.reply_handle, ''), reply_handle), "
-                "updated_at = excluded.updated_at",
-                [platform, chat_id, kind, title, reply_handle, now, now],
+                "updated_at = excluded.updated_at "
+                # Unchanged and seen within the hour: no write (most messages of a group).
+                "WHERE kind IS NOT excluded.kind OR (excluded.title != '' AND title IS NOT "
+                "excluded.title) OR (excluded.reply_handle != '' AND reply_handle IS NOT "
+                "excluded.reply_handle) OR updated_at < ?",
+                [platform, chat_id, kind, title, reply_handle, now, now,
+                 ts(self.clock.now() - CHAT_FRESH)],
             )
 
     def chat(self, platform: str, chat_id: str) -> dict[str, Any] | None:

@@ -195,6 +195,22 @@ def test_likely_candidates_are_embedded_on_demand(monkeypatch: pytest.MonkeyPatc
     assert "水产养殖技术" in emb.passages
 
 
+def test_on_the_loop_no_profile_is_embedded_warm_for_does_it_ahead(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 2)
+    emb = ConceptEmbedder()
+    m = Matcher(ROSTER, embedder=emb, taxonomy=NO_TAXONOMY)
+    m.rank("水发绿了", embed=False)  # the bot's loop: profiles left for a worker thread
+    assert "水产养殖技术" not in emb.passages and m.stats["semantic"] == 1
+    assert 1 <= m.warm_for("水发绿了") <= match_mod.LAZY_CANDIDATES  # ahead, in a thread
+    assert "水产养殖技术" in emb.passages
+    before = len(emb.passages)
+    ahead = m.rank("水发绿了", embed=False)
+    assert len(emb.passages) == before  # nothing more embedded while ranking
+    assert ids(ahead) == ids(Matcher(ROSTER, embedder=ConceptEmbedder(),
+                                     taxonomy=NO_TAXONOMY).rank("水发绿了"))
+
+
 def test_pure_python_vectors_rank_like_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     with_np = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=ConceptEmbedder())
     expected = with_np.rank(DISMISSED)

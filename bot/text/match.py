@@ -292,9 +292,22 @@ class Matcher:
         rel = relation(where, entry.region)
         return REGION_BONUS[rel] * _load_factor(entry.profile), rel
 
+    def warm_for(self, text: str, exclude: Collection[str] = ()) -> int:
+        """Embed the profiles a big roster has not embedded yet that are likeliest for this
+        order (in a worker thread, before `rank` runs on the loop); returns how many."""
+        if self._sem is None or not self._sem.pending or not isinstance(text, str):
+            return 0
+        lexical = self._lexical(text, exclude)
+        if lexical is None:
+            return 0
+        likely = sorted(lexical.fits, key=lambda e: -lexical.fits[e])[:LAZY_CANDIDATES]
+        return self._sem.embed_pending(likely)
+
     def rank(self, text: str, region: str | None = None, top: int = 3,
-             exclude: Collection[str] = ()) -> list[Match]:
-        """The best active experts for an order, best first; empty when nothing fits."""
+             exclude: Collection[str] = (), embed: bool = True) -> list[Match]:
+        """The best active experts for an order, best first; empty when nothing fits.
+        With `embed` false, profiles not embedded yet are not embedded now (the bot's loop:
+        `warm` did it in a thread) and count as the roster's mean similarity."""
         if top <= 0 or not self._entries or not isinstance(text, str):
             return []
         lexical = self._lexical(text, exclude)
@@ -303,7 +316,7 @@ class Matcher:
         where = self._request_region(lexical.head, region)
         self.stats["ranked"] += 1
         if self.semantic:
-            return self._fused(lexical, where, top)
+            return self._fused(lexical, where, top, embed)
         fits = lexical.fits
         best = max(fits.values(), default=0.0)
         if best < MIN_FIT:
@@ -325,7 +338,7 @@ class Matcher:
                       self._reasons_of(eid, lexical, where, rel))
                 for score, eid, rel in scored[:top]]
 
-    def _fused(self, lexical: _Lexical, where: Region, top: int) -> list[Match]:
+    def _fused(self, lexical: _Lexical, where: Region, top: int, embed: bool) -> list[Match]:
         """Rank by every signal at once, each standardised over the roster (match_fusion)."""
         assert self._sem is not None
         self.stats["semantic"] += 1
@@ -333,7 +346,7 @@ class Matcher:
         ids = [eid for eid in self._entries if eid not in off]
         if not ids:
             return []
-        if self._sem.pending:  # a big roster still warming: at least the likeliest ones
+        if embed and self._sem.pending:  # a big roster still warming: the likeliest ones
             likely = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
             self._sem.embed_pending(likely)
         sims, qv = self._sem.similarities(embedding_text(lexical.head))

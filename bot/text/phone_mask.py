@@ -7,7 +7,6 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import replace
-from functools import lru_cache
 
 from bot.text.normalize import normalize
 from bot.text.phones import NON_DIGIT, PhoneMatch, masked_phone, not_a_phone, scan_phones
@@ -169,10 +168,8 @@ def _skeleton_phones(sk: str) -> list[PhoneMatch]:
     return [p for p in found if not not_a_phone(sk, p.start)]
 
 
-@lru_cache(maxsize=256)
-def _spelled(digits: str) -> re.Pattern[str]:
-    """The digits in any form, with any separators between them, standing alone."""
-    return re.compile(r"(?<![0-9])" + r"[\s,./\-]*".join(map(_d, digits)) + r"(?![0-9])")
+# Digits of a skeleton (ASCII or their weak forms) with any separators between them.
+_SK_RUN = re.compile(_ANY + r"(?:[\s,./\-]*" + _ANY + ")*")
 
 
 def _again(found: list[PhoneMatch]) -> dict[str, str]:
@@ -223,9 +220,32 @@ def mask_phones(text: str) -> str:
 
 
 def _found_again(sk: str, lost: list[int], again: dict[str, str]) -> list[_Span]:
-    """Where the numbers of `again` stand in a skeleton, as spans of its text."""
-    return [(*_original(lost, *m.span()), masked, False)
-            for digits, masked in again.items() for m in _spelled(digits).finditer(sk)]
+    """Where the numbers of `again` stand in a skeleton, as spans of its text: the digits in
+    any form, with any separators between them, and no ASCII digit right before or after
+    (for each number in turn, left to right, never overlapping). A substring search over
+    each run of digits, not a regex compiled for every number."""
+    runs = []
+    for m in _SK_RUN.finditer(sk):
+        at = [i for i in range(m.start(), m.end()) if _ANY_ONE.match(sk, i)]
+        runs.append((at, "".join(sk[i] for i in at).translate(_TO_ASCII)))
+    out: list[_Span] = []
+    for digits, masked in again.items():
+        n = len(digits)
+        for at, values in runs:
+            i = values.find(digits)
+            while i != -1:
+                start, end = at[i], at[i + n - 1] + 1
+                if not ((start and sk[start - 1] in _ASCII_DIGITS)
+                        or (end < len(sk) and sk[end] in _ASCII_DIGITS)):
+                    out.append((*_original(lost, start, end), masked, False))
+                    i = values.find(digits, i + n)
+                else:
+                    i = values.find(digits, i + 1)
+    return out
+
+
+_ANY_ONE = re.compile(_ANY)
+_ASCII_DIGITS = frozenset("0123456789")
 
 
 def _cut(text: str, spans: list[_Span]) -> tuple[str, bool]:
