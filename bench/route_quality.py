@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import random
 import sys
 import time
 from collections import defaultdict
@@ -20,11 +19,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from route_distractors import distractors  # noqa: E402
 from route_floor import Floor  # noqa: E402
 
 from bot.text.match import ExpertProfile, Matcher, profiles_from_rows  # noqa: E402
 from bot.text.match_embed import Embedder, default_embedder  # noqa: E402
-from bot.text.match_taxonomy import default_taxonomy  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 
@@ -95,29 +94,6 @@ def evaluate(matcher: Matcher | Floor, cases: list[dict[str, object]],
         caught / (nones or 1), nones)
 
 
-def distractors(n: int, roster: Path, seed: int = 7) -> list[ExpertProfile]:
-    """`n` experts of other trades: taxonomy specialties that share no three characters in a
-    row with any skill of the roster, in counties all over the province."""
-    with roster.open(encoding="utf-8-sig", newline="") as f:
-        skills = " ".join(r.get("专长", "") + r.get("标签", "") for r in csv.DictReader(f))
-    grams = {skills[i:i + 3] for i in range(len(skills) - 2)}
-    others = [e for e in default_taxonomy().entries
-              if not any(t[i:i + 3] in grams for t in (e.name, *e.terms)
-                         for i in range(len(t) - 2))]
-    regions = ["浙江省杭州市萧山区", "浙江省宁波市北仑区", "浙江省温州市瑞安市",
-               "浙江省嘉兴市海宁市", "浙江省湖州市长兴县", "浙江省绍兴市柯桥区",
-               "浙江省金华市义乌市", "浙江省衢州市江山市", "浙江省舟山市定海区",
-               "浙江省台州市温岭市", "浙江省丽水市莲都区"]
-    rnd = random.Random(seed)
-    out = []
-    for i in range(n):
-        e = rnd.choice(others)
-        terms = rnd.sample(e.terms, min(len(e.terms), rnd.randint(1, 3)))
-        out.append(ExpertProfile(id=f"D{i:05d}", name=f"干扰{i}", skills=tuple(terms),
-                                 tags=(e.name,), region=rnd.choice(regions)))
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("roster", nargs="?", default=str(DATA / "route_roster.csv"))
@@ -127,10 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--floor", action="store_true",
                     help="also score the lexicon-free baseline (e5 + character n-grams)")
     ap.add_argument("--distractors", type=int, default=0,
-                    help="add this many experts of other trades to the roster")
+                    help="add this many experts of other trades to the roster (the roster's "
+                    "own trades are told by wording and by the e5 embedding, also with "
+                    "--lexical; see route_distractors.py)")
+    ap.add_argument("--seed", type=int, default=7, help="of the distractors (default 7)")
     args = ap.parse_args(argv)
     embedder = None if args.lexical else default_embedder()
-    extra = distractors(args.distractors, Path(args.roster)) if args.distractors else []
+    extra = (distractors(args.distractors, Path(args.roster), embedder or default_embedder(),
+                         seed=args.seed) if args.distractors else [])
     t0 = time.perf_counter()
     matcher = load_roster(Path(args.roster), embedder, extra)
     matcher.warm()
