@@ -121,6 +121,7 @@ class App(Core):
             scheduler = start_scheduler(self.config, self.run_jobs)
             # Catch up on whatever fell due while the bot was down, once it is serving.
             catch_up = asyncio.create_task(self._catch_up(), name="catch-up-sweep")
+            self.routing.background = True  # and again after each roster change
             upgrade = asyncio.create_task(self.routing.upgrade(), name="semantic-matcher")
             self.ready = True
             log.info("ready on http://%s:%s", self.config.server.host, self.config.server.port)
@@ -130,7 +131,8 @@ class App(Core):
             log.info("stopping")
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
-            for task in (upgrade, catch_up):
+            self.routing.background = False
+            for task in (upgrade, catch_up, self.routing.upgrading):
                 if task is not None:
                     task.cancel()
             for platform in self.platforms.values():

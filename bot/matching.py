@@ -115,6 +115,10 @@ class Routing:
         self._seen: tuple[tuple[int, int, int], date] | None = None
         self._building: threading.Event | None = None  # set while the start-up build runs
         self._built: tuple[Routing, Matcher, bool] | None = None
+        # The serving bot: after a roster change the semantic matcher is built again in a
+        # thread (the lexical one answers meanwhile); set by App.serve.
+        self.background = False
+        self.upgrading: asyncio.Task[bool] | None = None
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
@@ -122,10 +126,10 @@ class Routing:
         self._taxonomy = default_taxonomy()
 
     def _fresh(self) -> Matcher:
-        if self._matcher is None and self._building is not None:
-            # The start-up build is under way: wait for it rather than build twice.
-            self._building.wait(timeout=120)
-            self._adopt()
+        if self._building is not None and self._building.is_set():
+            self._adopt()  # the thread is done; its task will find nothing left to adopt
+        # While the start-up build is under way, an order is ranked by a lexical matcher
+        # built now (a fraction of a second) rather than wait on the loop for the thread.
         today = self.store.clock.now().date()
         seen = (self.store.changes(), today)
         if self._matcher is not None and seen == self._seen:
@@ -146,10 +150,24 @@ class Routing:
                     self._vectors.prune_later(model_id(use), self._matcher.vector_keys())
                 self._semantic = use is not None
                 self._version = version
+                if use is None and self.background and self.embedder is not None:
+                    self._upgrade_later()
         assert self._matcher is not None
         full = before is None or before[0][2] != data or before[0][0] != roster
         self._refresh_loads(full)
         return self._matcher
+
+    def _upgrade_later(self) -> None:
+        """Build the semantic matcher again in a thread (the stored profile vectors make it
+        quick), unless a build is under way."""
+        if self._building is not None or (self.upgrading is not None
+                                          and not self.upgrading.done()):
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.upgrading = loop.create_task(self.upgrade(), name="semantic-matcher-again")
 
     def _refresh_loads(self, full: bool) -> None:
         """Bring the experts' open loads up to date: all of them after a change by another
@@ -259,7 +277,11 @@ class Routing:
             self._building = None
             vectors.on_save = None
         self._vectors = vectors
-        return self._adopt()
+        adopted = self._adopt()
+        if not adopted and not self._semantic and self.background and self.embedder:
+            # The roster changed while it was built: build it again once this task is done.
+            asyncio.get_running_loop().call_soon(self._upgrade_later)
+        return adopted
 
     def keep_vectors_now(self) -> int:
         """Write the profile vectors computed so far (the CLI, which has the database to

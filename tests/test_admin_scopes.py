@@ -4,12 +4,16 @@ chat verbs, 1:1 look-ups, settings, tallies, the dashboard and its exports."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+import bot.exports as exports_module
+import bot.web.dashboard_pages as pages_module
 from bot.app import App
 from bot.web.server import make_web_app
 from tests.fakes import FakeChat, add_expert
@@ -143,6 +147,24 @@ async def test_an_admin_removed_is_signed_out(scoped: FakeChat, app: App,
     await scoped.say("/管理员 删除 fake:hu", sender="admin")
     resp = await client.get("/admin/orders/1")
     assert resp.status == 403 and "吴经理" not in await resp.text()
+
+
+async def test_exports_are_made_off_the_loop_over_a_connection_of_their_own(
+        scoped: FakeChat, app: App, aiohttp_client: MakeClient,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    on_loop: list[bool] = []
+    real = exports_module.ledger_bytes
+
+    def spy(store: Any, *args: Any, **kwargs: Any) -> tuple[bytes, int]:
+        on_loop.append(threading.current_thread() is threading.main_thread()
+                       or store is app.store)
+        return real(store, *args, **kwargs)
+
+    monkeypatch.setattr(pages_module, "ledger_bytes", spy)
+    client = await _signed_in(scoped, app, aiohttp_client, "li", "g1")
+    csv = (await (await client.get("/admin/exports/ledger.csv")).read()).decode("utf-8-sig")
+    assert len(csv.strip().splitlines()) == 2 and "瑞安" not in csv  # still scoped
+    assert on_loop == [False]
 
 
 async def test_far_periods_on_the_tallies_page_are_no_500(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -107,6 +108,59 @@ async def test_semantic_layer_is_built_off_the_loop_and_swapped_in(tmp_path: Pat
     assert await routing.upgrade() is False  # once is enough
     store.upsert_expert(Expert("fish2", "徐水根", skills=("水产养殖",)), "t")
     assert {m.id for m in routing.rank("水产养殖 鱼塘")} == {"fish", "fish2"}
+
+
+def _semantic_roster(store: Store) -> None:
+    store.upsert_expert(Expert("fish", "金根法", skills=("水产养殖",)), "t")
+    store.upsert_expert(Expert("law", "林律师", skills=("劳动争议仲裁",)), "t")
+    for eid, skill in (("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+
+
+async def test_an_order_during_the_start_up_build_does_not_wait_for_it(tmp_path: Path) -> None:
+    import asyncio
+    import threading
+
+    from tests.test_match_semantic import ConceptEmbedder
+
+    release = threading.Event()
+    waited_out: list[bool] = []
+
+    class Slow(ConceptEmbedder):
+        def embed(self, texts: Sequence[str], *, query: bool = False
+                  ) -> Sequence[Sequence[float]]:
+            # The model still loading: released by the test once the order was ranked (a
+            # loop that waited for the build would have let this time out instead).
+            waited_out.append(not release.wait(timeout=10))
+            return super().embed(texts, query=query)
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    _semantic_roster(store)
+    routing = Routing(store, Slow(), lock=asyncio.Lock())
+    building = asyncio.create_task(routing.upgrade())
+    await asyncio.sleep(0)  # the build has started in its thread
+    assert [m.id for m in routing.rank("水产养殖")] == ["fish"]  # lexical, at once
+    assert not building.done() and not release.is_set()
+    release.set()
+    assert await building is True
+    assert [m.id for m in routing.rank("厂里把我开了")] == ["law"]  # semantic from now on
+    assert waited_out and not any(waited_out)
+
+
+async def test_after_a_roster_change_the_serving_bot_builds_the_semantic_layer_again(
+        tmp_path: Path) -> None:
+    from tests.test_match_semantic import ConceptEmbedder
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    _semantic_roster(store)
+    routing = Routing(store, ConceptEmbedder())
+    routing.background = True
+    assert await routing.upgrade() is True
+    store.upsert_expert(Expert("law2", "钱律师", skills=("工伤认定",)), "t")
+    routing.rank("水产养殖")  # the lexical matcher answers at once after the change
+    assert routing.upgrading is not None
+    assert await routing.upgrading is True
+    assert {m.id for m in routing.rank("厂里把我开了", top=2)} == {"law", "law2"}
 
 
 async def test_a_failing_model_leaves_routing_lexical(tmp_path: Path) -> None:
