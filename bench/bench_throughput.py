@@ -39,12 +39,13 @@ PATH = "/api/local/messages"
 
 
 # ── the floor: parses the same JSON, checks the same fields, keeps the message durably ──
-def floor_app(db: str) -> web.Application:
+def floor_app(db: str, sync: str = "NORMAL") -> web.Application:
     """One INSERT and its commit per message, in WAL mode with synchronous = NORMAL as the
-    bot's database (durable when the process is killed), then the answer."""
+    bot's database (durable when the process is killed; FULL adds an fsync per commit, as
+    a power cut would need), then the answer."""
     conn = sqlite3.connect(db, isolation_level=None)  # autocommit: one transaction each
     conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute(f"PRAGMA synchronous = {'FULL' if sync.upper() == 'FULL' else 'NORMAL'}")
     conn.execute("CREATE TABLE IF NOT EXISTS inbox (id INTEGER PRIMARY KEY, msg_id TEXT "
                  "UNIQUE, chat TEXT, sender TEXT, text TEXT)")
 
@@ -70,8 +71,8 @@ def floor_app(db: str) -> web.Application:
     return app
 
 
-def serve_floor(port: int, db: str) -> None:
-    web.run_app(floor_app(db), host="127.0.0.1", port=port, print=None, access_log=None)
+def serve_floor(port: int, db: str, sync: str) -> None:
+    web.run_app(floor_app(db, sync), host="127.0.0.1", port=port, print=None, access_log=None)
 
 
 # ── the load generator ──
@@ -110,8 +111,9 @@ async def load(base: str, texts: list[str], clients: int, seconds: float,
             "errors": errors}
 
 
-def start_floor(port: int, db: Path) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([PY, __file__, "--serve-floor", str(port), "--floor-db", str(db)])
+def start_floor(port: int, db: Path, sync: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([PY, __file__, "--serve-floor", str(port), "--floor-db", str(db),
+                             "--floor-sync", sync])
     from bench_common import call
 
     deadline = time.perf_counter() + 30
@@ -139,9 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
     ap.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--floor-db", help=argparse.SUPPRESS)
+    ap.add_argument("--floor-sync", default="NORMAL", choices=("NORMAL", "FULL"),
+                    help="the floor's synchronous setting (the bot's is NORMAL)")
     args = ap.parse_args(argv)
     if args.serve_floor:
-        serve_floor(args.serve_floor, args.floor_db)
+        serve_floor(args.serve_floor, args.floor_db, args.floor_sync)
         return 0
 
     with tempfile.TemporaryDirectory(prefix="bench-tp-") as tmp:
@@ -156,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         port, floor_port = free_port(), free_port()
         bot = BotProcess(work, write_config(work, db, port), port,
                          profile=Path(args.profile) if args.profile else None)
-        floor = start_floor(floor_port, work / "floor.db")
+        floor = start_floor(floor_port, work / "floor.db", args.floor_sync)
         rss_start = rss_mb(bot.pid)
         per_run = int(args.seconds * 2000) + 1000  # more texts than any run can use
         texts = order_texts(per_run * (args.rounds + 1) + 200, seed=7)

@@ -119,6 +119,7 @@ class Routing:
         # thread (the lexical one answers meanwhile); set by App.serve.
         self.background = False
         self.upgrading: asyncio.Task[bool] | None = None
+        self._warming = threading.Lock()  # one thread embeds profiles ahead of orders
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
@@ -331,13 +332,21 @@ class Routing:
             await self.keep_vectors()
 
     def warm(self, text: str) -> None:
-        """The embedding work `rank` would need for `text`, done now (in a worker thread)."""
+        """The embedding work `rank` would need for `text`, done now (in a worker thread):
+        the order's own vector, and on a big roster its likeliest experts' profiles not
+        embedded yet, by one thread at a time (the others go on without: their orders count
+        those profiles at the roster's mean), so a cold start never queues every order
+        behind profile embeddings nor runs the model in many threads at once."""
         matcher = self._matcher
         if not self._semantic or self.embedder is None or matcher is None:
             return
         try:
             self.embedder.embed([embedding_text(text)], query=True)
-            matcher.warm_for(text)
+            if self._warming.acquire(blocking=False):
+                try:
+                    matcher.warm_for(text)
+                finally:
+                    self._warming.release()
         except Exception:  # only a head start: the ranking itself will cope or fall back
             log.warning("could not embed an order ahead of handling", exc_info=True)
 

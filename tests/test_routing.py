@@ -163,6 +163,39 @@ async def test_after_a_roster_change_the_serving_bot_builds_the_semantic_layer_a
     assert {m.id for m in routing.rank("厂里把我开了", top=2)} == {"law", "law2"}
 
 
+async def test_one_thread_at_a_time_embeds_profiles_ahead_of_orders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import threading
+
+    from bot.text import match as match_mod
+    from tests.test_match_semantic import ConceptEmbedder
+
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 2)  # a big roster: profiles embedded lazily
+    entered, release = threading.Event(), threading.Event()
+
+    class Gate(ConceptEmbedder):
+        def embed(self, texts: Sequence[str], *, query: bool = False
+                  ) -> Sequence[Sequence[float]]:
+            if not query:
+                entered.set()
+                release.wait(timeout=10)
+            return super().embed(texts, query=query)
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    _semantic_roster(store)
+    embedder = Gate()
+    routing = Routing(store, embedder)
+    assert await routing.upgrade() is True and embedder.passages == []
+    first = asyncio.ensure_future(asyncio.to_thread(routing.warm, "水产养殖 鱼塘"))
+    assert await asyncio.to_thread(entered.wait, 10)
+    await asyncio.to_thread(routing.warm, "焊接变形")  # does not queue behind the first
+    assert not first.done() and "焊接变形" in embedder.queries
+    release.set()
+    await first
+    assert "水产养殖" in embedder.passages and "焊接" not in embedder.passages
+
+
 async def test_a_failing_model_leaves_routing_lexical(tmp_path: Path) -> None:
     class Broken:
         def embed(self, texts: object, *, query: bool = False) -> list[list[float]]:
