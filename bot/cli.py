@@ -97,7 +97,9 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _serve(app: Any) -> int:
-    from bot.app import AlreadyRunning, run_until_signalled
+    from bot.app import AlreadyRunning, limit_malloc_arenas, run_until_signalled
+
+    limit_malloc_arenas()
 
     try:
         asyncio.run(run_until_signalled(app))
