@@ -27,6 +27,7 @@ T = TypeVar("T")
 # Above this many experts the semantic layer stays off: embedding the roster would take
 # minutes of CPU and hundreds of MB, and the lexical ranker alone meets the targets there.
 SEMANTIC_MAX_EXPERTS = 2_000
+REBUILD_OFF_LOOP = 2_000  # a bigger roster's index is rebuilt in a thread after a change
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,13 @@ class Routing:
         if (self._matcher is None or before is None or before[1] != today
                 or before[0][0] != roster or before[0][2] != data):
             version = (self.store.roster_version(), today)  # the roster may have changed
-            if self._matcher is None or version != self._version:
+            if (self._matcher is not None and version != self._version and self.background
+                    and len(self._profiles) > REBUILD_OFF_LOOP):
+                # A big roster changed (an import): answer with the current index a moment
+                # longer and build the new one in a thread (2 s for 10,000 experts).
+                self._version = None  # whatever the thread reads is newer: adopt it
+                self._upgrade_later(rebuild=True)
+            elif self._matcher is None or version != self._version:
                 self._load_roster(today)
                 use = self.embedder if self.eager and len(
                     self._profiles) <= SEMANTIC_MAX_EXPERTS else None
@@ -158,9 +165,10 @@ class Routing:
         self._refresh_loads(full)
         return self._matcher
 
-    def _upgrade_later(self) -> None:
+    def _upgrade_later(self, rebuild: bool = False) -> None:
         """Build the semantic matcher again in a thread (the stored profile vectors make it
-        quick), unless a build is under way."""
+        quick), or with `rebuild` whatever matcher the roster calls for, unless a build is
+        under way."""
         if self._building is not None or (self.upgrading is not None
                                           and not self.upgrading.done()):
             return
@@ -168,7 +176,7 @@ class Routing:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self.upgrading = loop.create_task(self.upgrade(), name="semantic-matcher-again")
+        self.upgrading = loop.create_task(self.upgrade(rebuild), name="matcher-again")
 
     def _refresh_loads(self, full: bool) -> None:
         """Bring the experts' open loads up to date: all of them after a change by another
@@ -206,11 +214,13 @@ class Routing:
             for e in experts
         }
 
-    async def upgrade(self) -> bool:
+    async def upgrade(self, rebuild: bool = False) -> bool:
         """Build the matcher (semantic when there is an embedder) in a thread of its own,
         reading the roster over a connection of its own, and swap it in; True when it did.
-        The bot calls this once at start-up so that no order waits for the index."""
-        if self._semantic or (self.embedder is None and self._matcher is not None):
+        The bot calls this once at start-up so that no order waits for the index, and with
+        `rebuild` after a big roster changed."""
+        if not rebuild and (self._semantic or (self.embedder is None
+                                               and self._matcher is not None)):
             return False
         path = self.store.db.execute("PRAGMA database_list").fetchone()[2]
         today = self.store.clock.now().date()

@@ -196,6 +196,27 @@ async def test_one_thread_at_a_time_embeds_profiles_ahead_of_orders(
     assert "水产养殖" in embedder.passages and "焊接" not in embedder.passages
 
 
+async def test_a_big_roster_is_rebuilt_in_a_thread_after_a_change(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.matching as matching
+
+    monkeypatch.setattr(matching, "REBUILD_OFF_LOOP", 2)
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    _semantic_roster(store)  # four experts: "big" here
+    routing = Routing(store)
+    routing.background = True
+    assert [m.id for m in routing.rank("水产养殖")] == ["fish"]
+    other = Store(connect(tmp_path / "r.db"), FrozenClock(T0))  # an import in another process
+    other.upsert_expert(Expert("fish2", "徐水根", skills=("水产养殖",)), "cli")
+    assert [m.id for m in routing.rank("水产养殖")] == ["fish"]  # the current index, at once
+    assert routing.upgrading is not None
+    assert await routing.upgrading is True
+    assert {m.id for m in routing.rank("水产养殖")} == {"fish", "fish2"}
+    routing.background = False  # e.g. the CLI: rebuilt where it stands
+    other.upsert_expert(Expert("fish3", "钱阿根", skills=("水产养殖",)), "cli")
+    assert {m.id for m in routing.rank("水产养殖")} == {"fish", "fish2", "fish3"}
+
+
 async def test_a_failing_model_leaves_routing_lexical(tmp_path: Path) -> None:
     class Broken:
         def embed(self, texts: object, *, query: bool = False) -> list[list[float]]:
