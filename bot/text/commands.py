@@ -96,10 +96,11 @@ _MENU_ORDER = re.compile(
     r"(\d{1,3}|[一二三四五六七八九十]{1,3}(?=$|[\s,，。号项个]))\s*(?:号|#)?"
     r"\s*(?:项|个|号服务|服务|项目)?(?=$|[\s,，。.:：;；!！]|--)"
 )
-# 清单里第2项: an item of the menu named by its position, without a verb
+# 清单里第2项, 点清单里的12号: an item of the menu named by its position or number
 _MENU_ITEM = re.compile(r"^(?:我们|我)?(?:要点|想点|想要|要|点|按)?(?:从|在)?"
                         r"(?:服务清单|服务目录|服务菜单|清单)(?:里|上|中)?(?:的)?(?:那个|那)?"
-                        r"\s*第\s*(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|个|号)"
+                        r"\s*(?:第\s*|(?=(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*号))"
+                        r"(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|个|号)"
                         r"(?![^，。,.\n]{0,12}[?？吗])")
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
                 "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",

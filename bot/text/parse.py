@@ -100,7 +100,9 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
     body = norm[start:]
     form = parse_form(body)
     found = find_phones(body)
-    phones = tuple(p.value for p in found)
+    # A hotline (400/800: a firm's service line, 厂家400-…打了没人来) is the contact's number
+    # only when no other is given.
+    phones = tuple(p.value for p in sorted(found, key=lambda p: p.kind == "hotline"))
     drop: list[tuple[int, int]] = []
     for p in found:
         drop.append((p.start, p.end))

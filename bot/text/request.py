@@ -59,7 +59,8 @@ _ARRIVAL = re.compile(
 _BARE = re.compile(r"^[\s#【\[]*(?:我|我们)?(?:要|想|想要|需要)?"
                    r"(?:点单|点个单|下单|报单|求助)(?:一下)?[】\]]?[\s:：,，。.!！~]*$")
 # "谢谢！另外还想请…": after thanks or status talk, a word that starts a new matter.
-_LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过|说正事|言归正传|对了|再点")
+_LATER = re.compile(r"另外|还有|还想|再请|顺便|此外|但是|不过|说正事|言归正传|对了|再点"
+                    r"|(?:这次|现在)?又(?:碰到|遇到|出了)|新情况|新问题|另一个问题")
 
 
 # 以后有机会还想请您来: a wish for some day, not an order now.
@@ -68,7 +69,7 @@ _SOMEDAY = re.compile(r"以后|下次|有机会|将来|今后|改天")
 
 # The sender speaks of their own workplace (a problem of theirs, not news about someone else).
 _OWN = re.compile(r"我们|我厂|我司|我公司|我单位|厂里|车间|公司的|我家|家里|咱们|咱|本厂|本公司"
-                  r"|我这")
+                  r"|我这|我叫|我在[\u4e00-\u9fff]{0,12}(?:上班|做|工作|干活|打工)")
 
 
 @dataclass(frozen=True)
