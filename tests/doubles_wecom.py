@@ -3,11 +3,13 @@ template cards and their presses (doubles_wecom_cards.py), media both ways (doub
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ from tests.doubles_wecom_ws import (
     WELCOME_TYPES,
     LongConnectionSide,
 )
+from tests.fakes import add_expert
 
 RETRY_AFTER = 5.0  # WeCom resends a callback not answered within 5 s ...
 RETRIES = 3  # ... up to three times
@@ -400,6 +403,33 @@ async def start_rig(tmp_path: Path, clock: FrozenClock, *, webhooks: dict[str, s
     double.callback_url = f"http://127.0.0.1:{server.port}{settings.callback_path}"
     app.ready = True
     return Rig(app, platform, double, server)
+
+
+WELDERS = {"e1": "沈国平", "e2": "李建华"}  # on the roster of start_linked, by id
+
+
+async def until(cond: Callable[[], bool], what: str = "the double") -> None:
+    """Bounded wait for the long connection to act (real I/O, not time logic)."""
+    for _ in range(500):
+        if cond():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def start_linked(tmp_path: Path, clock: FrozenClock, experts: tuple[str, ...] = (), *,
+                       ping_seconds: float | None = None) -> Rig:
+    """The bot holding the long connection to the double (no webhooks), subscribed, with
+    the welders `experts` (ids of WELDERS) on the roster."""
+    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
+    assert r.platform.ws is not None
+    if ping_seconds is not None:
+        r.platform.ws.ping_seconds = ping_seconds
+    for eid in experts:
+        add_expert(r.app, eid, WELDERS[eid], ("焊接", "焊接变形", "不锈钢"), platform="wecom")
+    await r.platform.start()
+    await until(r.platform.ws.connected.is_set, "subscribe")
+    return r
 
 
 class _Follow:

@@ -3,9 +3,8 @@ them, a press handled as the typed verb, and the card updated in time from the o
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,30 +12,15 @@ import pytest
 from bot.model import Button, ChatKind, FrozenClock, Outgoing
 from bot.platforms.wecom_ws import RESPOND_UPDATE
 from storage.records import OrderState
-from tests.doubles_wecom import Rig, start_rig
-from tests.fakes import add_expert
+from tests.doubles_wecom import Rig, start_linked, until
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
-
-
-async def until(cond: Callable[[], bool], what: str) -> None:
-    """Bounded wait for the websocket task to act (real I/O, not time logic)."""
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
 async def linked(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
     """The bot on the long connection, no webhooks; welders e1 and e2 on the roster."""
-    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
-    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    add_expert(r.app, "e2", "李建华", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    await r.platform.start()
-    assert r.platform.ws is not None
-    await until(r.platform.ws.connected.is_set, "subscribe")
+    r = await start_linked(tmp_path, clock, ("e1", "e2"))
     yield r
     await r.close()
 

@@ -4,10 +4,9 @@ ignored; fuzzed event payloads on both paths let nothing escape and leave no tra
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from bot.model import FrozenClock
 from bot.platforms.wecom_events import welcome_body
 from bot.platforms.wecom_payload import event_type
-from tests.doubles_wecom import Rig, passive_types, start_rig
+from tests.doubles_wecom import Rig, passive_types, start_linked, until
 from tests.doubles_wecom_ws import raw_controls
 from tests.test_fuzz_platforms import FUZZ, JSON, dumps, mutated, no_traceback
 
@@ -30,15 +29,6 @@ EVENT_KEYS = ["msgid", "create_time", "aibotid", "chatid", "chattype", "from", "
 EVENT_NESTED = {"event": ["eventtype", "enter_chat", "template_card_event", "feedback_event"],
                 "from": ["userid", "corpid"]}
 ids = itertools.count(1)
-
-
-async def until(cond: Callable[[], bool], what: str) -> None:
-    """Bounded wait for the websocket task to act (real I/O, not time logic)."""
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def problems(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -58,10 +48,7 @@ def is_welcome(content: str) -> bool:
 @pytest.fixture
 async def linked(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
     """The bot holding the long connection to the double."""
-    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
-    await r.platform.start()
-    assert r.platform.ws is not None
-    await until(r.platform.ws.connected.is_set, "subscribe")
+    r = await start_linked(tmp_path, clock)
     yield r
     await r.close()
 

@@ -5,10 +5,9 @@ takes."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 from bot.model import Button, FrozenClock, Outgoing
 from bot.platforms.wecom_cards import card, new_task_id
 from storage.records import NewOrder
-from tests.doubles_wecom import UPDATE_CARD, Rig, passive_types, start_rig
+from tests.doubles_wecom import UPDATE_CARD, Rig, passive_types, start_linked
 from tests.doubles_wecom_cards import Card
 from tests.doubles_wecom_messages import PNG
 from tests.doubles_wecom_ws import raw_controls
@@ -38,20 +37,9 @@ MEDIA_NESTED = {"image": ["url", "aeskey"], "file": ["url", "aeskey"], "voice": 
 ids = itertools.count(1)
 
 
-async def until(cond: Callable[[], bool], what: str) -> None:
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 async def linked(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
-    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
-    await r.platform.start()
-    assert r.platform.ws is not None
-    await until(r.platform.ws.connected.is_set, "subscribe")
+    r = await start_linked(tmp_path, clock)
     yield r
     await r.close()
 

@@ -4,11 +4,10 @@ and forwarded attachments uploaded in chunks over the long connection and sent a
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from bot.platforms import wecom_media
 from bot.platforms.wecom_upload import upload
 from storage.files import media_file
 from storage.tallies import tally
-from tests.doubles_wecom import Rig, start_rig
+from tests.doubles_wecom import Rig, start_linked, until
 from tests.doubles_wecom_media import encrypt_media
 from tests.doubles_wecom_messages import PNG
 from tests.fakes import add_expert
@@ -31,22 +30,9 @@ ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来�
 JPG = b"\xff\xd8\xff\xe0" + bytes(range(200)) * 3
 
 
-async def until(cond: Callable[[], bool], what: str) -> None:
-    """Bounded wait for the websocket task to act (real I/O, not time logic)."""
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 async def linked(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
-    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
-    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    await r.platform.start()
-    assert r.platform.ws is not None
-    await until(r.platform.ws.connected.is_set, "subscribe")
+    r = await start_linked(tmp_path, clock, ("e1",))
     yield r
     await r.close()
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from bot.model import FrozenClock, Outgoing
 from bot.platforms.base import SendError
 from bot.platforms.wecom_send import ResponseUrlSpent, WeComHttp
-from tests.doubles_wecom import GROUP_KEY, Rig, start_rig
+from tests.doubles_wecom import GROUP_KEY, Rig, start_rig, until
 from tests.fakes import add_expert
 
 
@@ -176,15 +175,6 @@ async def test_response_url_reply_shows_user_text_literally_and_keeps_our_mentio
         assert "已收到点单 #1" in inert(reply.content, own_tags="<@e1>")
     finally:
         await r.close()
-
-
-async def until(cond: Callable[[], bool]) -> None:
-    """Bounded wait for the long connection to act (real I/O, not time logic)."""
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("timed out")
 
 
 async def test_long_connection_respond_and_send_show_user_text_literally(

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +15,15 @@ from bot.model import FrozenClock, Outgoing
 from bot.platforms.base import SendError
 from bot.platforms.wecom_ws import LongConnection
 from bot.web.jsonbody import MAX_DEPTH, BadRequest, parse_json
-from tests.doubles_wecom import Rig, start_rig
+from tests.doubles_wecom import Rig, start_linked, start_rig, until
 from tests.doubles_wecom_ws import raw_controls
-from tests.fakes import add_expert
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
 
 
-async def until(cond: Callable[[], bool], what: str) -> None:
-    """Bounded wait for the websocket task to act (real I/O, not time logic)."""
-    for _ in range(500):
-        if cond():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 async def rig(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Rig]:
-    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
-    assert r.platform.ws is not None
-    r.platform.ws.ping_seconds = 0.05
-    add_expert(r.app, "e1", "沈国平", ("焊接", "焊接变形", "不锈钢"), platform="wecom")
-    await r.platform.start()
-    await until(r.platform.ws.connected.is_set, "subscribe")
+    r = await start_linked(tmp_path, clock, ("e1",), ping_seconds=0.05)
     yield r
     await r.close()
 
