@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -19,6 +18,7 @@ from bot.stored_vectors import StoredVectors
 from bot.text.match import ExpertProfile, Match, Matcher, embedding_text
 from bot.text.match_embed import Embedder, model_id
 from bot.text.match_taxonomy import Entry, default_taxonomy, extended
+from storage.base import read_only
 from storage.records import Expert, MenuItem
 from storage.store import Store
 
@@ -238,8 +238,7 @@ class Routing:
         vectors = StoredVectors(self.store, on_save=wake)
 
         def build() -> tuple[Routing, Matcher]:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15,
-                                   check_same_thread=False) if path else None
+            conn = read_only(path) if path else None
             try:
                 reader = Routing(Store(sqlite_utils.Database(conn), self.store.clock)
                                  if conn else self.store)

@@ -28,6 +28,12 @@ def json_tuple(s: str | None) -> tuple[str, ...]:
     return tuple(json.loads(s)) if s else ()
 
 
+def read_only(path: str) -> sqlite3.Connection:
+    """A read-only connection to the database file at `path`, usable from any one thread at
+    a time (work off the event loop: builds, sweeps, tallies, exports)."""
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15, check_same_thread=False)
+
+
 # Changes of who serves an order, and of orders leaving the active states.
 LOAD_KINDS = frozenset({
     "order.claimed", "order.assisted", "order.assist_left", "order.released", "order.assigned",
@@ -63,8 +69,7 @@ class StoreBase:
         if not path:
             yield None
             return
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15,
-                               check_same_thread=False)
+        conn = read_only(path)
         try:
             yield sqlite_utils.Database(conn)
         finally:

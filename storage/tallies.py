@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any
 
 import sqlite_utils
 
-from storage.base import ts
+from storage.base import read_only, ts
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,7 @@ def _run(db: sqlite_utils.Database, queries: dict[str, str], args: list[Any]
 
     def run(sql: str) -> list[tuple[Any, ...]]:
         if not hasattr(local, "conn"):
-            local.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15)
+            local.conn = read_only(path)
         rows: list[tuple[Any, ...]] = local.conn.execute(sql, args).fetchall()
         return rows
 
