@@ -35,6 +35,7 @@ __all__ = [
     "Card",
     "Delivery",
     "DingTalkDouble",
+    "Running",
     "dingtalk_app",
 ]
 
@@ -409,3 +410,27 @@ def dingtalk_app(tmp_path: Path, clock: Clock, double: DingTalkDouble, *,
     platform = DingTalkPlatform(app, backoff=backoff, mode=mode)
     app.add_platform(platform)
     return app, platform
+
+
+class Running:
+    """An app whose DingTalk platform and outbox worker run against the double."""
+
+    def __init__(self, app: App, platform: DingTalkPlatform, double: DingTalkDouble) -> None:
+        self.app, self.platform, self.double = app, platform, double
+        self.worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.worker = asyncio.create_task(self.app.outbox.run(poll_seconds=0.02))
+        await self.platform.start()
+
+    async def stop(self) -> None:
+        await self.platform.stop()
+        assert self.worker is not None
+        self.worker.cancel()
+        await asyncio.gather(self.worker, return_exceptions=True)
+
+    async def say(self, text: str | None, **kw: Any) -> str:
+        """Push a message and wait for its ACK; returns the stream message id."""
+        mid = await self.double.push(self.double.message(text, **kw))
+        await self.double.until(lambda: self.double.acked(mid))
+        return mid

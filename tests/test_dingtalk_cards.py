@@ -4,48 +4,29 @@ an order shows its state, and without the permission the post goes out as text."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.app import App
 from bot.charts import image_extra
 from bot.model import Button, Outgoing
-from bot.platforms.dingtalk import DingTalkPlatform
-from tests.doubles_dingtalk import Card, DingTalkDouble, dingtalk_app
+from tests.doubles_dingtalk import Card, DingTalkDouble, Running, dingtalk_app
 from tests.fakes import FrozenClock, add_expert
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
 GROUP = "cidGroupDeqing01"
 
 
-class Bot:
+class Bot(Running):
     """The app, its DingTalk platform (started: Stream, presses, card refreshes) and the
     outbox worker, against the double."""
 
-    def __init__(self, app: App, platform: DingTalkPlatform, double: DingTalkDouble) -> None:
-        self.app, self.platform, self.double = app, platform, double
-        self.worker: asyncio.Task[None] | None = None
-
     async def start(self) -> None:
-        self.worker = asyncio.create_task(self.app.outbox.run(poll_seconds=0.02))
-        await self.platform.start()
+        await super().start()
         await self.double.until(lambda: self.double.ws is not None)
-
-    async def stop(self) -> None:
-        await self.platform.stop()
-        assert self.worker is not None
-        self.worker.cancel()
-        await asyncio.gather(self.worker, return_exceptions=True)
-
-    async def say(self, text: str, **kw: Any) -> None:
-        mid = await self.double.push(self.double.message(text, **kw))
-        await self.double.until(lambda: self.double.acked(mid))
 
     async def card(self, text_part: str) -> Card:
         await self.double.until(lambda: any(text_part in c.text

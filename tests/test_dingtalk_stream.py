@@ -16,11 +16,11 @@ import aiohttp
 import pytest
 from aiohttp import ClientSession
 
+import tests.doubles_dingtalk as doubles
 from bot.app import App
 from bot.core import Handled
 from bot.model import Incoming
 from bot.platforms import dingtalk
-from bot.platforms.dingtalk import DingTalkPlatform
 from bot.platforms.dingtalk_inbound import PLATFORM
 from tests.doubles_dingtalk import DingTalkDouble, dingtalk_app
 from tests.fakes import FrozenClock, add_expert
@@ -28,28 +28,8 @@ from tests.fakes import FrozenClock, add_expert
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
 
 
-class Running:
-    """An app whose DingTalk platform and outbox worker run against the double."""
-
-    def __init__(self, app: App, platform: DingTalkPlatform, double: DingTalkDouble) -> None:
-        self.app, self.platform, self.double = app, platform, double
-        self.worker: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.worker = asyncio.create_task(self.app.outbox.run(poll_seconds=0.02))
-        await self.platform.start()
-
-    async def stop(self) -> None:
-        await self.platform.stop()
-        assert self.worker is not None
-        self.worker.cancel()
-        await asyncio.gather(self.worker, return_exceptions=True)
-
-    async def say(self, text: str | None, **kw: Any) -> str:
-        """Push a message and wait for its ACK; returns the stream message id."""
-        mid = await self.double.push(self.double.message(text, **kw))
-        await self.double.until(lambda: self.double.acked(mid))
-        return mid
+class Running(doubles.Running):
+    """The running bot, and the replies the double received."""
 
     async def replies(self, count: int) -> list[str]:
         await self.double.until(lambda: len(self.double.sent) >= count)
