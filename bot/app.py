@@ -57,9 +57,8 @@ class App(Core):
                 found = await self._off_loop(self._due, reader)
                 if dry_run:
                     return found
-                for r in found:
-                    if r.prepare is not None:
-                        await self._off_loop(r.prepare, reader)
+                for prepare in dict.fromkeys(r.prepare for r in found if r.prepare):
+                    await self._off_loop(prepare, reader)  # once per report, not per group
             at = 0
             while at < len(found):
                 async with self.lock:

@@ -41,8 +41,9 @@ class Reminder:
     line: str
     send: Callable[[Context], None]
     chat: tuple[str, str] | None = None  # the group it posts to, for its own quiet hours
-    # Heavy read-only work (a tally and its chart) done before `send`, over a connection of
-    # its own: the bot runs it off the event loop, without the writer lock.
+    # Heavy read-only work (a tally and its chart, an order's embedding) that the bot does
+    # off the event loop over a connection of its own before `send`; `send` does what is
+    # still missing itself (sweep() in one go, for the CLI and /提醒).
     prepare: Callable[[Any], None] | None = None
     # The order's last change when the reminder was found: a reminder sent in a later batch
     # is dropped if the order changed in between (the next sweep looks again).
@@ -93,13 +94,7 @@ def sweep(ctx: Context, dry_run: bool = False) -> list[Reminder]:
     found = due(ctx)
     if dry_run:
         return found
-    sent = []
-    for r in found:
-        if r.prepare is not None:
-            r.prepare(ctx.store.db)
-        if send_one(ctx, r):
-            sent.append(r)
-    return sent
+    return [r for r in found if send_one(ctx, r)]  # a report is made as it is first sent
 
 
 def send_one(ctx: Context, r: Reminder) -> bool:
