@@ -8,8 +8,6 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -31,7 +29,6 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 
-T = TypeVar("T")
 SWEEP_SLICE = 0.05  # seconds a sweep sends under the writer lock before others get a turn
 
 
@@ -53,12 +50,11 @@ class App(Core):
             if not dry_run:
                 async with self.lock:
                     self.store.scrub_login_links()
-            with self.store.reader() as reader:
-                found = await self._off_loop(self._due, reader)
-                if dry_run:
-                    return found
-                for prepare in dict.fromkeys(r.prepare for r in found if r.prepare):
-                    await self._off_loop(prepare, reader)  # once per report, not per group
+            found = await self.reading(self._due)
+            if dry_run:
+                return found
+            for prepare in dict.fromkeys(r.prepare for r in found if r.prepare):
+                await self.reading(prepare)  # once per report, not per group sharing it
             at = 0
             while at < len(found):
                 async with self.lock:
@@ -77,17 +73,9 @@ class App(Core):
             log.info("sweep queued %d reminders/reports", len(done))
         return done
 
-    def _due(self, db: Any) -> list[Reminder]:
-        """What is due, read over `db` (the reader's connection, or the store's own)."""
-        store = self.store if db is self.store.db else Store(db, self.clock)
+    def _due(self, store: Store) -> list[Reminder]:
+        """What is due, read over `store` (a worker thread's read-only one, or the bot's)."""
         return due(Context.for_job(store, self.clock, self.config, self.routing))
-
-    async def _off_loop(self, fn: Callable[[Any], T], reader: Any) -> T:
-        """Read-only work in a thread over the reader's connection (on the loop over the
-        store's own when the database is in memory and has no second connection)."""
-        if reader is None:
-            return fn(self.store.db)
-        return await asyncio.to_thread(fn, reader)
 
     async def _catch_up(self) -> list[Reminder]:
         """The start-up sweep, after the chart library is loaded off the loop (a monthly

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bot.config import Config
 from bot.matching import Routing
@@ -22,6 +23,8 @@ from bot.text.match_embed import Embedder
 from bot.text.parse import Parsed, parse
 from storage.records import OutboxItem
 from storage.store import Store
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,15 @@ class Core:
         if len(delivered) < len(ctx.sent):
             self.outbox.wake()
         return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered)
+
+    async def reading(self, fn: Callable[[Store], T]) -> T:
+        """Long read-only work (a sweep's search, a report, an export) in a worker thread over
+        a read-only connection of its own, so the loop keeps answering; on the loop over the
+        store itself when the database is in memory and has no second connection."""
+        with self.store.reader() as db:
+            if db is None:
+                return fn(self.store)
+            return await asyncio.to_thread(fn, Store(db, self.clock))
 
     def context(self, msg: Incoming, parsed: Parsed) -> Context:
         quoted = _ORDER_REF.search(msg.quote_text) if msg.quote_text else None

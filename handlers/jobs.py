@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Any
 
 from bot.charts import image_extra, tally_chart_png
 from bot.model import Button, ChatKind, Outgoing
@@ -17,6 +16,7 @@ from handlers.common import admin_accounts, mention_of, post, rating_buttons, ti
 from handlers.report import tally_text
 from storage.base import ts
 from storage.records import Order, OrderState
+from storage.store import Store
 from storage.tallies import Scope, tally
 
 UNCLAIMED = "#{no} 已超过 {hours} 小时无人认领，重新推荐专家："
@@ -44,7 +44,7 @@ class Reminder:
     # Heavy read-only work (a tally and its chart, an order's embedding) that the bot does
     # off the event loop over a connection of its own before `send`; `send` does what is
     # still missing itself (sweep() in one go, for the CLI and /提醒).
-    prepare: Callable[[Any], None] | None = None
+    prepare: Callable[[Store], None] | None = None
     # The order's last change when the reminder was found: a reminder sent in a later batch
     # is dropped if the order changed in between (the next sweep looks again).
     seen: datetime | None = None
@@ -153,12 +153,12 @@ def _order_reminders(ctx: Context, now: datetime) -> list[Reminder]:
     return found
 
 
-def _warm(ctx: Context, o: Order) -> Callable[[Any], None] | None:
+def _warm(ctx: Context, o: Order) -> Callable[[Store], None] | None:
     """The embedding the order's ranking will need, done ahead (off the loop in the bot)."""
     routing = ctx.routing
     if routing is None:
         return None
-    return lambda _db: routing.warm(o.text)
+    return lambda _store: routing.warm(o.text)
 
 
 def _reannounce(o: Order, hours: float) -> Callable[[Context], None]:
@@ -246,18 +246,18 @@ class _Report:
         self.period, self.scope = period, scope
         self.made: tuple[str, bytes] | None = None
 
-    def prepare(self, db: Any) -> None:
+    def prepare(self, store: Store) -> None:
         if self.made is not None:
             return
-        t = tally(db, self.period.start, self.period.end, self.scope)
+        t = tally(store.db, self.period.start, self.period.end, self.scope)
         prev = self.period.previous()
-        before = tally(db, prev.start, prev.end, self.scope)
+        before = tally(store.db, prev.start, prev.end, self.scope)
         label = self.scope.label() if self.scope.kind != "all" else ""
         self.made = (tally_text(t, self.period, label, before, chart=True),
                      tally_chart_png(t, before))
 
     def send(self, c: Context, platform: str, chat_id: str) -> None:
-        self.prepare(c.store.db)
+        self.prepare(c.store)
         assert self.made is not None
         text, png = self.made
         c.send(Outgoing(platform, chat_id, text,

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
@@ -21,7 +19,6 @@ from bot.web.dashboard_charts import bar_chart
 from bot.web.dashboard_timeline import timeline
 from storage.files import media_file
 from storage.records import Order, OrderState
-from storage.store import Store
 from storage.tallies import Scope, tally
 
 PAGE_SIZE = 50
@@ -44,9 +41,6 @@ MEDIA_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".gif": "image/gif", ".webp": "image/webp"}
 CASE_ONLY_DONE = "#{no} {state}，办结后才能评为优秀案例。"
 CASE_PRIVATE = "#{no} 是职工个人需求，为保护个人隐私，不能评为优秀案例。"
-
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -281,14 +275,6 @@ class Pages:
             self.store.record(self._session(request).account, "dashboard.exported", None,
                               what=what, **data)
 
-    async def _off_loop(self, make: Callable[[Store], T]) -> T:
-        """A long read (a year's ledger, the case booklet) in a worker thread over a
-        connection of its own, so the bot answers meanwhile (in memory: on the loop)."""
-        with self.store.reader() as db:
-            if db is None:
-                return make(self.store)
-            return await asyncio.to_thread(make, Store(db, self.store.clock))
-
     async def export_ledger(self, request: web.Request) -> web.Response:
         fmt = request.match_info["fmt"]
         period, error = self._period(request.query.get("month", "")[:40])
@@ -297,7 +283,7 @@ class Pages:
                           message=error)
         scope = self._scope(request)
         kind: LedgerFormat = "xlsx" if fmt == "xlsx" else "csv"
-        data, count = await self._off_loop(lambda store: ledger_bytes(store, kind, period, scope))
+        data, count = await self.app.reading(lambda store: ledger_bytes(store, kind, period, scope))
         await self._audit(request, "ledger", format=fmt, rows=count,
                           period=period.label if period else "全部")
         tag = f"{period.start:%Y-%m}" if period else "all"
@@ -307,7 +293,7 @@ class Pages:
         fmt = request.match_info["fmt"]
         scope = self._scope(request)
         kind: CasesFormat = "docx" if fmt == "docx" else "html"
-        data, count = await self._off_loop(lambda store: cases_bytes(store, kind, scope=scope))
+        data, count = await self.app.reading(lambda store: cases_bytes(store, kind, scope=scope))
         await self._audit(request, "cases", format=fmt, cases=count)
         return _attachment(data, fmt, f"优秀案例汇编.{fmt}", f"cases.{fmt}")
 
