@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest pytest-postgresql bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,7 +24,12 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -q
 
-test: lint typecheck pytest
+# The same suite on PostgreSQL: a throwaway server the tests start (skipped, with the reason,
+# where Debian's postgresql package is not installed).
+pytest-postgresql: $(STAMP)
+	DIANDAN_TEST_BACKEND=postgresql $(BIN)/pytest -q
+
+test: lint typecheck pytest pytest-postgresql
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

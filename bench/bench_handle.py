@@ -39,6 +39,7 @@ class BenchChat:
 
     rate_limited = False
     in_store = False
+    sending = True
     can_tell = True
 
     def __init__(self, app: App, name: str = PLATFORM) -> None:

@@ -23,6 +23,7 @@ from bot.web.server import make_web_app
 from handlers import ROUTERS
 from handlers.jobs import Reminder, due, send_one
 from storage.checkpoint import Checkpointer
+from storage.db import SqliteDatabase
 from storage.schema import connect
 from storage.store import Store
 
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 
 SWEEP_SLICE = 0.05  # seconds a sweep sends under the writer lock before others get a turn
+SWEEP_LOCK = 0x73776565  # b"swee": the advisory lock of the sweep among replicas
 
 
 class AlreadyRunning(Exception):
@@ -46,6 +48,10 @@ class App(Core):
         lock, yielding between them (each checks again that it is still due)."""
         ctx = Context.for_job(self.store, self.clock, self.config, self.routing)
         done: list[Reminder] = []
+        # One replica sweeps at a time (each reminder's key is sent once in any case).
+        if not dry_run and not self.store.db.try_lock(SWEEP_LOCK):
+            log.info("another process sweeps now")
+            return done
         try:
             if not dry_run:
                 async with self.lock:
@@ -60,7 +66,9 @@ class App(Core):
                 async with self.lock:
                     began = time.perf_counter()
                     while True:  # at least one per turn
-                        if send_one(ctx, found[at]):
+                        async with self.store.turn():  # each in its own transaction
+                            sent = send_one(ctx, found[at])
+                        if sent:
                             done.append(found[at])
                         at += 1
                         if at == len(found) or time.perf_counter() - began >= SWEEP_SLICE:
@@ -69,6 +77,9 @@ class App(Core):
                 await asyncio.sleep(0)
         except Exception:
             log.exception("scheduled sweep failed")
+        finally:
+            if not dry_run:
+                self.store.db.unlock(SWEEP_LOCK)
         if done:
             log.info("sweep queued %d reminders/reports", len(done))
         return done
@@ -88,8 +99,10 @@ class App(Core):
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the HTTP server, platforms and outbox worker until `stop` is set."""
-        lock = runlock.acquire(self.config.storage.path)
-        if lock is None and self.config.storage.path != ":memory:":
+        # One process per SQLite file; replicas may share a PostgreSQL database.
+        lock = None if self.config.storage.url else runlock.acquire(self.config.storage.path)
+        if lock is None and not self.config.storage.url \
+                and self.config.storage.path != ":memory:":
             raise AlreadyRunning(f"已有一个机器人在使用数据库 {self.config.storage.path}")
         runner = web.AppRunner(make_web_app(self), handle_signals=False, access_log=None)
         await runner.setup()
@@ -97,8 +110,8 @@ class App(Core):
         await site.start()
         worker = asyncio.create_task(self.outbox.run(), name="outbox")
         checkpoints = None
-        if self.config.storage.path != ":memory:":
-            checkpoints = Checkpointer(self.config.storage.path)
+        if isinstance(self.store.db, SqliteDatabase) and self.store.db.path:
+            checkpoints = Checkpointer(self.store.db.path)
             checkpoints.start(self.store.db)
         scheduler = None
         upgrade: asyncio.Task[bool] | None = None
@@ -143,7 +156,7 @@ def build_app(config: Config, clock: Clock | None = None,
     """The one place that wires the bot together."""
     check_exposure(config)
     clock = clock or SystemClock()
-    store = Store(connect(config.storage.path), clock)
+    store = Store(connect(config.storage.target), clock)
     app = App(config, clock, store, ROUTERS, embedder)
     if config.local.enabled:
         app.add_platform(LocalPlatform(app))

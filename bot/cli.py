@@ -1,4 +1,4 @@
-"""The `diandan` command: demo, run, parse, route, experts, menu, report, remind, export."""
+"""The `diandan` command: demo, run, parse, route, experts, menu, report, remind, export, db."""
 
 from __future__ import annotations
 
@@ -8,17 +8,18 @@ import json
 import logging
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot import cli_args
 from bot.config import Config, ConfigError, StorageConfig, check_exposure, load
 from bot.model import SHANGHAI, FrozenClock, SystemClock
+from storage.db import DB_ERRORS, DB_OR_OS_ERRORS, Database
 
 DEMO_DB = "data/demo.db"
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "experts import": cmd_experts_import, "experts list": cmd_experts_list,
         "menu import": cmd_menu_import, "menu list": cmd_menu_list,
         "lexicon add": cmd_lexicon_add, "lexicon list": cmd_lexicon_list,
+        "db copy": cmd_db_copy,
     })
 
 
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `diandan experts list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         print(f"diandan: 数据库出错：{exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # a bug: one line for the user; DIANDAN_DEBUG=1 logs the traceback
@@ -89,10 +91,10 @@ def _store(args: argparse.Namespace) -> Any:
     config = _config(args)
     now = _now(args)
     try:
-        db = connect(config.storage.path)
-    except (sqlite3.Error, OSError) as exc:  # unreadable or read-only file, not a database
-        raise CliError(f"无法打开数据库 {config.storage.path}：{exc}") from None
-    args.database = config.storage.path  # said at the end (the demo's is data/demo.db)
+        db = connect(config.storage.target)
+    except DB_OR_OS_ERRORS as exc:  # unreadable or read-only file, not a database
+        raise CliError(f"无法打开数据库 {config.storage.shown}：{exc}") from None
+    args.database = config.storage.shown  # said at the end (the demo's is data/demo.db)
     return Store(db, FrozenClock(now) if now else SystemClock())
 
 
@@ -121,8 +123,8 @@ def _app(args: argparse.Namespace, config: Config | None = None, semantic: bool 
     try:
         return build_app(config, FrozenClock(now) if now else None,
                          default_embedder() if semantic and config.bot.semantic else None)
-    except sqlite3.Error as exc:
-        raise CliError(f"无法打开数据库 {config.storage.path}：{exc}") from None
+    except DB_ERRORS as exc:
+        raise CliError(f"无法打开数据库 {config.storage.shown}：{exc}") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -238,10 +240,11 @@ def cmd_remind(args: argparse.Namespace) -> int:
     app = _app(args)
 
     async def go() -> int:
-        args.database = app.config.storage.path
+        args.database = app.config.storage.shown
         done = await app.run_jobs(dry_run=args.dry_run)
         sent: int | None = None
-        if not args.dry_run and not bot_running(app.config.storage.path):
+        if not args.dry_run and (app.config.storage.url
+                                     or not bot_running(app.config.storage.path)):
             sent = await app.outbox.drain()  # no bot is running: deliver them ourselves
         if args.json:
             _emit({"dry_run": bool(args.dry_run), "sent": sent,
@@ -291,7 +294,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     store = _store(args)
     if not store.orders(limit=1):
-        print(f"diandan: 数据库 {_config(args).storage.path} 里还没有任何点单"
+        print(f"diandan: 数据库 {_config(args).storage.shown} 里还没有任何点单"
               "（演示数据在 data/demo.db，可加 --db data/demo.db）。", file=sys.stderr)
     t = tally(store.db, period.start, period.end, scope)
     if args.json:
@@ -321,7 +324,7 @@ def cmd_route(args: argparse.Namespace) -> int:
         raise CliError("--top 至少为 1")
     store = _store(args)
     if not store.experts():
-        print(f"diandan: 数据库 {_config(args).storage.path} 的专家库是空的：先用 "
+        print(f"diandan: 数据库 {_config(args).storage.shown} 的专家库是空的：先用 "
               "diandan experts import 名单.csv 导入，或加 --db data/demo.db 使用演示数据。",
               file=sys.stderr)
     embedder = default_embedder() if _config(args).bot.semantic else None
@@ -426,4 +429,84 @@ def cmd_menu_list(args: argparse.Namespace) -> int:
     for m in items:
         print(f"{m.no}\t{m.title}\t{m.category}\t{m.mode}\t{m.provider}"
               + ("" if m.active else "\t[已下架]"))
+    return 0
+
+
+BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+def _open_db(storage: StorageConfig, role: str) -> Database:
+    """Open (and migrate) the database `storage` names, or a one-line CliError."""
+    from storage.schema import connect
+
+    try:
+        return connect(storage.target)
+    except ImportError:  # psycopg: the postgresql extra is not installed
+        raise CliError("使用 PostgreSQL 需要先安装 psycopg："
+                       "pip install 'diandan-bot[postgresql]'") from None
+    except DB_OR_OS_ERRORS as exc:
+        raise CliError(f"无法打开{role}数据库 {storage.shown}：{_one_line(exc, storage)}"
+                       ) from None
+
+
+def _one_line(exc: Exception, *named: StorageConfig) -> str:
+    """A driver's message on one line, without the password of any URL in `named`."""
+    text = " ".join(str(exc).split())
+    for storage in named:
+        password = urlsplit(storage.url).password if storage.url else None
+        if password:
+            text = text.replace(password, "***")
+    return text
+
+
+def cmd_db_copy(args: argparse.Namespace) -> int:
+    from bot.runlock import bot_running
+    from storage.copy import CopyError, TableCopy, copy_database
+    from storage.db import is_url
+
+    source_at = _config(args).storage
+    target_at = StorageConfig(url=args.to) if is_url(args.to) else StorageConfig(path=args.to)
+    same_file = not (source_at.url or target_at.url) and (
+        Path(source_at.path).resolve() == Path(target_at.path).resolve())
+    if source_at.target == target_at.target or same_file:
+        raise CliError(f"目标 {target_at.shown} 就是当前的数据库：--to 应给出另一个（空的）数据库")
+    if not source_at.url and bot_running(source_at.path):
+        print(f"diandan: 注意：机器人正在使用 {source_at.shown}，复制开始之后它写入的数据不会"
+              "出现在目标库里；迁移时请先停止机器人。", file=sys.stderr)
+    source = _open_db(source_at, "源")
+    try:
+        target = _open_db(target_at, "目标")
+        try:
+            names = (f"{source_at.shown}（{BACKENDS.get(source.kind, source.kind)}）",
+                     f"{target_at.shown}（{BACKENDS.get(target.kind, target.kind)}）")
+            if not args.json:
+                print(f"源数据库：{names[0]}\n目标数据库：{names[1]}", flush=True)
+            try:
+                tables: list[TableCopy] = copy_database(source, target)
+                failure: CopyError | None = None
+            except CopyError as exc:
+                tables, failure = exc.tables, exc
+            except DB_ERRORS as exc:
+                raise CliError("复制失败，已撤销（目标库未写入任何数据）："
+                               + _one_line(exc, source_at, target_at)) from None
+        finally:
+            target.close()
+    finally:
+        source.close()
+    if args.json and (tables or failure is None):
+        _emit({"source": source_at.shown, "target": target_at.shown,
+               "ok": failure is None, "rows": sum(t.source_rows for t in tables),
+               "tables": [{"table": t.name, "source_rows": t.source_rows,
+                           "target_rows": t.target_rows, "source_sha256": t.source_sha256,
+                           "target_sha256": t.target_sha256, "ok": t.ok} for t in tables]})
+    elif tables:
+        print("表" + " " * 18 + "    源行数  目标行数  校验和（sha256 前 16 位）")
+        for t in tables:
+            same = t.source_sha256[:16] + ("" if t.ok else f" ≠ {t.target_sha256[:16]}")
+            print(f"{t.name:<20}{t.source_rows:>10}{t.target_rows:>10}  {same}")
+    if failure is not None:
+        raise CliError(str(failure))
+    if not args.json:
+        print(f"已复制 {len(tables)} 张表共 {sum(t.source_rows for t in tables)} 行到 "
+              f"{target_at.shown}；每张表两边的行数和校验和一致。")
     return 0

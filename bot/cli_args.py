@@ -62,7 +62,7 @@ def _common(p: argparse.ArgumentParser, suppress: bool) -> None:
 
     p.add_argument("--config", help="配置文件（默认：当前目录的 config.toml，没有则用内置默认值）",
                    **default(None))
-    p.add_argument("--db", help="SQLite 数据库文件（代替配置中的 [storage] path）",
+    p.add_argument("--db", help="数据库：SQLite 文件或 postgresql:// 地址（代替配置的 [storage]）",
                    **default(None))
     p.add_argument("--json", action="store_true", help="向标准输出写一个 JSON 文档",
                    **default(False))
@@ -129,4 +129,12 @@ def build_parser(commands: Mapping[str, Command]) -> argparse.ArgumentParser:
                       help="职工、企业对问题的说法（可多次），如 机组一带负荷就抖")
     ladd.add_argument("--family", help="所属类别，如 热能动力")
     leaf(lsub, "list", "lexicon list", "列出已添加的专长")
+    db = sub.add_parser("db", help="数据库维护", description="数据库维护")
+    dsub = db.add_subparsers(dest="db_command", required=True, parser_class=Parser,
+                             title="命令", metavar="命令")
+    dcopy = leaf(dsub, "copy", "db copy",
+                 "把当前数据库整个复制到另一个空数据库（迁移安装，如从 SQLite 换到 PostgreSQL），"
+                 "并逐表核对行数和校验和")
+    dcopy.add_argument("--to", required=True, metavar="目标",
+                       help="目标：SQLite 文件路径或 postgresql:// 地址（须为空库，新库自动建表）")
     return parser

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 DASHBOARD_PATH = "/admin"  # where the server mounts the dashboard
 
@@ -18,7 +19,24 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class StorageConfig:
-    path: str = "data/diandan.db"
+    path: str = "data/diandan.db"  # SQLite; with `url` set, the folder beside it keeps media
+    url: str = ""  # postgresql://user:pass@host:5432/db: PostgreSQL instead (replicas share it)
+
+    @property
+    def target(self) -> str:
+        """What to open: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.url or self.path
+
+    @property
+    def shown(self) -> str:
+        """The target as people may read it (a URL's password masked)."""
+        if not self.url:
+            return self.path
+        parts = urlsplit(self.url)
+        if parts.password is None:
+            return self.url
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass(frozen=True)
@@ -137,11 +155,16 @@ class Config:
 
     def with_db(self, path: str | None) -> Config:
         """The same config with `[storage] path` replaced, when a path is given."""
-        return self if not path else replace(self, storage=StorageConfig(path=path))
+        if not path:
+            return self
+        if path.startswith(("postgresql://", "postgres://")):
+            return replace(self, storage=replace(self.storage, url=path))
+        return replace(self, storage=StorageConfig(path=path))
 
 
 # Secrets and other strings that may come from the environment instead of the file.
 ENV_KEYS = {
+    ("storage", "url"): "DIANDAN_STORAGE_URL",
     ("dingtalk", "client_id"): "DIANDAN_DINGTALK_CLIENT_ID",
     ("dingtalk", "client_secret"): "DIANDAN_DINGTALK_CLIENT_SECRET",
     ("wecom", "token"): "DIANDAN_WECOM_TOKEN",

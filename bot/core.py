@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
-import sqlite3
+import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -21,6 +23,7 @@ from bot.platforms.base import Platform
 from bot.router import BotError, Context, Router, find_route
 from bot.text.match_embed import Embedder
 from bot.text.parse import Parsed, parse
+from storage.db import DB_ERRORS
 from storage.records import OutboxItem
 from storage.store import Store
 
@@ -30,6 +33,10 @@ log = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，处理这条消息时出了点问题，已记录下来。请稍后再试，或联系管理员。"
 _ORDER_REF = re.compile(r"#(\d{1,9})")
+
+
+class _Raced(Exception):
+    """Another process recorded the message first: roll back and answer as a duplicate."""
 
 
 class StorageUnavailable(Exception):
@@ -57,8 +64,10 @@ class Core:
         self.routers = routers
         self.lock = asyncio.Lock()  # one writer: every store write happens under it
         self.platforms: dict[str, Platform] = {}
+        # This process among the bot's replicas on one database (outbox items, leases).
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock,
-                             config.bot.admins)
+                             config.bot.admins, self.holder)
         self.routing = Routing(store, embedder, lock=self.lock)
         self.ready = False  # serving: /healthz answers 200
 
@@ -84,16 +93,22 @@ class Core:
                 return Handled(duplicate=True, ref=ref)
             ctx = self.context(msg, parsed)
             try:
-                with self.store.tx():
+                async with self.store.turn():
                     ref = record(self.store) if record else ""
-                    self.store.mark_seen(msg.platform, msg.msg_id, ref)
+                    if not self.store.mark_seen(msg.platform, msg.msg_id, ref):
+                        raise _Raced
                     self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
                                              msg.chat_title, msg.reply_handle)
                     if msg.chat_kind is ChatKind.GROUP:  # who is in the group, for fallbacks
                         self.store.saw(msg.platform, msg.chat_id, (msg.sender_id, *msg.mentions))
                     await self._dispatch(msg, ctx)
                     delivered = await self.outbox.send_in_store(ctx.sent)
-            except sqlite3.Error as exc:
+            except _Raced:
+                log.info("duplicate %s message %s ignored (handled elsewhere)", msg.platform,
+                         msg.msg_id)
+                return Handled(duplicate=True, ref=self.store.seen(msg.platform, msg.msg_id)
+                               or "")
+            except DB_ERRORS as exc:
                 log.error("storage unavailable, %s message %s not handled: %s",
                           msg.platform, msg.msg_id, exc)
                 raise StorageUnavailable(str(exc)) from None
@@ -135,7 +150,7 @@ class Core:
                     raise
         except BotError as exc:
             ctx.reply(exc.message)
-        except sqlite3.Error:
+        except DB_ERRORS:
             raise  # the store itself failed: nothing can be answered or recorded
         except Exception:
             log.exception("handler %s failed on message %s", route.handler.__name__, msg.msg_id)

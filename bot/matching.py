@@ -12,13 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
 
-import sqlite_utils
-
 from bot.stored_vectors import StoredVectors
 from bot.text.match import ExpertProfile, Match, Matcher, embedding_text
 from bot.text.match_embed import Embedder, model_id
 from bot.text.match_taxonomy import Entry, default_taxonomy, extended
-from storage.base import read_only
 from storage.records import Expert, MenuItem
 from storage.store import Store
 
@@ -222,7 +219,6 @@ class Routing:
         if not rebuild and (self._semantic or (self.embedder is None
                                                and self._matcher is not None)):
             return False
-        path = self.store.db.execute("PRAGMA database_list").fetchone()[2]
         today = self.store.clock.now().date()
         embedder = self.embedder
         done = self._building = threading.Event()
@@ -238,10 +234,9 @@ class Routing:
         vectors = StoredVectors(self.store, on_save=wake)
 
         def build() -> tuple[Routing, Matcher]:
-            conn = read_only(path) if path else None
+            conn = self.store.db.reader()
             try:
-                reader = Routing(Store(sqlite_utils.Database(conn), self.store.clock)
-                                 if conn else self.store)
+                reader = Routing(Store(conn, self.store.clock) if conn else self.store)
                 vectors.reader = reader.store
                 reader._load_roster(today)
                 reader._version = (reader.store.roster_version(), today)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
@@ -13,19 +12,25 @@ from bot.config import OutboxConfig
 from bot.fallback import Fallback
 from bot.model import Clock
 from bot.platforms.base import Platform, SendError
+from storage.db import DB_ERRORS
 from storage.records import OutboxItem
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 WINDOW = timedelta(minutes=1)
+# How long an item being sent stays this process's: should it die mid-send, another process
+# sending from the same database takes the item after this.
+TAKE_FOR = timedelta(minutes=2)
 
 
 class Outbox:
     """Sends what the store's outbox holds, in order per destination, never twice."""
 
     def __init__(self, store: Store, lock: asyncio.Lock, platforms: Mapping[str, Platform],
-                 config: OutboxConfig, clock: Clock, admins: tuple[str, ...] = ()) -> None:
+                 config: OutboxConfig, clock: Clock, admins: tuple[str, ...] = (),
+                 holder: str = "bot") -> None:
         self.store = store
+        self.holder = holder  # this process, among those sending from the same database
         self.lock = lock
         self.platforms = platforms
         self.config = config
@@ -45,7 +50,8 @@ class Outbox:
         for item_id in ids:
             item = self.store.outbox_item(item_id)
             platform = self.platforms.get(item.platform) if item else None
-            if item is None or item.state != "pending" or platform is None:
+            if item is None or item.state != "pending" or platform is None \
+                    or not platform.sending:
                 continue
             if platform.rate_limited:
                 self.wake()
@@ -71,7 +77,7 @@ class Outbox:
                 with self.store.savepoint():
                     ref = await platform.send(item)
                     self.store.mark_sent(item.id, ref)
-            except sqlite3.Error:
+            except DB_ERRORS:
                 raise  # the store failed: the whole message is not handled
             except Exception:  # a bug in an adapter: left to the worker, which retries it
                 log.exception("outbox item %s: unexpected send error", item.id)
@@ -93,10 +99,11 @@ class Outbox:
     async def _pass(self) -> int:
         """One pass over the pending items that are due."""
         now = self.clock.now()
-        items = self.store.due_outbox(now, list(self.platforms))
+        here = [name for name, p in self.platforms.items() if p.sending]
+        items = self.store.due_outbox(now, here)
         blocked: set[tuple[str, str]] = set()
         sent = 0
-        for item in self.store.pending_ordered(list(self.platforms), items):
+        for item in self.store.pending_ordered(here, items):
             dest = (item.platform, item.chat_id)
             if dest in blocked:
                 continue
@@ -120,6 +127,13 @@ class Outbox:
         return len(recent) < self.config.rate_per_minute
 
     async def _send(self, item: OutboxItem, platform: Platform) -> str | None:
+        if not platform.in_store:
+            # Ours alone while it is sent: another process on the same database skips it,
+            # and the later items to the same chat wait behind it (their order holds).
+            async with self.lock:
+                if not self.store.take_outbox(item.id, self.holder,
+                                              self.clock.now() + TAKE_FOR):
+                    return None
         if item.extra.get("to_user") and not platform.can_tell:
             await self._failed(item, SendError(f"{platform.name} cannot send 1:1 messages",
                                                permanent=True))

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
+from storage.db import DB_ERRORS
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ class StoredVectors:
             if self.store.vector_count() <= PRUNE_RATIO * len(keep) + PRUNE_SLACK:
                 return
             stale = self.store.stale_vectors(model, keep)
-        except sqlite3.Error:
+        except DB_ERRORS:
             log.warning("could not read the stored profile vectors to prune", exc_info=True)
             return
         for start in range(0, len(stale), SAVE_BATCH):
@@ -100,7 +100,7 @@ class StoredVectors:
     def _write(self, fn: Callable[[], int]) -> int:
         try:
             return fn()
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
             if code == SQLITE_READONLY or "readonly" in str(exc):
                 log.info("database is read-only: profile vectors are not kept")

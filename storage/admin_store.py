@@ -9,7 +9,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.base import StoreBase, ts
+from storage.base import StoreBase, ts, upsert
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,8 @@ class AdminMixin(StoreBase):
 
     def add_admin(self, account: str, scope: str, actor: str) -> None:
         with self.tx():
-            self.db.table("admins").upsert(
-                {"account": account, "scope": scope, "added_by": actor,
-                 "at": ts(self.clock.now())}, pk="account")
+            upsert(self.db, "admins", {"account": account, "scope": scope, "added_by": actor,
+                                       "at": ts(self.clock.now())}, ("account",))
             self._event(actor, "admin.added", None, account=account, scope=scope)
 
     def remove_admin(self, account: str, actor: str) -> bool:
@@ -82,9 +81,9 @@ class AdminMixin(StoreBase):
     def set_setting(self, platform: str, chat_id: str, key: str, value: str,
                     actor: str) -> None:
         with self.tx():
-            self.db.table("chat_settings").upsert(
-                {"platform": platform, "chat_id": chat_id, "key": key, "value": value},
-                pk=("platform", "chat_id", "key"))
+            upsert(self.db, "chat_settings",
+                   {"platform": platform, "chat_id": chat_id, "key": key, "value": value},
+                   ("platform", "chat_id", "key"))
             self._event(actor, "setting.changed", None, chat=chat_id, key=key, value=value)
 
     # -- one-time dashboard sign-in links (only a hash of each token is stored) -------------
@@ -214,9 +213,9 @@ class AdminMixin(StoreBase):
 
     def request_link(self, account: str, expert_id: str, name: str) -> None:
         with self.tx():
-            self.db.table("link_requests").upsert(
-                {"account": account, "expert_id": expert_id, "name": name,
-                 "at": ts(self.clock.now())}, pk="account")
+            upsert(self.db, "link_requests", {"account": account, "expert_id": expert_id,
+                                              "name": name, "at": ts(self.clock.now())},
+                   ("account",))
             self._event(account, "expert.link_requested", None, expert=expert_id)
 
     def link_request(self, account: str) -> dict[str, Any] | None:
@@ -231,9 +230,9 @@ class AdminMixin(StoreBase):
     def ask(self, platform: str, chat_id: str, sender: str, kind: str, text: str) -> None:
         """Remember that the bot asked `sender` something about `text`."""
         with self.tx():
-            self.db.table("pending_questions").upsert(
-                {"platform": platform, "chat_id": chat_id, "sender": sender, "kind": kind,
-                 "text": text, "at": ts(self.clock.now())}, pk=("platform", "chat_id", "sender"))
+            upsert(self.db, "pending_questions",
+                   {"platform": platform, "chat_id": chat_id, "sender": sender, "kind": kind,
+                    "text": text, "at": ts(self.clock.now())}, ("platform", "chat_id", "sender"))
 
     def asked(self, platform: str, chat_id: str, sender: str, kind: str,
               within: timedelta) -> bool:

@@ -36,12 +36,13 @@ class AttachmentsMixin(StoreBase):
         with self.tx():
             cur = self.db.execute(
                 "INSERT INTO attachments (order_no, kind, name, platform, ref, path, at, actor) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 [order_no, attachment.kind, attachment.name[:200], platform,
                  attachment.ref[:2000], attachment.path[:500], ts(self.clock.now()), actor])
+            attachment_id = int(cur.fetchone()[0])
             self._event(actor, "order.attached", order_no, what=attachment.kind,
                         name=attachment.name[:200])
-        return int(cur.lastrowid or 0)
+        return attachment_id
 
     def attachments(self, order_no: int) -> list[StoredAttachment]:
         rows = self._rows("SELECT * FROM attachments WHERE order_no = ? ORDER BY id", [order_no])

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
-import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from bot.model import SHANGHAI, Clock
+from storage.db import Database, read_only
 from storage.records import Event
+
+WRITER_POLL = 0.002  # seconds between tries for the writer another process holds
+
+__all__ = ["StoreBase", "json_tuple", "parse_ts", "read_only", "ts", "upsert"]
 
 
 def ts(dt: datetime) -> str:
@@ -28,10 +32,16 @@ def json_tuple(s: str | None) -> tuple[str, ...]:
     return tuple(json.loads(s)) if s else ()
 
 
-def read_only(path: str) -> sqlite3.Connection:
-    """A read-only connection to the database file at `path`, usable from any one thread at
-    a time (work off the event loop: builds, sweeps, tallies, exports)."""
-    return sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=15, check_same_thread=False)
+def upsert(db: Database, table: str, row: dict[str, Any], key: Sequence[str]) -> None:
+    """Insert `row`, or update the row with the same `key` columns to it."""
+    cols = list(row)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in key) or None
+    db.execute(
+        f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+        f"ON CONFLICT ({', '.join(key)}) DO "
+        + (f"UPDATE SET {sets}" if sets else "NOTHING"),
+        [row[c] for c in cols],
+    )
 
 
 # Changes of who serves an order, and of orders leaving the active states.
@@ -44,7 +54,7 @@ LOAD_KINDS = frozenset({
 class StoreBase:
     """Connection, clock, transactions and the audit trail shared by the store's parts."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Clock) -> None:
+    def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
         # Bumped by this process's changes of the roster and of who serves what, so caches
@@ -58,22 +68,18 @@ class StoreBase:
     def changes(self) -> tuple[int, int, int]:
         """(roster epoch, load epoch, data_version): differs after any relevant change here,
         or after any commit by another connection to the same file."""
-        version: int = self.db.execute("PRAGMA data_version").fetchone()[0]
-        return self.roster_epoch, self.load_epoch, version
+        return self.roster_epoch, self.load_epoch, self.db.data_version()
 
     @contextmanager
-    def reader(self) -> Iterator[sqlite_utils.Database | None]:
-        """A read-only connection of its own to the same file, for work in another thread
-        (None when the database is in memory and has no second connection)."""
-        path = self.db.execute("PRAGMA database_list").fetchone()[2]
-        if not path:
-            yield None
-            return
-        conn = read_only(path)
+    def reader(self) -> Iterator[Database | None]:
+        """A read-only connection of its own to the same database, for work in another
+        thread (None when the database is in memory and has no second connection)."""
+        db = self.db.reader()
         try:
-            yield sqlite_utils.Database(conn)
+            yield db
         finally:
-            conn.close()
+            if db is not None:
+                db.close()
 
     # -- transactions and audit -------------------------------------------------------------
 
@@ -82,20 +88,39 @@ class StoreBase:
         return ts(self.clock.now())
 
     @contextmanager
-    def tx(self) -> Iterator[None]:
-        """One write transaction (BEGIN IMMEDIATE). Inside an open transaction it adds
+    def tx(self, writer: bool = True) -> Iterator[None]:
+        """One write transaction (writers take turns). Inside an open transaction it adds
         nothing: a failure propagates to whoever opened it (or set a `savepoint`), which
         rolls back, so a store method is never left half done."""
-        if self.db.conn.in_transaction:
+        if self.db.in_transaction:
             yield
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        self.db.begin(writer)
         try:
             yield
         except BaseException:
             self.db.rollback()
             raise
-        self.db.execute("COMMIT")
+        self.db.commit()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """`tx()` for the loop: while another process holds the database's writer (replicas
+        on PostgreSQL), wait without holding the loop, so it keeps answering meanwhile."""
+        if self.db.in_transaction:
+            yield
+            return
+        self.db.begin(writer=False)
+        try:
+            for _ in itertools.count():  # another process's lock: nothing here to wait on
+                if self.db.take_writer():
+                    break
+                await asyncio.sleep(WRITER_POLL)
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -117,7 +142,7 @@ class StoreBase:
     def _event(
         self, actor: str, kind: str, order_no: int | None = None, **data: object
     ) -> None:
-        assert self.db.conn.in_transaction, "events are written inside the change's transaction"
+        assert self.db.in_transaction, "events are written inside the change's transaction"
         if kind.startswith(("expert.", "menu.", "lexicon.")):
             self.roster_epoch += 1
         elif kind in LOAD_KINDS:

@@ -7,7 +7,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-import sqlite_utils
+from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
 
-    def start(self, writer: sqlite_utils.Database) -> None:
+    def start(self, writer: Database) -> None:
         """Take the checkpoints over from `writer`'s connection."""
         # Read-write, never create: the file is the writer's, made private by connect().
         uri = f"{Path(self.path).absolute().as_uri()}?mode=rw"

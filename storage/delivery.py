@@ -24,7 +24,8 @@ class DeliveryMixin(StoreBase):
         with self.tx():
             cur = self.db.execute(
                 """INSERT INTO outbox (created_at, platform, chat_id, chat_kind, text, mentions,
-                in_reply_to, extra, state, attempts, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)""",
+                in_reply_to, extra, state, attempts, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                RETURNING id""",
                 [
                     now, out.platform, out.chat_id, out.chat_kind.value, out.text,
                     json.dumps(list(out.mentions), ensure_ascii=False), out.in_reply_to,
@@ -32,7 +33,7 @@ class DeliveryMixin(StoreBase):
                                 **_card_extra(out)}, ensure_ascii=False), "pending", 0, now,
                 ],
             )
-        return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
         rows = self._rows("SELECT * FROM outbox WHERE id = ?", [item_id])
@@ -88,27 +89,43 @@ class DeliveryMixin(StoreBase):
         ).fetchall()
         return [datetime.fromisoformat(r[0]) for r in rows]
 
+    def take_outbox(self, item_id: int, holder: str, until: datetime) -> bool:
+        """Take a pending item for `holder` to send until `until`; False when it is sent or
+        failed already, or another process holds it. On PostgreSQL the row is locked (rows
+        another process is taking are skipped), not the whole database's writer."""
+        now = ts(self.clock.now())
+        skip = " FOR UPDATE SKIP LOCKED" if self.db.kind == "postgresql" else ""
+        with self.tx(writer=False):
+            row = self.db.execute(
+                "SELECT taken_by, taken_until FROM outbox WHERE id = ? AND state = 'pending'"
+                + skip, [item_id]).fetchone()
+            if row is None or (row[0] not in (None, holder) and row[1] >= now):
+                return False
+            self.db.execute("UPDATE outbox SET taken_by = ?, taken_until = ? WHERE id = ?",
+                            [holder, ts(until), item_id])
+        return True
+
     def mark_sent(self, item_id: int, ref: str = "") -> None:
         with self.tx():
             self.db.execute(
                 "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
-                "last_error = ? WHERE id = ?",
+                "last_error = ?, taken_by = NULL, taken_until = NULL WHERE id = ?",
                 [ts(self.clock.now()), ref, item_id],
             )
 
     def mark_retry(self, item_id: int, delay: timedelta, error: str) -> None:
         with self.tx():
             self.db.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ? "
-                "WHERE id = ?",
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, last_error = ?, "
+                "taken_by = NULL, taken_until = NULL WHERE id = ?",
                 [ts(self.clock.now() + delay), error[:500], item_id],
             )
 
     def mark_failed(self, item_id: int, error: str) -> None:
         with self.tx():
             self.db.execute(
-                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ? "
-                "WHERE id = ?",
+                "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = ?, "
+                "taken_by = NULL, taken_until = NULL WHERE id = ?",
                 [error[:500], item_id],
             )
             self._event("bot", "outbox.failed", None, item=item_id, error=error[:200])
@@ -123,7 +140,8 @@ class DeliveryMixin(StoreBase):
         """Record a reminder as sent; False when it already was (nothing to send then)."""
         with self.tx():
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO reminders_sent (key, at, order_no) VALUES (?, ?, ?)",
+                "INSERT INTO reminders_sent (key, at, order_no) VALUES (?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [key, ts(self.clock.now()), order_no],
             )
             if cur.rowcount == 1:
@@ -139,13 +157,15 @@ class DeliveryMixin(StoreBase):
             self.db.execute(
                 "INSERT INTO chats (platform, chat_id, kind, title, reply_handle, first_at, "
                 "updated_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (platform, chat_id) DO UPDATE "
-                "SET kind = excluded.kind, title = coalesce(nullif(excluded.title, ''), title), "
-                "reply_handle = coalesce(nullif(excluded.reply_handle, ''), reply_handle), "
+                "SET kind = excluded.kind, "
+                "title = coalesce(nullif(excluded.title, ''), chats.title), "
+                "reply_handle = coalesce(nullif(excluded.reply_handle, ''), chats.reply_handle), "
                 "updated_at = excluded.updated_at "
                 # Unchanged and seen within the hour: no write (most messages of a group).
-                "WHERE kind IS NOT excluded.kind OR (excluded.title != '' AND title IS NOT "
-                "excluded.title) OR (excluded.reply_handle != '' AND reply_handle IS NOT "
-                "excluded.reply_handle) OR updated_at < ?",
+                "WHERE chats.kind IS DISTINCT FROM excluded.kind OR (excluded.title != '' AND "
+                "chats.title IS DISTINCT FROM excluded.title) OR (excluded.reply_handle != '' "
+                "AND chats.reply_handle IS DISTINCT FROM excluded.reply_handle) "
+                "OR chats.updated_at < ?",
                 [platform, chat_id, kind, title, reply_handle, now, now,
                  ts(self.clock.now() - CHAT_FRESH)],
             )
@@ -172,14 +192,14 @@ class DeliveryMixin(StoreBase):
             cur = self.db.execute(
                 """INSERT INTO local_messages (chat, chat_type, sender, sender_name, text,
                 mentions, at_bot, from_bot, quote, msg_id, ts, image)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?)""",
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id""",
                 [
                     chat, chat_type, sender, sender_name, text,
                     json.dumps(list(mentions), ensure_ascii=False), int(at_bot), int(from_bot),
                     quote, msg_id, ts(self.clock.now()), image,
                 ],
             )
-        return int(cur.lastrowid or 0)
+            return int(cur.fetchone()[0])
 
     def local_id_for(self, msg_id: str) -> int | None:
         row = self.db.execute(

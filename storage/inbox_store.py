@@ -27,7 +27,8 @@ class InboxMixin(StoreBase):
         """Store one message until it is handled; False when it was already waiting."""
         with self.tx():
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO inbox (platform, msg_id, at, payload) VALUES (?, ?, ?, ?)",
+                "INSERT INTO inbox (platform, msg_id, at, payload) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [platform, msg_id, ts(self.clock.now()), payload])
         return cur.rowcount == 1
 

@@ -36,7 +36,7 @@ class MembersMixin(StoreBase):
                 self.db.execute(
                     "INSERT INTO chat_members (platform, chat_id, user_id, last_seen) "
                     "VALUES (?, ?, ?, ?) ON CONFLICT (platform, chat_id, user_id) DO UPDATE "
-                    "SET last_seen = excluded.last_seen WHERE last_seen < ?",
+                    "SET last_seen = excluded.last_seen WHERE chat_members.last_seen < ?",
                     [platform, chat_id, user, ts(now), ts(now - SEEN_EVERY)])
 
     def seen_in(self, platform: str, chat_id: str, user: str) -> bool:

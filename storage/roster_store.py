@@ -6,7 +6,7 @@ import json
 import unicodedata
 from typing import Any
 
-from storage.base import StoreBase, json_tuple, ts
+from storage.base import StoreBase, json_tuple, ts, upsert
 from storage.records import Expert, MenuItem
 from storage.schema import SERVING
 
@@ -45,8 +45,8 @@ class RosterMixin(StoreBase):
                 if holder is not None and holder.id != e.id:
                     raise AccountTaken(account, holder)
             existed = self.get_expert(e.id) is not None
-            self.db.table("experts").upsert(
-                {
+            upsert(
+                self.db, "experts", {
                     "id": e.id, "name": e.name, "phone": e.phone, "title": e.title,
                     "team": e.team, "region": e.region,
                     "skills": json.dumps(list(e.skills), ensure_ascii=False),
@@ -54,12 +54,13 @@ class RosterMixin(StoreBase):
                     "capacity": e.capacity, "status": e.status,
                     "updated_at": ts(self.clock.now()),
                 },
-                pk="id",
+                ("id",),
             )
             self.db.execute("DELETE FROM expert_accounts WHERE expert_id = ?", [e.id])
             for acc in e.accounts:
                 self.db.execute(
-                    "INSERT OR REPLACE INTO expert_accounts (account, expert_id) VALUES (?, ?)",
+                    "INSERT INTO expert_accounts (account, expert_id) VALUES (?, ?) "
+                    "ON CONFLICT (account) DO UPDATE SET expert_id = excluded.expert_id",
                     [acc, e.id],
                 )
             self._event(actor, "expert.updated" if existed else "expert.added", None,
@@ -84,7 +85,8 @@ class RosterMixin(StoreBase):
             if holder is not None and holder.id != expert_id:
                 raise AccountTaken(account, holder)
             self.db.execute(
-                "INSERT OR IGNORE INTO expert_accounts (account, expert_id) VALUES (?, ?)",
+                "INSERT INTO expert_accounts (account, expert_id) VALUES (?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [account, expert_id])
             self.db.execute("DELETE FROM link_requests WHERE account = ?", [account])
             self._event(actor, "expert.linked", None, expert=expert_id, account=account)
@@ -175,6 +177,7 @@ class RosterMixin(StoreBase):
 
     def _expert(self, r: dict[str, Any]) -> Expert:
         accounts = self.db.execute(
+            # In the order linked (rowid: a column of its own on PostgreSQL).
             "SELECT account FROM expert_accounts WHERE expert_id = ? ORDER BY rowid", [r["id"]]
         ).fetchall()
         return Expert(
@@ -189,13 +192,13 @@ class RosterMixin(StoreBase):
 
     def upsert_menu_item(self, item: MenuItem, actor: str) -> None:
         with self.tx():
-            self.db.table("menu_items").upsert(
-                {
+            upsert(
+                self.db, "menu_items", {
                     "no": item.no, "title": item.title, "description": item.description,
                     "provider": item.provider, "category": item.category, "mode": item.mode,
                     "active": int(item.active),
                 },
-                pk="no",
+                ("no",),
             )
             self._event(actor, "menu.updated", None, no=item.no, title=item.title)
 

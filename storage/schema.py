@@ -11,6 +11,7 @@ import sqlite_utils
 
 from storage.attachments import create_attachments
 from storage.contacts import create_contacts
+from storage.db import Database, SqliteDatabase, is_url
 from storage.files import private_database
 from storage.lexicon_store import create_lexicon
 from storage.members import create_members
@@ -311,16 +312,46 @@ def _v14(db: sqlite_utils.Database) -> None:
                "WHERE msg_id IS NOT NULL")
 
 
+# Step 15, the same on both backends (storage/schema_pg.py runs it on PostgreSQL).
+V15 = [
+    # An outbox item being sent by one process is taken until a time (another process may
+    # take it after that, should the first have died mid-send).
+    "ALTER TABLE outbox ADD COLUMN taken_by TEXT",
+    "ALTER TABLE outbox ADD COLUMN taken_until TEXT",
+    # Work one process at a time does (WeCom's long connection), held until a time.
+    "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until TEXT NOT NULL)",
+    # Refused dashboard sign-ins, for the throttle every process shares.
+    "CREATE TABLE sign_in_failures (who TEXT NOT NULL, at TEXT NOT NULL)",
+    "CREATE INDEX idx_sign_in_failures_who_at ON sign_in_failures (who, at)",
+]
+
+
+def _v15(db: sqlite_utils.Database) -> None:
+    """Several processes on one database: outbox items taken for a while, leases, and the
+    sign-in throttle kept in the database."""
+    for sql in V15:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15]
 
 
-def connect(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating if needed, private) the database in WAL mode with a busy timeout,
-    migrated."""
+def connect(target: str | Path) -> Database:
+    """Open the database, migrated: a `postgresql://` URL names a PostgreSQL server; anything
+    else is a SQLite file, created private if needed, in WAL mode with a busy timeout."""
+    if is_url(str(target)):
+        from storage.schema_pg import connect_pg  # psycopg only where PostgreSQL is used
+
+        return connect_pg(str(target), MIGRATIONS)
+    return connect_sqlite(target)
+
+
+def connect_sqlite(path: str | Path) -> SqliteDatabase:
     if str(path) != ":memory:":
         private_database(Path(path))  # 0600 before SQLite makes its logs beside it
-    conn = sqlite3.connect(str(path), timeout=15, check_same_thread=False)
+    # Autocommit outside the store's explicit transactions, as on PostgreSQL.
+    conn = sqlite3.connect(str(path), timeout=15, check_same_thread=False, isolation_level=None)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 15000")
     if str(path) != ":memory:":
@@ -328,7 +359,8 @@ def connect(path: str | Path) -> sqlite_utils.Database:
     db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     migrate(db)
-    return db
+    file = conn.execute("PRAGMA database_list").fetchone()[2]
+    return SqliteDatabase(conn, file or "")
 
 
 def migrate(db: sqlite_utils.Database) -> int:

@@ -16,6 +16,7 @@ from storage.inbox_store import InboxMixin
 from storage.lexicon_store import LexiconMixin
 from storage.members import MembersMixin
 from storage.records import NewOrder, Order, OrderState, Session
+from storage.replicas import ReplicasMixin
 from storage.roster_store import RosterMixin
 from storage.schema import SERVING
 from storage.vector_cache import VectorCacheMixin
@@ -28,7 +29,7 @@ _DATED = {
 }
 
 
-class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
+class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin, ReplicasMixin,
             AttachmentsMixin, ContactsMixin, LexiconMixin, VectorCacheMixin):
     """All reads and writes of the bot's state. Every change also writes an event."""
 
@@ -46,16 +47,21 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
         only, also across restarts."""
         with self.tx():
             cur = self.db.execute(
-                "INSERT OR IGNORE INTO inbound (platform, msg_id, at, ref) VALUES (?, ?, ?, '')",
+                "INSERT INTO inbound (platform, msg_id, at, ref) VALUES (?, ?, ?, '') "
+                "ON CONFLICT DO NOTHING",
                 [kind, key, ts(self.clock.now())])
         return cur.rowcount == 1
 
-    def mark_seen(self, platform: str, msg_id: str, ref: str = "") -> None:
+    def mark_seen(self, platform: str, msg_id: str, ref: str = "") -> bool:
+        """Record a message as handled; False when it already was (another process won the
+        race to it: the unique key decides)."""
         with self.tx():
-            self.db.execute(
-                "INSERT INTO inbound (platform, msg_id, at, ref) VALUES (?, ?, ?, ?)",
+            cur = self.db.execute(
+                "INSERT INTO inbound (platform, msg_id, at, ref) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [platform, msg_id, ts(self.clock.now()), ref],
             )
+        return cur.rowcount == 1
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -66,7 +72,7 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
                 """INSERT INTO orders (created_at, updated_at, state, platform, chat_id,
                 chat_kind, requester, requester_name, text, summary, enterprise, contact, phone,
                 deadline, urgent, category, service_type, region, menu_no, private)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING no""",
                 [
                     now, now, OrderState.OPEN.value, new.platform, new.chat_id, new.chat_kind,
                     new.requester, new.requester_name, new.text, new.summary, new.enterprise,
@@ -75,7 +81,7 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
                     int(new.private),
                 ],
             )
-            no = int(cur.lastrowid or 0)
+            no = int(cur.fetchone()[0])
             self._event(actor, "order.created", no, summary=new.summary, chat=new.chat_id)
         order = self.get_order(no)
         assert order is not None
@@ -182,8 +188,9 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
 
     def _join(self, no: int, expert_id: str, role: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO order_experts (order_no, expert_id, role, joined_at) "
-            "VALUES (?, ?, ?, ?)",
+            "INSERT INTO order_experts (order_no, expert_id, role, joined_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (order_no, expert_id) DO UPDATE SET "
+            "role = excluded.role, joined_at = excluded.joined_at",
             [no, expert_id, role, ts(self.clock.now())],
         )
 
@@ -288,16 +295,17 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
                 "INSERT INTO sessions (order_no, at, mode, hours, suggestions, beneficiaries, "
                 "experts, note, actor, n_experts, category, region, enterprise) "
                 "SELECT ?,?,?,?,?,?,?,?,?,?, category, region, enterprise FROM orders "
-                "WHERE no = ?",
+                "WHERE no = ? RETURNING id",
                 [no, at, mode, hours, suggestions, beneficiaries, json.dumps(experts), note,
                  actor, len(experts), no],
             )
-            sid = int(cur.lastrowid or 0)
+            sid = int(cur.fetchone()[0])
             for eid in experts:
                 self.db.execute(
-                    "INSERT OR IGNORE INTO session_experts (session_id, expert_id, team, at, "
+                    "INSERT INTO session_experts (session_id, expert_id, team, at, "
                     "hours, beneficiaries) SELECT ?, ?, (SELECT team FROM experts WHERE id = ?),"
-                    " ?, ?, ?", [sid, eid, eid, at, hours or 0.0, beneficiaries or 0])
+                    " ?, ?, ? ON CONFLICT DO NOTHING",
+                    [sid, eid, eid, at, hours or 0.0, beneficiaries or 0])
             self._event(actor, "session.logged", no, session=sid, experts=experts, hours=hours,
                         suggestions=suggestions, beneficiaries=beneficiaries, mode=mode)
         return sid
@@ -338,10 +346,13 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin,
 
     def open_load(self, expert_id: str) -> int:
         """How many unfinished orders an expert serves (lead or assist)."""
+        # SQLite's planner is told the two indexes; PostgreSQL's finds them itself.
+        hint = self.db.kind == "sqlite"
         row = self.db.execute(
-            "SELECT count(*) FROM order_experts oe INDEXED BY idx_order_experts_expert_order "
-            "JOIN orders o INDEXED BY idx_orders_serving ON o.no = oe.order_no "
-            f"WHERE oe.expert_id = ? AND o.{SERVING}",
+            "SELECT count(*) FROM order_experts oe "
+            + ("INDEXED BY idx_order_experts_expert_order " if hint else "")
+            + "JOIN orders o " + ("INDEXED BY idx_orders_serving " if hint else "")
+            + f"ON o.no = oe.order_no WHERE oe.expert_id = ? AND o.{SERVING}",
             [expert_id],
         ).fetchone()
         return int(row[0])

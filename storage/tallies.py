@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
-from storage.base import read_only, ts
+from storage.base import ts
+from storage.db import Database
 
 
 @dataclass(frozen=True)
@@ -61,7 +60,7 @@ def _scope_sql(scope: Scope, alias: str = "o") -> tuple[str, list[Any]]:
     return "1 = 1", []
 
 
-def tally(db: sqlite_utils.Database, start: datetime, end: datetime,
+def tally(db: Database, start: datetime, end: datetime,
           scope: Scope = Scope(), enterprises: bool = False) -> dict[str, Any]:
     """The tally of [start, end) for `scope` (with `enterprises`, also `by_enterprise`).
 
@@ -95,13 +94,14 @@ def tally(db: sqlite_utils.Database, start: datetime, end: datetime,
         "team_sessions": (f"SELECT sx.team, count(DISTINCT sx.session_id) FROM session_experts "
                           f"sx{via_sessions} WHERE sx.at >= ? AND sx.at < ? AND {cond} "
                           f"GROUP BY 1"),
-        # "+" keeps the planner on the ended_at index (the state index would scan every
+        # An expression keeps the planner on the ended_at index (the state index would scan every
         # cancelled order ever).
-        "cancelled": on_orders("ended_at", "count(*)", " AND +o.state = 'cancelled'"),
+        "cancelled": on_orders("ended_at", "count(*)", " AND o.state || '' = 'cancelled'"),
         "claimed": on_orders("first_claimed_at", "count(*)"),
-        "completed": on_orders("completed_at", "count(*), coalesce(sum(o.outcome = 'solved'), 0)"),
+        "completed": on_orders("completed_at",
+                               "count(*), count(*) FILTER (WHERE o.outcome = 'solved')"),
         "rated": on_orders("rated_at",
-                           "count(*), coalesce(sum(o.rating IN ('满意', '基本满意')), 0)",
+                           "count(*), count(*) FILTER (WHERE o.rating IN ('满意', '基本满意'))",
                            " AND o.rating IS NOT NULL"),
     }
     if enterprises:
@@ -145,25 +145,31 @@ def tally(db: sqlite_utils.Database, start: datetime, end: datetime,
     return result
 
 
-def _run(db: sqlite_utils.Database, queries: dict[str, str], args: list[Any]
+def _run(db: Database, queries: dict[str, str], args: list[Any]
          ) -> dict[str, list[tuple[Any, ...]]]:
     """Run independent read queries; on a database file, two at a time on connections of
     their own (SQLite releases the GIL while it works, and WAL lets readers run side by
     side), else one after another on `db`."""
-    path = db.execute("PRAGMA database_list").fetchone()[2]
-    if not path:
+    probe = db.reader()
+    if probe is None:
         return {name: db.execute(sql, args).fetchall() for name, sql in queries.items()}
+    opened: list[Database] = [probe]
     local = threading.local()
 
     def run(sql: str) -> list[tuple[Any, ...]]:
         if not hasattr(local, "conn"):
-            local.conn = read_only(path)
+            local.conn = db.reader()
+            opened.append(local.conn)
         rows: list[tuple[Any, ...]] = local.conn.execute(sql, args).fetchall()
         return rows
 
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tally") as pool:
-        futures = {name: pool.submit(run, sql) for name, sql in queries.items()}
-        results = {name: f.result() for name, f in futures.items()}
+    try:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tally") as pool:
+            futures = {name: pool.submit(run, sql) for name, sql in queries.items()}
+            results = {name: f.result() for name, f in futures.items()}
+    finally:
+        for conn in opened:
+            conn.close()
     return results
 
 
@@ -231,7 +237,7 @@ def _by_team(per_expert: list[tuple[Any, ...]], sessions: list[tuple[Any, ...]]
     return dict(sorted(teams.items(), key=lambda kv: (-kv[1]["person_times"], kv[0])))
 
 
-def _honour_roll(db: sqlite_utils.Database, per_expert: list[tuple[Any, ...]]
+def _honour_roll(db: Database, per_expert: list[tuple[Any, ...]]
                  ) -> list[dict[str, Any]]:
     """The honour roll (光荣榜): the ten experts with most sessions, then most served."""
     totals: dict[str, list[Any]] = {}

@@ -55,7 +55,7 @@ class VectorCacheMixin(StoreBase):
         if not rows:
             return 0
         with self.tx():
-            self.db.conn.executemany(
+            self.db.executemany(
                 "INSERT INTO embedding_cache (model, text_hash, dim, vector) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (model, text_hash) DO UPDATE SET dim = excluded.dim, "
                 "vector = excluded.vector",
@@ -78,7 +78,5 @@ class VectorCacheMixin(StoreBase):
         if not ids:
             return 0
         with self.tx():
-            before = self.db.conn.total_changes
-            self.db.conn.executemany("DELETE FROM embedding_cache WHERE id = ?",
-                                     [(i,) for i in ids])
-            return int(self.db.conn.total_changes - before)
+            return self.db.executemany("DELETE FROM embedding_cache WHERE id = ?",
+                                       [(i,) for i in ids])

@@ -1,9 +1,17 @@
-"""Shared fixtures: an app on a temp database with a frozen clock and a FakeChat."""
+"""Shared fixtures: an app on a temp database with a frozen clock and a FakeChat.
+
+With DIANDAN_TEST_BACKEND=postgresql the suite runs on PostgreSQL: a throwaway server is
+started once, and every database a test opens by path becomes a schema of its own there
+(tests marked `sqlite_only` are about the SQLite file itself and are skipped)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import hashlib
+import itertools
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
@@ -13,6 +21,66 @@ from bot.web.server import make_web_app
 from tests.doubles_dingtalk import DingTalkDouble
 from tests.doubles_wecom import Rig, start_rig
 from tests.fakes import T0, Client, FakeChat, FrozenClock, add_expert, make_app
+
+POSTGRESQL = os.environ.get("DIANDAN_TEST_BACKEND", "") == "postgresql"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if POSTGRESQL:  # stores a test leaves open are closed by the collector, as on SQLite
+        config.addinivalue_line("filterwarnings", "ignore::ResourceWarning")
+        config.addinivalue_line("filterwarnings",
+                                "ignore::pytest.PytestUnraisableExceptionWarning")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not POSTGRESQL:
+        return
+    skip = pytest.mark.skip(reason="about the SQLite file itself")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pg_base() -> Iterator[str]:
+    """The URL of a database on a throwaway PostgreSQL server (skipped without one)."""
+    from tests.pg_server import start_or_skip
+
+    server = start_or_skip(durable=False)  # faster DDL; the tests never crash the server
+    try:
+        yield server.create_database("diandan_tests")
+    finally:
+        server.stop()
+
+
+def pg_schema_url(base: str, key: str) -> str:
+    """`base` with its own schema for `key` (created when missing) on the search path."""
+    import psycopg
+
+    schema = "t_" + hashlib.sha1(key.encode()).hexdigest()[:20]
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    return f"{base}?options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(autouse=True)
+def _on_postgresql(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the PostgreSQL leg, every database opened by path is a schema on the server."""
+    if not POSTGRESQL:
+        return
+    import storage.schema
+    from storage.schema_pg import connect_pg
+
+    base: str = request.getfixturevalue("pg_base")
+    fresh = itertools.count()
+
+    def open_pg(path: str | Path) -> object:
+        key = f"{request.node.nodeid}:{path}"
+        if str(path) == ":memory:":
+            key += f":{next(fresh)}"
+        return connect_pg(pg_schema_url(base, key), storage.schema.MIGRATIONS)
+
+    monkeypatch.setattr(storage.schema, "connect_sqlite", open_pg)
 
 
 @pytest.fixture

@@ -365,6 +365,7 @@ class Rig:
     platform: WeComPlatform
     double: WeComDouble
     server: TestServer
+    settings: WeComSettings
 
     async def settle(self) -> int:
         """Let pending handling finish, then one outbox pass; returns how many were sent."""
@@ -379,14 +380,14 @@ class Rig:
 
 
 async def start_rig(tmp_path: Path, clock: FrozenClock, *, webhooks: dict[str, str] | None = None,
-                    mode: str = "callback", secret: str = "s3cret") -> Rig:
+                    mode: str = "callback", secret: str = "s3cret", url: str = "") -> Rig:
     """A fresh app with the WeCom adapter (callback or websocket mode) and a started double
     whose clock follows the app's frozen clock."""
     keys = {GROUP_KEY: "wrgroup1"} if webhooks is None else webhooks
     double = WeComDouble(TOKEN, AES_KEY, webhook_keys=keys, clock=_Follow(clock))
     double.mode = mode
     await double.start()
-    config = replace(Config(), storage=StorageConfig(path=str(tmp_path / "bot.db")),
+    config = replace(Config(), storage=StorageConfig(path=str(tmp_path / "bot.db"), url=url),
                      bot=BotConfig(admins=("wecom:admin",)), local=LocalConfig(enabled=False),
                      dashboard=DashboardConfig(enabled=False))
     app = build_app(config, clock)
@@ -402,7 +403,7 @@ async def start_rig(tmp_path: Path, clock: FrozenClock, *, webhooks: dict[str, s
     await server.start_server()
     double.callback_url = f"http://127.0.0.1:{server.port}{settings.callback_path}"
     app.ready = True
-    return Rig(app, platform, double, server)
+    return Rig(app, platform, double, server, settings)
 
 
 WELDERS = {"e1": "沈国平", "e2": "李建华"}  # on the roster of start_linked, by id

@@ -43,6 +43,7 @@ class FakeChat:
 
     rate_limited = False
     in_store = False
+    sending = True
     can_tell = True
 
     def __init__(self, app: App, name: str = "fake") -> None:
@@ -94,11 +95,13 @@ class FakeChat:
 
 
 def make_app(tmp_path: Path, clock: FrozenClock | None = None, *,
-             admins: tuple[str, ...] = ("fake:admin",), local: bool = False) -> App:
-    """An app on a fresh database in `tmp_path`, with a frozen clock."""
+             admins: tuple[str, ...] = ("fake:admin",), local: bool = False,
+             url: str = "") -> App:
+    """An app on a fresh database in `tmp_path` (or the PostgreSQL one at `url`), with a
+    frozen clock."""
     config = replace(
         Config(),
-        storage=StorageConfig(path=str(tmp_path / "bot.db")),
+        storage=StorageConfig(path=str(tmp_path / "bot.db"), url=url),
         bot=BotConfig(admins=admins),
         local=LocalConfig(enabled=local),
     )

@@ -5,12 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from bot.model import FrozenClock
 from storage.checkpoint import FALLBACK_PAGES, Checkpointer
 from storage.records import NewOrder
 from storage.schema import connect
 from storage.store import Store
 from tests.fakes import T0
+
+pytestmark = pytest.mark.sqlite_only  # the WAL checkpoints of the SQLite file
 
 
 def _orders(store: Store, n: int) -> None:

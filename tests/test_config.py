@@ -27,6 +27,21 @@ def test_env_secrets_override_the_file(tmp_path: Path) -> None:
     assert config.dingtalk.client_secret == "from-env"
 
 
+def test_a_postgresql_url_comes_from_the_file_the_env_or_db_and_hides_its_password(
+        tmp_path: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text('[storage]\nurl = "postgresql://bot:s3cret@db:5432/diandan"\n',
+                 encoding="utf-8")
+    config = load(p, env={})
+    assert config.storage.target == "postgresql://bot:s3cret@db:5432/diandan"
+    assert config.storage.shown == "postgresql://bot:***@db:5432/diandan"
+    env = load(None, env={"DIANDAN_STORAGE_URL": "postgresql://u:pw@h/d"}).storage
+    assert env.target == "postgresql://u:pw@h/d" and "pw" not in env.shown
+    assert config.with_db("other.db").storage.target == "other.db"  # a file wins over the url
+    assert config.with_db("postgresql://x@y/z").storage.target == "postgresql://x@y/z"
+    assert load(None, env={}).storage.target == "data/diandan.db"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

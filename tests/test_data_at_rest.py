@@ -21,6 +21,7 @@ from bot.app import App
 from bot.model import FrozenClock
 from storage.base import ts
 from storage.checkpoint import Checkpointer
+from storage.db import Database
 from storage.schema import MIGRATIONS, connect
 from storage.store import Store
 from tests.fakes import T0, Client, post_local
@@ -50,6 +51,7 @@ def _companions(path: Path) -> list[Path]:
 # -- file modes ------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_new_database_its_logs_and_its_new_folder_are_private(tmp_path: Path,
                                                                  open_umask: None) -> None:
     path = tmp_path / "data" / "bot.db"
@@ -64,6 +66,7 @@ def test_a_new_database_its_logs_and_its_new_folder_are_private(tmp_path: Path,
         db.close()
 
 
+@pytest.mark.sqlite_only
 def test_a_folder_that_already_existed_keeps_its_mode(tmp_path: Path, open_umask: None) -> None:
     os.chmod(tmp_path, 0o755)  # such as /tmp or a home directory: not ours to change
     connect(tmp_path / "bot.db").close()
@@ -71,6 +74,7 @@ def test_a_folder_that_already_existed_keeps_its_mode(tmp_path: Path, open_umask
     assert _mode(tmp_path / "bot.db") == 0o600
 
 
+@pytest.mark.sqlite_only
 def test_an_open_database_and_its_logs_are_tightened_once(
         tmp_path: Path, open_umask: None, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "bot.db"
@@ -125,15 +129,15 @@ def _sha(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _tables_holding(db: sqlite_utils.Database, secret: str) -> list[str]:
+def _tables_holding(db: Database, secret: str) -> list[str]:
     """Every table with a text column that contains `secret`."""
     found = []
     for table in db.table_names():
-        for row in db.execute(f"SELECT * FROM [{table}]").fetchall():
+        for row in db.execute(f'SELECT * FROM "{table}"').fetchall():
             if any(isinstance(v, str) and secret in v for v in row):
                 found.append(table)
                 break
-    return found
+    return sorted(found)
 
 
 def test_a_sign_in_token_is_stored_only_as_a_hash(app: App) -> None:
@@ -144,6 +148,7 @@ def test_a_sign_in_token_is_stored_only_as_a_hash(app: App) -> None:
     assert app.store.use_login_token(_sha(token)) is None  # the hash itself is no key
 
 
+@pytest.mark.sqlite_only
 def test_the_migration_hashes_plain_tokens_and_the_sweep_scrubs_their_texts(
         tmp_path: Path, clock: FrozenClock) -> None:
     path = tmp_path / "bot.db"
@@ -191,7 +196,7 @@ async def test_a_used_link_leaves_no_token_behind(
         local_app: App, client: Client, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     token = await _link(client)
-    assert _holding(local_app, token) == ["outbox", "local_messages"]
+    assert _holding(local_app, token) == ["local_messages", "outbox"]
     resp = await client.get("/admin/", params={"login": token})
     assert resp.status == 200  # the link works within its validity
     assert _holding(local_app, token) == []
@@ -205,7 +210,7 @@ async def test_using_one_link_leaves_another_one_working(local_app: App,
                                                          client: Client) -> None:
     first, second = await _link(client), await _link(client)
     assert (await client.get("/admin/", params={"login": first})).status == 200
-    assert _holding(local_app, second) == ["outbox", "local_messages"]
+    assert _holding(local_app, second) == ["local_messages", "outbox"]
     client.session.cookie_jar.clear()
     assert (await client.get("/admin/", params={"login": second})).status == 200
 
@@ -219,7 +224,7 @@ async def test_an_expired_link_is_scrubbed_by_the_sweep(local_app: App, client: 
     token = await _link(client)
     clock.advance(minutes=9)
     await local_app.run_jobs()
-    assert _holding(local_app, token) == ["outbox", "local_messages"]  # still valid
+    assert _holding(local_app, token) == ["local_messages", "outbox"]  # still valid
     clock.advance(minutes=2)
     await local_app.run_jobs()
     assert _holding(local_app, token) == []

@@ -11,6 +11,7 @@ ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来�
 
 
 @pytest.mark.parametrize("fault", ["read-only", "full"])
+@pytest.mark.sqlite_only
 async def test_storage_fault_is_a_clear_503_and_loses_nothing(
         client: Client, local_app: App, caplog: pytest.LogCaptureFixture, fault: str) -> None:
     db = local_app.store.db

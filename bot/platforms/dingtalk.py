@@ -8,7 +8,6 @@ import concurrent.futures
 import contextlib
 import json
 import logging
-import sqlite3
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +24,7 @@ from bot.platforms.dingtalk_send import DingTalkSender
 from bot.platforms.dingtalk_sign import REPLAYED, SIGN_KIND, check_callback
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
+from storage.db import DB_ERRORS
 from storage.files import media_file
 from storage.records import OutboxItem
 
@@ -46,6 +46,7 @@ class DingTalkPlatform:
     name = PLATFORM
     rate_limited = True
     in_store = False
+    sending = True
     can_tell = True  # robot 1:1 messages (oToMessages/batchSend)
 
     def __init__(self, app: Core, *, mode: str | None = None, callback_path: str | None = None,
@@ -190,7 +191,7 @@ class DingTalkPlatform:
                     msg = self.inbox.readable(payload) if fresh else None
                     if msg is not None:
                         self.app.store.inbox_add(PLATFORM, msg.msg_id, json.dumps(payload))
-        except sqlite3.Error as exc:  # not acknowledged: DingTalk will try again
+        except DB_ERRORS as exc:  # not acknowledged: DingTalk will try again
             log.error("DingTalk callback not taken, storage unavailable: %s", exc)
             return json_response({"error": "storage unavailable"}, status=503)
         if not fresh:
@@ -219,7 +220,7 @@ class DingTalkPlatform:
             row = self.app.store.db.execute(
                 "SELECT requester_name FROM orders WHERE requester = ? ORDER BY no DESC "
                 "LIMIT 1", [account]).fetchone()
-        except sqlite3.Error:
+        except DB_ERRORS:
             row = None
         return str(row[0]) if row and row[0] else user_id
 

@@ -8,7 +8,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import sqlite3
 from typing import Any
 
 from bot.core import Core
@@ -31,6 +30,7 @@ from bot.platforms.dingtalk_cards import (
 )
 from bot.platforms.dingtalk_inbound import PLATFORM, ReplyHandle
 from bot.platforms.dingtalk_inbox import Inbox
+from storage.db import DB_ERRORS
 from storage.records import OutboxItem
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class CardBoard:
         item_id = item_of(press.track)
         try:
             item = self.app.store.outbox_item(item_id) if item_id is not None else None
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             log.warning("DingTalk card press not handled, storage unavailable: %s", exc)
             return None
         if item is None or item.platform != PLATFORM or not track_matches(
@@ -151,7 +151,7 @@ class CardBoard:
                     "WHERE platform = ? AND state = 'sent' AND last_error LIKE 'card:%'",
                     [PLATFORM]).fetchall()
                 newest = self.app.store.db.execute("SELECT max(id) FROM events").fetchone()
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 log.warning("DingTalk cards sent before are not refreshed: %s", exc)
                 return
         for item_id, ref, card in rows:
@@ -183,7 +183,7 @@ class CardBoard:
                 rows = self.app.store.db.execute(
                     "SELECT DISTINCT order_no FROM events WHERE id > ? AND id <= ? "
                     "AND order_no IS NOT NULL", [self._seen_event, top]).fetchall()
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 log.warning("DingTalk card refresh skipped: %s", exc)
                 return 0
             self._seen_event = top
@@ -200,7 +200,7 @@ class CardBoard:
         try:
             item = self.app.store.outbox_item(item_id)
             params = self.render(item) if item is not None else None
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             log.warning("DingTalk card %s about #%d not updated (tried again later): %s",
                         track, no, exc)
             self._stale.add(no)

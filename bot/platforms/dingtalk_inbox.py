@@ -8,17 +8,18 @@ import concurrent.futures
 import contextlib
 import json
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.core import Core, Handled, StorageUnavailable
 from bot.model import Incoming
 from bot.platforms.dingtalk_inbound import PLATFORM, to_incoming
+from storage.db import DB_ERRORS
 from storage.inbox_store import InboxRow
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+_UNSTORABLE: tuple[type[Exception], ...] = (*DB_ERRORS, ValueError, TypeError, RecursionError)
 
 MAX_STARTS = 3  # a message found left over at this many starts is given up
 CANCEL_SECONDS = 1.0  # for the handling cut short at stop to roll back
@@ -79,7 +80,7 @@ class Inbox:
             text = json.dumps(payload)
             async with self.app.lock:
                 self.app.store.inbox_add(PLATFORM, msg_id, text)
-        except (sqlite3.Error, ValueError, TypeError, RecursionError) as exc:
+        except _UNSTORABLE as exc:
             log.error("DingTalk message %s could not be stored before its ACK (%s); DingTalk "
                       "will not send it again, so it is lost if it cannot be handled now",
                       msg_id, exc)
@@ -122,7 +123,7 @@ class Inbox:
         try:
             async with self.app.lock:
                 self.app.store.inbox_done(PLATFORM, msg_id)
-        except sqlite3.Error as exc:  # the next start finds it handled: a dedupe no-op
+        except DB_ERRORS as exc:  # the next start finds it handled: a dedupe no-op
             log.warning("DingTalk message %s: its inbox row stays (%s)", msg_id, exc)
 
     # -- start and stop ---------------------------------------------------------------------
@@ -134,7 +135,7 @@ class Inbox:
         try:
             async with self.app.lock:
                 rows, given_up = self.app.store.inbox_left_over(PLATFORM, MAX_STARTS)
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             log.error("DingTalk messages left by the last run could not be read: %s", exc)
             return
         for row in given_up:

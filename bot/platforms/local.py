@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import sqlite3
 import uuid
 from typing import Any
 
@@ -16,6 +15,7 @@ from bot.core import Core, StorageUnavailable
 from bot.model import ChatKind, Incoming
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
+from storage.db import DB_ERRORS
 from storage.records import OutboxItem
 from storage.store import Store
 
@@ -38,6 +38,7 @@ class LocalPlatform:
     name = "local"
     rate_limited = False
     in_store = True
+    sending = True
     can_tell = True
 
     def __init__(self, app: Core) -> None:
@@ -99,7 +100,7 @@ class LocalPlatform:
                 async with self.app.lock:
                     existing = self.store.local_id_for(msg_id)
                     local_id = existing if existing is not None else int(record(self.store))
-            except sqlite3.Error as exc:
+            except DB_ERRORS as exc:
                 return _error(503, f"storage unavailable: {exc}")
             return json_response({"id": local_id, "replies": []})
 

@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.charts import image_of
 from bot.config import ConfigError, WeComConfig
 from bot.core import Core
+from bot.lease import Lease
 from bot.model import ChatKind, Incoming
 from bot.platforms.base import SendError
 from bot.platforms.wecom_callback import CallbackEndpoint
@@ -85,6 +86,7 @@ class WeComPlatform:
     name = PLATFORM
     rate_limited = True
     in_store = False
+    sending = True  # False while another replica holds the long connection
 
     def __init__(self, app: Core, settings: WeComSettings | None = None) -> None:
         self.app = app
@@ -116,6 +118,13 @@ class WeComPlatform:
             # enter_chat: the welcome; template_card_event: the press and its card update
             self.ws.on_event = LongConnectionEvents(self.ws, self.presses.answer)
             self.ws_send = WsSend(self.ws, app.store, app.config.storage.path)
+        # Replicas on one PostgreSQL database: WeCom keeps one long connection per bot, so
+        # one process holds it (a lease); another takes over when that one dies.
+        self.lease: Lease | None = None
+        if self.ws is not None and app.store.db.kind == "postgresql":
+            self.lease = Lease(app.store, app.lock, app.clock, f"wecom:{s.bot_id}",
+                               app.holder)
+            self.sending = False
         self.media_in = MediaIn(app.config.storage.path, callback_key)
         self._handles: dict[str, ReplyHandle] = {}  # msgid → how to answer it
         self._spent: set[str] = set()  # msgids whose reply channel is used up
@@ -143,7 +152,10 @@ class WeComPlatform:
 
     async def start(self) -> None:
         if self.ws is not None:
-            self.ws.start()
+            if self.lease is None:
+                self.ws.start()
+            else:
+                self.lease.keep(self._connect, self._disconnect)
             return
         hooks = self.settings.webhooks
         for chat in self.app.store.chats(PLATFORM):  # callback mode: groups need a webhook
@@ -152,7 +164,23 @@ class WeComPlatform:
                             "cannot reach it; add its group robot's key under [wecom.webhooks]",
                             chat["chat_id"], chat["title"] or "no title")
 
+    async def _connect(self) -> None:
+        """This replica took the lease: hold the long connection and send through it."""
+        assert self.ws is not None
+        self.ws.superseded = False
+        self.ws.start()
+        self.sending = True
+        self.app.outbox.wake()
+
+    async def _disconnect(self) -> None:
+        """Another replica holds the lease now: let go of the connection."""
+        assert self.ws is not None
+        self.sending = False
+        await self.ws.stop()
+
     async def stop(self) -> None:
+        if self.lease is not None:
+            await self.lease.release()
         if self.ws is not None:
             await self.ws.stop()
         await self.settle()

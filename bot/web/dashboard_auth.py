@@ -73,7 +73,6 @@ class Auth:
 
     app: Core
     sessions: dict[str, AdminSession] = field(default_factory=dict)
-    failures: dict[str, list[datetime]] = field(default_factory=dict)
     proxies: tuple[IPNetwork, ...] = ()  # [dashboard] trusted_proxies
 
     def __post_init__(self) -> None:
@@ -110,13 +109,18 @@ class Auth:
         if not sid:
             return None
         now = self.now()
+        # The database decides (a session ended by another replica of the bot is over
+        # here too); memory keeps when this process last saved its use.
+        row = self.app.store.admin_session(_hash(sid))
+        if row is None:
+            self.sessions.pop(sid, None)
+            return None
         s = self.sessions.get(sid)
-        if s is None:  # not used since this process started: look it up
-            row = self.app.store.admin_session(_hash(sid))
-            if row is None:
-                return None
+        if s is None:  # not used since this process started
             s = AdminSession(*row, saved=row[3])
             self.sessions[sid] = s
+        else:  # used through another replica meanwhile: not idle
+            s.seen = max(s.seen, row[3])
         if not self._live(s, now):
             await self.end(sid)
             return None
@@ -146,16 +150,14 @@ class Auth:
         return self.app.store.admin_scope(account)
 
     def throttled(self, who: str) -> bool:
-        cutoff = self.now() - FAIL_WINDOW
-        recent = [t for t in self.failures.get(who, []) if t > cutoff]
-        self.failures[who] = recent
-        return len(recent) >= FAIL_LIMIT
+        """Whether `who` was refused too often of late (counted in the database, so every
+        replica of the bot sees the same count)."""
+        return self.app.store.sign_ins_refused(who, self.now() - FAIL_WINDOW) >= FAIL_LIMIT
 
-    def failed(self, who: str) -> None:
+    async def failed(self, who: str) -> None:
         log.warning("dashboard: refused a sign-in from %s", who)
-        if len(self.failures) > 10_000:  # many addresses: forget the quiet ones
-            self.failures = {k: v for k, v in self.failures.items() if len(v) > 1}
-        self.failures.setdefault(who, []).append(self.now())
+        async with self.app.lock:
+            self.app.store.sign_in_refused(who, self.now() - FAIL_WINDOW)
 
 
 AUTH = web.AppKey("auth", Auth)
@@ -268,7 +270,7 @@ async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.Str
         async with auth.app.lock:
             account = auth.app.store.use_login_token(request.query["login"])
         if account is None:
-            auth.failed(who)
+            await auth.failed(who)
             return sign_in_page(request, 403, BAD_LINK)
         if auth.scope_of(account) is None:  # removed as an admin since the link was sent
             return sign_in_page(request, 403, NOT_ADMIN)
@@ -276,7 +278,7 @@ async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.Str
     elif auth.token_ok(request.query["token"]):
         sid = await _start(request, TOKEN_ACCOUNT, "token")
     else:
-        auth.failed(who)
+        await auth.failed(who)
         msg = WRONG_TOKEN if auth.app.config.dashboard.token else TOKEN_DISABLED
         return sign_in_page(request, 403, msg)
     headers = request.headers.copy()
@@ -347,7 +349,7 @@ async def login_post(request: web.Request) -> web.StreamResponse:
     if not auth.app.config.dashboard.token:
         return sign_in_page(request, 403, TOKEN_DISABLED)
     if not isinstance(token, str) or not auth.token_ok(token.strip()):
-        auth.failed(who)
+        await auth.failed(who)
         return sign_in_page(request, 403, WRONG_TOKEN)
     sid = await _start(request, TOKEN_ACCOUNT, "token")
     nxt = form.get("next")
