@@ -94,6 +94,9 @@ class Core:
             ctx = self.context(msg, parsed)
             try:
                 async with self.store.turn():
+                    # Another process may have handled it since the look above (replicas).
+                    if self.store.seen(msg.platform, msg.msg_id) is not None:
+                        raise _Raced
                     ref = record(self.store) if record else ""
                     if not self.store.mark_seen(msg.platform, msg.msg_id, ref):
                         raise _Raced

@@ -64,11 +64,21 @@ class StoreBase:
         self.touched_experts: set[str] = set()  # whose open load may have changed here
         self.touched_orders: set[int] = set()  # orders whose whole team's load may have
         self._savepoints = 0
+        # PostgreSQL's hint of other processes' commits: the events' sequence less our own.
+        self._own_events = 0
+        self._pg_seen: tuple[int | None, int] = (None, 0)  # (sequence seen, version said)
 
     def changes(self) -> tuple[int, int, int]:
         """(roster epoch, load epoch, data_version): differs after any relevant change here,
         or after any commit by another connection to the same file."""
-        return self.roster_epoch, self.load_epoch, self.db.data_version()
+        value = self.db.data_version()
+        if self.db.kind == "sqlite":  # counts only other connections' commits already
+            return self.roster_epoch, self.load_epoch, value
+        seen, version = self._pg_seen
+        if seen is None or value - seen != self._own_events:  # events not ours were written
+            version += 1
+        self._pg_seen, self._own_events = (value, version), 0
+        return self.roster_epoch, self.load_epoch, version
 
     @contextmanager
     def reader(self) -> Iterator[Database | None]:
@@ -153,6 +163,7 @@ class StoreBase:
                 self.touched_experts.add(str(data["previous"]))
             if order_no is not None:
                 self.touched_orders.add(order_no)
+        self._own_events += 1
         # Plain SQL: the hottest insert of all (every change writes one).
         self.db.execute(
             "INSERT INTO events (at, actor, kind, order_no, data) VALUES (?, ?, ?, ?, ?)",

@@ -120,7 +120,8 @@ class PgDatabase:
     def data_version(self) -> int:
         # Every change writes an event: the events' sequence moves with any commit here or
         # in another process (and with our own, which the store's epochs count anyway).
-        row = self.conn.execute("SELECT last_value FROM events_id_seq").fetchone()
+        row = self.conn.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+                                "FROM events_id_seq").fetchone()
         return int(row[0]) if row else 0
 
     def reader(self) -> PgDatabase:

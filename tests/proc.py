@@ -36,14 +36,17 @@ class Bot:
     """A running `diandan run` process."""
 
     def __init__(self, workdir: Path, *extra: str, config: str = "",
-                 max_file_bytes: int | None = None) -> None:
+                 max_file_bytes: int | None = None, url: str = "") -> None:
         """`max_file_bytes`: no file the process writes may grow past this (RLIMIT_FSIZE),
-        as on a full disk: the write fails (SIGXFSZ is ignored) instead of killing it."""
+        as on a full disk: the write fails (SIGXFSZ is ignored) instead of killing it.
+        `url`: `[storage] url`, a PostgreSQL database instead of the SQLite file."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         path = workdir / "config.toml"
         path.write_text(
-            f'[storage]\npath = "{workdir / "bot.db"}"\n[server]\nport = {self.port}\n'
+            f'[storage]\npath = "{workdir / "bot.db"}"\n'
+            + (f'url = "{url}"\n' if url else "")
+            + f'[server]\nport = {self.port}\n'
             '[bot]\nadmins = ["local:admin"]\n'
             + ("" if "[local]" in config else "[local]\nenabled = true\n") + config,
             encoding="utf-8",

@@ -317,3 +317,21 @@ async def test_a_replica_waiting_for_the_writer_keeps_its_loop_answering(
     finally:
         other.close()
         app.store.db.close()
+
+
+def test_another_replicas_changes_show_and_ones_own_do_not(tmp_path: Path, url: str) -> None:
+    """The matcher looks again at the roster and loads after another process's change only
+    (its own changes it tracks itself)."""
+    clock = FrozenClock(T0)
+    a, b = make_app(tmp_path / "a", clock, url=url), make_app(tmp_path / "b", clock, url=url)
+    try:
+        before = a.store.changes()[2]
+        assert a.store.changes()[2] == before
+        a.store.record("fake:admin", "note.test")
+        assert a.store.changes()[2] == before
+        b.store.record("fake:admin", "note.test")
+        a.store.record("fake:admin", "note.test")  # ours after theirs: theirs still shows
+        assert a.store.changes()[2] != before
+    finally:
+        a.store.db.close()
+        b.store.db.close()
