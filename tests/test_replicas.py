@@ -335,3 +335,31 @@ def test_another_replicas_changes_show_and_ones_own_do_not(tmp_path: Path, url: 
     finally:
         a.store.db.close()
         b.store.db.close()
+
+
+class Limited(Recorder):
+    """A rate-limited platform (20 a minute per chat by default)."""
+
+    rate_limited = True
+
+
+def test_the_rate_limit_per_chat_counts_what_every_replica_sent(tmp_path: Path,
+                                                               url: str) -> None:
+    clock = FrozenClock(T0)  # the minute never ends
+    setup = make_app(tmp_path / "setup", clock, url=url)
+    limit = setup.config.outbox.rate_per_minute
+    for n in range(limit + 10):
+        setup.store.enqueue(Outgoing(platform="rec", chat_id="g1", chat_kind=ChatKind.GROUP,
+                                     text=f"{n:02d}"))
+    setup.store.db.close()
+    Recorder.log = []
+
+    def sender(who: int) -> Callable[[App, FakeChat], Awaitable[int]]:
+        async def go(app: App, _chat: FakeChat) -> int:
+            Limited(app, who)
+            return sum([await app.outbox.drain() for _ in range(5)])
+
+        return go
+
+    assert sum(replicas(tmp_path, url, clock, sender(1), sender(2))) == limit
+    assert [text for _who, _chat, text in Recorder.log] == [f"{n:02d}" for n in range(limit)]

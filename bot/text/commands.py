@@ -55,7 +55,9 @@ _STATUS = re.compile(
     _ORDER_REF + r"[^。!！]{0,12}?(?:什么情况|啥情况|情况(?:怎么样|如何)|怎么样了?|咋样了?|进度|"
     r"进展|"
     r"到哪(?:一步|步)?了?|谁接|有人接|接了没|到了没|来了没|处理(?:得)?怎么样|办得怎么样|好了没|"
-    r"没人接|没人理|没人管|没动静|没消息|啥状态|什么状态)")
+    r"没人接|没人理|没人管|没动静|没消息|啥状态|什么状态|"
+    # 32号单那边师傅去过了吗: has someone been (have they called, is it fixed)
+    r"(?:去|来|到|上门|联系|处理|解决|修好|搞定)(?:过)?了?(?:吗|没有?)[?？]*$)")
 # 7号单不用了, 19号那个单子撤了吧: the requester withdrawing it.
 _WITHDRAW = re.compile(
     _ORDER_REF + r"[^。!！]{0,8}?(?:不用了|不需要了|撤了|撤掉|撤销|取消|作废|不要了)")
@@ -66,6 +68,10 @@ _MY_STATUS = re.compile(
     r"[^。!！]{0,12}?(?:进度|到哪(?:一步|步)?了?|什么情况|怎么样了|还没(?:有)?(?:人)?(?:来|接|到)|"
     r"没人接|没人理|没人管|没人回|没动静|没消息|没回音|发出去|没看到编号|有人接了?吗|啥状态|什么状态|"
     r"状态怎么样)")
+# 我报的单呢？怎么查不到: where the sender's own order went.
+_MY_WHERE = re.compile(r"^(?:我们?|咱们)(?:厂|公司)?(?:刚才|昨天|前天|上午|下午|之前|前几天)?"
+                       r"(?:报|点|提|提交|发)的(?:那个|那些)?(?:单子?|需求|点单)"
+                       r"(?:呢|哪去了|去哪了|怎么(?:查|找|看)不到|怎么没了|没了)")
 _MY_HINT = re.compile(r"(?:上次|上回|之前|昨天|前天|前几天|上周|刚才|我们那个|我们厂报|我报|我们报|"
                       r"我点|我们点|报的|点的)")
 _LEAD = re.compile(r"^(?:好的|好|收到|OK|ok|嗯嗯?)[,，。.!！\s]+")
@@ -158,7 +164,7 @@ def read_command(body: str) -> Command | None:
     numbered = _numbered(text, off)
     if numbered is not None:
         return numbered
-    if _MY_STATUS.match(text) and _MY_HINT.search(text):
+    if (_MY_STATUS.match(text) and _MY_HINT.search(text)) or _MY_WHERE.match(text):
         return Command("my_orders")
     if _OPEN.match(text):
         return Command("open_orders")

@@ -60,7 +60,10 @@ _DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组|�
                    r"|[\u4e00-\u9fff]{0,4}?车间)"
                    f"{_HEAD}?|{_HEAD}|{_DESK})的?"  # 机务科的汪科长
                    r"(?=\s?[\u4e00-\u9fffA-Z])")
-_INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我")
+_INTRO_CUE = re.compile(f"{_SELF_WORDS}|叫我|我姓[\u4e00-\u9fff]{{1,2}}(?:名)?叫")
+# Voice input runs a name into the next clause: …线束厂的叶建新最近端子压接….
+_NEXT_CLAUSE = ("最近", "现在", "今天", "昨天", "这边", "那边", "我们", "因为", "需要", "想请",
+                "想找", "想问", "有个", "这几天", "前几天", "平时", "主要")
 # A clause ends at a mark, or at a space in voice input (我叫陈立新 是象山一家…).
 _CLAUSE_END = re.compile(r"[,，。.;；!！?？\s]")
 _WEAK_CUES = ("找", "问", "对接", "打给", "打电话给", "电话找")
@@ -215,7 +218,8 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
             name = name_at(norm, at, strong=True)
             after = norm[at + len(name):at + len(name) + 1] if name else ""
             if name and len(name) >= 2 and name not in _NOT_NAMES and not _a_place(name) and (
-                    not after or not _CJK.match(after) or after in "在的,，我啊呀就"):
+                    not after or not _CJK.match(after) or after in "在的,，我啊呀就"
+                    or norm.startswith(_NEXT_CLAUSE, at + len(name))):
                 return name
     for m in _ROLE.finditer(norm):
         if _SELF.search(norm, 0, m.start()):
