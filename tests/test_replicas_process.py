@@ -353,3 +353,40 @@ def test_the_monthly_report_is_posted_once_by_two_replicas(fleet: Fleet, url: st
                                      "ORDER BY chat_id")] == list(groups)
     for bot in (a, b):
         assert call(bot.base + "/healthz")[0] == 200
+
+
+def test_one_of_twenty_claims_split_over_two_replicas_wins(fleet: Fleet, url: str,
+                                                           tmp_path: Path) -> None:
+    # Guards first-wins across processes (writers take turns on the advisory lock): without
+    # it two replicas could each read the order unclaimed and both give it a lead.
+    roster = tmp_path / "roster.csv"
+    roster.write_text("编号,姓名,手机,称号,服务队,地区,专长,标签,账号\n" + "".join(
+        f"E{i:02d},师傅{i},1386720{i:04d},高级技师,机修队,浙江省湖州市德清县,数控机床维修,,"
+        f"local:e{i}\n" for i in range(20)), encoding="utf-8")
+    imported = subprocess.run([sys.executable, "-m", "bot", "experts", "import", str(roster),
+                               "--db", url], capture_output=True, text=True, timeout=60)
+    assert imported.returncode == 0, imported.stderr
+    a, b = fleet.pair()
+    status, first = post(a, order(1))
+    assert status == 200 and ACK.match(first["replies"][0]["text"])
+    answers: list[Answer] = [(0, None)] * 20
+    go = threading.Barrier(20)
+
+    def claim(i: int) -> None:
+        go.wait(timeout=30)
+        answers[i] = post((a, b)[i % 2], {"chat": "g1", "sender": f"e{i}", "text": "接单 1",
+                                          "msg_id": f"claim{i}"})
+
+    threads = [threading.Thread(target=claim, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert [status for status, _ in answers] == [200] * 20
+    assert rows(url, "SELECT count(*) FROM events WHERE kind = 'order.claimed'") == [(1,)]
+    [(lead,)] = rows(url, "SELECT lead FROM orders WHERE no = 1")
+    winner = int(lead.removeprefix("E"))
+    said = [" ".join(r["text"] for r in ans["replies"]) for _s, ans in answers]
+    assert "接单" in said[winner] and all(
+        "已由" in text or "已被" in text or "已经" in text for i, text in enumerate(said)
+        if i != winner), said
