@@ -55,7 +55,7 @@ _STATUS = re.compile(
     _ORDER_REF + r"[^。!！]{0,12}?(?:什么情况|啥情况|情况(?:怎么样|如何)|怎么样了?|咋样了?|进度|"
     r"进展|"
     r"到哪(?:一步|步)?了?|谁接|有人接|接了没|到了没|来了没|处理(?:得)?怎么样|办得怎么样|好了没|"
-    r"没人接|没人理|没人管|没动静|没消息|啥状态|什么状态|"
+    r"没人接|没人理|没人管|没动静|没消息|啥状态|什么状态|有没有人(?:管|接|理)|"
     # 32号单那边师傅去过了吗: has someone been (have they called, is it fixed)
     r"(?:去|来|到|上门|联系|处理|解决|修好|搞定)(?:过)?了?(?:吗|没有?)[?？]*$)")
 # 7号单不用了, 19号那个单子撤了吧: the requester withdrawing it.
@@ -64,7 +64,7 @@ _WITHDRAW = re.compile(
 # 上次那个师傅还没来啊, 昨天报的那个怎么还没人接, 我们那个单进度怎么样了: the sender's own orders.
 _MY_STATUS = re.compile(
     r"^(?:请问|那个|诶|哎)?[,，\s]*(?:我们|我|咱们|我们厂|我们公司)?(?:上次|上回|之前|前几天|昨天|前天|"
-    r"上周|刚才|早上|今天)?(?:上午|下午|晚上|早上)?(?:报|点|发|提|提交)?的?(?:那个|那几个|这个)?(?:单子?|需求|点单)?"
+    r"上周|上个?礼拜|上个?星期|上个月|前段时间|这个月|刚才|早上|今天)?(?:上午|下午|晚上|早上)?(?:报|点|发|提|提交)?的?(?:那个|那几个|这个)?(?:单子?|需求|点单)?"
     r"[^。!！]{0,12}?(?:进度|到哪(?:一步|步)?了?|什么情况|怎么样了|还没(?:有)?(?:人)?(?:来|接|到)|"
     r"没人接|没人理|没人管|没人回|没动静|没消息|没回音|发出去|没看到编号|有人接了?吗|啥状态|什么状态|"
     r"状态怎么样)")
@@ -108,6 +108,8 @@ _MENU_ITEM = re.compile(r"^(?:我们|我)?(?:要点|想点|想要|要|点|按)?(
                         r"\s*(?:第\s*|(?=(?:\d{1,3}|[一二三四五六七八九十]{1,3})\s*号))"
                         r"(\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:项|个|号)"
                         r"(?![^，。,.\n]{0,12}[?？吗])")
+# 清单发一下看看，有哪些服务可以点: asking for the menu, however long the rest.
+_MENU_ASK = re.compile(r"(?:发一下|发下|发个|发我|发来|看看|看一下|给我看|来一份|有哪些|有什么)")
 _ADMIN_NAMES = {"帮助": "help", "专家": "experts", "指派": "assign", "改派": "reassign",
                 "关闭": "close", "统计": "stats", "导出": "export", "提醒": "remind",
                 "案例": "case",
@@ -176,7 +178,7 @@ def read_command(body: str) -> Command | None:
         return Command("menu_order", menu_no=cn_int(mo.group(1)), rest=rest,
                        rest_start=off + mo.end())
     mm = _MENU.match(text)
-    if mm and (not mm.group(1) or len(mm.group(1)) <= 12):
+    if mm and (not mm.group(1) or len(mm.group(1)) <= 12 or _MENU_ASK.match(mm.group(1))):
         return Command("menu", rest=mm.group(1).strip(), rest_start=off + mm.start(1))
     k = _KW_RE.match(text)
     if not k:

@@ -156,7 +156,9 @@ def opens_as_order(text: str) -> bool:
 # 求助帖, 点单信息: the keyword names a post someone else made.
 _AS_TOPIC = re.compile(r"(?:点单|求助)(?:帖|贴|信息|消息|的那家|那家)"
                        # 今年点单特别多, 点单量: the orders counted, not one placed
-                       r"|点单(?:特别|很|比较|越来越|不)?(?:多|少)|点单(?:数|量|数量)")
+                       r"|点单(?:特别|很|比较|越来越|不)?(?:多|少)|点单(?:数|量|数量)"
+                       # 工会这个点单服务真的实用: the service spoken of
+                       r"|这个点单(?:服务|功能)?|点单(?:服务|功能)(?:真|很|太|挺|特别|非常)")
 # Said of a visit or order in the past (上礼拜来我们厂的师傅…): no ask for now.
 _PAST_BEFORE = re.compile(r"(?:上次|上回|上个?礼拜|上个?星期|上周|上个月|前几天|前天|昨天|去年"
                           r"|之前)[^，。,.!！?？\s]{0,3}$")
@@ -185,6 +187,15 @@ _CALL = re.compile(r"^\s*(?:在吗|在不在|有人吗)[\s,，!！?？~。]*")
 _PAST_ORDER = re.compile(r"(?:上次|之前|上回|前几天|上周|上个月|前阵子)[^，。,.]{0,6}点(?:单|的)")
 
 
+# 「点单：…」这个问题我们厂也碰到过…: someone else's order quoted, then a comment on it.
+_QUOTED_ORDER = re.compile(r"^\s*[「“\"『]([^」”\"』]{4,})[」”\"』]\s*")
+# 那个热流道的单子还没人接: chasing an order already placed.
+_CHASING = re.compile(r"(?:那个|这个|的|我们的?)(?:单子?|点单)(?:还|一直|怎么还|咋还|到现在)?"
+                      r"没(?:有)?人(?:接|理|管)")
+# 站长说还想请我们再去: the one asked is the writer (an expert's report), not an ask of ours.
+_INVITES_US = re.compile(r"(?:请|叫|让|邀请|约)我们")
+
+
 def classify(body: str) -> RequestSignal:
     """Read a message that is not a command. A forwarded message (转发：…) is read as what it
     forwards: an enterprise's request passed on by someone else is still a request."""
@@ -196,6 +207,9 @@ def classify(body: str) -> RequestSignal:
     call = _CALL.match(body)
     if call and call.end() < len(body.rstrip()):
         return classify(body[call.end():])
+    quoted = _QUOTED_ORDER.match(body)
+    if quoted and has_strong_keyword(quoted.group(1)):
+        return classify(body[quoted.end():])  # what the writer adds is what counts
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)
@@ -207,6 +221,8 @@ def classify(body: str) -> RequestSignal:
             _PLACEHOLDERS.findall(text)) >= 2 or _any(text, words("request", "advice")) or (
             _JOKE.search(text)):
         return RequestSignal(False, False, False)  # some other day; a format; advice
+    if _CHASING.search(text):
+        return RequestSignal(False, False, False)  # an order placed already, not a new one
     if _BARE.match(text):  # 点单 alone: nothing to order yet
         return RequestSignal(False, False, False, bare=True)
     if opens_as_order(text):
@@ -240,7 +256,8 @@ def classify(body: str) -> RequestSignal:
         # "谢谢！另外还想请…" is still a request; plain thanks and status talk are not.
         later = _LATER.search(text)
         someday = later and _SOMEDAY.search(text[max(0, later.start() - 6):later.start()])
-        if later and need and not someday and _asks(text[later.start():]):
+        if (later and need and not someday and _asks(text[later.start():])
+                and not _INVITES_US.search(text, later.start())):
             return RequestSignal(True, False, False)
         return RequestSignal(False, bool(ask and need and len(text) > 30), False)
     if ask and need:
