@@ -8,22 +8,25 @@ import logging
 import signal
 import sys
 import time
+from typing import Any
 
 from aiohttp import web
 
 from bot import charts, runlock
 from bot.config import Config, check_exposure
 from bot.core import Core
-from bot.model import Clock, SystemClock
+from bot.model import Clock, Incoming, SystemClock
 from bot.platforms.local import LocalPlatform
 from bot.router import Context
 from bot.scheduler import start_scheduler
 from bot.text.match_embed import Embedder
+from bot.text.parse import Parsed
 from bot.web.server import make_web_app
 from handlers import ROUTERS
+from handlers.admin import remind_summary
 from handlers.jobs import Reminder, due, send_one
 from storage.checkpoint import Checkpointer
-from storage.db import SqliteDatabase
+from storage.db import DB_ERRORS, SqliteDatabase
 from storage.schema import connect
 from storage.store import Store
 
@@ -40,6 +43,29 @@ class AlreadyRunning(Exception):
 
 class App(Core):
     """One bot process: the core, its platforms, the scheduler and the HTTP server."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sweeper = self.sweep_later
+        self.sweeps: set[asyncio.Task[None]] = set()  # /提醒 sweeps under way
+
+    def sweep_later(self, asked: Incoming, scope: str) -> None:
+        """An admin's /提醒: the same sweep as the scheduled one (found off the loop, sent in
+        slices), then what it sent told in the admin's chat."""
+        task = asyncio.get_running_loop().create_task(self._sweep_for(asked, scope))
+        self.sweeps.add(task)
+        task.add_done_callback(self.sweeps.discard)
+
+    async def _sweep_for(self, asked: Incoming, scope: str) -> None:
+        done = await self.run_jobs()
+        try:
+            async with self.lock, self.store.turn():
+                ctx = self.context(asked, Parsed())
+                ctx.reply(remind_summary(ctx, done, scope))
+        except DB_ERRORS:
+            log.exception("could not tell the result of /提醒")
+            return
+        self.outbox.wake()
 
     async def run_jobs(self, dry_run: bool = False) -> list[Reminder]:
         """One reminder-and-report sweep that never holds the loop for long: what is due is

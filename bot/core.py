@@ -70,6 +70,8 @@ class Core:
                              config.bot.admins, self.holder)
         self.routing = Routing(store, embedder, lock=self.lock)
         self.ready = False  # serving: /healthz answers 200
+        # Starts the reminder sweep in the background for an admin's /提醒 (set by App).
+        self.sweeper: Callable[[Incoming, str], None] | None = None
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
@@ -133,7 +135,7 @@ class Core:
         return Context(
             store=self.store, clock=self.clock, config=self.config, msg=msg, parsed=parsed,
             quoted_order=int(quoted.group(1)) if quoted else None,
-            routers=self.routers, routing=self.routing,
+            routers=self.routers, routing=self.routing, sweep_later=self.sweeper,
         )
 
     async def _dispatch(self, msg: Incoming, ctx: Context) -> None:

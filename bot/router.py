@@ -39,6 +39,9 @@ class Context:
     sent: list[int] = field(default_factory=list)  # outbox ids queued while handling
     job: bool = False  # scheduled work: posts are not echoed back to a sender
     routing: Routing | None = None  # the expert matcher kept by the app
+    # The bot's own sweep, started in the background for `msg` with an admin scope ("" for
+    # all): it answers in the asker's chat when done. None outside a running bot (the CLI).
+    sweep_later: Callable[[Incoming, str], None] | None = None
 
     def matcher(self) -> Routing:
         if self.routing is None:

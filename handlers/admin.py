@@ -10,7 +10,7 @@ from bot.model import ChatKind, Incoming, Outgoing
 from bot.periods import PeriodError, parse_period
 from bot.router import BotError, Context, Router
 from bot.text.regions import find_region
-from handlers.jobs import sweep
+from handlers.jobs import Reminder, sweep
 from handlers.lookup import show_help
 from handlers.report import period_words, tally_text
 from storage.tallies import Scope, tally
@@ -206,11 +206,20 @@ def _stats_scope(ctx: Context, asked: Scope) -> Scope:
 async def remind(msg: Incoming, ctx: Context) -> None:
     """/提醒 /remind：立即检查并发送到期的提醒"""
     need_admin(msg, ctx)
+    scope = ctx.admin_scope() or ""
+    if ctx.sweep_later is not None:  # the bot: found and sent off the loop, as scheduled
+        ctx.sweep_later(msg, scope)
+        ctx.reply("正在检查到期的提醒，发送完毕后在这里告诉您结果。")
+        return
     ctx.job = True  # the reminders go where they belong, not echoed here
     done = sweep(ctx)
     ctx.job = False
-    scope = ctx.admin_scope() or ""
+    ctx.reply(remind_summary(ctx, done, scope))
+
+
+def remind_summary(ctx: Context, done: list[Reminder], scope: str) -> str:
+    """What /提醒 sent, the lines of the orders in the admin's scope listed."""
     shown = [r for r in done if not scope or (r.order_no is not None and (
         o := ctx.store.get_order(r.order_no)) is not None and o.in_scope(scope))]
-    ctx.reply(f"已发送 {len(done)} 条提醒。" + "".join(f"\n· {r.line}" for r in shown)
-              if done else "目前没有到期的提醒。")
+    return (f"已发送 {len(done)} 条提醒。" + "".join(f"\n· {r.line}" for r in shown)
+            if done else "目前没有到期的提醒。")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.app import App
@@ -154,8 +156,25 @@ async def test_stats_and_remind_commands(chat: FakeChat, app: App) -> None:
     assert "2026年5月" in stats.text and "收到需求 1 件" in stats.text
     [bad] = await chat.say("/统计 2026-13", sender="admin")
     assert "2026-13" in bad.text
-    [none] = await chat.say("/提醒", sender="admin")
-    assert none.text == "目前没有到期的提醒。"
+    [started] = await chat.say("/提醒", sender="admin")
+    assert started.text == "正在检查到期的提醒，发送完毕后在这里告诉您结果。"
+    await asyncio.gather(*app.sweeps)  # the sweep runs as the scheduled one does
+    await app.outbox.drain()
+    assert chat.sent[-1].text == "目前没有到期的提醒。" and chat.sent[-1].chat == "g1"
+
+
+async def test_remind_sends_what_is_due_off_the_loop_and_then_says_what(
+        chat: FakeChat, app: App, clock: FrozenClock) -> None:
+    await chat.say(ORDER, sender="wu")
+    clock.advance(hours=30)  # #1 waited long enough unclaimed to be announced again
+    before = len(chat.sent)
+    await chat.say("/提醒", sender="admin")
+    await asyncio.gather(*app.sweeps)
+    await app.outbox.drain()
+    said = [s.text for s in chat.sent[before:]]
+    assert any("#1" in t and "重新" in t for t in said)  # the reminder itself
+    assert said[-1].startswith("已发送 1 条提醒。") and "#1" in said[-1]
+    assert app.store.reminder_sent("reannounce:1")
 
 
 async def test_dashboard_link_is_sent_privately(chat: FakeChat, app: App) -> None:
