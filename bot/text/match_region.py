@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -36,6 +37,23 @@ def _short(name: str) -> str:
         if name.endswith(suf) and len(name) - len(suf) >= 2:
             return name[: -len(suf)]
     return name
+
+
+def unplaced(skills: Iterable[str], tags: Iterable[str], where: Region) -> list[str]:
+    """A profile's words without the expert's own place: a specialty keeps the rest of its
+    words (安吉白茶炒制 → 白茶炒制), a tag naming the place is left out (嵊泗贻贝, 北仑电厂:
+    places and employers more than skills). Where an expert is counts through the region."""
+    names = sorted({n for part in (where.county, where.city) if part
+                    for n in (part, _short(part)) if len(n) >= 2}, key=len, reverse=True)
+    out = []
+    for skill in skills:
+        kept = skill
+        for n in names:
+            kept = kept.replace(n, "")
+        if kept == skill or len(kept.strip()) >= 2:
+            out.append(kept.strip())
+    out += [tag for tag in tags if not any(n in tag for n in names)]
+    return out
 
 
 class Gazetteer:
