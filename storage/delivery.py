@@ -105,6 +105,14 @@ class DeliveryMixin(StoreBase):
                             [holder, ts(until), item_id])
         return True
 
+    def release_taken(self) -> int:
+        """Give back every item taken for sending (a start on a SQLite file: no other process
+        sends from it, so whoever took them died mid-send); returns how many."""
+        with self.tx():
+            cur = self.db.execute("UPDATE outbox SET taken_by = NULL, taken_until = NULL "
+                                  "WHERE taken_by IS NOT NULL AND state = 'pending'")
+        return cur.rowcount
+
     def mark_sent(self, item_id: int, ref: str = "") -> None:
         with self.tx():
             self.db.execute(

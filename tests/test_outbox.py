@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.app import App
 from bot.model import ChatKind, FrozenClock, Outgoing
+from bot.outbox import TAKE_FOR
 from bot.platforms.base import SendError
 from storage.records import OutboxItem
 from tests.fakes import FakeChat, make_app
@@ -115,3 +116,19 @@ async def test_platform_down_then_back_delivers_everything_once_at_the_rate(
     for t in sent_at:  # never more than 20 in any minute
         assert sum(1 for u in sent_at if t <= u < t + 60) <= 20
     assert app.store.pending_count() == 0
+
+
+async def test_items_a_killed_process_was_sending_go_out_after_a_restart(
+        tmp_path: Path, clock: FrozenClock) -> None:
+    first = make_app(tmp_path, clock)
+    for n in range(3):
+        first.store.enqueue(Outgoing("fake", "g1", f"第{n}条", chat_kind=ChatKind.GROUP))
+    assert first.store.take_outbox(1, "a-process-killed-mid-send", clock.now() + TAKE_FOR)
+    first.store.db.close()  # killed: the item stays taken, the later ones wait behind it
+    again = make_app(tmp_path, clock)
+    chat = FakeChat(again)
+    assert await again.outbox.drain() == 0  # held for the other process a while
+    assert again.store.release_taken() == 1  # what a start on the file does
+    assert await again.outbox.drain() == 3
+    assert [s.text for s in chat.sent] == ["第0条", "第1条", "第2条"]
+    again.store.db.close()
