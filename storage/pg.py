@@ -63,6 +63,13 @@ def _storable(params: Sequence[Any]) -> list[Any]:
             for p in params]
 
 
+def _plain(exc: psycopg.Error) -> psycopg.Error:
+    """The same error with its primary message alone: PostgreSQL's DETAIL may quote the row
+    (a phone number in it) and must reach no log, no answer and no screen."""
+    primary = exc.diag.message_primary if exc.diag else None
+    return type(exc)(primary or str(exc).split("\n", 1)[0])
+
+
 def open_connection(url: str) -> psycopg.Connection[Any]:
     conn = psycopg.connect(url, autocommit=True)
     conn.adapters.register_loader("numeric", _Number)
@@ -82,12 +89,18 @@ class PgDatabase:
             self.conn.execute("SET default_transaction_read_only = on")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self.conn.execute(pg_sql(sql), _storable(params))
+        try:
+            return self.conn.execute(pg_sql(sql), _storable(params))
+        except psycopg.Error as exc:
+            raise _plain(exc) from None
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-        with self.conn.cursor() as cur:
-            cur.executemany(pg_sql(sql), [_storable(r) for r in rows])
-            return cur.rowcount
+        try:
+            with self.conn.cursor() as cur:
+                cur.executemany(pg_sql(sql), [_storable(r) for r in rows])
+                return cur.rowcount
+        except psycopg.Error as exc:
+            raise _plain(exc) from None
 
     @property
     def in_transaction(self) -> bool:

@@ -25,6 +25,7 @@ ACK = re.compile(r"^已收到点单 #(\d+)")
 SEED_AT = "2026-05-20T10:00:00+08:00"
 REPORT_DUE = "2026-06-01T09:00:00+08:00"  # [report] day = 1, time = "09:00" (the defaults)
 SKIPPED_SWEEP = "another process sweeps now"  # bot/app.py logs it when the sweep lock is taken
+READY = "expert matcher ready"  # bot/matching.py logs it once the roster is read
 Answer = tuple[int, Any]
 
 
@@ -216,10 +217,13 @@ def test_kill_9_inside_the_transaction_and_after_the_commit(fleet: Fleet, url: s
     def send(bot: Bot, body: dict[str, Any]) -> None:
         lost.append(post(bot, body))
 
+    # The orders are locked below against writes only (SHARE): the replicas read them as
+    # usual (the matcher's loads), and a message waits at its order's insert.
+    until("the matchers at start-up", lambda: all(READY in log_of(r) for r in (a, b)))
     # 1. Killed inside the message's transaction: its dedupe record written, its order
     #    waiting for the orders table (locked here).
     with psycopg.connect(url) as hold:
-        hold.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        hold.execute("LOCK TABLE orders IN SHARE MODE")
         sender = threading.Thread(target=send, args=(b, first))
         sender.start()
         until("the message inside its transaction",
@@ -235,8 +239,9 @@ def test_kill_9_inside_the_transaction_and_after_the_commit(fleet: Fleet, url: s
     # 2. Killed after the commit, before the answer: the answer waits for the local log
     #    (locked here, behind the transaction, so the lock is granted once it commits).
     c = fleet.start("c")
+    until("the matcher at start-up", lambda: READY in log_of(c))
     with psycopg.connect(url) as hold, psycopg.connect(url) as log:
-        hold.execute("LOCK TABLE orders IN ACCESS EXCLUSIVE MODE")
+        hold.execute("LOCK TABLE orders IN SHARE MODE")
         sender = threading.Thread(target=send, args=(c, second))
         sender.start()
         until("the message inside its transaction",
