@@ -146,8 +146,10 @@ def name_at(text: str, i: int, strong: bool) -> str | None:
 
 _LATIN = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
 # An English name with a surname as a clause of its own, or before 联系 (王Tony联系).
-_LATIN_CLAUSE = re.compile(r"(?:^|[,，。:：;；\s])([\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?)"
+_LATIN_CLAUSE = re.compile(r"(?:^|[,，。:：;；\s]|总监|经理|主管|主任|负责人|助理)"
+                           r"([\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?)"
                            r"(?=[,，。;；\s]|联系|$)")
+_LATIN_HERE = re.compile(r"^([A-Z][a-z]+)\s+here\b")  # Linda here，…: the writer by name
 
 
 def latin_name(text: str, i: int) -> str | None:
@@ -236,6 +238,9 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
                 norm, 0, m.start()):
             continue
         return m.group()
+    here = _LATIN_HERE.match(norm)
+    if here:
+        return here.group(1)
     for m in _LATIN_CLAUSE.finditer(norm):  # 点单：Tony王，玉环…; …，王Tony联系，137…
         found = latin_name(norm, m.start(1))
         if found and found == m.group(1) and not found.isascii():

@@ -42,7 +42,16 @@ _ABOUT_SERVICE = re.compile(
 # 到时候再点单, 回头再说: an order some other day, not now.
 _NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|以后|明年|下次|改天|节后|年后)"
                       r"(?:还要|还会|再)?[^，。,.!！?？]{0,2}(?:点单|说|联系|找你们|报)"
-                      r"|不(?:重复|再|用|必)?点单|就不麻烦了|先问问")
+                      r"|不(?:重复|再|用|必)?点单|就不麻烦了|先问问"
+                      # 以后有机会再请专家来讲讲: some day, not now
+                      r"|以后有机会再|有机会再请")
+# A worker's own trouble at work asked about (wages held back, no leaving certificate, unpaid
+# overtime, an injury and its costs): a need of their own, answered by the union's lawyers.
+_OWN_TROUBLE = re.compile(
+    r"(?:工资|欠薪|结不了账|不给结|拖欠|离职证明|加班费|加班只给|工伤|摔了|摔伤|受伤|医药费|赔偿|"
+    r"补偿|辞退|开除|劳动合同|社保|五险)[^。!！]{0,30}?(?:怎么办|合法吗|合理吗|谁出|谁负责|"
+    r"怎么才能|怎么要|能要回|该找谁|找谁|能不能|可以吗|有用吗)")
+_AT_OTHER = re.compile(r"^\s*@")  # said to another member of the group
 # 那个不用了: withdrawing an earlier ask.
 _NO_NEED = re.compile(r"不用了|不需要了|不麻烦了")
 # …年后再说，先挂个单: an order placed now for later.
@@ -262,6 +271,8 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(False, bool(ask and need and len(text) > 30), False)
     if ask and need:
         return RequestSignal(True, False, False)
+    if _OWN_TROUBLE.search(text) and not _AT_OTHER.match(text):
+        return RequestSignal(True, False, False)  # a worker's own matter, however put
     leaves_number = len(text) >= 15 and (bool(_CONTACT_NUMBER.search(text)) or any(
         p.kind in ("mobile", "landline", "hotline") for p in find_phones(text)))  # also read out
     own = bool(_OWN.search(text)) or any(name_near_phone(text, p) for p in find_phones(text))
