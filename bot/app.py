@@ -134,8 +134,6 @@ class App(Core):
         await runner.setup()
         site = web.TCPSite(runner, self.config.server.host, self.config.server.port)
         await site.start()
-        if lock is not None and self.store.release_taken():  # ours alone: nobody else sends
-            log.info("outbox items a stopped process was sending are sent again")
         worker = asyncio.create_task(self.outbox.run(), name="outbox")
         checkpoints = None
         if isinstance(self.store.db, SqliteDatabase) and self.store.db.path:

@@ -89,7 +89,7 @@ class Core:
             # Model work off the loop, before the lock (a group's default region aside).
             await self.routing.prefetch(msg.text, parsed.region, self.config.bot.announce_top)
         async with self.lock:
-            ref = self.store.seen(msg.platform, msg.msg_id)
+            ref = self.store.seen(msg.platform, msg.msg_id)  # a redelivery stops here, cheaply
             if ref is not None:
                 log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
                 return Handled(duplicate=True, ref=ref)

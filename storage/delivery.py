@@ -92,26 +92,20 @@ class DeliveryMixin(StoreBase):
     def take_outbox(self, item_id: int, holder: str, until: datetime) -> bool:
         """Take a pending item for `holder` to send until `until`; False when it is sent or
         failed already, or another process holds it. On PostgreSQL the row is locked (rows
-        another process is taking are skipped), not the whole database's writer."""
+        another process is taking are skipped), not the whole database's writer; a SQLite
+        file has one process sending from it (the run lock), so nothing is written there."""
+        if self.db.kind == "sqlite":
+            return True
         now = ts(self.clock.now())
-        skip = " FOR UPDATE SKIP LOCKED" if self.db.kind == "postgresql" else ""
         with self.tx(writer=False):
             row = self.db.execute(
-                "SELECT taken_by, taken_until FROM outbox WHERE id = ? AND state = 'pending'"
-                + skip, [item_id]).fetchone()
+                "SELECT taken_by, taken_until FROM outbox WHERE id = ? AND state = 'pending' "
+                "FOR UPDATE SKIP LOCKED", [item_id]).fetchone()
             if row is None or (row[0] not in (None, holder) and row[1] >= now):
                 return False
             self.db.execute("UPDATE outbox SET taken_by = ?, taken_until = ? WHERE id = ?",
                             [holder, ts(until), item_id])
         return True
-
-    def release_taken(self) -> int:
-        """Give back every item taken for sending (a start on a SQLite file: no other process
-        sends from it, so whoever took them died mid-send); returns how many."""
-        with self.tx():
-            cur = self.db.execute("UPDATE outbox SET taken_by = NULL, taken_until = NULL "
-                                  "WHERE taken_by IS NOT NULL AND state = 'pending'")
-        return cur.rowcount
 
     def mark_sent(self, item_id: int, ref: str = "") -> None:
         with self.tx():

@@ -150,16 +150,20 @@ def _run(db: Database, queries: dict[str, str], args: list[Any]
     """Run independent read queries; on a database file, two at a time on connections of
     their own (SQLite releases the GIL while it works, and WAL lets readers run side by
     side), else one after another on `db`."""
-    probe = db.reader()
-    if probe is None:
+    first = db.reader()
+    if first is None:
         return {name: db.execute(sql, args).fetchall() for name, sql in queries.items()}
-    opened: list[Database] = [probe]
+    opened: list[Database] = [first]
+    spare = [first]  # the first worker takes it; the other opens its own
     local = threading.local()
 
     def run(sql: str) -> list[tuple[Any, ...]]:
         if not hasattr(local, "conn"):
-            local.conn = db.reader()
-            opened.append(local.conn)
+            try:
+                local.conn = spare.pop()
+            except IndexError:
+                local.conn = db.reader()
+                opened.append(local.conn)
         rows: list[tuple[Any, ...]] = local.conn.execute(sql, args).fetchall()
         return rows
 
