@@ -76,6 +76,8 @@ _MY_WHERE = re.compile(r"^(?:我们?|咱们)(?:厂|公司)?(?:刚才|昨天|前�
                        r"|^(?:我的?)?点单(?:成功了|点上了|发出去了|提交成功了)(?:吗|没有?)")
 _MY_HINT = re.compile(r"(?:上次|上回|之前|昨天|前天|前几天|上周|刚才|我们那个|我们厂报|我报|我们报|"
                       r"我点|我们点|报的|点的)")
+# 上次你说的那个冷却塔漏水后来怎么样了: a matter someone else raised, not the sender's order.
+_THEIRS = re.compile(r"(?:你|您)们?(?:说|讲|提|问|讲过|说过|提过)的")
 _LEAD = re.compile(r"^(?:好的|好|收到|OK|ok|嗯嗯?)[,，。.!！\s]+")
 _NUMBER_FIRST_CLAIM = re.compile(
     r"^#?\s*(\d{1,7})\s*(?:号单|号|单)?\s*[,，]?\s*(?:我来?接了?|我认领|接单|认领|我来)[!！。.]*$"
@@ -168,7 +170,9 @@ def read_command(body: str) -> Command | None:
     numbered = _numbered(text, off)
     if numbered is not None:
         return numbered
-    if (_MY_STATUS.match(text) and _MY_HINT.search(text)) or _MY_WHERE.match(text):
+    status = _MY_STATUS.match(text)
+    if (status and _MY_HINT.search(text) and not _THEIRS.search(status.group())) or (
+            _MY_WHERE.match(text)):
         return Command("my_orders")
     if _OPEN.match(text):
         return Command("open_orders")

@@ -389,12 +389,17 @@ def _resolve(norm: str, today: date, raw: list[tuple[int, int, date | None]]) ->
 
 # 国庆后再来也可以, 5月10日以后都行: the earliest time, not a deadline.
 _FROM_ON = re.compile(r"^\s*(?:以后|之后|后)")
+# 周末我们都有空, 晚上和周六有空: when the sender is free, not when the service is due (有空的话,
+# 有空吗, 明天有空的师傅 ask about someone else's time).
+_FREE = re.compile(r"\s*(?:我们?|咱们|俩|两个|一般|基本上?|通常|都|也|才|比较|和[^，。,.\s]{1,3})*"
+                   r"(?:有空|有时间|得空|空闲|不上班|休息)(?!的|吗|么|不|没)")
 
 
 def find_deadline(norm: str, today: date) -> DateMatch | None:
     """The deadline of a request: the earliest date worded as one, else the first future date
     (a date followed by 以后/之后 says when the visit may start, not when it is due)."""
-    found = [d for d in find_dates(norm, today) if not _FROM_ON.match(norm[d.end:d.end + 3])]
+    found = [d for d in find_dates(norm, today) if not _FROM_ON.match(norm[d.end:d.end + 3])
+             and not (not d.cue and _FREE.match(norm, d.end))]
     cued = [d for d in found if d.cue]
     if cued:  # the tightest of the dates worded as one (年前要发货…明天能过来吗)
         return min(cued, key=lambda d: (d.value, d.start))

@@ -156,11 +156,15 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
     category = None
     if "category" in form:
         category = find_category(form["category"][0])
+    by_name = True
     if category is None and enterprise and enterprise in no_phones:
         # The firm's name says what it is (通达物流), not what it asks; it counts only when
-        # nothing else in the message names a field.
+        # nothing else in the message names a field, and never in a menu order (the item
+        # ordered is the service: 清单第7项 海宁一家经编厂要).
         category = find_category(no_phones.replace(enterprise, " "))
-    category = category or find_category(no_phones)
+        by_name = intent != "menu_order"
+    if category is None and by_name:
+        category = find_category(no_phones)
     service_type = None
     if "service_type" in form:
         service_type = find_service_type(form["service_type"][0], None)

@@ -145,8 +145,10 @@ def name_at(text: str, i: int, strong: bool) -> str | None:
 
 
 _LATIN = re.compile(r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
-# An English name with a surname as a clause of its own, or before 联系 (王Tony联系).
-_LATIN_CLAUSE = re.compile(r"(?:^|[,，。:：;；\s]|总监|经理|主管|主任|负责人|助理)"
+# An English name with a surname as a clause of its own, or before 联系 (王Tony联系), also after
+# a role or a department (设备科王Tony).
+_LATIN_CLAUSE = re.compile(r"(?:^|[,，。:：;；\s]|总监|经理|主管|主任|负责人|助理"
+                           r"|[部科处室办]|车间|中心)"
                            r"([\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?)"
                            r"(?=[,，。;；\s]|联系|$)")
 _LATIN_HERE = re.compile(r"^([A-Z][a-z]+)\s+here\b")  # Linda here，…: the writer by name
@@ -157,7 +159,9 @@ def latin_name(text: str, i: int) -> str | None:
     sn = _surname_at(text, i)
     if sn:
         m = _LATIN.match(text, i + len(sn))
-        return sn + m.group() if m and not _CJK.match(text[m.end():m.end() + 1] or "x") else None
+        ends = m is not None and (not _CJK.match(text[m.end():m.end() + 1] or "x")
+                      or text.startswith("联系", m.end()))  # 王Tony联系
+        return sn + m.group() if m and ends else None
     m = _LATIN.match(text, i)
     if not m:
         return None
@@ -277,12 +281,12 @@ def name_near_phone(norm: str, p: PhoneMatch) -> str | None:
     before = norm[max(0, p.start - 10):p.start]
     before = re.sub(r"(?:电话|手机|手机号|联系电话|电话号码|号码|tel|Tel|TEL|☎|📞)?\s*[:：]?\s*$",
                     "", before).rstrip()  # 找张师傅 电话 幺三…
-    latin = re.search(r"(?<![A-Za-z\u4e00-\u9fff])[\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?\s*$",
-                      before)
+    latin = re.search(r"(?:(?<![A-Za-z\u4e00-\u9fff])|(?<=[部科处室办])|(?<=车间|中心))"
+                      r"[\u4e00-\u9fff]?[A-Z][a-z]+[\u4e00-\u9fff]?\s*$", before)
     if latin:
         found = latin_name(before, latin.start())
         if found and before[latin.start():].strip() == found:
-            return found  # Tony王 1351697…, 王Tony 137…
+            return found  # Tony王 1351697…, 王Tony 137…, 设备科王Tony 159…
     for length in (4, 3, 2):
         if len(before) < length:
             continue

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from bot.text.lexicon import taxonomy, words
-from bot.text.people import name_near_phone
+from bot.text.people import name_at, name_near_phone
 from bot.text.phones import find_phones
 
 _QUESTION = re.compile(r"[?？]|吗|么$|呢$")
@@ -38,7 +38,13 @@ _ABOUT_SERVICE = re.compile(
     # 一般提前多久点单比较好？
     r"|(?:提前多久|多久|什么时候|何时)(?:来)?点单[^。!！]{0,10}(?:吗|[?？]|好)"
     # 专家来厂里服务时出了事故谁负责？ 服务队收不收费？
-    r"|(?:专家|服务队|志愿者)[^。？?]{0,16}(?:谁负责|谁承担|怎么收费|收不收费|要不要钱|怎么算)")
+    r"|(?:专家|服务队|志愿者)[^。？?]{0,16}(?:谁负责|谁承担|怎么收费|收不收费|要不要钱|怎么算)"
+    # 这个月的点单截止到什么时候？ 点单几号截止？ when ordering closes
+    r"|点单[^，。,.!！?？]{0,6}(?:截止|截至|结束|关闭|开放)[^。!！]{0,10}(?:吗|[?？]|什么时候|几号|哪天)"
+    # 如果我们厂想点单，需要先加入工会吗？ what ordering some day would take
+    r"|(?:如果|假如|要是|假设|万一)[^。!！?？]{0,12}(?:点单|求助)[^。!！?？]{0,4}?[，,\s]*"
+    r"(?:(?:需要|要|得|必须)先|需不需要|要不要|是不是(?:要|得|必须)|有什么(?:要求|条件|手续)"
+    r"|(?:需要|要)(?:什么|哪些)(?:材料|条件|手续)|收费|收不收|要钱)[^。!！]{0,16}(?:吗|[?？])")
 # 到时候再点单, 回头再说: an order some other day, not now.
 _NOT_YET = re.compile(r"(?:到时候|回头|等[^，。,.]{1,12}(?:再|后再)|以后|明年|下次|改天|节后|年后)"
                       r"(?:还要|还会|再)?[^，。,.!！?？]{0,2}(?:点单|说|联系|找你们|报)"
@@ -64,6 +70,24 @@ _PLACEHOLDERS = re.compile(r"[XxＸ]{2,}|某某")
 _ARRIVAL = re.compile(
     r"^[\u4e00-\u9fff]{1,3}(?:师傅|老师|专家|工|经理)(?:今天|明天|后天|下午|上午|晚上|马上|稍后|"
     r"[\u4e00-\u9fff\d:点半]{0,8})?(?:就|会|将)?(?:到厂|到你们|到现场|到公司|到车间|上门|过去|出发)")
+# 你们那个热压的问题专家下午就到: the expert on the way, told to the client (not wished for).
+_ON_THE_WAY = re.compile(
+    r"(?:专家|师傅|老师|工程师)们?(?:今天|明天|后天|今晚|马上|稍后|待会儿?|一会儿?|等会儿?)?"
+    r"(?:上午|下午|中午|傍晚|晚上)?(?:\d{1,2}|[一二三四五六七八九十两]{1,3})?(?:点半?|点钟)?(?:左右)?"
+    r"(?:就|会|将)(?:能)?(?:到|过去|过来|上门|出发)(?![^，。,.!！?？]*(?:吗|[?？]))")
+_WISH = re.compile(r"希望|能不能|能否|可不可以|可否|请|让|最好|争取|要求|需要|盼|想")
+_CLAUSE_MARK = re.compile(r"[，,。.!！?？；;]")
+
+
+def _expert_on_the_way(text: str) -> bool:
+    """An expert said to be coming (专家下午就到), not asked or wished for in the same clause."""
+    for m in _ON_THE_WAY.finditer(text):
+        marks = [c.end() for c in _CLAUSE_MARK.finditer(text, 0, m.start())]
+        if not _WISH.search(text, marks[-1] if marks else 0, m.start()):
+            return True
+    return False
+
+
 # A bare 点单 (【点单】, 点单：) with nothing after it: ask what the problem is.
 _BARE = re.compile(r"^[\s#【\[]*(?:我|我们)?(?:要|想|想要|需要)?"
                    r"(?:点单|点个单|下单|报单|求助)(?:一下)?[】\]]?[\s:：,，。.!！~]*$")
@@ -177,6 +201,23 @@ _SOLVED = re.compile(r"(?:解决了|就好了|修好了|降下来了|恢复正�
 _ASK_NOW = re.compile(r"想请|想找|能不能|能否|有没有|麻烦|帮忙|需要|请.{0,8}来|再请|还想")
 
 
+# 想问下工会的金融专家, 找心理老师聊聊: asking an expert, talking a matter over with one.
+_ASK_EXPERT = re.compile(
+    r"(?:想|要|能不能|可以|帮我|请)问(?:下|一下|问)?[^，。,.!?！？；;\s]{0,6}?(专家|律师|医生|老师|师傅)"
+    r"|(专家|律师|医生|老师|师傅)(?:聊聊|聊一聊|谈谈|谈一谈|咨询一下|咨询咨询)")
+
+
+def _asks_an_expert(text: str) -> bool:
+    """Asking an expert of a trade, not a member by name (想问下张师傅，上次… is a question)."""
+    for m in _ASK_EXPERT.finditer(text):
+        g = 1 if m.group(1) else 2
+        start, end = m.start(g), m.end(g)
+        if not any(name_at(text, i, strong=False) == text[i:end]
+                   for i in (start - 1, start - 2) if i >= 0):
+            return True
+    return False
+
+
 def _asks_now(text: str) -> list[str]:
     """The ask words of the text, leaving out those said of the past (上礼拜来我们厂的…)."""
     found = []
@@ -222,7 +263,8 @@ def classify(body: str) -> RequestSignal:
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)
-    if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text):  # how it works; on the way
+    if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text) or (
+            _expert_on_the_way(text) and not has_strong_keyword(text)):  # how it works; on the way
         return RequestSignal(False, False, False)
     if _NO_NEED.search(text) and (_SOLVED.search(text) or "自己" in text):
         return RequestSignal(False, False, False)  # 那个不用了，我们自己…就好了
@@ -246,7 +288,7 @@ def classify(body: str) -> RequestSignal:
             return RequestSignal(False, False, False)  # thanks for an earlier order
         return RequestSignal(True, False, True)
     asks = _asks_now(text)
-    ask = bool(asks) or bool(_ask_patterns().search(text))
+    ask = bool(asks) or bool(_ask_patterns().search(text)) or _asks_an_expert(text)
     rest = text
     for w in asks:
         rest = rest.replace(w, " ")
