@@ -17,9 +17,9 @@ from typing import TypeVar
 
 from bot.config import Config
 from bot.matching import Routing
-from bot.model import ChatKind, Clock, Incoming
+from bot.model import ChatKind, Clock, Incoming, Outgoing
 from bot.outbox import Outbox
-from bot.platforms.base import Platform
+from bot.platforms.base import Platform, StoreWriter
 from bot.router import BotError, Context, Router, find_route
 from bot.text.match_embed import Embedder
 from bot.text.parse import Parsed, parse
@@ -51,6 +51,7 @@ class Handled:
     ref: str = ""
     sent: list[int] = field(default_factory=list)
     delivered: list[tuple[OutboxItem, str]] = field(default_factory=list)  # in-store sends
+    written: list[tuple[Outgoing, str]] = field(default_factory=list)  # the local chat's
 
 
 class Core:
@@ -107,7 +108,8 @@ class Core:
                     if msg.chat_kind is ChatKind.GROUP:  # who is in the group, for fallbacks
                         self.store.saw(msg.platform, msg.chat_id, (msg.sender_id, *msg.mentions))
                     await self._dispatch(msg, ctx)
-                    delivered = await self.outbox.send_in_store(ctx.sent)
+                    written = self.outbox.write_now(ctx.written)
+                    delivered = await self.outbox.send_in_store(ctx.sent, ctx.queued)
             except _Raced:
                 log.info("duplicate %s message %s ignored (handled elsewhere)", msg.platform,
                          msg.msg_id)
@@ -119,7 +121,8 @@ class Core:
                 raise StorageUnavailable(str(exc)) from None
         if len(delivered) < len(ctx.sent):
             self.outbox.wake()
-        return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered)
+        return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered,
+                       written=written)
 
     async def reading(self, fn: Callable[[Store], T]) -> T:
         """Long read-only work (a sweep's search, a report, an export) in a worker thread over
@@ -136,6 +139,9 @@ class Core:
             store=self.store, clock=self.clock, config=self.config, msg=msg, parsed=parsed,
             quoted_order=int(quoted.group(1)) if quoted else None,
             routers=self.routers, routing=self.routing, sweep_later=self.sweeper,
+            instant=frozenset(name for name, p in self.platforms.items()
+                              if isinstance(p, StoreWriter) and p.in_store and p.sending
+                              and not p.rate_limited),
         )
 
     async def _dispatch(self, msg: Incoming, ctx: Context) -> None:
@@ -147,11 +153,11 @@ class Core:
             return
         try:
             with self.store.savepoint():  # a failing handler leaves no half change
-                queued = len(ctx.sent)
+                queued, written = len(ctx.sent), len(ctx.written)
                 try:
                     await route.handler(msg, ctx)
                 except BaseException:
-                    del ctx.sent[queued:]
+                    del ctx.sent[queued:], ctx.written[written:]
                     raise
         except BotError as exc:
             ctx.reply(exc.message)

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 from bot.config import OutboxConfig
 from bot.fallback import Fallback
-from bot.model import Clock
-from bot.platforms.base import Platform, SendError
+from bot.model import Clock, Outgoing
+from bot.platforms.base import Platform, SendError, StoreWriter
 from storage.db import DB_ERRORS
 from storage.records import OutboxItem
 from storage.store import Store
@@ -61,28 +61,59 @@ class Outbox:
                 done.append((item, ref))
         return done
 
-    async def send_in_store(self, ids: Iterable[int]) -> list[tuple[OutboxItem, str]]:
+    async def send_in_store(self, ids: Iterable[int],
+                            known: Mapping[int, OutboxItem] | None = None,
+                            ) -> list[tuple[OutboxItem, str]]:
         """Send now the items whose platform only writes to the bot's own database (the
         local chat). The caller holds the writer lock and a transaction, so the handling of a
-        message and the delivery of its replies commit together. Returns what was sent with
-        each platform id; the other items are left to the worker."""
-        done: list[tuple[OutboxItem, str]] = []
+        message and the delivery of its replies commit together; `known` are items as just
+        queued in it (not read again). Returns what was sent with each platform id; the other
+        items are left to the worker."""
+        due: list[tuple[OutboxItem, Platform]] = []
         for item_id in ids:
-            item = self.store.outbox_item(item_id)
+            item = (known or {}).get(item_id) or self.store.outbox_item(item_id)
             platform = self.platforms.get(item.platform) if item else None
-            if (item is None or item.state != "pending" or platform is None
-                    or not platform.in_store or platform.rate_limited):
-                continue
-            try:
-                with self.store.savepoint():
-                    ref = await platform.send(item)
-                    self.store.mark_sent(item.id, ref)
-            except DB_ERRORS:
-                raise  # the store failed: the whole message is not handled
-            except Exception:  # a bug in an adapter: left to the worker, which retries it
-                log.exception("outbox item %s: unexpected send error", item.id)
-                continue
-            done.append((item, ref))
+            if (item is not None and item.state == "pending" and platform is not None
+                    and platform.in_store and not platform.rate_limited):
+                due.append((item, platform))
+        if not due:
+            return []
+        done: list[tuple[OutboxItem, str]] = []
+        try:  # all or none: what a failing adapter half wrote is rolled back
+            with self.store.savepoint():
+                for item, platform in due:
+                    done.append((item, await platform.send(item)))
+                self.store.mark_all_sent([(item.id, ref) for item, ref in done])
+        except DB_ERRORS:
+            raise  # the store failed: the whole message is not handled
+        except Exception:  # a bug in an adapter: left to the worker, which retries them
+            log.exception("outbox items %s: unexpected send error",
+                          ", ".join(str(item.id) for item, _ in due))
+            return []
+        return done
+
+    def write_now(self, outs: list[Outgoing]) -> list[tuple[Outgoing, str]]:
+        """Write the messages of platforms whose messages are rows of the bot's own database
+        (the local chat) in the transaction handling a message: one row each, no outbox row.
+        Should an adapter fail, they are queued in the outbox for the worker instead."""
+        if not outs:
+            return []
+        done: list[tuple[Outgoing, str]] = []
+        try:  # all or none: what a failing adapter half wrote is rolled back
+            with self.store.savepoint():
+                for out in outs:
+                    platform = self.platforms[out.platform]
+                    assert isinstance(platform, StoreWriter), out.platform
+                    done.append((out, platform.write(out)))
+        except DB_ERRORS:
+            raise  # the store failed: the whole message is not handled
+        except Exception:  # a bug in an adapter: left to the worker, which retries them
+            log.exception("%d message(s) to %s could not be written; queued", len(outs),
+                          outs[0].platform)
+            for out in outs:
+                self.store.enqueue(out)
+            self.wake()  # the worker waits for the lock, so for this transaction's commit
+            return []
         return done
 
     async def drain(self) -> int:

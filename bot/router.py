@@ -12,7 +12,7 @@ from bot.fallback import ABOUT, FALLBACK_CHAT, GROUP_TEXT
 from bot.matching import Routing
 from bot.model import Button, ChatKind, Clock, Incoming, Outgoing
 from bot.text.parse import Parsed, mask_phones
-from storage.records import Expert, Order
+from storage.records import Expert, Order, OutboxItem
 from storage.store import Store
 
 
@@ -37,6 +37,11 @@ class Context:
     quoted_order: int | None = None  # the order a quoted bot message was about
     routers: tuple[Router, ...] = ()
     sent: list[int] = field(default_factory=list)  # outbox ids queued while handling
+    queued: dict[int, OutboxItem] = field(default_factory=dict)  # those items, by id
+    # Platforms whose messages are written straight to the bot's own database (the local
+    # chat), and the messages for them, written once the handler is done (bot/outbox.py).
+    instant: frozenset[str] = frozenset()
+    written: list[Outgoing] = field(default_factory=list)
     job: bool = False  # scheduled work: posts are not echoed back to a sender
     routing: Routing | None = None  # the expert matcher kept by the app
     # The bot's own sweep, started in the background for `msg` with an admin scope ("" for
@@ -66,7 +71,8 @@ class Context:
                            self.msg.chat_kind, in_reply_to=self.msg.msg_id))
 
     def send(self, out: Outgoing) -> None:
-        """Queue any message in the durable outbox (sent once the handler's change commits).
+        """Queue any message in the durable outbox (sent once the handler's change commits);
+        the local chat's are kept to be written in the same transaction (`instant`).
 
         Group posts never carry a full phone number: they are masked here, for every handler.
         """
@@ -77,7 +83,12 @@ class Context:
               and out.platform == self.msg.platform and "for_user" not in out.extra):
             # An answer in this 1:1 chat is for its writer (whom a fallback must reach).
             out = replace(out, extra={**out.extra, "for_user": self.msg.sender_id})
-        self.sent.append(self.store.enqueue(out))
+        if out.platform in self.instant:
+            self.written.append(out)
+            return
+        item = self.store.enqueue_item(out)
+        self.sent.append(item.id)
+        self.queued[item.id] = item
 
     def tell(self, user_id: str, text: str, platform: str | None = None, *,
              about: Order | None = None, group_text: str | None = None,

@@ -85,12 +85,18 @@ def _tell_the_absent(ctx: Context, order: Order, matches: list[Suggestion],
                      reached: set[str]) -> None:
     """An expert the bot never saw in the order's group (nor in an expert group that got the
     order) would miss the @: tell them 1:1."""
-    where = ctx.store.chat(order.platform, order.chat_id) or {}
-    place = str(where.get("title") or "") or "群聊"
+    absent: list[tuple[Suggestion, str]] = []
     for m in matches:
         uid = m.expert.account_on(order.platform)
-        if uid and uid not in reached and not ctx.store.seen_in(order.platform, order.chat_id,
-                                                                 uid):
+        if uid and uid not in reached:
+            absent.append((m, uid))
+    if not absent:
+        return
+    here = ctx.store.seen_among(order.platform, order.chat_id, (uid for _, uid in absent))
+    where = ctx.store.chat(order.platform, order.chat_id) or {}
+    place = str(where.get("title") or "") or "群聊"
+    for m, uid in absent:
+        if uid not in here:
             ctx.tell(uid, NOT_IN_GROUP.format(no=order.no, where=place,
                                               summary=title_of(order, False),
                                               reasons="；".join(m.reasons)),

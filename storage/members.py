@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
 
 import sqlite_utils
@@ -43,6 +44,16 @@ class MembersMixin(StoreBase):
         return self.db.execute(
             "SELECT 1 FROM chat_members WHERE platform = ? AND chat_id = ? AND user_id = ?",
             [platform, chat_id, user]).fetchone() is not None
+
+    def seen_among(self, platform: str, chat_id: str, users: Iterable[str]) -> set[str]:
+        """Which of `users` were seen in the chat (one query for a handful)."""
+        users = list(dict.fromkeys(users))
+        if not users:
+            return set()
+        rows = self.db.execute(
+            "SELECT user_id FROM chat_members WHERE platform = ? AND chat_id = ? AND user_id IN "
+            f"({','.join('?' * len(users))})", [platform, chat_id, *users]).fetchall()
+        return {str(r[0]) for r in rows}
 
     def last_group_of(self, platform: str, user: str) -> str | None:
         """The group the user was seen in most recently, if any."""

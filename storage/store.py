@@ -68,11 +68,11 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin, Re
     def create_order(self, new: NewOrder, actor: str) -> Order:
         now = ts(self.clock.now())
         with self.tx():
-            cur = self.db.execute(
+            rows = self._rows(
                 """INSERT INTO orders (created_at, updated_at, state, platform, chat_id,
                 chat_kind, requester, requester_name, text, summary, enterprise, contact, phone,
                 deadline, urgent, category, service_type, region, menu_no, private)
-                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING no""",
+                VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING *""",
                 [
                     now, now, OrderState.OPEN.value, new.platform, new.chat_id, new.chat_kind,
                     new.requester, new.requester_name, new.text, new.summary, new.enterprise,
@@ -81,10 +81,9 @@ class Store(DeliveryMixin, AdminMixin, RosterMixin, MembersMixin, InboxMixin, Re
                     int(new.private),
                 ],
             )
-            no = int(cur.fetchone()[0])
-            self._event(actor, "order.created", no, summary=new.summary, chat=new.chat_id)
-        order = self.get_order(no)
-        assert order is not None
+            order = self._order(rows[0])  # as stored, defaults included
+            self._event(actor, "order.created", order.no, summary=new.summary,
+                        chat=new.chat_id)
         return order
 
     def get_order(self, no: int) -> Order | None:

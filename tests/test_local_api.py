@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.app import App
-from storage.records import OutboxItem
+from bot.model import Outgoing
+from bot.platforms.local import LocalPlatform
 from tests.fakes import Client, post_local
 
 ORDER = "点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 13867201234"
@@ -99,7 +100,7 @@ async def test_health_page_and_directory(client: Client, local_app: App) -> None
 async def test_handling_and_its_replies_commit_together(
         client: Client, local_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     """The local chat's replies are written in the transaction that handles the message: one
-    commit per message, and nothing left for the outbox worker."""
+    commit per message, no outbox row (the chat log is the only copy), nothing left to send."""
     db = local_app.store.db
     calls: list[str] = []
     begin, commit = db.begin, db.commit
@@ -117,25 +118,29 @@ async def test_handling_and_its_replies_commit_together(
     first = await post(client, chat="g1", sender="c1", text=ORDER)
     monkeypatch.undo()
     assert calls == ["begin", "commit"]
-    rows = local_app.store.db.execute("SELECT state FROM outbox").fetchall()
-    assert rows and {r[0] for r in rows} == {"sent"}
-    assert len(first["replies"]) == len(rows)
+    assert local_app.store.db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0
+    logged = [m for chat in {r["chat"] for r in first["replies"]}
+              for m in local_app.store.local_messages(chat) if m["from_bot"]]
+    assert first["replies"] and len(first["replies"]) == len(logged)
+    assert [(r["id"], r["chat"], r["text"], r["mentions"]) for r in first["replies"]] == \
+        sorted((m["id"], m["chat"], m["text"], m["mentions"]) for m in logged)
 
 
 async def test_a_failing_local_send_leaves_the_reply_to_the_worker(
         client: Client, local_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     local = local_app.platforms["local"]
-    real_send = local.send
-    calls: list[int] = []
+    assert isinstance(local, LocalPlatform)
+    real_write = local.write
+    calls: list[str] = []
 
-    async def flaky(item: OutboxItem) -> str:
-        calls.append(item.id)
+    def flaky(out: Outgoing) -> str:
+        calls.append(out.text)
         if len(calls) == 1:
             local_app.store.add_local_message("g1", "group", "bot", "bot", "half-written")
             raise RuntimeError("adapter bug")
-        return await real_send(item)
+        return real_write(out)
 
-    monkeypatch.setattr(local, "send", flaky)
+    monkeypatch.setattr(local, "write", flaky)
     first = await post(client, chat="g1", sender="c1", text=ORDER)
     assert first["replies"] == [] and len(local_app.store.orders()) == 1  # handled all the same
     assert local_app.store.local_messages("g1", 0)[-1]["text"] == ORDER  # no half-written line

@@ -204,3 +204,17 @@ async def test_a_senders_enterprise_carries_over_to_their_next_orders(
     await chat.say("点单：想咨询一下劳动合同续签的问题", sender="wu", single=True)
     own = app.store.get_order(6)  # a worker's own need, 1:1: their employer is not assumed
     assert own is not None and own.private and own.enterprise is None
+
+
+async def test_only_experts_never_seen_in_the_group_are_told_one_to_one(
+        chat: FakeChat, app: App) -> None:
+    """The @ reaches experts the bot has seen in the group; the others get the order 1:1."""
+    add_expert(app, "w1", "王建平", ("焊接", "焊接变形"), groups=("g1",))
+    add_expert(app, "w2", "李海涛", ("焊接", "不锈钢"), groups=("g-other",))
+    replies = await chat.say(ORDER, sender="wu", name="吴经理")
+    announced = set(replies[0].mentions)
+    assert {"e1", "w1", "w2"} <= announced  # the three welders
+    told = {r.to_user for r in replies if r.to_user}
+    assert told == {"w2"}  # e1 and w1 were seen in g1
+    [dm] = [r for r in replies if r.to_user == "w2"]
+    assert dm.text.startswith("新点单 #1") and "13867201234" not in dm.text

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from aiohttp import web
 
+from bot.model import Outgoing
 from storage.records import OutboxItem
 
 
@@ -42,4 +43,14 @@ class Platform(Protocol):
 
     async def send(self, item: OutboxItem) -> str:
         """Deliver one message; returns the platform's id for it, or raises SendError."""
+        ...
+
+
+@runtime_checkable
+class StoreWriter(Protocol):
+    """A platform whose messages are rows of the bot's own database (the local chat): a
+    message's replies are written in the transaction that handles it, with no outbox row."""
+
+    def write(self, out: Outgoing) -> str:
+        """Write one message by one statement (or fail before writing); returns its id."""
         ...

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -12,7 +11,7 @@ from aiohttp import web
 
 from bot.charts import image_of
 from bot.core import Core, StorageUnavailable
-from bot.model import ChatKind, Incoming
+from bot.model import ChatKind, Incoming, Outgoing
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
 from storage.db import DB_ERRORS
@@ -52,11 +51,21 @@ class LocalPlatform:
         return None
 
     async def send(self, item: OutboxItem) -> str:
-        to_user = item.extra.get("to_user")
-        chat = dm_chat(to_user) if to_user else item.chat_id
+        """An outbox item (queued by a job, or when writing at once failed) as a chat row."""
+        return self._row(item.extra.get("to_user"), item.chat_id, item.chat_kind, item.text,
+                         item.mentions, item.extra)
+
+    def write(self, out: Outgoing) -> str:
+        """A reply, written in the transaction that handles its message (no outbox row)."""
+        return self._row(out.to_user, out.chat_id, out.chat_kind.value, out.text, out.mentions,
+                         out.extra)
+
+    def _row(self, to_user: str | None, chat_id: str, kind: str, text: str,
+             mentions: tuple[str, ...], extra: dict[str, str]) -> str:
         local_id = self.store.add_local_message(
-            chat, "single" if to_user else item.chat_kind, BOT_ID, self.app.config.bot.name,
-            item.text, mentions=item.mentions, from_bot=True, image=image_of(item.extra),
+            dm_chat(to_user) if to_user else chat_id, "single" if to_user else kind, BOT_ID,
+            self.app.config.bot.name, text, mentions=mentions, from_bot=True,
+            image=image_of(extra),
         )
         return str(local_id)
 
@@ -117,13 +126,10 @@ class LocalPlatform:
             return _error(503, f"storage unavailable: {exc}")
         if handled.duplicate:
             return json_response({"id": int(handled.ref), "replies": []})
-        replies = []
-        for _item, ref in handled.delivered:
-            row = self.store.local_message(int(ref))
-            if row:
-                replies.append({"id": row["id"], "chat": row["chat"], "text": row["text"],
-                                "mentions": json.loads(row["mentions"]),
-                                "image": image_url(row["id"], row["has_image"])})
+        replies = [*(_reply(out.to_user, out.chat_id, out.text, out.mentions, out.extra,
+                            int(ref)) for out, ref in handled.written),
+                   *(_reply(item.extra.get("to_user"), item.chat_id, item.text, item.mentions,
+                            item.extra, int(ref)) for item, ref in handled.delivered)]
         return json_response({"id": int(handled.ref), "replies": replies})
 
     async def get_messages(self, request: web.Request) -> web.Response:
@@ -146,6 +152,13 @@ class LocalPlatform:
         return web.Response(body=png, content_type="image/png",
                             headers={"Cache-Control": "private, max-age=86400",
                                      "X-Content-Type-Options": "nosniff"})
+
+
+def _reply(to_user: str | None, chat_id: str, text: str, mentions: tuple[str, ...],
+           extra: dict[str, str], local_id: int) -> dict[str, Any]:
+    """A reply as the API returns it: the same as its row in the chat log."""
+    return {"id": local_id, "chat": dm_chat(to_user) if to_user else chat_id, "text": text,
+            "mentions": list(mentions), "image": image_url(local_id, image_of(extra) is not None)}
 
 
 def image_url(local_id: int, has_image: bool) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from bot.text.cnnum import cn_int
 from bot.text.lexicon import words
@@ -132,10 +133,19 @@ def _admin(body: str, start: int) -> Command:
 
 def is_help(body: str) -> bool:
     """Whether the message asks how to use the bot."""
-    core = _HELP_STRIP.sub("", body.strip())
-    if body.strip() in ("?", "？") or core.lower() in {w.lower() for w in words("help", "exact")}:
+    stripped = body.strip()
+    if stripped in ("?", "？"):
+        return True
+    core = _HELP_STRIP.sub("", stripped)
+    if core.lower() in _help_words():
         return True
     return len(core) <= 20 and any(p in core for p in words("help", "phrases"))
+
+
+@cache
+def _help_words() -> frozenset[str]:
+    """The exact ways of asking for help, lower-cased."""
+    return frozenset(w.lower() for w in words("help", "exact"))
 
 
 def _numbered(text: str, off: int) -> Command | None:
