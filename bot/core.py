@@ -65,6 +65,7 @@ class Core:
         self.routers = routers
         self.lock = asyncio.Lock()  # one writer: every store write happens under it
         self.platforms: dict[str, Platform] = {}
+        self._writers: set[str] = set()  # those whose messages are rows of the bot's database
         # This process among the bot's replicas on one database (outbox items, leases).
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.outbox = Outbox(store, self.lock, self.platforms, config.outbox, clock,
@@ -76,6 +77,10 @@ class Core:
 
     def add_platform(self, platform: Platform) -> None:
         self.platforms[platform.name] = platform
+        if isinstance(platform, StoreWriter):  # (a protocol check is slow: once, here)
+            self._writers.add(platform.name)
+        else:
+            self._writers.discard(platform.name)
 
     async def handle(self, msg: Incoming,
                      record: Callable[[Store], str] | None = None) -> Handled:
@@ -139,8 +144,8 @@ class Core:
             store=self.store, clock=self.clock, config=self.config, msg=msg, parsed=parsed,
             quoted_order=int(quoted.group(1)) if quoted else None,
             routers=self.routers, routing=self.routing, sweep_later=self.sweeper,
-            instant=frozenset(name for name, p in self.platforms.items()
-                              if isinstance(p, StoreWriter) and p.in_store and p.sending
+            instant=frozenset(name for name in self._writers
+                              if (p := self.platforms[name]).in_store and p.sending
                               and not p.rate_limited),
         )
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import cast
 
 from bot.config import OutboxConfig
 from bot.fallback import Fallback
@@ -103,8 +104,7 @@ class Outbox:
             with self.store.savepoint():
                 for out in outs:
                     platform = self.platforms[out.platform]
-                    assert isinstance(platform, StoreWriter), out.platform
-                    done.append((out, platform.write(out)))
+                    done.append((out, cast(StoreWriter, platform).write(out)))
         except DB_ERRORS:
             raise  # the store failed: the whole message is not handled
         except Exception:  # a bug in an adapter: left to the worker, which retries them

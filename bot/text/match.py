@@ -141,6 +141,8 @@ class Matcher:
         self._spec_post: dict[str, dict[str, float]] = {}
         self._inactive: set[str] = set()
         self._items: dict[str, _Item] = {}  # profile items read for reasons, by their text
+        # The words that fired in the last reading the reasons were given for.
+        self._fired: tuple[Reading, list[str], set[str]] | None = None
         self._sem = SemanticIndex(embedder, vectors) if embedder is not None else None
         self.stats = {"ranked": 0, "semantic": 0}
         for e in experts:
@@ -489,9 +491,13 @@ class Matcher:
 
     def _matched_items(self, entry: _Entry, query: dict[str, float],
                        reading: Reading) -> list[str]:
-        fired = [w for w in {w for ws in reading.cues.values() for w in ws}
-                 | set(reading.expansion) if len(w) >= 2]
-        strong_specs = {s for s, v in reading.specs.items() if v >= 0.5}
+        cached = self._fired
+        if cached is None or cached[0] is not reading:  # once per order's reading
+            cached = self._fired = (
+                reading, [w for w in {w for ws in reading.cues.values() for w in ws}
+                          | set(reading.expansion) if len(w) >= 2],
+                {s for s, v in reading.specs.items() if v >= 0.5})
+        _, fired, strong_specs = cached
         scored: list[tuple[float, int, str]] = []
         for i, item in enumerate(entry.items):
             it = self._item(item)
