@@ -10,6 +10,7 @@ from bot.text.form import LABELS
 from bot.text.lexicon import taxonomy, words
 from bot.text.people import name_at
 from bot.text.regions import field_index, region_index
+from bot.text.workplace import works_there
 
 _NAME_CHAR = r"[\u4e00-\u9fffA-Za-z0-9()（）&·]"
 # Words after which a name starts: 我们是|来自 X有限公司.
@@ -17,7 +18,9 @@ _LEFT_STOPS = ("我们是", "我们这", "我是", "这里是", "这边是", "�
                "我们",
                "咱们", "我司", "本厂", "我厂", "点单", "求助", "你好", "您好", "大家好", "各位好",
                "联系", "对接", "服务", "需要", "想请", "希望", "请问", "是", "在", "的", "给", "帮",
-               "请", "到", "去", "替", "向", "为", "叫")
+               "请", "到", "去", "替", "向", "为", "叫",
+               # a place phrase before the name: 定海白泉那边舟山海鑫水产冷冻有限公司
+               "那边", "这边", "那块", "这块", "一带", "附近")
 # A name never ends with these before the suffix (来厂 is a visit, 工厂 a generic word).
 _BAD_BEFORE_SUFFIX = set("来到去进出回本我全该此各在驻离返开办建工停建搬你他这那贵审验")
 # After the suffix these make it another word (厂房, 厂里, 公司里的, 中心线).
@@ -30,16 +33,19 @@ _GENERIC_NAMES = {"一家", "一个", "这家", "那家", "某", "这个", "那�
                   "合作", "有限", "车削", "铣削", "我", "你", "他", "各", "每", "这", "那", "哪",
                   "哪家", "哪个", "其他", "别的", "同一", "专业", "正规", "本地", "当地", "附近",
                   "家庭"}
-_DESCRIPTIVE = re.compile(
-    r"(一家|一个|某|这家|一所|一座|一间|一处|那个|这个)"
-    r"((?:(?!我|是|在|一家|一个)[\u4e00-\u9fffA-Za-z0-9]){0,14}?)"
-    r"(企业|工厂|公司|厂家|厂|单位|作坊|民企|合作社|家庭农场|农场|养殖场|渔场|牧场"
-    r"|学校|小学|中学|高中|职高|技校|大学|学院|幼儿园|医院|卫生院|敬老院|养老院|药房|药店|门店"
-    r"|超市|商场|酒店|饭店|店"
-    r"|餐馆|餐厅|民宿|农家乐|物业|车队|冷库|中心|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场"
-    r"|工作室|电站|码头|景区|诊所|工地|项目部|茶园|果园|仓库|物流园|网点|驿站)"
-    r"(?![房里区长家内])"
-)
+
+@cache
+def _descriptive() -> re.Pattern[str]:
+    """一家/某/这家 + what it is (up to 14 characters) + a kind of firm (lex_parse.toml)."""
+    kinds = sorted(words("fields", "org_generic"), key=len, reverse=True)
+    return re.compile(
+        r"(一家|一个|某|这家|一所|一座|一间|一处|那个|这个)"
+        r"((?:(?!我|是|在|一家|一个)[\u4e00-\u9fffA-Za-z0-9]){0,14}?)"
+        r"(" + "|".join(map(re.escape, kinds)) + r"|企(?!业)|[猪鸡鸭牛羊蛙虾蟹鱼茶果菜花]场)"
+        r"(?![房里区长家内])"
+    )
+
+
 _MORE_SUFFIX = re.compile(r"(?:专业合作社|合作社|有限公司|公司|企业|集团)")
 # A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
 # Words that end the name of a development zone or industrial park.
@@ -206,7 +212,7 @@ def find_enterprise(norm: str) -> str | None:
     """
     union = None
     for name, start, end in _candidates(norm):
-        if _works_there(norm, start, end):
+        if works_there(norm, start, end):
             continue
         if not name.endswith("工会"):
             return name
@@ -214,35 +220,8 @@ def find_enterprise(norm: str) -> str | None:
     return union
 
 
-# The sender works there (我在温岭一家鞋厂上班, 我是嵊州一家领带厂的挡车工): that is no order
-# from the enterprise.
-_WORKER_BEFORE = re.compile(r"我们?(?:老公|老婆|爱人|儿子|女儿|爸|妈|家里人)?"
-                            r"(?:现在|之前|以前|原来|目前|一直)?在$")
-_SELF_BEFORE = re.compile(r"我是$")
-_SELF_INTRO = re.compile(r"我")
 _NOT_CENTRES = ("加工", "车削", "铣削", "数据", "控制", "配送", "调度", "客服", "培训", "研发",
                 "技术", "服务", "运营")  # 加工中心 is a machine, 调度中心 a department
-_NAMED_SELF = re.compile(r"我叫[\u4e00-\u9fff]{2,3}[,，\s]*(?:现在|一直|目前)?在")
-_WORK_VERB = re.compile(r"(?:上班|工作|打工|干|做|当|剥|开|搬|送|跑)")
-_WORKER_JOB = re.compile(r"的([\u4e00-\u9fff]{0,4}?(?:工|司机|工人|员工|职工|学徒|保安|保洁|营业员"
-                         r"|仓管|厨师|搬运工|快递员|外卖员"
-                         r"|操作员|店员|收银员|服务员))(?![\u4e00-\u9fff])|的([\u4e00-\u9fff]{0,3}?"
-                         r"(?:工|司机|工人|员工|学徒|保安|保洁))(?=叫|小|老|阿)")
-
-
-def _works_there(norm: str, start: int, end: int) -> bool:
-    before = norm[max(0, start - 6):start]
-    if _WORKER_BEFORE.search(before):
-        return True
-    named = _NAMED_SELF.search(norm, 0, start)
-    if before.endswith("在") and (named or (_SELF_INTRO.search(norm, 0, start)
-                                           and _WORK_VERB.match(norm, end))):
-        return True  # 我叫王建国，在…一家水产加工厂剥虾
-    job = _WORKER_JOB.match(norm, end)
-    if not (_SELF_BEFORE.search(before) and job):
-        return False
-    at, what = (job.start(1), job.group(1)) if job.group(1) else (job.start(2), job.group(2))
-    return name_at(norm, at, strong=False) != what  # 的王工 is a person, 的挡车工 a job
 
 
 def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
@@ -314,7 +293,7 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
     spaced = _after_place(norm)
     if spaced:
         yield spaced, norm.find(spaced), norm.find(spaced) + len(spaced)
-    for m3 in _DESCRIPTIVE.finditer(norm):
+    for m3 in _descriptive().finditer(norm):
         start = _with_place(norm, m3.start())
         if len(m3.group(2)) < 2 and start == m3.start():
             continue  # 一家小企业: a description only with a place (上虞区一家小企业)

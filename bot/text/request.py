@@ -24,6 +24,9 @@ _CONTACT_NUMBER = re.compile(
 )
 
 _CONTACT_CUE = re.compile(r"联系人|对接人|联络人")
+# How to order: 怎么点单, 点单怎么写 (a question, or a short message saying only that).
+_HOW_TO_ORDER = (r"(?:怎么|如何|怎样|咋)(?:点单|下单)"
+                 r"|点单(?:要|该|应该|得)?(?:怎么|如何|咋)(?:点|弄|写|下|发)")
 # A question about the service itself: 点单是免费的吗？ 点单要收费吗？ 求助需要什么材料？
 _ABOUT_SERVICE = re.compile(
     r"(?:点单|求助)(?:是|要不要|需不需要|需要|要|收费|免费|有没有|能不能|可以|的流程|的规则|有什么"
@@ -35,6 +38,8 @@ _ABOUT_SERVICE = re.compile(
     r"(?:吗|[?？])"
     r"|点单的?时候[^。!！]{0,24}(?:吗|[?？])"
     r"|点单[^。!！]{0,8}(?:不知道怎么写|不会写|怎么写)|教教我"
+    # 怎么点单？ 点单怎么点？ 请问如何下单啊: how to order (not 不知道怎么点单，我们厂…)
+    r"|(?:" + _HOW_TO_ORDER + r")[^，。,.!！?？]{0,6}(?:[?？吗呀啊呢]|$)"
     # 一般提前多久点单比较好？
     r"|(?:提前多久|多久|什么时候|何时)(?:来)?点单[^。!！]{0,10}(?:吗|[?？]|好)"
     # 专家来厂里服务时出了事故谁负责？ 服务队收不收费？
@@ -134,6 +139,14 @@ def _any(text: str, ws: tuple[str, ...]) -> bool:
 
 def _asks(text: str) -> bool:
     return _any(text, words("request", "ask")) or bool(_ask_patterns().search(text))
+
+
+def _notice(text: str) -> bool:
+    """A notice word, other than in a phrase that makes no notice (整改通知 quoted in a
+    request, 请各位帮忙看看 at the end of a forward)."""
+    for w in words("request", "not_notice"):
+        text = text.replace(w, " ")
+    return _any(text, words("request", "notice"))
 
 
 def has_strong_keyword(text: str) -> bool:
@@ -263,7 +276,8 @@ def classify(body: str) -> RequestSignal:
     text = body.strip()
     if not text or not re.search(r"[\u4e00-\u9fffA-Za-z]", text):
         return RequestSignal(False, False, False)
-    if _ABOUT_SERVICE.search(text) or _ARRIVAL.search(text) or (
+    how_to = len(text) <= 20 and re.search(_HOW_TO_ORDER, text)  # 怎么点单，谁能教一下
+    if _ABOUT_SERVICE.search(text) or how_to or _ARRIVAL.search(text) or (
             _expert_on_the_way(text) and not has_strong_keyword(text)):  # how it works; on the way
         return RequestSignal(False, False, False)
     if _NO_NEED.search(text) and (_SOLVED.search(text) or "自己" in text):
@@ -280,7 +294,7 @@ def classify(body: str) -> RequestSignal:
         return RequestSignal(True, False, True)
     if _GREETING_ONLY.match(text):
         return RequestSignal(False, False, False)
-    if _any(text, words("request", "notice")):
+    if _notice(text):
         return RequestSignal(False, False, False)
     if has_strong_keyword(_AS_TOPIC.sub(" ", text)):
         if _PAST_ORDER.search(text) and (_any(text, words("request", "thanks")) or _any(
