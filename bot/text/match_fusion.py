@@ -8,6 +8,7 @@ sets (tests/data/route_cases.jsonl and two retired blind sets; see docs/BENCHMAR
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Sequence
 
@@ -18,6 +19,10 @@ W_PLACE = 0.4     # per level of nearness (same province, city, county): local f
 LOAD_Z = 0.3      # lost at a load just below capacity, pro rata
 FULL_Z = 1.5      # lost at capacity: a free near-equal goes first
 CANDIDATES = 50   # the best by skill weighed for place and load (place can lift 3 × W_PLACE)
+# On a big roster the signals are standardised over a pool of this many nearest experts by the
+# embedding, and as many by the words, not over everyone: over thousands of other trades a
+# word shared by chance stands out far more than over a county's roster.
+POOL = 300
 # The order is routed without hedging when its best skill score stands out this much, unless
 # neither the embedding nor the words say much (a trade nobody on the roster has).
 SURE_SKILL = 1.4
@@ -47,6 +52,21 @@ def skill_scores(fit: Sequence[float], sem: Sequence[float],
     """How well each expert's skills fit the order, all signals standardised and weighed."""
     return [W_FIT * a + W_SEM * b + W_GRAM * c
             for a, b, c in zip(zscores(fit), zscores(sem), zscores(gram), strict=True)]
+
+
+def pool(sem: Sequence[float], fit: Sequence[float], gram: Sequence[float],
+         size: int) -> list[int]:
+    """The experts (indices) the signals are standardised over: everyone on a roster of up
+    to `size`, else the `size` nearest by the embedding and the `size` best by each lexical
+    signal (those with any)."""
+    n = len(sem)
+    if n <= size:
+        return list(range(n))
+    keep = set(heapq.nlargest(size, range(n), key=sem.__getitem__))
+    for signal in (fit, gram):
+        keep.update(heapq.nlargest(size, (i for i in range(n) if signal[i] > 0.0),
+                                   key=signal.__getitem__))
+    return sorted(keep)
 
 
 def is_sure(best_skill: float, top_sem: float, top_fit: float, size: int) -> bool:
