@@ -57,8 +57,15 @@ _STATUS = re.compile(
     r"进展|"
     r"到哪(?:一步|步)?了?|谁接|有人接|接了没|到了没|来了没|处理(?:得)?怎么样|办得怎么样|好了没|"
     r"没人接|没人理|没人管|没动静|没消息|啥状态|什么状态|有没有人(?:管|接|理)|"
+    # #6号 现在谁在跟: who has it
+    r"谁在跟|谁(?:在)?(?:跟进|负责|管|处理)|"
     # 32号单那边师傅去过了吗: has someone been (have they called, is it fixed)
     r"(?:去|来|到|上门|联系|处理|解决|修好|搞定)(?:过)?了?(?:吗|没有?)[?？]*$)")
+# 15号单什么时候来人, #6 什么时候能到: when someone comes for an order (单 or # says it is one:
+# 15号什么时候来人方便 may ask about a day).
+_WHEN = re.compile(r"(?=(?:我们|我|咱们)?(?:那个|这个)?\s*#|[^，。,!！?？\s]{0,6}单)" + _ORDER_REF
+                   + r"[^。!！]{0,8}?什么时候(?:能|可以|会|才)?"
+                   r"(?:来人|来|到|上门|有人来|处理|安排|接|去)")
 # 7号单不用了, 19号那个单子撤了吧: the requester withdrawing it.
 _WITHDRAW = re.compile(
     _ORDER_REF + r"[^。!！]{0,8}?(?:不用了|不需要了|撤了|撤掉|撤销|取消|作废|不要了)")
@@ -150,7 +157,7 @@ def _help_words() -> frozenset[str]:
 
 def _numbered(text: str, off: int) -> Command | None:
     """6号单什么情况了 (query), 7号单不用了 (cancel): a message that starts with an order."""
-    for pattern, intent in ((_WITHDRAW, "cancel"), (_STATUS, "query")):
+    for pattern, intent in ((_WITHDRAW, "cancel"), (_STATUS, "query"), (_WHEN, "query")):
         m = pattern.match(text)
         no = cn_int(m.group(1)) if m else None
         if m and no:

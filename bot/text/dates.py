@@ -19,6 +19,8 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
 
 _CUE_AFTER = re.compile(
     r"^\s*(?:之前|以前|前|之内|以内|内|截止|为止|到期|前后|左右|完成|搞定|解决|到位"
+    # 后天上午前, 明天下班之前: a part of the day, then 前
+    r"|(?:上午|下午|中午|早上|晚上|傍晚|下班)\s*(?:之前|以前|前)"
     # 明天能过来吗, 今晚或者明天能来: the visit asked for
     r"|(?:能|可以|能不能)(?:过来|来|到))"
 )
@@ -39,6 +41,9 @@ _MONTH_DAY = re.compile(r"(?<![\d年])" + _MONTH + r"\s*月(?:份)?\s*(?:(" + NU
                         r"|(初|上旬|中旬|下旬|中|底|末))")
 _MONTH_BEFORE = re.compile(r"(?<![\d年])" + _MONTH + r"\s*月份?\s*(?=之前|以前|前)")
 _YEAR_WORD = re.compile(r"(今年|明年|后年)\s*(" + NUM + r")\s*月\s*(" + NUM + r")\s*[日号]?")
+# What comes before a number that is a value, not a day: a unit or a quantity (pH 6.5), a change
+# to it (降到6.5, 升至7.2), about (约6.5).
+_MEASURED = re.compile(r"(?:[A-Za-z]|到|至|约|达|值|为)\s*$")
 _DOTTED = re.compile(r"(?<![\d./])(?<!\d:)(\d{1,2})[./](\d{1,2})(?![\d.%/:])")
 # 这个月15号, 下个月中旬; also with the month said again: 这个月月底, 本月的月初
 _REL_MONTH = re.compile(r"(本月|这个?月|当月|下下个?月|下个?月)\s*(?:的)?\s*"
@@ -95,6 +100,15 @@ def _month_day(today: date, m: int, part_or_day: int) -> date | None:
         if got and got >= today:
             return got
     return None
+
+
+def _told_day(today: date, m: int, day: int) -> date | None:
+    """The next month/day, or None for one that passed within the last six weeks: 厂家来过两次
+    （3月20日、4月2日）, said in April, tells of those days, not of next year's."""
+    this = _safe_date(today.year, m, day)
+    if this and today - timedelta(days=45) <= this < today:
+        return None
+    return _month_day(today, m, day)
 
 
 def _add_months(today: date, n: int, day: int) -> date | None:
@@ -175,13 +189,15 @@ def find_dates(norm: str, today: date) -> list[DateMatch]:
             continue
         if m.group(2):
             day = cn_int(m.group(2))
-            raw.append((m.start(), m.end(), _month_day(today, mo, day) if day else None))
+            raw.append((m.start(), m.end(), _told_day(today, mo, day) if day else None))
         else:
             raw.append((m.start(), m.end(), _month_day(today, mo, _part(m.group(3)))))
     for m in _DOTTED.finditer(norm):
         after, before = norm[m.end():m.end() + 3], norm[max(0, m.start() - 8):m.start()]
+        if _MEASURED.search(before):
+            continue  # pH降到6.5左右: a value measured, not a day
         if _CUE_AFTER.match(after) or re.match(r"\s*[日号]", after) or _CUE_BEFORE.search(before):
-            raw.append((m.start(), m.end(), _month_day(today, int(m.group(1)), int(m.group(2)))
+            raw.append((m.start(), m.end(), _told_day(today, int(m.group(1)), int(m.group(2)))
                         if int(m.group(2)) else None))
     for m in _REL_MONTH.finditer(norm):
         word = m.group(1)
@@ -238,7 +254,7 @@ def _resolve(norm: str, today: date, raw: list[tuple[int, int, date | None]]) ->
             continue
         if _PAST_AFTER.match(norm[end:end + 5]):
             continue
-        cue = bool(_CUE_AFTER.match(norm[end:end + 4])
+        cue = bool(_CUE_AFTER.match(norm[end:end + 6])
                    or _CUE_BEFORE.search(norm[max(0, start - 8):start])
                    or re.search(r"(?:内|之内|以内|前|之前|以前)$", norm[start:end]))
         out.append(DateMatch(start, end, value, cue))
@@ -253,11 +269,53 @@ _FREE = re.compile(r"\s*(?:我们?|咱们|俩|两个|一般|基本上?|通常|�
                    r"(?:有空|有时间|得空|空闲|不上班|休息)(?!的|吗|么|不|没)")
 
 
+# A season or a holiday (年前, 年底, 春节, 端午前, 节前 …; not a span after one: 春节后一周内).
+_SEASON = re.compile(r"(?:过?年|年底|年末|春节|大年初一|端午|中秋|国庆|五一|劳动节|元旦|十一|清明"
+                     r"|节)\s*(?:节)?\s*(?:放假)?\s*(?:前|之前|以前)?")
+# A season word the ask hangs on: its clause says nothing else (时间：年前, …，春节前), or says what
+# is wanted then (年前能来最好, 师傅年前来看看, 端午前要整改完, 中秋前分三期搞完, 五一前出方案).
+_WANTED = re.compile(r"能|可以|要|想|请|来|去|到|上门|安排|完成|搞|弄|做|出|分|组织|办|开展|培训|讲"
+                     r"|检修|整改|解决|处理|修|看|交货|赶|给|帮|派|最好|就行|都行|联系|对接|方案"
+                     # 春节前还有机会吗, 清明前正是关键时候, 年前不弄好就来不及了
+                     r"|机会|来得及|来不及|赶得上|关键|有空|有人"
+                     r"|前|内|截止|为止")  # 年底前, 春节假期内
+# A season word that describes the season: 赶年前的单 (what kind), 春节那几天 (during it), 端午还在
+# 赶货 (what goes on then), 年底厂里说…/厂家说年前排不过来 (someone else's word or plan).
+_SEASON_TALK = re.compile(r"的|(?:那|这)(?:几天|阵|段时间)|期间|假期|(?:还|正|又|都|一直)在")
+_SAID = re.compile(r"说(?:是|过)?\s*$")
+_DUE_WORK = re.compile(r"(?:完成|搞定|弄好|整改|解决|修好|处理|做完)")
+# Today and a date: the time of an event told (今天早上一开机就跳闸, 今天凌晨死了一批鱼, 客户
+# 3月12号退过一次货), when its clause tells something done and asks nothing.
+_TODAY_OR_DAY = re.compile(r"今天|今日|今儿|今早|当天|.*(?:月|[日号])")
+_EVENT = re.compile(r"了|(?<!不)过(?![来去])|一[\u4e00-\u9fff]{1,3}就|突然")
+_ASKED = re.compile(r"能|可以|请|想|派|帮|最好|吗|安排|要|需要|有没有|有人|务必|必须|[?？]")
+_CLAUSE_END = re.compile(r"[,，。.!！?？;；\n]")
+
+
+def _describes(norm: str, d: DateMatch) -> bool:
+    """Whether a date found dates an event or describes a season rather than sets a deadline."""
+    word = norm[d.start:d.end]
+    end = _CLAUSE_END.search(norm, d.end)
+    clause = norm[d.end:end.start() if end else len(norm)].strip()
+    if _SEASON.fullmatch(word):
+        if norm[d.end:d.end + 1].isspace():
+            return False  # …能远程看看吗 清明前 叶大伯: a clause of its own in voice input
+        said = clause.find("说")
+        wanted = _WANTED.search(clause, 0, said if said >= 0 else len(clause))
+        if _SAID.search(norm, max(0, d.start - 3), d.start):
+            return not _DUE_WORK.search(clause)
+        return bool(clause) and (bool(_SEASON_TALK.match(clause)) or not wanted)
+    if not d.cue and _TODAY_OR_DAY.fullmatch(word):
+        return bool(_EVENT.search(clause)) and not _ASKED.search(clause)
+    return False
+
+
 def find_deadline(norm: str, today: date) -> DateMatch | None:
     """The deadline of a request: the earliest date worded as one, else the first future date
-    (a date followed by 以后/之后 says when the visit may start, not when it is due)."""
+    (a date followed by 以后/之后 says when the visit may start, not when it is due; a season
+    word the ask does not hang on, or the day of an event told, is no deadline)."""
     found = [d for d in find_dates(norm, today) if not _FROM_ON.match(norm[d.end:d.end + 3])
-             and not (not d.cue and _FREE.match(norm, d.end))]
+             and not (not d.cue and _FREE.match(norm, d.end)) and not _describes(norm, d)]
     cued = [d for d in found if d.cue]
     if cued:  # the tightest of the dates worded as one (年前要发货…明天能过来吗)
         return min(cued, key=lambda d: (d.value, d.start))

@@ -8,8 +8,8 @@ from functools import cache
 
 from bot.text.form import LABELS
 from bot.text.lexicon import taxonomy, words
+from bot.text.org_places import ends_in_place, places_re, registered_after_place, with_place
 from bot.text.people import name_at
-from bot.text.regions import field_index, region_index
 from bot.text.workplace import works_there
 
 _NAME_CHAR = r"[\u4e00-\u9fffA-Za-z0-9()（）&·]"
@@ -47,11 +47,6 @@ def _descriptive() -> re.Pattern[str]:
 
 
 _MORE_SUFFIX = re.compile(r"(?:专业合作社|合作社|有限公司|公司|企业|集团)")
-# A town before a description: 周巷镇一家…, 钟管镇的一家…, 新街街道一家…
-# Words that end the name of a development zone or industrial park.
-_ZONE_WORDS = "开发区|经开区|高新区|工业园区|工业园|工业区|园区"
-_TOWN = re.compile(r"(?:(?![省市县区们是在的我])[\u4e00-\u9fff]){1,4}"
-                   f"(?:镇|乡|街道|{_ZONE_WORDS})$")
 _FULLER = set("有公集厂股(（")  # after 纸业/工贸, the start of a longer legal name
 # 我们是…的小厂，叫顺达五金: the name given after the description.
 _CALLED = re.compile(r"(?:厂|公司|企业|作坊|工厂|场|社|店)[,，]?\s*(?:名字|名)?叫\s*"
@@ -60,7 +55,6 @@ _CALLED_RUN = re.compile(r"(?:厂|公司|企业|作坊|工厂|场|社|店)(?:名
                          r"([\u4e00-\u9fffA-Za-z0-9]{2,12})")
 # Separators around a name set off by spaces (温岭泽国 新锐泵业 林师傅 139…).
 _TOKEN = re.compile(r"\S+")
-_ZONE = f"镇|乡|街道|[\u4e00-\u9fff]{{0,4}}?(?:经济技术开发区|经济开发区|{_ZONE_WORDS}|新区)"
 _SEGMENT = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 _FIELD_WORD = re.compile(r"联系|电话|手机|负责|对接|联络|地址|地点|时间|工会|微信|邮箱")
 _PUNCT_TAIL = re.compile(r"[^,，。.!！?？;；:：、)）(（【】\[\]#]*$")
@@ -128,80 +122,8 @@ def _cut_left(run: str) -> tuple[str, bool]:
     return run[best:], pronoun
 
 
-def _with_place(norm: str, start: int) -> int:
-    """Extend a description left over the place right before it: 宁波北仑(的)一家…, 淳安千岛湖镇
-    一家…, 杭州滨江一家… (a county's short name after its city), 临海头门港一家… (a locality
-    after a known place), 富春江边一家…"""
-    if start > 2 and norm[start - 1] == "的":
-        got = _with_place(norm, start - 1)
-        if got < start - 1:
-            return got
-    town = _TOWN.search(norm, 0, start)
-    if town:
-        start = _town_start(norm, town.start())
-    placed = _over_places(norm, start)
-    if placed < start or town:
-        return placed
-    for k in (1, 2, 3):  # 临海头门港: a short locality after a known place
-        tail = norm[start - k:start]
-        if k <= start and _CJK_RUN.fullmatch(tail) and not set(tail) & _NOT_LOCALITY:
-            placed = _over_places(norm, start - k)
-            if placed < start - k:
-                return placed
-    near = _LOCATIVE.search(norm, 0, start)
-    if near:
-        return _over_places(norm, near.start()) if near.start() > 0 else 0
-    bare = _LOCALITY.search(norm, 0, start)
-    return bare.start() if bare and bare.group() not in _NOT_PLACES else start
-
-
-_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
-_NOT_LOCALITY = set("的是在我们这那有个想要请找做搞和与及或也都就还从给为把被让家位里边")
-# 富春江边, 高铁站旁, 工业园附近: a place described, set off by a clause mark or a bracket.
-_LOCATIVE = re.compile(r"(?:(?<![\u4e00-\u9fff])|(?<=[是在]))"
-                       r"(?:(?![我们的是在])[\u4e00-\u9fff]){2,10}?"
-                       r"(?:边上|旁边|附近|一带|这边|那边|这里|那里|边|旁)$")
-# 衙前一家…: a short locality where a clause begins (not a time: 今年, 最近 …).
-_LOCALITY = re.compile(r"(?:^|(?<=[^\u4e00-\u9fff]))"
-                       r"(?:(?![我们的是在这那有个一])[\u4e00-\u9fff]){2,3}$")
-_NOT_PLACES = {"今年", "去年", "明年", "现在", "目前", "最近", "近期", "今天", "平时", "以前",
-               "之前",
-               "本地", "当地", "附近", "另外", "还有", "其中", "其实", "所以", "因为", "但是"}
-
-
-def _town_start(norm: str, at: int) -> int:
-    """Where a town's own name begins when a place runs into it (淳安千岛湖镇: 千岛湖镇)."""
-    pattern, _ = region_index()
-    for t in (at + 1, at + 2):
-        if any(pattern.fullmatch(norm, t - n, t) for n in range(2, 8) if t - n < at and t - n >= 0):
-            return t
-    return at
-
-
-def _over_places(norm: str, start: int) -> int:
-    """Move start left over the place names that end right there (宁波北仑, 杭州滨江, 普陀沈家门).
-
-    A short name that is also a word (天台, 滨江) counts next to a full place name or where a
-    clause begins."""
-    strict, _ = region_index()
-    loose, _ = field_index()
-    at, sure = start, False
-    moved = True
-    while moved:
-        moved = False
-        for length in range(7, 1, -1):
-            i = at - length
-            if i >= 0 and loose.fullmatch(norm, i, at):
-                sure = sure or bool(strict.fullmatch(norm, i, at))
-                at, moved = i, True
-                break
-    if at < start and (sure or at == 0 or not _CJK.match(norm[at - 1]) or norm[at - 1] in "是在"
-                       or norm[max(0, at - 2):at] in ("我们", "咱们")):
-        return at
-    return start
-
-
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+# 仙居杨梅基地旁边的鱼塘: a place named to find another, not the requester.
+_LANDMARK = re.compile(r"(?:旁边|边上|附近|对面|隔壁|门口)(?:的|那)")
 
 
 def find_enterprise(norm: str) -> str | None:
@@ -212,14 +134,15 @@ def find_enterprise(norm: str) -> str | None:
     """
     union = None
     for name, start, end in _candidates(norm):
-        if works_there(norm, start, end):
+        if works_there(norm, start, end) or _LANDMARK.match(norm, end):
             continue
         if not name.endswith("工会"):
-            return name
+            return registered_after_place(name) or name
         union = union or name
     return union
 
 
+_LEGAL = ("有限公司", "股份有限公司", "有限责任公司", "集团公司")
 _NOT_CENTRES = ("加工", "车削", "铣削", "数据", "控制", "配送", "调度", "客服", "培训", "研发",
                 "技术", "服务", "运营")  # 加工中心 is a machine, 调度中心 a department
 
@@ -239,6 +162,11 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
         while left > 0 and left > m.start() - 24 and re.match(_NAME_CHAR, norm[left - 1]):
             left -= 1
         raw = norm[left:m.start()]
+        inner = re.split(r"[(（]", raw)[-1]
+        if inner != raw and len(inner) >= 4 and suffix in _LEGAL and not re.search(
+                r"[)）]", inner):  # …的一家耐火材料厂（长兴宏远耐火材料有限公司）
+            yield norm[m.start() - len(inner):m.end()], m.start() - len(inner), m.end()
+            continue
         run, pronoun = _cut_left(raw)
         if raw.endswith("的" + run) and any(g in raw for g in ("一家", "一个", "这家")):
             continue  # 一家核电配套的管件厂: the description below keeps all of it
@@ -267,9 +195,9 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
             continue  # 2号厂, 4S店
         if run.count("(") + run.count("（") > run.count(")") + run.count("）"):
             continue  # 乐主席(厂工会): a note in brackets, not a name
-        if _ends_in_place(norm, m.end()):
+        if ends_in_place(norm, m.end()):
             continue  # 东阳横店: the suffix is part of a place name
-        lead = _places_re().match(run)
+        lead = places_re().match(run)
         if len(suffix) == 1 and lead and len(run) - lead.end() <= 1:
             continue  # 宁海西店: a town after its county, not a shop
         yield norm[at:m.end()], at, m.end()
@@ -294,7 +222,7 @@ def _candidates(norm: str) -> Iterator[tuple[str, int, int]]:
     if spaced:
         yield spaced, norm.find(spaced), norm.find(spaced) + len(spaced)
     for m3 in _descriptive().finditer(norm):
-        start = _with_place(norm, m3.start())
+        start = with_place(norm, m3.start())
         if len(m3.group(2)) < 2 and start == m3.start():
             continue  # 一家小企业: a description only with a place (上虞区一家小企业)
         more = _MORE_SUFFIX.match(norm, m3.end())  # 一家农家乐合作社
@@ -308,7 +236,7 @@ def _kind_place(norm: str, at: int, run: str, suffix: str) -> int | None:
     if not (0 < len(run) <= 4 and at > 1 and norm[at - 1] == "的") or "公司" in suffix or (
             "集团" in suffix) or not re.fullmatch(r"[\u4e00-\u9fff]+", run):
         return None
-    placed = _with_place(norm, at)
+    placed = with_place(norm, at)
     return placed if placed < at - 1 else None
 
 
@@ -347,21 +275,6 @@ def _name_alone(norm: str) -> tuple[str, int, int] | None:
     return None
 
 
-def _ends_in_place(norm: str, end: int) -> bool:
-    """Whether the text just before `end` is a place name (横店, 柳市)."""
-    pattern, _ = region_index()
-    return any(pattern.fullmatch(norm, end - k, end) for k in (2, 3) if end - k >= 0)
-
-
-@cache
-def _places_re() -> re.Pattern[str]:
-    """Place names in a row, maybe ending in a town or zone: 温岭泽国, 温州龙湾, 奉化区江口街道,
-    嘉善经济技术开发区, 吴兴区织里镇."""
-    pattern, _ = field_index()  # towns by their own names too (鄞州姜山, 东阳横店)
-    return re.compile(f"(?:{pattern.pattern})+(?:{_ZONE})?|(?:{pattern.pattern})*"
-                      f"[\u4e00-\u9fff]{{1,4}}(?:镇|乡|街道)")
-
-
 @cache
 def _trade_ends() -> tuple[str, ...]:
     return tuple(sorted(words("fields", "org_trades"), key=len, reverse=True))
@@ -370,7 +283,7 @@ def _trade_ends() -> tuple[str, ...]:
 def _after_place(norm: str) -> str | None:
     """A trade name set off by spaces right after a place and before a contact or a phone
     number: 温岭泽国 新锐泵业 林师傅, 宁海 东方模塑 139…, 路桥区 精科机械 联系人柯主任."""
-    places, trades = _places_re(), _trade_ends()
+    places, trades = places_re(), _trade_ends()
     for found in _SEGMENT.finditer(norm):  # 永康古山镇金拓五金 老黄 135…: the place in the name
         seg = found.group()
         lead = places.match(seg)
@@ -403,7 +316,7 @@ def form_enterprise(value: str) -> str | None:
     spaces (单位：海盐县 澉浦镇 恒鑫紧固件有限公司); None for an empty field."""
     head = re.split(r"[,，。;；!！?？、(（]", value, maxsplit=1)[0]
     tokens = head.split()
-    while len(tokens) > 1 and _places_re().fullmatch(tokens[0]):
+    while len(tokens) > 1 and places_re().fullmatch(tokens[0]):
         tokens.pop(0)
     name = tokens[0][:40] if tokens else ""
-    return name if name and name not in LABELS else None
+    return (registered_after_place(name) or name) if name and name not in LABELS else None

@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from bot.text.commands import Command, read_command
@@ -81,11 +82,18 @@ log = logging.getLogger(__name__)
 _URGENT_CACHE: dict[str, tuple[str, ...]] = {}
 
 
+@cache
+def _recurring_stop() -> re.Pattern[str]:
+    """A stop that keeps coming back (电机经常过热停机): a trouble, not an emergency."""
+    again = "|".join(map(re.escape, words("urgent", "recurring")))
+    return re.compile(f"(?:{again})[^，。,.!！?？;；]{{0,6}}?(?:停机|停线|停产)")
+
+
 def _urgent(norm: str) -> bool:
     if not _URGENT_CACHE:
         _URGENT_CACHE["yes"] = words("urgent", "words")
         _URGENT_CACHE["no"] = words("urgent", "not_urgent")
-    text = norm
+    text = _recurring_stop().sub(" ", norm)
     for w in _URGENT_CACHE["no"]:
         text = text.replace(w, " ")
     return any(w in text for w in _URGENT_CACHE["yes"])

@@ -56,7 +56,7 @@ _JOB = re.compile(r"[\u4e00-\u9fff]{0,3}?(?:工|司机|工人|员工|学徒|保�
 # A department or role between 联系人 and the name.
 _HEAD = r"(?:主任|经理|主管|部长|科长|处长|厂长|车队长|项目经理|工会主席|队长|组长|班长)"
 _DESK = r"(?:财务|会计|出纳|仓库|门卫|前台|行政|人事|技术|设备|安全|生产|质检|品管|采购|销售)"
-_DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组|中心)"
+_DEPT = re.compile(r"(?:(?:[\u4e00-\u9fff]{1,4}?(?:部|科|处|室|办|班组|班|中心)"
                    r"|[\u4e00-\u9fff]{0,4}?车间)"
                    f"{_HEAD}?|{_HEAD}|{_DESK})的?"  # 机务科的汪科长
                    r"(?=\s?[\u4e00-\u9fffA-Z])")
@@ -185,7 +185,7 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
         if cue == "问" and norm[m.end():m.end() + 1] not in surnames() | {"老", "小"}:
             continue
         at = m.end()
-        me = re.match(r"我[，,\s]*", norm[at:at + 3])
+        me = re.match(r"我[，,:：\s]*", norm[at:at + 3])  # 找我：小俞 / 0575-…
         if me and (cue in ("联系", "找", "打给") or me.end() > 1):
             at += me.end()  # 联系我小郑就行, 联系人是我，小褚
         name = name_at(norm, at, strong=not weak) or (latin_name(norm, at) if weak else None)
@@ -223,6 +223,9 @@ def find_contact(norm: str, phones: list[PhoneMatch]) -> str | None:
             job = _JOB.match(norm, at) or _DEPT.match(norm, at)
             if job:
                 starts.append(job.end())
+        desk = _DEPT.match(norm, begin)  # 我是设备科小应
+        if desk and desk.end() < stop:
+            starts.append(desk.end())
         for at in reversed(starts):
             name = name_at(norm, at, strong=True)
             after = norm[at + len(name):at + len(name) + 1] if name else ""

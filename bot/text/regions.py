@@ -55,7 +55,8 @@ def _short_place(norm: str, strict: re.Pattern[str]) -> Region | None:
             continue
         i = m.start()
         after_place = any(strict.fullmatch(norm, i - n, i) for n in range(2, 5) if i - n >= 0)
-        at_start = i == 0 or not _CJK.match(norm[i - 1]) or norm[i - 1] in "是在"
+        at_start = (i == 0 or not _CJK.match(norm[i - 1]) or norm[i - 1] in "是在"
+                    or norm[max(0, i - 2):i] in ("我们", "咱们"))  # 我们路桥一家注塑厂
         if after_place or (at_start and _AFTER_SHORT.match(norm, m.end())):
             return r
     return None

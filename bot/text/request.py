@@ -203,6 +203,9 @@ def opens_as_order(text: str) -> bool:
 _AS_TOPIC = re.compile(r"(?:点单|求助)(?:帖|贴|信息|消息|的那家|那家)"
                        # 今年点单特别多, 点单量: the orders counted, not one placed
                        r"|点单(?:特别|很|比较|越来越|不)?(?:多|少)|点单(?:数|量|数量)"
+                       # 这个月点单的企业好多啊: those who order, counted
+                       r"|点单的(?:企业|单位|厂家?|公司|人|职工)(?:们)?(?:真|很|太|好|特别|越来越|挺|也|可)?"
+                       r"(?:多|少|不少)"
                        # 工会这个点单服务真的实用: the service spoken of
                        r"|这个点单(?:服务|功能)?|点单(?:服务|功能)(?:真|很|太|挺|特别|非常)")
 # Said of a visit or order in the past (上礼拜来我们厂的师傅…): no ask for now.
