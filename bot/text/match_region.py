@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -64,6 +64,7 @@ class Gazetteer:
         self._field: dict[str, Region] = {}
         self._text: dict[str, Region] = {}
         self._local: dict[str, Region] = {}  # short names that count only before 这边, 一带…
+        self._town_finder: Callable[[str, str], str | None] | None = None
         text_short = set(data.get("text_short", []))
         for prov, cities in data.get("provinces", {}).items():
             p = Region(prov)
@@ -110,6 +111,11 @@ class Gazetteer:
             "|".join(re.escape(k) for k in sorted(self._text, key=len, reverse=True))
         ) if self._text else None
 
+    def add_town_finder(self, finder: Callable[[str, str], str | None]) -> None:
+        """A fallback for free text that names no county: finder(text, within) is the path of
+        the county of a town named in the text inside `within` (a province or city path)."""
+        self._town_finder = finder
+
     def parse(self, value: str | None) -> Region:
         """Read an expert's or a group's 地区 (full path, short names, or partial)."""
         s = re.sub(r"[\s/·,，、\-]+", "", value or "")
@@ -141,6 +147,10 @@ class Gazetteer:
         for r in found:
             if (bool(r.county), bool(r.city)) > (bool(best.county), bool(best.city)):
                 best = r
+        if not best.county and self._town_finder is not None:
+            path = self._town_finder(text, best.province + best.city)
+            if path:
+                return self.parse(path)
         return best
 
 
@@ -161,6 +171,7 @@ def relation(a: Region, b: Region) -> int:
 def default_gazetteer() -> Gazetteer:
     """The gazetteer shipped in bot/data/lex_route_places.toml."""
     from bot.text.lexicon import regions  # the parser's place list, with towns as aliases
+    from bot.text.regions import town_county  # every town and street, as a fallback
 
     raw = resources.files("bot").joinpath("data/lex_route_places.toml").read_text("utf-8")
     gaz = Gazetteer(tomllib.loads(raw))
@@ -170,4 +181,5 @@ def default_gazetteer() -> Gazetteer:
             own = r.names[0]
             towns.update((n, r.path) for n in r.names[1:] if n != _short(own))
     gaz.add_towns(towns)
+    gaz.add_town_finder(town_county)
     return gaz

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
+from collections import Counter
 from functools import cache
 
-from bot.text.lexicon import Region, _short, regions
+from bot.text.lexicon import DATA_DIR, Region, _short, regions
 
 
 @cache
@@ -40,7 +42,62 @@ def find_region(norm: str) -> str | None:
         short = _short_place(norm, pattern)
         if short and (best is None or short.path.startswith(best.path)):
             best = short
-    return best.path if best else None
+    if best is None or best.level < 2:
+        return town_county(norm, best.path if best else "") or (best.path if best else None)
+    return best.path
+
+
+@cache
+def town_names() -> dict[str, str]:
+    """Towns and streets of bot/data/towns.csv as their county's path: a full name unique in
+    Zhejiang (清湖街道), a bare form marked safe (清湖), and any bare form right after its
+    county's short name (江山清湖, 普陀桃花); none that already names a region."""
+    rows = _town_rows()
+    full = Counter(row["town"] for row in rows)
+    short_of = {r.path: _short(r.names[0]) for r in regions()}
+    out: dict[str, str] = {}
+    for row in rows:
+        county, bare = row["county"], row["bare"]
+        short = short_of[county]
+        if len(bare) >= 2:
+            out[short + bare] = county
+        if full[row["town"]] == 1:
+            out.setdefault(row["town"], county)
+        if row["bare_in_text"] == "1":
+            out.setdefault(bare, county)
+    known = {n for r in regions() for n in (*r.names, _short(r.names[0]))}
+    return {name: county for name, county in out.items() if name not in known}
+
+
+@cache
+def _town_rows() -> tuple[dict[str, str], ...]:
+    with (DATA_DIR / "towns.csv").open(encoding="utf-8", newline="") as f:
+        return tuple(csv.DictReader(line for line in f if not line.startswith("#")))
+
+
+@cache
+def _town_index() -> tuple[re.Pattern[str], dict[str, tuple[Region, bool]]]:
+    """One pattern over every town name, and each name's county and whether it is bare."""
+    by_path = {r.path: r for r in regions()}
+    bare = {row["bare"] for row in _town_rows() if row["bare_in_text"] == "1"}
+    by_name = {name: (by_path[county], name in bare) for name, county in town_names().items()}
+    names = sorted(by_name, key=len, reverse=True)
+    return re.compile("|".join(re.escape(n) for n in names)), by_name
+
+
+def town_county(text: str, within: str = "") -> str | None:
+    """The county path of the first town named in the text that lies inside `within`, the path
+    of the place already found (a town in another city than the one named is more likely a
+    street or a firm's name). A bare town right after 浙江 is a firm's registered name
+    (浙江云峰阀门有限公司), not a place."""
+    pattern, by_name = _town_index()
+    for m in pattern.finditer(text):
+        r, bare = by_name[m.group()]
+        if bare and text.endswith(("浙江", "浙江省"), 0, m.start()):
+            continue
+        if r.path.startswith(within):
+            return r.path
+    return None
 
 
 _AFTER_SHORT = re.compile(r"(?:一家|一个|某|这边|那边|这里|的|区|县|市|\s|[,，。.;；:：!！?？]|$)")
