@@ -43,3 +43,15 @@ async def test_a_sure_match_is_announced_as_before(chat: FakeChat, app: App) -> 
     replies = await chat.say("点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导", sender="wu")
     [group] = [r for r in replies if r.chat == "g1" and "#1" in r.text]
     assert "e1" in group.mentions and "暂未找到" not in group.text
+
+
+async def test_an_order_nobody_fits_tells_the_admins_why_without_blaming_the_roster(
+        chat: FakeChat, app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Experts are on the roster and free, but none is near the order: the admins are not
+    told that the roster is empty or full."""
+    add_expert(app, "e1", "沈国平", ("焊接", "焊接变形"))
+    monkeypatch.setattr(app.routing, "suggest", lambda *a, **k: [])
+    replies = await chat.say(ORDER, sender="wu")
+    [admin] = [r for r in replies if r.to_user == "admin"]
+    assert "人工派单" in admin.text and "专长相近" in admin.text
+    assert "专家库为空" not in admin.text
