@@ -24,7 +24,6 @@ from bot.router import BotError, Context, Router, find_route
 from bot.text.match_embed import Embedder
 from bot.text.parse import Parsed, parse
 from storage.db import DB_ERRORS
-from storage.records import OutboxItem
 from storage.store import Store
 
 T = TypeVar("T")
@@ -50,7 +49,6 @@ class Handled:
     duplicate: bool
     ref: str = ""
     sent: list[int] = field(default_factory=list)
-    delivered: list[tuple[OutboxItem, str]] = field(default_factory=list)  # in-store sends
     written: list[tuple[Outgoing, str]] = field(default_factory=list)  # the local chat's
 
 
@@ -114,7 +112,6 @@ class Core:
                         self.store.saw(msg.platform, msg.chat_id, (msg.sender_id, *msg.mentions))
                     await self._dispatch(msg, ctx)
                     written = self.outbox.write_now(ctx.written)
-                    delivered = await self.outbox.send_in_store(ctx.sent, ctx.queued)
             except _Raced:
                 log.info("duplicate %s message %s ignored (handled elsewhere)", msg.platform,
                          msg.msg_id)
@@ -124,10 +121,9 @@ class Core:
                 log.error("storage unavailable, %s message %s not handled: %s",
                           msg.platform, msg.msg_id, exc)
                 raise StorageUnavailable(str(exc)) from None
-        if len(delivered) < len(ctx.sent):
+        if ctx.sent:
             self.outbox.wake()
-        return Handled(duplicate=False, ref=ref, sent=ctx.sent, delivered=delivered,
-                       written=written)
+        return Handled(duplicate=False, ref=ref, sent=ctx.sent, written=written)
 
     async def reading(self, fn: Callable[[Store], T]) -> T:
         """Long read-only work (a sweep's search, a report, an export) in a worker thread over

@@ -62,37 +62,6 @@ class Outbox:
                 done.append((item, ref))
         return done
 
-    async def send_in_store(self, ids: Iterable[int],
-                            known: Mapping[int, OutboxItem] | None = None,
-                            ) -> list[tuple[OutboxItem, str]]:
-        """Send now the items whose platform only writes to the bot's own database (the
-        local chat). The caller holds the writer lock and a transaction, so the handling of a
-        message and the delivery of its replies commit together; `known` are items as just
-        queued in it (not read again). Returns what was sent with each platform id; the other
-        items are left to the worker."""
-        due: list[tuple[OutboxItem, Platform]] = []
-        for item_id in ids:
-            item = (known or {}).get(item_id) or self.store.outbox_item(item_id)
-            platform = self.platforms.get(item.platform) if item else None
-            if (item is not None and item.state == "pending" and platform is not None
-                    and platform.in_store and not platform.rate_limited):
-                due.append((item, platform))
-        if not due:
-            return []
-        done: list[tuple[OutboxItem, str]] = []
-        try:  # all or none: what a failing adapter half wrote is rolled back
-            with self.store.savepoint():
-                for item, platform in due:
-                    done.append((item, await platform.send(item)))
-                self.store.mark_all_sent([(item.id, ref) for item, ref in done])
-        except DB_ERRORS:
-            raise  # the store failed: the whole message is not handled
-        except Exception:  # a bug in an adapter: left to the worker, which retries them
-            log.exception("outbox items %s: unexpected send error",
-                          ", ".join(str(item.id) for item, _ in due))
-            return []
-        return done
-
     def write_now(self, outs: list[Outgoing]) -> list[tuple[Outgoing, str]]:
         """Write the messages of platforms whose messages are rows of the bot's own database
         (the local chat) in the transaction handling a message: one row each, no outbox row.

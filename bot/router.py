@@ -12,7 +12,7 @@ from bot.fallback import ABOUT, FALLBACK_CHAT, GROUP_TEXT
 from bot.matching import Routing
 from bot.model import Button, ChatKind, Clock, Incoming, Outgoing
 from bot.text.parse import Parsed, mask_phones
-from storage.records import Expert, Order, OutboxItem
+from storage.records import Expert, Order
 from storage.store import Store
 
 
@@ -37,7 +37,6 @@ class Context:
     quoted_order: int | None = None  # the order a quoted bot message was about
     routers: tuple[Router, ...] = ()
     sent: list[int] = field(default_factory=list)  # outbox ids queued while handling
-    queued: dict[int, OutboxItem] = field(default_factory=dict)  # those items, by id
     # Platforms whose messages are written straight to the bot's own database (the local
     # chat), and the messages for them, written once the handler is done (bot/outbox.py).
     instant: frozenset[str] = frozenset()
@@ -86,9 +85,7 @@ class Context:
         if out.platform in self.instant:
             self.written.append(out)
             return
-        item = self.store.enqueue_item(out)
-        self.sent.append(item.id)
-        self.queued[item.id] = item
+        self.sent.append(self.store.enqueue(out))
 
     def tell(self, user_id: str, text: str, platform: str | None = None, *,
              about: Order | None = None, group_text: str | None = None,

@@ -119,7 +119,7 @@ def _to_expert_groups(ctx: Context, order: Order, lines: list[str],
         ctx.send(Outgoing(platform, chat_id, "\n".join(
             [*body, f"推荐：{names}", CLAIM_HINT.format(no=order.no)]), mentions,
             buttons=order_buttons(order), card=f"order:{order.no}"))
-        reached.update(uid for uid in mentions if ctx.store.seen_in(platform, chat_id, uid))
+        reached.update(ctx.store.seen_among(platform, chat_id, mentions))
     return reached
 
 

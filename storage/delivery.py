@@ -20,31 +20,20 @@ class DeliveryMixin(StoreBase):
 
     def enqueue(self, out: Outgoing) -> int:
         """Store one outbound message as pending; it is sent after the transaction commits."""
-        return self.enqueue_item(out).id
-
-    def enqueue_item(self, out: Outgoing) -> OutboxItem:
-        """`enqueue`, returning the item as stored (no second read to send it at once)."""
-        now = self.clock.now()
-        stamp = ts(now)
-        mentions = json.dumps(list(out.mentions), ensure_ascii=False)
-        extra = {**out.extra, **({"to_user": out.to_user} if out.to_user else {}),
-                 **_card_extra(out)}
+        now = ts(self.clock.now())
         with self.tx():
             cur = self.db.execute(
                 """INSERT INTO outbox (created_at, platform, chat_id, chat_kind, text, mentions,
                 in_reply_to, extra, state, attempts, next_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)
                 RETURNING id""",
-                [stamp, out.platform, out.chat_id, out.chat_kind.value, out.text,
-                 mentions, out.in_reply_to, json.dumps(extra, ensure_ascii=False), "pending", 0,
-                 stamp],
+                [
+                    now, out.platform, out.chat_id, out.chat_kind.value, out.text,
+                    json.dumps(list(out.mentions), ensure_ascii=False), out.in_reply_to,
+                    json.dumps({**out.extra, **({"to_user": out.to_user} if out.to_user else {}),
+                                **_card_extra(out)}, ensure_ascii=False), "pending", 0, now,
+                ],
             )
-            item_id = int(cur.fetchone()[0])
-        at = parse_ts(stamp)
-        assert at is not None
-        return OutboxItem(
-            id=item_id, created_at=at, platform=out.platform, chat_id=out.chat_id,
-            chat_kind=out.chat_kind.value, text=out.text, mentions=tuple(out.mentions),
-            in_reply_to=out.in_reply_to, extra=extra, state="pending", attempts=0, next_at=at)
+            return int(cur.fetchone()[0])
 
     def outbox_item(self, item_id: int) -> OutboxItem | None:
         rows = self._rows("SELECT * FROM outbox WHERE id = ?", [item_id])
@@ -125,17 +114,6 @@ class DeliveryMixin(StoreBase):
                 "last_error = ?, taken_by = NULL, taken_until = NULL WHERE id = ?",
                 [ts(self.clock.now()), ref, item_id],
             )
-
-    def mark_all_sent(self, sent: list[tuple[int, str]]) -> None:
-        """`mark_sent` for several items (id, platform ref) at once."""
-        if not sent:
-            return
-        at = ts(self.clock.now())
-        with self.tx():
-            self.db.executemany(
-                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1, "
-                "last_error = ?, taken_by = NULL, taken_until = NULL WHERE id = ?",
-                [(at, ref, item_id) for item_id, ref in sent])
 
     def mark_retry(self, item_id: int, delay: timedelta, error: str) -> None:
         with self.tx():

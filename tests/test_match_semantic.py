@@ -370,7 +370,7 @@ def test_a_chance_word_does_not_outrank_the_nearest_expert_on_a_big_roster(
     assert ids(m.rank(ORDER_POND))[0] == "F0"
     # Standardised over all 1,512 experts instead, the one shared word stands out so far above
     # everyone that the other trade comes first: the reason for the pool.
-    monkeypatch.setattr(match_fusion, "POOL", 10_000)
+    monkeypatch.setattr(match_mod, "POOL", 10_000)
     assert ids(m.rank(ORDER_POND))[0] == "T0"
 
 

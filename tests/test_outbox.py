@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import App
-from bot.model import Button, ChatKind, FrozenClock, Outgoing
+from bot.model import ChatKind, FrozenClock, Outgoing
 from bot.outbox import TAKE_FOR
 from bot.platforms.base import SendError
 from storage.records import OutboxItem
@@ -135,12 +135,3 @@ async def test_items_a_killed_process_was_sending_go_out_after_a_restart(
     assert [s.text for s in chat.sent] == ["第0条", "第1条", "第2条"]
     again.store.db.close()
 
-
-def test_a_queued_item_is_the_stored_one(app: App) -> None:
-    """Sent at once without being read back, an item must be exactly what the worker would
-    read: text, mentions, the addressee, buttons and times included."""
-    out = Outgoing("fake", "u7", "请查看 #3", ("u7",), ChatKind.SINGLE, to_user="u7",
-                   extra={"about": "3"}, buttons=(Button("接单", "接单 3"),), card="order:3")
-    item = app.store.enqueue_item(out)
-    assert item == app.store.outbox_item(item.id)
-    assert item.extra["to_user"] == "u7" and item.buttons == (("接单", "接单 3"),)

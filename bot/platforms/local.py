@@ -126,10 +126,7 @@ class LocalPlatform:
             return _error(503, f"storage unavailable: {exc}")
         if handled.duplicate:
             return json_response({"id": int(handled.ref), "replies": []})
-        replies = [*(_reply(out.to_user, out.chat_id, out.text, out.mentions, out.extra,
-                            int(ref)) for out, ref in handled.written),
-                   *(_reply(item.extra.get("to_user"), item.chat_id, item.text, item.mentions,
-                            item.extra, int(ref)) for item, ref in handled.delivered)]
+        replies = [_reply(out, int(ref)) for out, ref in handled.written]
         return json_response({"id": int(handled.ref), "replies": replies})
 
     async def get_messages(self, request: web.Request) -> web.Response:
@@ -154,11 +151,11 @@ class LocalPlatform:
                                      "X-Content-Type-Options": "nosniff"})
 
 
-def _reply(to_user: str | None, chat_id: str, text: str, mentions: tuple[str, ...],
-           extra: dict[str, str], local_id: int) -> dict[str, Any]:
+def _reply(out: Outgoing, local_id: int) -> dict[str, Any]:
     """A reply as the API returns it: the same as its row in the chat log."""
-    return {"id": local_id, "chat": dm_chat(to_user) if to_user else chat_id, "text": text,
-            "mentions": list(mentions), "image": image_url(local_id, image_of(extra) is not None)}
+    return {"id": local_id, "chat": dm_chat(out.to_user) if out.to_user else out.chat_id,
+            "text": out.text, "mentions": list(out.mentions),
+            "image": image_url(local_id, image_of(out.extra) is not None)}
 
 
 def image_url(local_id: int, has_image: bool) -> str | None:

@@ -10,17 +10,18 @@ from datetime import datetime
 from functools import lru_cache
 from typing import NamedTuple
 
-import bot.text.match_fusion as mf
 from bot.model import SHANGHAI
 from bot.text.match_embed import Embedder
 from bot.text.match_fusion import (
     CANDIDATES,
     MIN_SHOWN,
+    POOL,
     SEM_REASON_Z,
     SURE_COS,
     W_PLACE,
     is_sure,
     load_penalty,
+    pool,
     skill_scores,
     zscores,
 )
@@ -120,6 +121,8 @@ class _Lexical(NamedTuple):
     fits: dict[str, float]
     spec: dict[str, float]      # each candidate's specialty score from the lexicon's reading
     grams: dict[str, float]     # each candidate's plain profile n-gram similarity
+    fired: list[str]            # the words that fired in the reading (for the reasons)
+    strong: set[str]            # the specialties it reads strongly (for the reasons)
 
 
 class Matcher:
@@ -142,8 +145,6 @@ class Matcher:
         self._spec_post: dict[str, dict[str, float]] = {}
         self._inactive: set[str] = set()
         self._items: dict[str, _Item] = {}  # profile items read for reasons, by their text
-        # The words that fired in the last reading the reasons were given for.
-        self._fired: tuple[Reading, list[str], set[str]] | None = None
         self._sem = SemanticIndex(embedder, vectors) if embedder is not None else None
         self.stats = {"ranked": 0, "semantic": 0}
         for e in experts:
@@ -285,7 +286,10 @@ class Matcher:
                     fits[eid] = max(0.0, fits[eid] - W_AVOID * v)
         for eid in off.intersection(fits):
             del fits[eid]
-        return _Lexical(head, reading, query, hist, off, fits, spec, lex)
+        fired = [w for w in {w for ws in reading.cues.values() for w in ws}
+                 | set(reading.expansion) if len(w) >= 2]
+        strong = {s for s, v in reading.specs.items() if v >= 0.5}
+        return _Lexical(head, reading, query, hist, off, fits, spec, lex, fired, strong)
 
     @property
     def semantic(self) -> bool:
@@ -361,8 +365,8 @@ class Matcher:
         sem = [sims.get(e, mean) for e in ids]
         fit = [fits.get(e, 0.0) for e in ids]
         gram = [lexical.grams.get(e, 0.0) for e in ids]
-        if len(ids) > mf.POOL:
-            keep = mf.pool(sem, fit, gram, mf.POOL)
+        if len(ids) > POOL:  # a big roster: standardised over the nearest (match_fusion)
+            keep = pool(sem, fit, gram, POOL)
             ids = [ids[i] for i in keep]
             sem, fit, gram = [sem[i] for i in keep], [fit[i] for i in keep], [gram[i] for i in keep]
         skill = skill_scores(fit, sem, gram)
@@ -395,8 +399,8 @@ class Matcher:
 
     def _reasons_of(self, eid: str, lexical: _Lexical, where: Region, rel: int,
                     near: str = "") -> tuple[str, ...]:
-        return self._reasons(self._entries[eid], lexical.query, lexical.reading,
-                             lexical.hist.get(eid, 0.0), where, rel, near)
+        return self._reasons(self._entries[eid], lexical, lexical.hist.get(eid, 0.0), where,
+                             rel, near)
 
     def _query(self, text: str, reading: Reading | None) -> dict[str, float]:
         body = self._lex.strip_noise(self._lex.canon(text))
@@ -450,12 +454,13 @@ class Matcher:
         return given
 
     # ── reasons ──
-    def _reasons(self, entry: _Entry, query: dict[str, float], reading: Reading,
-                 hist: float, where: Region, rel: int, near: str = "") -> tuple[str, ...]:
+    def _reasons(self, entry: _Entry, lexical: _Lexical, hist: float, where: Region, rel: int,
+                 near: str = "") -> tuple[str, ...]:
+        query, reading = lexical.query, lexical.reading
         out: list[str] = []
         if near:
             out.append("语义相近：" + near)
-        skills = self._matched_items(entry, query, reading)
+        skills = self._matched_items(entry, lexical)
         if skills:
             out.append("专长：" + "、".join(skills))
         else:
@@ -495,15 +500,8 @@ class Matcher:
                 frozenset(self._lex.profile_specs((item,))))
         return got
 
-    def _matched_items(self, entry: _Entry, query: dict[str, float],
-                       reading: Reading) -> list[str]:
-        cached = self._fired
-        if cached is None or cached[0] is not reading:  # once per order's reading
-            cached = self._fired = (
-                reading, [w for w in {w for ws in reading.cues.values() for w in ws}
-                          | set(reading.expansion) if len(w) >= 2],
-                {s for s, v in reading.specs.items() if v >= 0.5})
-        _, fired, strong_specs = cached
+    def _matched_items(self, entry: _Entry, lexical: _Lexical) -> list[str]:
+        query, fired, strong_specs = lexical.query, lexical.fired, lexical.strong
         scored: list[tuple[float, int, str]] = []
         for i, item in enumerate(entry.items):
             it = self._item(item)
