@@ -263,8 +263,35 @@ class Lexicon:
         return {s: min(1.0, v) for s, v in raw.items()}
 
 
+def merged(base: Mapping[str, Any], *more: Mapping[str, Any]) -> dict[str, Any]:
+    """Lexicon data from several files: rules and noise phrases add up; a specialty, reading
+    or synonym may be defined once only (a second definition is a mistake in the data)."""
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else list(v))
+                           for k, v in base.items()}
+    for data in more:
+        for key, value in data.items():
+            if isinstance(value, list):
+                out.setdefault(key, []).extend(value)
+            elif key == "noise":
+                noise = out.setdefault("noise", {})
+                noise["phrases"] = [*noise.get("phrases", []), *value.get("phrases", [])]
+            else:
+                into = out.setdefault(key, {})
+                twice = sorted(set(into).intersection(value))
+                if twice:
+                    raise ValueError(f"lexicon [{key}] defined twice: {'、'.join(twice)}")
+                into.update(value)
+    return out
+
+
 @lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
-    """The lexicon shipped in bot/data/lex_symptoms.toml."""
-    raw = resources.files("bot").joinpath("data/lex_symptoms.toml").read_text("utf-8")
-    return Lexicon(tomllib.loads(raw))
+    """The lexicon shipped in bot/data/lex_symptoms.toml, with the symptom files of
+    bot/data/symptoms/ (one per family of trades) added."""
+    data = resources.files("bot").joinpath("data")
+    base = tomllib.loads(data.joinpath("lex_symptoms.toml").read_text("utf-8"))
+    folder = data.joinpath("symptoms")
+    more = [tomllib.loads(f.read_text("utf-8")) for f in sorted(
+        (f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    ] if folder.is_dir() else []
+    return Lexicon(merged(base, *more))

@@ -1,0 +1,50 @@
+"""The lexicon is read from lex_symptoms.toml and the family files of bot/data/symptoms/."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.text.match_lexicon import Lexicon, default_lexicon, merged
+
+DATA = Path(__file__).resolve().parent.parent / "bot" / "data"
+
+BASE = {
+    "noise": {"phrases": ["点单"]},
+    "specialty": {"焊接": {"category": "焊接", "terms": ["焊接"], "cues": []}},
+    "symptom": [{"spec": "焊接", "when": ["焊缝"], "to": ["焊接"]}],
+}
+
+
+def test_rules_and_specialties_add_up() -> None:
+    more = {
+        "noise": {"phrases": ["求助"]},
+        "specialty": {"锅炉": {"category": "热能动力", "terms": ["锅炉"], "cues": []}},
+        "symptom": [{"spec": "锅炉", "when": ["炉子", "熄火"], "to": ["锅炉"]}],
+    }
+    data = merged(BASE, more)
+    assert set(data["specialty"]) == {"焊接", "锅炉"}
+    assert [r["spec"] for r in data["symptom"]] == ["焊接", "锅炉"]
+    assert data["noise"]["phrases"] == ["点单", "求助"]
+    assert BASE["symptom"] == [{"spec": "焊接", "when": ["焊缝"], "to": ["焊接"]}]  # untouched
+    lex = Lexicon(data)
+    assert lex.read("我们的炉子老是熄火").specs.get("锅炉", 0.0) > 0.0
+
+
+def test_a_specialty_defined_twice_is_an_error() -> None:
+    again = {"specialty": {"焊接": {"category": "焊接", "terms": ["电焊"]}}}
+    with pytest.raises(ValueError, match="焊接"):
+        merged(BASE, again)
+
+
+def test_the_shipped_lexicon_holds_every_family_file() -> None:
+    files = sorted((DATA / "symptoms").glob("*.toml"))
+    base = tomllib.loads((DATA / "lex_symptoms.toml").read_text("utf-8"))
+    extra = [tomllib.loads(f.read_text("utf-8")) for f in files]
+    rules = len(base["symptom"]) + sum(len(d.get("symptom", [])) for d in extra)
+    specs = len(base["specialty"]) + sum(len(d.get("specialty", {})) for d in extra)
+    lex = default_lexicon()
+    assert len(lex.symptoms) == rules
+    assert len(lex.specialties) == specs
