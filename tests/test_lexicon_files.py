@@ -48,3 +48,21 @@ def test_the_shipped_lexicon_holds_every_family_file() -> None:
     lex = default_lexicon()
     assert len(lex.symptoms) == rules
     assert len(lex.specialties) == specs
+
+
+@pytest.mark.parametrize("text", [
+    "液压站压力打不上去，泵的声音很大，想请设备师傅看看",
+    "装置半夜联锁误动作停车了，查不出原因，领导压力很大，想请电仪专家",
+    "注塑机保压压力波动大，产品缩水",
+])
+def test_machine_pressure_is_not_stress(text: str) -> None:
+    assert default_lexicon().read(text).specs.get("心理", 0.0) == 0.0
+
+
+@pytest.mark.parametrize("text", [
+    "最近厂里订单多，一线工人压力大、情绪不好，想请心理老师来讲讲",
+    "班组长说心态崩溃了，晚上睡不着，能不能找个心理咨询师聊聊",
+])
+def test_peoples_stress_is_still_read(text: str) -> None:
+    specs = default_lexicon().read(text).specs
+    assert max(specs, key=specs.__getitem__) == "心理"
