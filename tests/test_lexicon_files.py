@@ -66,3 +66,11 @@ def test_machine_pressure_is_not_stress(text: str) -> None:
 def test_peoples_stress_is_still_read(text: str) -> None:
     specs = default_lexicon().read(text).specs
     assert max(specs, key=specs.__getitem__) == "心理"
+
+
+@pytest.mark.parametrize(("text", "not_spec"), [
+    ("我们山林里的毛竹今年长虫了，竹笋也少了一半，想请林业专家看看", "民商法律"),
+    ("速冻水饺冻结时间太长，冷库电费吃不消，想请冷链方面的师傅", "金融"),
+])
+def test_farm_and_cold_chain_words_are_not_law_or_money(text: str, not_spec: str) -> None:
+    assert default_lexicon().read(text).specs.get(not_spec, 0.0) == 0.0
