@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
-
-RULES = Path(__file__).resolve().parent.parent / "bot" / "data" / "symptoms" / "industry.toml"
+from tests.symptom_checks import assert_family_tried, strongest
 
 # Whole chat messages, written for these tests, that must read the trade as the strongest.
 READS: list[tuple[str, str]] = [
@@ -538,26 +534,15 @@ NOT_READ: list[tuple[str, str]] = [
 
 
 
-def _strongest(text: str) -> set[str]:
-    specs = default_lexicon().read(text).specs
-    best = max(specs.values(), default=0.0)
-    return {s for s, v in specs.items() if v == best and best > 0.0}
-
-
 @pytest.mark.parametrize(("spec", "text"), READS)
 def test_plain_words_read_as_the_trade(spec: str, text: str) -> None:
-    assert _strongest(text) == {spec}, default_lexicon().read(text).specs
+    assert strongest(text) == {spec}, default_lexicon().read(text).specs
 
 
 @pytest.mark.parametrize(("spec", "text"), NOT_READ)
 def test_near_misses_are_not_read_as_the_trade(spec: str, text: str) -> None:
-    assert spec not in _strongest(text), default_lexicon().read(text).specs
+    assert spec not in strongest(text), default_lexicon().read(text).specs
 
 
 def test_every_specialty_of_the_family_is_tried_both_ways() -> None:
-    rules = tomllib.loads(RULES.read_text("utf-8"))["symptom"]
-    named = {r["spec"] for r in rules}
-    assert named <= set(default_lexicon().specialties)
-    for spec in named:
-        assert sum(s == spec for s, _ in READS) >= 2, spec
-        assert sum(s == spec for s, _ in NOT_READ) >= 1, spec
+    assert_family_tried("industry", READS, NOT_READ)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
-from pathlib import Path
-
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
-
-RULES = Path(__file__).resolve().parent.parent / "bot" / "data" / "symptoms" / "light.toml"
+from tests.symptom_checks import assert_family_tried, strongest
 
 # (specialty, a request in a worker's or small boss's words): the specialty must be the strongest.
 # None of these read that way from lex_symptoms.toml alone.
@@ -164,32 +160,21 @@ NEAR_MISSES = [
 ]
 
 
-def _strongest(specs: dict[str, float], spec: str) -> bool:
-    mine = specs.get(spec, 0.0)
-    return mine > 0.0 and all(mine > w for name, w in specs.items() if name != spec)
-
-
 @pytest.mark.parametrize(("spec", "text"), READS)
 def test_plain_words_read_as_their_trade(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert _strongest(specs, spec), sorted(specs.items(), key=lambda kv: -kv[1])[:3]
+    assert strongest(text) == {spec}, default_lexicon().read(text).specs
 
 
 @pytest.mark.parametrize(("spec", "text"), NEAR_MISSES)
 def test_near_misses_do_not_read_as_the_trade(spec: str, text: str) -> None:
-    assert not _strongest(default_lexicon().read(text).specs, spec)
+    assert strongest(text) != {spec}, default_lexicon().read(text).specs
 
 
 def test_every_specialty_of_the_family_is_tried_both_ways() -> None:
-    rules = tomllib.loads(RULES.read_text("utf-8"))["symptom"]
-    named = {r["spec"] for r in rules}
-    assert named <= set(default_lexicon().specialties)
-    for spec in named:
-        assert sum(s == spec for s, _ in READS) >= 2, spec
-        assert any(s == spec for s, _ in NEAR_MISSES), spec
+    assert_family_tried("light", READS, NEAR_MISSES)
 
 
 def test_a_printing_fault_on_cloth_brings_the_profile_words_of_digital_printing() -> None:
-    reading = default_lexicon().read("机器打在布上的花样一道一道白线，喷头洗了还是这样")
-    assert "数码喷墨印花" in reading.expansion
-    assert _strongest(reading.specs, "印染")
+    text = "机器打在布上的花样一道一道白线，喷头洗了还是这样"
+    assert "数码喷墨印花" in default_lexicon().read(text).expansion
+    assert strongest(text) == {"印染"}

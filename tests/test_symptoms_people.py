@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
+from tests.symptom_checks import assert_family_tried, strongest
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -176,11 +177,8 @@ NOT_READ = [
 @pytest.mark.parametrize(("spec", "text"), READS)
 def test_plain_words_read_as_their_specialty(spec: str, text: str) -> None:
     specs = default_lexicon().read(text).specs
-    assert specs, text
-    best = max(specs.values())
-    ranked = sorted(specs.items(), key=lambda kv: -kv[1])
-    assert specs.get(spec, 0.0) == best >= 0.99, (spec, ranked)
-    assert [s for s, v in specs.items() if v == best] == [spec], specs
+    assert strongest(text) == {spec}, specs
+    assert specs[spec] >= 0.99, specs  # a rule or a term, not cues alone
 
 
 @pytest.mark.parametrize(("spec", "text"), NOT_READ)
@@ -190,9 +188,4 @@ def test_near_misses_do_not_read_as_the_specialty(spec: str, text: str) -> None:
 
 
 def test_every_specialty_of_the_family_has_cases() -> None:
-    lexicon = default_lexicon()
-    read = {s for s, _ in READS}
-    assert read == {s for s, _ in NOT_READ}
-    assert read <= set(lexicon.specialties)
-    for spec in read:
-        assert sum(1 for s, _ in READS if s == spec) >= 2, spec
+    assert_family_tried("people", READS, NOT_READ)

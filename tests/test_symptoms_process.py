@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
+from tests.symptom_checks import assert_family_tried, strongest
 
 # (specialty, request): the specialty must be read as the strongest, ahead of every other.
 # Every one of them read another specialty (or none) before process.toml.
@@ -106,11 +107,7 @@ NOT_READ_AS = [
 
 @pytest.mark.parametrize(("spec", "text"), READ_AS)
 def test_plain_words_read_as_their_specialty(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    mine = specs.get(spec, 0.0)
-    others = [v for s, v in specs.items() if s != spec]
-    assert mine > 0.0, specs
-    assert mine > max(others, default=0.0), specs
+    assert strongest(text) == {spec}, default_lexicon().read(text).specs
 
 
 @pytest.mark.parametrize(("spec", "text"), NOT_READ_AS)
@@ -120,7 +117,4 @@ def test_near_misses_do_not_read_as_the_specialty(spec: str, text: str) -> None:
 
 
 def test_every_specialty_is_tested_both_ways() -> None:
-    specs = {s for s, _ in READ_AS}
-    assert specs == {s for s, _ in NOT_READ_AS}
-    assert all(sum(1 for s, _ in READ_AS if s == spec) >= 2 for spec in specs)
-    assert specs <= set(default_lexicon().specialties)
+    assert_family_tried("process", READ_AS, NOT_READ_AS)
