@@ -104,6 +104,7 @@ class _Entry:
     region: Region
     specs: dict[str, float]
     items: tuple[str, ...]      # skills then tags, deduplicated, for reasons
+    kinds: frozenset[str]       # the taxonomy entries the items name (Taxonomy.for_skills)
 
 
 class _Item(NamedTuple):
@@ -161,8 +162,10 @@ class Matcher:
         self._avoid.add_many(((eid, i), grams(self._lex.canon(h)))
                              for eid, en in entries.items()
                              for i, h in enumerate(en.profile.avoid))
-        if self._sem is not None and len(self._entries) <= EAGER_EMBED:
-            self._sem.embed_pending()
+        if self._sem is not None:
+            self._tax.prepare()  # what `_fused` reads of each order's plain words
+            if len(self._entries) <= EAGER_EMBED:
+                self._sem.embed_pending()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -218,7 +221,8 @@ class Matcher:
     def _entry(self, e: ExpertProfile) -> _Entry:
         items = tuple(dict.fromkeys(s.strip() for s in (*e.skills, *e.tags) if s.strip()))
         weak = "；".join((e.title, e.team, e.bio))
-        return _Entry(e, self._gaz.parse(e.region), self._lex.profile_specs(items, weak), items)
+        return _Entry(e, self._gaz.parse(e.region), self._lex.profile_specs(items, weak), items,
+                      frozenset(k.name for k in self._tax.for_skills(items)))
 
     def _store(self, entry: _Entry) -> None:
         self._entries[entry.profile.id] = entry
@@ -359,7 +363,8 @@ class Matcher:
         if embed and self._sem.pending:  # a big roster still warming: the likeliest ones
             likely = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
             self._sem.embed_pending(likely)
-        sims, qv = self._sem.similarities(embedding_text(lexical.head))
+        problem = embedding_text(lexical.head)
+        sims, qv = self._sem.similarities(problem)
         known = [sims[e] for e in ids if e in sims]
         mean = sum(known) / len(known) if known else 0.0
         sem = [sims.get(e, mean) for e in ids]
@@ -369,7 +374,11 @@ class Matcher:
             keep = pool(sem, fit, gram, POOL)
             ids = [ids[i] for i in keep]
             sem, fit, gram = [sem[i] for i in keep], [fit[i] for i in keep], [gram[i] for i in keep]
-        skill = skill_scores(fit, sem, gram)
+        # The taxonomy entry whose plain words the order shares counts for its experts.
+        told = self._tax.closest(problem)
+        kind = [max((told.get(k, 0.0) for k in self._entries[e].kinds), default=0.0)
+                for e in ids] if told else []
+        skill = skill_scores(fit, sem, gram, kind)
         sem_z = zscores(sem)
         best = max(skill)
         if best <= 0.0:

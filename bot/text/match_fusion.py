@@ -15,6 +15,7 @@ from collections.abc import Sequence
 W_FIT = 0.10      # the lexical fit: profile n-grams with the lexicon's reading, and history
 W_SEM = 0.50      # the embedding: mean of the whole-profile and the best-item cosine
 W_GRAM = 0.05     # the profile n-grams alone (the words the order shares with the profile)
+W_KIND = 0.05     # the taxonomy entry whose plain words the order shares, if the expert's
 W_PLACE = 0.4     # per level of nearness (same province, city, county): local first on a tie
 LOAD_Z = 0.3      # lost at a load just below capacity, pro rata
 FULL_Z = 1.5      # lost at capacity: a free near-equal goes first
@@ -47,11 +48,14 @@ def zscores(values: Sequence[float]) -> list[float]:
     return [(v - mean) / sd for v in values]
 
 
-def skill_scores(fit: Sequence[float], sem: Sequence[float],
-                 gram: Sequence[float]) -> list[float]:
+def skill_scores(fit: Sequence[float], sem: Sequence[float], gram: Sequence[float],
+                 kind: Sequence[float] = ()) -> list[float]:
     """How well each expert's skills fit the order, all signals standardised and weighed."""
-    return [W_FIT * a + W_SEM * b + W_GRAM * c
-            for a, b, c in zip(zscores(fit), zscores(sem), zscores(gram), strict=True)]
+    out = [W_FIT * a + W_SEM * b + W_GRAM * c
+           for a, b, c in zip(zscores(fit), zscores(sem), zscores(gram), strict=True)]
+    if kind:
+        out = [x + W_KIND * k for x, k in zip(out, zscores(kind), strict=True)]
+    return out
 
 
 def pool(sem: Sequence[float], fit: Sequence[float], gram: Sequence[float],

@@ -16,11 +16,13 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.text.match_ngram import normalize
+from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
 
 TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "data" / "taxonomy"
 PER_SKILL = 4   # entries a profile takes at most (the best shared wording first)
 MIN_SHARED = 3  # characters in a row a skill must share with an entry's name or terms
+CLOSEST = 3     # entries an order is found closest to at most
+CLOSEST_LEAST = 0.1  # the least similarity (cosine of character 2–3-grams) that counts
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class Taxonomy:
                 for g in _runs(w):
                     self._by_gram.setdefault(g, set()).add(i)
         self._cache: dict[tuple[str, ...], tuple[Entry, ...]] = {}
+        self._passages: NgramIndex[int] | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -81,6 +84,28 @@ class Taxonomy:
             self._cache.clear()
         self._cache[key] = got
         return got
+
+
+    def prepare(self) -> NgramIndex[int]:
+        """The index of the entries' plain words `closest` reads (built once, about half a
+        second for the shipped taxonomy: the matcher calls this where it builds its
+        semantic index, off the event loop)."""
+        if self._passages is None:
+            index: NgramIndex[int] = NgramIndex()
+            index.add_many((i, _long_grams(e.passage)) for i, e in enumerate(self.entries))
+            self._passages = index
+        return self._passages
+
+    def closest(self, text: str) -> dict[str, float]:
+        """The entries whose plain words the text shares most: name → cosine of their
+        character 2–3-grams, at most CLOSEST of them, each at least CLOSEST_LEAST."""
+        found = self.prepare().search(sublinear(_long_grams(text)), min_len=2)
+        best = sorted(found.items(), key=lambda x: (-x[1], x[0]))[:CLOSEST]
+        return {self.entries[i].name: v for i, v in best if v >= CLOSEST_LEAST}
+
+
+def _long_grams(text: str) -> dict[str, float]:
+    return {g: w for g, w in grams(text).items() if len(g) >= 2}
 
 
 def _runs(word: str) -> list[str]:
