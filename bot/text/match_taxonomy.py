@@ -9,6 +9,7 @@ their own entries (storage `lexicon_entries`, `diandan lexicon add`, the dashboa
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
+from bot.text.match_ngram import normalize
 
 TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "data" / "taxonomy"
 PER_SKILL = 4   # entries a profile takes at most (the best shared wording first)
@@ -56,7 +57,7 @@ class Taxonomy:
                 for g in _runs(w):
                     self._by_gram.setdefault(g, set()).add(i)
         self._cache: dict[tuple[str, ...], tuple[Entry, ...]] = {}
-        self._passages: NgramIndex[int] | None = None
+        self._passages: _Passages | None = None
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -86,26 +87,59 @@ class Taxonomy:
         return got
 
 
-    def prepare(self) -> NgramIndex[int]:
+    def prepare(self) -> _Passages:
         """The index of the entries' plain words `closest` reads (built once, about half a
         second for the shipped taxonomy: the matcher calls this where it builds its
         semantic index, off the event loop)."""
         if self._passages is None:
-            index: NgramIndex[int] = NgramIndex()
-            index.add_many((i, _long_grams(e.passage)) for i, e in enumerate(self.entries))
-            self._passages = index
+            self._passages = _Passages([e.passage for e in self.entries])
         return self._passages
 
     def closest(self, text: str) -> dict[str, float]:
         """The entries whose plain words the text shares most: name → cosine of their
         character 2–3-grams, at most CLOSEST of them, each at least CLOSEST_LEAST."""
-        found = self.prepare().search(sublinear(_long_grams(text)), min_len=2)
+        found = self.prepare().cosines(text)
         best = sorted(found.items(), key=lambda x: (-x[1], x[0]))[:CLOSEST]
         return {self.entries[i].name: v for i, v in best if v >= CLOSEST_LEAST}
 
 
-def _long_grams(text: str) -> dict[str, float]:
-    return {g: w for g, w in grams(text).items() if len(g) >= 2}
+class _Passages:
+    """TF-IDF (1 + log tf, log N/df) of the character 2–3-grams of a few hundred passages."""
+
+    def __init__(self, passages: Sequence[str]) -> None:
+        docs = [_grams(p) for p in passages]
+        df: Counter[str] = Counter(g for d in docs for g in d)
+        n = max(len(docs), 1)
+        self.idf = {g: math.log(n / c) for g, c in df.items()}
+        self.postings: dict[str, list[tuple[int, float]]] = {}
+        for i, d in enumerate(docs):
+            vec = _weighted(d, self.idf)
+            for g, x in vec.items():
+                self.postings.setdefault(g, []).append((i, x))
+
+    def cosines(self, text: str) -> dict[int, float]:
+        """Each passage sharing a gram with `text`: its cosine with it."""
+        acc: dict[int, float] = {}
+        for g, x in _weighted(_grams(text), self.idf).items():
+            for i, y in self.postings.get(g, ()):
+                acc[i] = acc.get(i, 0.0) + x * y
+        return acc
+
+
+_BREAKS = frozenset(" \t\n，。、；：！？,.;:!?（）()")
+
+
+def _grams(text: str) -> Counter[str]:
+    t = normalize(text)
+    return Counter(t[i:i + n] for n in (2, 3) for i in range(len(t) - n + 1)
+                   if _BREAKS.isdisjoint(t[i:i + n]))
+
+
+def _weighted(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
+    """Unit-length (1 + log tf) × idf weights."""
+    vec = {g: (1.0 + math.log(c)) * idf.get(g, 0.0) for g, c in counts.items()}
+    norm = math.sqrt(sum(x * x for x in vec.values())) or 1.0
+    return {g: x / norm for g, x in vec.items() if x}
 
 
 def _runs(word: str) -> list[str]:
