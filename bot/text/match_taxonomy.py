@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import tomllib
+from array import array
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -104,42 +106,74 @@ class Taxonomy:
 
 
 class _Passages:
-    """TF-IDF (1 + log tf, log N/df) of the character 2–3-grams of a few hundred passages."""
+    """TF-IDF (1 + log tf, log N/df) of the character 2–3-grams of a few hundred passages,
+    kept compact: grams as integer codes in one sorted array, postings in flat arrays (about
+    2 MiB for the shipped taxonomy, where dicts of strings took 25)."""
 
     def __init__(self, passages: Sequence[str]) -> None:
-        docs = [_grams(p) for p in passages]
-        df: Counter[str] = Counter(g for d in docs for g in d)
-        n = max(len(docs), 1)
-        self.idf = {g: math.log(n / c) for g, c in df.items()}
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        for i, d in enumerate(docs):
-            vec = _weighted(d, self.idf)
-            for g, x in vec.items():
-                self.postings.setdefault(g, []).append((i, x))
+        df: Counter[int] = Counter()
+        for p in passages:
+            df.update(_codes(p).keys())
+        n = max(len(passages), 1)
+        self.codes = array("q", sorted(df))
+        self.idf = array("d", (math.log(n / df[c]) for c in self.codes))
+        # Postings grouped by gram, passages in order: count each gram's, then fill them in.
+        starts = array("l", [0] * (len(self.codes) + 1))
+        for p in passages:
+            for j, _ in self._weighted(_codes(p)):
+                starts[j + 1] += 1
+        for j in range(len(self.codes)):
+            starts[j + 1] += starts[j]
+        fill = array("l", starts)
+        self.docs = array("i", bytes(4 * starts[-1]))
+        self.weights = array("d", bytes(8 * starts[-1]))
+        for i, p in enumerate(passages):
+            for j, x in self._weighted(_codes(p)):
+                k = fill[j]
+                self.docs[k], self.weights[k] = i, x
+                fill[j] = k + 1
+        self.starts = starts
+
+    def _weighted(self, counts: Counter[int]) -> list[tuple[int, float]]:
+        """(gram's index, weight) of the known grams, unit-length (1 + log tf) × idf."""
+        out: list[tuple[int, float]] = []
+        codes, idf = self.codes, self.idf
+        for c, k in counts.items():
+            j = bisect_left(codes, c)
+            if j < len(codes) and codes[j] == c and idf[j] > 0.0:
+                out.append((j, (1.0 + math.log(k)) * idf[j]))
+        norm = math.sqrt(math.fsum(x * x for _, x in out)) or 1.0
+        return [(j, x / norm) for j, x in out]
 
     def cosines(self, text: str) -> dict[int, float]:
         """Each passage sharing a gram with `text`: its cosine with it."""
         acc: dict[int, float] = {}
-        for g, x in _weighted(_grams(text), self.idf).items():
-            for i, y in self.postings.get(g, ()):
-                acc[i] = acc.get(i, 0.0) + x * y
+        starts, docs, weights = self.starts, self.docs, self.weights
+        for j, x in self._weighted(_codes(text)):
+            for k in range(starts[j], starts[j + 1]):
+                d = docs[k]
+                acc[d] = acc.get(d, 0.0) + x * weights[k]
         return acc
 
 
 _BREAKS = frozenset(" \t\n，。、；：！？,.;:!?（）()")
 
 
-def _grams(text: str) -> Counter[str]:
+def _codes(text: str) -> Counter[int]:
+    """The character 2- and 3-grams of the text (none across a break), each as one integer:
+    its characters' code points as digits in base 0x110000 (a 3-gram's code is above every
+    2-gram's, since no character is NUL)."""
     t = normalize(text)
-    return Counter(t[i:i + n] for n in (2, 3) for i in range(len(t) - n + 1)
-                   if _BREAKS.isdisjoint(t[i:i + n]))
-
-
-def _weighted(counts: Counter[str], idf: dict[str, float]) -> dict[str, float]:
-    """Unit-length (1 + log tf) × idf weights."""
-    vec = {g: (1.0 + math.log(c)) * idf.get(g, 0.0) for g, c in counts.items()}
-    norm = math.sqrt(sum(x * x for x in vec.values())) or 1.0
-    return {g: x / norm for g, x in vec.items() if x}
+    out: Counter[int] = Counter()
+    for n in (2, 3):
+        for i in range(len(t) - n + 1):
+            g = t[i:i + n]
+            if _BREAKS.isdisjoint(g):
+                code = 0
+                for ch in g:
+                    code = code * 0x110000 + ord(ch)
+                out[code] += 1
+    return out
 
 
 def _runs(word: str) -> list[str]:
