@@ -15,7 +15,7 @@ from collections.abc import Sequence
 W_FIT = 0.10      # the lexical fit: profile n-grams with the lexicon's reading, and history
 W_SEM = 0.50      # the embedding: mean of the whole-profile and the best-item cosine
 W_GRAM = 0.05     # the profile n-grams alone (the words the order shares with the profile)
-W_KIND = 0.05     # the taxonomy entry whose plain words the order shares, if the expert's
+W_KIND = 0.05     # the taxonomy entry whose plain words the order shares, if the expert has it
 W_PLACE = 0.4     # per level of nearness (same province, city, county): local first on a tie
 LOAD_Z = 0.3      # lost at a load just below capacity, pro rata
 FULL_Z = 1.5      # lost at capacity: a free near-equal goes first

@@ -88,11 +88,10 @@ class Taxonomy:
         self._cache[key] = got
         return got
 
-
     def prepare(self) -> _Passages:
-        """The index of the entries' plain words `closest` reads (built once, about half a
-        second for the shipped taxonomy: the matcher calls this where it builds its
-        semantic index, off the event loop)."""
+        """The index of the entries' plain words `closest` reads (built once, about a second
+        for the shipped taxonomy: the matcher calls this where it builds its semantic index,
+        off the event loop)."""
         if self._passages is None:
             self._passages = _Passages([e.passage for e in self.entries])
         return self._passages
@@ -108,7 +107,7 @@ class Taxonomy:
 class _Passages:
     """TF-IDF (1 + log tf, log N/df) of the character 2–3-grams of a few hundred passages,
     kept compact: grams as integer codes in one sorted array, postings in flat arrays (about
-    2 MiB for the shipped taxonomy, where dicts of strings took 25)."""
+    3 MiB for the shipped taxonomy, where dicts of strings took 25)."""
 
     def __init__(self, passages: Sequence[str]) -> None:
         df: Counter[int] = Counter()
