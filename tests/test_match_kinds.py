@@ -58,3 +58,9 @@ def test_a_semantic_matcher_builds_the_entries_index_where_it_is_built() -> None
     built = tax._passages
     assert built is not None  # built with the semantic index, not on an order's first use
     assert tax.prepare() is built
+
+
+def test_taxonomies_with_the_same_passages_share_one_index() -> None:
+    first, again = Taxonomy([WAGES, FISH]), Taxonomy([WAGES, FISH])
+    assert first.prepare() is again.prepare()  # a roster reload does not build it anew
+    assert Taxonomy([WAGES]).prepare() is not first.prepare()

@@ -16,7 +16,7 @@ from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from bot.text.match_ngram import normalize
@@ -93,7 +93,7 @@ class Taxonomy:
         for the shipped taxonomy: the matcher calls this where it builds its semantic index,
         off the event loop)."""
         if self._passages is None:
-            self._passages = _Passages([e.passage for e in self.entries])
+            self._passages = _passages_of(tuple(e.passage for e in self.entries))
         return self._passages
 
     def closest(self, text: str) -> dict[str, float]:
@@ -153,6 +153,13 @@ class _Passages:
                 d = docs[k]
                 acc[d] = acc.get(d, 0.0) + x * weights[k]
         return acc
+
+
+@lru_cache(maxsize=4)
+def _passages_of(passages: tuple[str, ...]) -> _Passages:
+    """One index per set of passages: the roster's taxonomy is made afresh at every load
+    (the shipped one extended with the admins' entries), mostly with the same passages."""
+    return _Passages(passages)
 
 
 _BREAKS = frozenset(" \t\n，。、；：！？,.;:!?（）()")
