@@ -28,6 +28,7 @@ from bot.text.match_fusion import (
 from bot.text.match_lexicon import Lexicon, Reading, default_lexicon
 from bot.text.match_ngram import NgramIndex, grams, normalize, sublinear
 from bot.text.match_region import Gazetteer, Region, default_gazetteer, relation, unplaced
+from bot.text.match_taxonomy import Entry as TaxonomyEntry
 from bot.text.match_taxonomy import Taxonomy, default_taxonomy
 from bot.text.match_vectors import QUERY_CHARS, SemanticIndex, VectorCache
 from bot.text.parse import parse
@@ -104,7 +105,7 @@ class _Entry:
     region: Region
     specs: dict[str, float]
     items: tuple[str, ...]      # skills then tags, deduplicated, for reasons
-    kinds: frozenset[str]       # the taxonomy entries the items name (Taxonomy.for_skills)
+    kinds: tuple[TaxonomyEntry, ...]  # what the items name (Taxonomy.for_skills; semantic only)
 
 
 class _Item(NamedTuple):
@@ -221,8 +222,9 @@ class Matcher:
     def _entry(self, e: ExpertProfile) -> _Entry:
         items = tuple(dict.fromkeys(s.strip() for s in (*e.skills, *e.tags) if s.strip()))
         weak = "；".join((e.title, e.team, e.bio))
+        kinds = self._tax.for_skills(items) if self._sem is not None else ()
         return _Entry(e, self._gaz.parse(e.region), self._lex.profile_specs(items, weak), items,
-                      frozenset(k.name for k in self._tax.for_skills(items)))
+                      kinds)
 
     def _store(self, entry: _Entry) -> None:
         self._entries[entry.profile.id] = entry
@@ -239,7 +241,7 @@ class Matcher:
         items = tuple(dict.fromkeys(x for x in unplaced(
             (s.strip() for s in p.skills), (t.strip() for t in p.tags), entry.region) if x))
         whole = "；".join(x for x in (*items, p.title, p.team, p.bio[:200]) if x)
-        extra = [(f"{e.name}（常见问题）", e.passage) for e in self._tax.for_skills(entry.items)]
+        extra = [(f"{e.name}（常见问题）", e.passage) for e in entry.kinds]
         self._sem.put(p.id, whole, items, extra)
 
     def vector_keys(self) -> set[bytes]:
@@ -376,7 +378,7 @@ class Matcher:
             sem, fit, gram = [sem[i] for i in keep], [fit[i] for i in keep], [gram[i] for i in keep]
         # The taxonomy entry whose plain words the order shares counts for its experts.
         told = self._tax.closest(problem)
-        kind = [max((told.get(k, 0.0) for k in self._entries[e].kinds), default=0.0)
+        kind = [max((told.get(k.name, 0.0) for k in self._entries[e].kinds), default=0.0)
                 for e in ids] if told else []
         skill = skill_scores(fit, sem, gram, kind)
         sem_z = zscores(sem)
