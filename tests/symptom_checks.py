@@ -4,8 +4,10 @@ reads strongest, and that a family's cases try every specialty its rule file nam
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import pytest
 
 from bot.text.match_lexicon import default_lexicon
 
@@ -29,3 +31,63 @@ def assert_family_tried(family: str, reads: Sequence[tuple[str, str]],
     for spec in named:
         assert sum(s == spec for s, _ in reads) >= 2, spec
         assert any(s == spec for s, _ in near), spec
+
+
+
+def assert_reads_as(spec: str, text: str, *, by_rule: bool = True) -> None:
+    """The request reads `spec` as its single strongest specialty; with `by_rule`, at full
+    weight (a rule or a term, not cues alone)."""
+    specs = default_lexicon().read(text).specs
+    assert strongest(text) == {spec}, specs
+    if by_rule:
+        assert specs[spec] >= 0.99, specs
+
+
+def assert_not_read_as(spec: str, text: str, share: float = 1.0) -> None:
+    """A near miss: `spec` is not the request's strongest reading nor tied for it, and weighs
+    at most `share` of the strongest."""
+    specs = default_lexicon().read(text).specs
+    best, mine = max(specs.values(), default=0.0), specs.get(spec, 0.0)
+    assert mine == 0.0 or (mine < best and mine <= share * best), (spec, specs)
+
+
+def assert_roster_holds(spec: str, items: str | Sequence[str]) -> None:
+    """An expert with these 专长/标签 items holds `spec` fully, and nothing more strongly."""
+    held = default_lexicon().profile_specs([items] if isinstance(items, str) else items)
+    assert held.get(spec, 0.0) >= 1.0, held
+    assert max(held.values()) == held[spec], held
+
+
+Case = tuple[str, str]
+Roster = Sequence[tuple[str, str]] | Sequence[tuple[str, list[str]]]
+
+
+def family_tests(family: str, reads: Sequence[Case], near: Sequence[Case],
+                 roster: Roster = (), *, by_rule: bool = True,
+                 near_share: float = 1.0) -> tuple[Callable[..., None], ...]:
+    """The tests of symptoms/<family>.toml, to bind to test_* names in its test module:
+    requests read as their specialty, near misses not, roster lines hold the specialties it
+    defines, and every specialty it names or defines is tried both ways."""
+
+    @pytest.mark.parametrize(("spec", "text"), reads)
+    def reads_as(spec: str, text: str) -> None:
+        assert_reads_as(spec, text, by_rule=by_rule)
+
+    @pytest.mark.parametrize(("spec", "text"), near)
+    def near_misses(spec: str, text: str) -> None:
+        assert_not_read_as(spec, text, near_share)
+
+    @pytest.mark.parametrize(("spec", "items"), roster)
+    def roster_lines(spec: str, items: str | list[str]) -> None:
+        assert_roster_holds(spec, items)
+
+    def tried() -> None:
+        assert_family_tried(family, reads, near)
+        data = tomllib.loads((SYMPTOMS / f"{family}.toml").read_text("utf-8"))
+        for spec in data.get("specialty", {}):
+            assert sum(s == spec for s, _ in reads) >= 2, spec
+            assert any(s == spec for s, _ in near), spec
+            assert not roster or any(s == spec for s, _ in roster), spec
+
+    return (reads_as, near_misses, roster_lines, tried) if roster else (
+        reads_as, near_misses, tried)

@@ -2,12 +2,8 @@
 (the specialties and symptom rules of bot/data/symptoms/care2.toml)."""
 from __future__ import annotations
 
-import tomllib
-
-import pytest
-
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import SYMPTOMS, assert_family_tried, strongest
+from tests.symptom_checks import family_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -237,32 +233,11 @@ ROSTER = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "text"), READS)
-def test_plain_words_read_as_their_specialty(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert strongest(text) == {spec}, specs
-    assert specs[spec] >= 0.99, specs  # a rule or a term, not cues alone
-
-
-@pytest.mark.parametrize(("spec", "text"), NOT_READ)
-def test_near_misses_do_not_read_as_the_specialty(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert specs.get(spec, 0.0) < max(specs.values(), default=1.0), (spec, specs)
-
-
-@pytest.mark.parametrize(("spec", "items"), ROSTER)
-def test_roster_lines_read_as_the_specialty(spec: str, items: list[str]) -> None:
-    specs = default_lexicon().profile_specs(items)
-    assert specs.get(spec, 0.0) == max(specs.values()), specs
+test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
+    "care2", READS, NOT_READ, ROSTER)
 
 
 def test_a_dental_implant_is_not_farming() -> None:
     specs = default_lexicon().profile_specs(["种植牙"])
     assert specs.get("口腔医学", 0.0) == 1.0
     assert specs.get("种植", 0.0) == 0.0
-
-
-def test_every_specialty_of_the_family_has_cases() -> None:
-    assert_family_tried("care2", READS, NOT_READ)
-    defined = tomllib.loads((SYMPTOMS / "care2.toml").read_text("utf-8"))["specialty"]
-    assert set(defined) <= {s for s, _ in ROSTER}

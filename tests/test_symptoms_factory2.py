@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import assert_family_tried, strongest
+from tests.symptom_checks import family_tests, strongest
 
 # (specialty, a whole chat message that must read it as the strongest)
 READS = [
@@ -184,28 +184,8 @@ ROSTER = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "text"), READS)
-def test_plain_words_read_as_the_trade(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert strongest(text) == {spec}, specs
-
-
-@pytest.mark.parametrize(("spec", "text"), NEAR)
-def test_near_misses_do_not_read_as_it(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert spec not in strongest(text), specs
-    assert specs.get(spec, 0.0) <= 0.5 * max(specs.values(), default=0.0), specs
-
-
-@pytest.mark.parametrize(("spec", "line"), ROSTER)
-def test_roster_lines_hold_the_specialty(spec: str, line: str) -> None:
-    held = default_lexicon().profile_specs([line])
-    assert held.get(spec, 0.0) == 1.0, held
-    assert max(held, key=held.__getitem__) == spec, held
-
-
-def test_every_trade_of_the_family_is_tried() -> None:
-    assert_family_tried("factory2", READS, NEAR)
+test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
+    "factory2", READS, NEAR, ROSTER, by_rule=False, near_share=0.5)
 
 
 @pytest.mark.parametrize("text", [

@@ -2,10 +2,7 @@
 (the symptom rules of bot/data/symptoms/people.toml)."""
 from __future__ import annotations
 
-import pytest
-
-from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import assert_family_tried, strongest
+from tests.symptom_checks import family_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -174,18 +171,4 @@ NOT_READ = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "text"), READS)
-def test_plain_words_read_as_their_specialty(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert strongest(text) == {spec}, specs
-    assert specs[spec] >= 0.99, specs  # a rule or a term, not cues alone
-
-
-@pytest.mark.parametrize(("spec", "text"), NOT_READ)
-def test_near_misses_do_not_read_as_the_specialty(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert specs.get(spec, 0.0) < max(specs.values(), default=1.0), (spec, specs)
-
-
-def test_every_specialty_of_the_family_has_cases() -> None:
-    assert_family_tried("people", READS, NOT_READ)
+test_reads, test_near_misses, test_tried = family_tests("people", READS, NOT_READ)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import assert_family_tried, strongest
+from tests.symptom_checks import family_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -217,35 +217,11 @@ ROSTER_NOT = [
 ]
 
 
-@pytest.mark.parametrize(("spec", "text"), READS)
-def test_plain_words_read_as_their_trade(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert strongest(text) == {spec}, specs
-    assert specs[spec] >= 0.99, specs  # a rule or a term, not cues alone
-
-
-@pytest.mark.parametrize(("spec", "text"), NOT_READ)
-def test_near_misses_do_not_read_as_the_trade(spec: str, text: str) -> None:
-    specs = default_lexicon().read(text).specs
-    assert specs.get(spec, 0.0) < max(specs.values(), default=1.0), (spec, specs)
-
-
-@pytest.mark.parametrize(("spec", "line"), ROSTER)
-def test_roster_lines_give_the_specialty(spec: str, line: str) -> None:
-    specs = default_lexicon().profile_specs([line])
-    assert specs.get(spec, 0.0) == 1.0, specs
-    assert max(specs, key=specs.__getitem__) == spec, specs
+test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
+    "services2", READS, NOT_READ, ROSTER)
 
 
 @pytest.mark.parametrize(("spec", "line"), ROSTER_NOT)
 def test_roster_lines_of_other_trades_keep_their_specialty(spec: str, line: str) -> None:
     specs = default_lexicon().profile_specs([line])
     assert specs.get(spec, 0.0) == 1.0, specs
-
-
-def test_every_specialty_of_the_family_has_cases() -> None:
-    assert_family_tried("services2", READS, NOT_READ)
-    new = {s for s, _ in ROSTER}
-    for spec in new:
-        assert sum(s == spec for s, _ in READS) >= 2, spec
-        assert any(s == spec for s, _ in NOT_READ), spec
