@@ -21,13 +21,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# Tests run in as many worker processes as the machine has cores (pytest-xdist, at most 4):
+# each test owns its temp files and ports; on PostgreSQL each worker starts its own server.
+PYTEST := $(BIN)/pytest -q -n auto --maxprocesses 4
+
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 # The same suite on PostgreSQL: a throwaway server the tests start (skipped, with the reason,
 # where Debian's postgresql package is not installed).
 pytest-postgresql: $(STAMP)
-	DIANDAN_TEST_BACKEND=postgresql $(BIN)/pytest -q
+	DIANDAN_TEST_BACKEND=postgresql $(PYTEST)
 
 test: lint typecheck pytest pytest-postgresql
 
