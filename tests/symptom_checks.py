@@ -1,5 +1,6 @@
 """Shared checks of the symptom-rule tests (tests/test_symptoms_*.py): which specialty a request
-reads strongest, and that a family's cases try every specialty its rule file names."""
+reads strongest, near misses, roster lines, and that a family's cases try every specialty its
+rule file names or defines (`family_tests` binds them all for one family file)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,6 @@ def assert_family_tried(family: str, reads: Sequence[tuple[str, str]],
     for spec in named:
         assert sum(s == spec for s, _ in reads) >= 2, spec
         assert any(s == spec for s, _ in near), spec
-
 
 
 def assert_reads_as(spec: str, text: str, *, by_rule: bool = True) -> None:
