@@ -379,3 +379,43 @@ def test_the_pool_is_the_whole_of_a_small_roster_and_the_nearest_of_a_big_one() 
     assert match_fusion.pool(sem, fit, gram, 4) == [0, 1, 2, 3]
     assert match_fusion.pool(sem, fit, gram, 2) == [0, 1, 2, 3]  # 1 and 3 by their words
     assert match_fusion.pool(sem, [0.0] * 4, [0.0] * 4, 2) == [0, 2]
+
+
+def _big_roster_with_two_of_one_craft(monkeypatch: pytest.MonkeyPatch) -> Matcher:
+    """1,500 experts of other trades and two of the craft the order asks for: one in the
+    order's county, the other far away and a little nearer to the order by the embedding."""
+    roster = [ExpertProfile(id="LOCAL", name="本地", skills=("锅炉维修",), tags=(),
+                            region="浙江省湖州市德清县"),
+              ExpertProfile(id="FAR", name="远方", skills=("锅炉检修",), tags=(),
+                            region="浙江省温州市瑞安市")]
+    roster += [ExpertProfile(id=f"U{i}", name=f"远{i}", skills=(f"其他{i}",), tags=(),
+                             region="浙江省丽水市莲都区") for i in range(1500)]
+    sims = {"LOCAL": 0.885, "FAR": 0.903}
+    sims |= {f"U{i}": 0.70 + 0.15 * i / 1500 for i in range(1500)}
+
+    def similarities(self: object, text: str) -> tuple[dict[str, float], list[float]]:
+        return dict(sims), [1.0, 0.0, 0.0, 0.0, 0.0]
+
+    monkeypatch.setattr(match_vectors.SemanticIndex, "similarities", similarities)
+    return Matcher(roster, lexicon=bare_lexicon(), embedder=ConceptEmbedder(),
+                   taxonomy=NO_TAXONOMY)
+
+
+def test_on_a_big_roster_the_local_expert_still_goes_first_on_a_near_tie(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    m = _big_roster_with_two_of_one_craft(monkeypatch)
+    order = "厂里那台炉子老是熄火"
+    assert ids(m.rank(order, region="浙江省湖州市德清县"))[:2] == ["LOCAL", "FAR"]
+    assert ids(m.rank(order, region="浙江省温州市瑞安市"))[:2] == ["FAR", "LOCAL"]
+    # Over 1,500 experts the two stand far out and a small lead in similarity is worth more
+    # than a level of nearness at the small roster's rate: without the proportion, the far
+    # expert would come first for the county's own order.
+    monkeypatch.setattr(match_fusion, "PLACE_REF", 1e9)
+    assert ids(m.rank(order, region="浙江省湖州市德清县"))[:2] == ["FAR", "LOCAL"]
+
+
+def test_nearness_counts_in_proportion_to_the_best_skill_only_on_a_pooled_roster() -> None:
+    w = match_fusion.W_PLACE
+    assert match_fusion.nearness_weight(5.0, pooled=False) == w
+    assert match_fusion.nearness_weight(1.0, pooled=True) == w
+    assert match_fusion.nearness_weight(2 * match_fusion.PLACE_REF, pooled=True) == 2 * w

@@ -18,9 +18,9 @@ from bot.text.match_fusion import (
     POOL,
     SEM_REASON_Z,
     SURE_COS,
-    W_PLACE,
     is_sure,
     load_penalty,
+    nearness_weight,
     pool,
     skill_scores,
     zscores,
@@ -372,7 +372,8 @@ class Matcher:
         sem = [sims.get(e, mean) for e in ids]
         fit = [fits.get(e, 0.0) for e in ids]
         gram = [lexical.grams.get(e, 0.0) for e in ids]
-        if len(ids) > POOL:  # a big roster: standardised over the nearest (match_fusion)
+        pooled = len(ids) > POOL
+        if pooled:  # a big roster: standardised over the nearest (match_fusion)
             keep = pool(sem, fit, gram, POOL)
             ids = [ids[i] for i in keep]
             sem, fit, gram = [sem[i] for i in keep], [fit[i] for i in keep], [gram[i] for i in keep]
@@ -386,12 +387,13 @@ class Matcher:
         if best <= 0.0:
             return []  # no signal sets anyone apart: nobody to suggest
         ranked = sorted(range(len(ids)), key=lambda i: -skill[i])[:max(CANDIDATES, top)]
+        per_level = nearness_weight(best, pooled)
         scored: list[tuple[float, int, int]] = []
         for i in ranked:
             entry = self._entries[ids[i]]
             rel = relation(where, entry.region)
             p = entry.profile
-            scored.append((skill[i] + W_PLACE * rel - load_penalty(p.open_load, p.capacity),
+            scored.append((skill[i] + per_level * rel - load_penalty(p.open_load, p.capacity),
                            i, rel))
         scored.sort(key=lambda s: (-s[0], ids[s[1]]))
         first = scored[0][1]

@@ -17,9 +17,15 @@ W_SEM = 0.50      # the embedding: mean of the whole-profile and the best-item c
 W_GRAM = 0.05     # the profile n-grams alone (the words the order shares with the profile)
 W_KIND = 0.05     # the taxonomy entry whose plain words the order shares, if the expert has it
 W_PLACE = 0.4     # per level of nearness (same province, city, county): local first on a tie
+# Over a pool of thousands the skill scores spread wider (the best stand 4-5 deviations out,
+# not 2-3), and two experts of the same craft differ by more than a level of nearness for
+# small differences in wording: there nearness counts in proportion to the best skill score
+# above this one (chosen on R21 and R22 at scale, where it kept the local expert first on
+# every tie; paraphrase top-1 unchanged on five other sets, R20 +1).
+PLACE_REF = 2.5
 LOAD_Z = 0.3      # lost at a load just below capacity, pro rata
 FULL_Z = 1.5      # lost at capacity: a free near-equal goes first
-CANDIDATES = 50   # the best by skill weighed for place and load (place can lift 3 × W_PLACE)
+CANDIDATES = 50   # the best by skill weighed for place and load (place lifts 3 levels of nearness)
 # On a big roster the signals are standardised over a pool of this many nearest experts by the
 # embedding, and as many by the words, not over everyone: over thousands of other trades a
 # word shared by chance stands out far more than over a county's roster.
@@ -79,6 +85,12 @@ def is_sure(best_skill: float, top_sem: float, top_fit: float, size: int) -> boo
     most = (W_FIT + W_SEM + W_GRAM) * math.sqrt(max(size - 1, 1))
     bar = min(SURE_SKILL, SURE_SHARE * most)
     return best_skill >= bar and not (top_sem < SURE_COS and top_fit < SURE_FIT)
+
+
+def nearness_weight(best_skill: float, pooled: bool) -> float:
+    """What each level of nearness adds to an expert's score: W_PLACE, or on a big roster
+    standardised over a pool, W_PLACE in proportion to the best skill score above PLACE_REF."""
+    return W_PLACE * max(1.0, best_skill / PLACE_REF) if pooled else W_PLACE
 
 
 def load_penalty(open_load: int, capacity: int) -> float:
