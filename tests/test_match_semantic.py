@@ -340,6 +340,18 @@ def test_unplaced_keeps_what_an_expert_does_and_drops_where() -> None:
     assert unplaced(("北仑",), (), where) == []  # a specialty that is only the place
 
 
+def _with_similarities(monkeypatch: pytest.MonkeyPatch, roster: list[ExpertProfile],
+                       sims: dict[str, float]) -> Matcher:
+    """A matcher over `roster` without a lexicon or taxonomy whose embedding gives `sims`."""
+
+    def similarities(self: object, text: str) -> tuple[dict[str, float], list[float]]:
+        return dict(sims), [1.0, 0.0, 0.0, 0.0, 0.0]
+
+    monkeypatch.setattr(match_vectors.SemanticIndex, "similarities", similarities)
+    return Matcher(roster, lexicon=bare_lexicon(), embedder=ConceptEmbedder(),
+                   taxonomy=NO_TAXONOMY)
+
+
 def _big_roster_with_a_chance_word(monkeypatch: pytest.MonkeyPatch) -> Matcher:
     """1,500 experts of other trades, ten near the order, the one who fits, and one other
     trade sharing a word with the order by chance (硬度: a tablet press's, not the water's)."""
@@ -352,13 +364,7 @@ def _big_roster_with_a_chance_word(monkeypatch: pytest.MonkeyPatch) -> Matcher:
     sims = {"F0": 0.92, "T0": 0.80}
     sims |= {f"N{i}": 0.885 + 0.001 * i for i in range(10)}
     sims |= {f"U{i}": 0.70 + 0.18 * i / 1500 for i in range(1500)}
-
-    def similarities(self: object, text: str) -> tuple[dict[str, float], list[float]]:
-        return dict(sims), [1.0, 0.0, 0.0, 0.0, 0.0]
-
-    monkeypatch.setattr(match_vectors.SemanticIndex, "similarities", similarities)
-    return Matcher(roster, lexicon=bare_lexicon(), embedder=ConceptEmbedder(),
-                   taxonomy=NO_TAXONOMY)
+    return _with_similarities(monkeypatch, roster, sims)
 
 
 ORDER_POND = "塘里的鱼早上都浮头，水的硬度也不知道合不合适"
@@ -392,13 +398,7 @@ def _big_roster_with_two_of_one_craft(monkeypatch: pytest.MonkeyPatch) -> Matche
                              region="浙江省丽水市莲都区") for i in range(1500)]
     sims = {"LOCAL": 0.885, "FAR": 0.903}
     sims |= {f"U{i}": 0.70 + 0.15 * i / 1500 for i in range(1500)}
-
-    def similarities(self: object, text: str) -> tuple[dict[str, float], list[float]]:
-        return dict(sims), [1.0, 0.0, 0.0, 0.0, 0.0]
-
-    monkeypatch.setattr(match_vectors.SemanticIndex, "similarities", similarities)
-    return Matcher(roster, lexicon=bare_lexicon(), embedder=ConceptEmbedder(),
-                   taxonomy=NO_TAXONOMY)
+    return _with_similarities(monkeypatch, roster, sims)
 
 
 def test_on_a_big_roster_the_local_expert_still_goes_first_on_a_near_tie(
