@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -63,7 +64,7 @@ class PrefixFinder:
         for w in self._words:
             if len(w) > 1:
                 lengths.setdefault(w[:2], set()).add(len(w))
-        self._lengths = {pair: sorted(ns, reverse=True) for pair, ns in lengths.items()}
+        self._lengths = {pair: tuple(sorted(ns, reverse=True)) for pair, ns in lengths.items()}
 
     def find(self, text: str) -> list[str]:
         """Listed words in text order; a match inside a longer one is dropped (安全培训 ⊃ 培训)."""
@@ -129,7 +130,7 @@ class Lexicon:
         self._readings = _Rewriter(data.get("readings", {}))
         self._variants = _Rewriter(data.get("synonyms", {}))
         # Every word of the lexicon is written the canonical way, as the texts it reads are.
-        word = self.canon
+        word = self._word
         self.specialties: dict[str, Specialty] = {}
         for name, spec in data.get("specialty", {}).items():
             terms = tuple(dict.fromkeys(word(t) for t in [name, *spec.get("terms", [])]))
@@ -166,14 +167,15 @@ class Lexicon:
         # apply), so that a request is checked only against rules that can fire.
         self._alternatives = PrefixFinder(
             a for rule in self.symptoms for group in (*rule.when, rule.unless) for a in group)
-        self._rules_by_first: dict[str, list[int]] = {}
+        by_first: dict[str, list[int]] = {}
         self._rules_always: list[int] = []
         for i, rule in enumerate(self.symptoms):
             if not rule.when:
                 self._rules_always.append(i)
             else:
                 for a in rule.when[0]:
-                    self._rules_by_first.setdefault(a, []).append(i)
+                    by_first.setdefault(a, []).append(i)
+        self._rules_by_first = {a: tuple(rules) for a, rules in by_first.items()}
 
     def siblings(self, name: str) -> tuple[str, ...]:
         """The other specialties of the same field (category) as `name`."""
@@ -186,8 +188,13 @@ class Lexicon:
         """Normalized text with variants written one way (电动机 → 电机)."""
         return self._variants(normalize(text))
 
+    def _word(self, text: str) -> str:
+        """A word of the lexicon, canonical and interned: the same word in a thousand rules
+        (坏, 漏, 不行) is one string in memory."""
+        return sys.intern(self.canon(text))
+
     def _alts(self, group: str) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.canon(a.strip()) for a in group.split("|")
+        return tuple(dict.fromkeys(self._word(a.strip()) for a in group.split("|")
                                    if a.strip()))
 
     def strip_noise(self, text: str) -> str:
