@@ -127,13 +127,12 @@ class Outbox:
         return len(recent) < self.config.rate_per_minute
 
     async def _send(self, item: OutboxItem, platform: Platform) -> str | None:
-        if not platform.in_store:
-            # Ours alone while it is sent: another process on the same database skips it,
-            # and the later items to the same chat wait behind it (their order holds).
-            async with self.lock:
-                if not self.store.take_outbox(item.id, self.holder,
-                                              self.clock.now() + TAKE_FOR):
-                    return None
+        # Ours alone while it is sent: another process on the same database skips it, and
+        # the later items to the same chat wait behind it (their order holds). The local
+        # chat's too: two replicas must not both write the same item into its log.
+        async with self.lock:
+            if not self.store.take_outbox(item.id, self.holder, self.clock.now() + TAKE_FOR):
+                return None
         if item.extra.get("to_user") and not platform.can_tell:
             await self._failed(item, SendError(f"{platform.name} cannot send 1:1 messages",
                                                permanent=True))
