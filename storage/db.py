@@ -6,13 +6,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
-# What a failing database raises, whichever the backend (psycopg only when installed).
-try:
-    import psycopg as _psycopg
 
-    DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, _psycopg.Error)
-except ImportError:  # pragma: no cover - an installation without the postgresql extra
-    DB_ERRORS = (sqlite3.Error,)
+class DatabaseError(Exception):
+    """What the PostgreSQL backend's errors also are (storage/pg.py), so that catching a
+    failing database needs no PostgreSQL driver loaded where SQLite alone is used."""
+
+
+# What a failing database raises, whichever the backend.
+DB_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, DatabaseError)
 DB_OR_OS_ERRORS: tuple[type[Exception], ...] = (*DB_ERRORS, OSError)
 
 

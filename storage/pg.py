@@ -16,6 +16,8 @@ import psycopg
 from psycopg.adapt import Dumper, Loader
 from psycopg.pq import TransactionStatus
 
+from storage.db import DatabaseError
+
 # pg_advisory_xact_lock key of the one writer at a time (b"dian" as an integer).
 WRITER_LOCK = 0x6469616E
 Buffer = bytes | bytearray | memoryview
@@ -63,15 +65,30 @@ def _storable(params: Sequence[Any]) -> list[Any]:
             for p in params]
 
 
+_OURS: dict[type[psycopg.Error], type[psycopg.Error]] = {}
+
+
+def _ours(kind: type[psycopg.Error]) -> type[psycopg.Error]:
+    """`kind` that is also a `DatabaseError`, as the store's callers catch it."""
+    made = _OURS.get(kind)
+    if made is None:
+        made = _OURS[kind] = type(kind.__name__, (kind, DatabaseError),
+                                  {"__module__": kind.__module__})
+    return made
+
+
 def _plain(exc: psycopg.Error) -> psycopg.Error:
     """The same error with its primary message alone: PostgreSQL's DETAIL may quote the row
     (a phone number in it) and must reach no log, no answer and no screen."""
     primary = exc.diag.message_primary if exc.diag else None
-    return type(exc)(primary or str(exc).split("\n", 1)[0])
+    return _ours(type(exc))(primary or str(exc).split("\n", 1)[0])
 
 
 def open_connection(url: str) -> psycopg.Connection[Any]:
-    conn = psycopg.connect(url, autocommit=True)
+    try:
+        conn = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        raise _plain(exc) from None
     conn.adapters.register_loader("numeric", _Number)
     conn.adapters.register_dumper(bool, _BoolAsInt)
     return conn
@@ -86,11 +103,18 @@ class PgDatabase:
         self.url = url
         self.conn = open_connection(url)
         if read_only:
-            self.conn.execute("SET default_transaction_read_only = on")
+            self.execute("SET default_transaction_read_only = on")
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
         try:
             return self.conn.execute(pg_sql(sql), _storable(params))
+        except psycopg.Error as exc:
+            raise _plain(exc) from None
+
+    def script(self, sql: str) -> None:
+        """Several statements, no parameters, in one round trip (placeholders untouched)."""
+        try:
+            self.conn.execute(sql.encode())
         except psycopg.Error as exc:
             raise _plain(exc) from None
 
@@ -107,33 +131,33 @@ class PgDatabase:
         return self.conn.info.transaction_status != TransactionStatus.IDLE
 
     def begin(self, writer: bool = True) -> None:
-        self.conn.execute("BEGIN")
+        self.execute("BEGIN")
         if writer:
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
+            self.execute("SELECT pg_advisory_xact_lock(?)", [WRITER_LOCK])
 
     def take_writer(self) -> bool:
-        row = self.conn.execute("SELECT pg_try_advisory_xact_lock(%s)", [WRITER_LOCK]).fetchone()
+        row = self.execute("SELECT pg_try_advisory_xact_lock(?)", [WRITER_LOCK]).fetchone()
         return bool(row and row[0])
 
     def commit(self) -> None:
-        self.conn.execute("COMMIT")
+        self.execute("COMMIT")
 
     def rollback(self) -> None:
         if self.in_transaction:
-            self.conn.execute("ROLLBACK")
+            self.execute("ROLLBACK")
 
     def close(self) -> None:
         self.conn.close()
 
     def table_names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(
+        return [r[0] for r in self.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = "
             "current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name")]
 
     def data_version(self) -> int:
         # Every change writes an event: the events' sequence moves with any commit here or
         # in another process (and with our own, which the store's epochs count anyway).
-        row = self.conn.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+        row = self.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
                                 "FROM events_id_seq").fetchone()
         return int(row[0]) if row else 0
 
@@ -141,8 +165,8 @@ class PgDatabase:
         return PgDatabase(self.url, read_only=True)
 
     def try_lock(self, key: int) -> bool:
-        row = self.conn.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone()
+        row = self.execute("SELECT pg_try_advisory_lock(?)", [key]).fetchone()
         return bool(row and row[0])
 
     def unlock(self, key: int) -> None:
-        self.conn.execute("SELECT pg_advisory_unlock(%s)", [key])
+        self.execute("SELECT pg_advisory_unlock(?)", [key])

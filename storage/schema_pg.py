@@ -124,7 +124,7 @@ def migrate(db: PgDatabase, migrations: Sequence[Step]) -> int:
         row = db.execute("SELECT max(version) FROM schema_version").fetchone()
         version = int(row[0] or 0) if row else 0
         if version < BASE:  # one round trip for the whole schema
-            db.conn.execute(";\n".join(translated(migrations)).encode())
+            db.script(";\n".join(translated(migrations)))
             version = BASE
         for step, statements in sorted(LATER.items()):
             if step > version:

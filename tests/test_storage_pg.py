@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
+from storage.db import DB_ERRORS
 from storage.pg import PgDatabase
 from storage.schema import MIGRATIONS
 from storage.schema_pg import connect_pg
@@ -28,6 +31,31 @@ def test_an_error_names_no_value_of_the_row(db: PgDatabase) -> None:
     assert "13867201234" not in str(caught.value) and "DETAIL" not in str(caught.value)
     assert "null value" in str(caught.value)  # what went wrong is still said
     assert isinstance(caught.value, psycopg.errors.NotNullViolation)
+
+
+def test_every_failure_is_one_the_store_catches(db: PgDatabase, pg_base: str) -> None:
+    """Callers catch DB_ERRORS, which names no psycopg class (SQLite alone never loads it)."""
+    import psycopg
+
+    def failure(call: Callable[[], object]) -> BaseException:
+        with pytest.raises(DB_ERRORS) as caught:
+            call()
+        return caught.value
+
+    duplicate = "INSERT INTO experts (id, name) VALUES ('E1', '甲')"
+    db.execute(duplicate)
+    assert isinstance(failure(lambda: db.execute(duplicate)), psycopg.errors.UniqueViolation)
+    assert isinstance(failure(lambda: db.executemany(duplicate, [[]])), psycopg.Error)
+    assert isinstance(failure(lambda: db.script("SELECT 1; SELECT nonsense")), psycopg.Error)
+    db.begin()
+    assert isinstance(failure(lambda: db.execute("SELECT 1 / 0")), psycopg.errors.DivisionByZero)
+    db.rollback()
+    reader = db.reader()
+    assert isinstance(failure(lambda: reader.execute(duplicate.replace("E1", "E2"))),
+                      psycopg.errors.ReadOnlySqlTransaction)
+    reader.close()
+    nobody = pg_base.rsplit("/", 1)[0] + "/no_such_database"
+    assert isinstance(failure(lambda: PgDatabase(nobody)), psycopg.OperationalError)
 
 
 def test_values_come_back_as_sqlite_gives_them(db: PgDatabase) -> None:
