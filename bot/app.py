@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import charts, runlock
+from bot import runlock
 from bot.config import Config, check_exposure
 from bot.core import Core
 from bot.model import Clock, Incoming, SystemClock
@@ -114,14 +114,6 @@ class App(Core):
         """What is due, read over `store` (a worker thread's read-only one, or the bot's)."""
         return due(Context.for_job(store, self.clock, self.config, self.routing))
 
-    async def _catch_up(self) -> list[Reminder]:
-        """The start-up sweep, after the chart library is loaded off the loop (a monthly
-        report due now draws a chart; loading matplotlib takes about half a second)."""
-        try:
-            await asyncio.to_thread(charts.prepare)
-        except Exception:  # the chart is an extra: the reports still go out
-            log.warning("could not prepare the chart library", exc_info=True)
-        return await self.run_jobs()
 
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the HTTP server, platforms and outbox worker until `stop` is set."""
@@ -147,7 +139,7 @@ class App(Core):
                 await platform.start()
             scheduler = start_scheduler(self.config, self.run_jobs)
             # Catch up on whatever fell due while the bot was down, once it is serving.
-            catch_up = asyncio.create_task(self._catch_up(), name="catch-up-sweep")
+            catch_up = asyncio.create_task(self.run_jobs(), name="catch-up-sweep")
             self.routing.background = True  # and again after each roster change
             upgrade = asyncio.create_task(self.routing.upgrade(), name="semantic-matcher")
             self.ready = True

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from bot import charts
 from bot.config import Config
 from bot.matching import Routing
 from bot.model import ChatKind, Clock, Incoming, Outgoing
@@ -32,6 +33,16 @@ log = logging.getLogger(__name__)
 
 APOLOGY = "抱歉，处理这条消息时出了点问题，已记录下来。请稍后再试，或联系管理员。"
 _ORDER_REF = re.compile(r"#(\d{1,9})")
+
+
+async def _chart_library_loaded() -> None:
+    """Load the chart library off the loop before a command that draws a chart is handled:
+    the first import takes about half a second, and a bot that never draws a chart never
+    pays its 21 MiB."""
+    try:
+        await asyncio.to_thread(charts.prepare)
+    except Exception:  # the chart is an extra: the figures still go out
+        log.warning("could not prepare the chart library", exc_info=True)
 
 
 class _Raced(Exception):
@@ -92,6 +103,8 @@ class Core:
         if parsed.intent == "new_order":
             # Model work off the loop, before the lock (a group's default region aside).
             await self.routing.prefetch(msg.text, parsed.region, self.config.bot.announce_top)
+        elif parsed.command == "stats":
+            await _chart_library_loaded()
         async with self.lock:
             ref = self.store.seen(msg.platform, msg.msg_id)  # a redelivery stops here, cheaply
             if ref is not None:
