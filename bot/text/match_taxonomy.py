@@ -49,15 +49,18 @@ class Taxonomy:
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = tuple(entries)
-        self._by_gram: dict[str, set[int]] = {}
-        self._short: dict[str, set[int]] = {}  # two-character words (电焊, 茶叶) whole
+        by_gram: dict[str, set[int]] = {}
+        short: dict[str, set[int]] = {}  # two-character words (电焊, 茶叶) whole
         for i, e in enumerate(self.entries):
             for w in (e.name, *e.terms):
                 w = normalize(w)
                 if len(w) == 2:
-                    self._short.setdefault(w, set()).add(i)
+                    short.setdefault(w, set()).add(i)
                 for g in _runs(w):
-                    self._by_gram.setdefault(g, set()).add(i)
+                    by_gram.setdefault(g, set()).add(i)
+        # Kept as tuples: most runs name one entry, and a set of one takes 216 bytes.
+        self._by_gram = {g: tuple(sorted(ids)) for g, ids in by_gram.items()}
+        self._short = {w: tuple(sorted(ids)) for w, ids in short.items()}
         self._cache: dict[tuple[str, ...], tuple[Entry, ...]] = {}
         self._passages: _Passages | None = None
 
