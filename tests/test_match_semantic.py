@@ -236,6 +236,23 @@ def test_cached_embedder_asks_the_model_once_per_text() -> None:
     assert cached.computed == 3
 
 
+def test_cached_embedder_keeps_the_latest_orders_and_every_profile() -> None:
+    """Every order's text is new: a long-running bot must not keep a vector per order."""
+    inner = ConceptEmbedder()
+    cached = CachedEmbedder(inner, max_items=100, max_queries=3)
+    cached.embed(["焊接", "鱼病"], query=False)
+    for n in range(10):
+        cached.embed([f"第{n}单 焊缝开裂"], query=True)
+    assert len(cached) == 2 + 3
+    cached.embed(["第9单 焊缝开裂", "第7单 焊缝开裂"], query=True)  # the latest: kept
+    cached.embed(["焊接", "鱼病"], query=False)  # profiles: not pushed out by orders
+    assert cached.computed == 12
+    cached.embed(["第0单 焊缝开裂"], query=True)  # the oldest: gone, embedded again
+    assert cached.computed == 13 and inner.queries.count("第0单 焊缝开裂") == 2
+    cached.embed([f"技能{n}" for n in range(150)], query=False)  # over 100: oldest out
+    assert len(cached) == 100 + 3 and cached.computed == 163
+
+
 class Rows(list[list[float]]):
     """The engine's (n, dim) array, as far as the embedder uses it."""
 

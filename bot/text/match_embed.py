@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import platform
@@ -122,12 +123,20 @@ def default_embedder() -> Embedder | None:
 
 class CachedEmbedder:
     """Wraps an embedder with an in-memory cache keyed by a hash of (kind, text), so a
-    rebuilt matcher or an unchanged profile costs nothing to embed again."""
+    rebuilt matcher or an unchanged profile costs nothing to embed again.
 
-    def __init__(self, inner: Embedder, max_items: int = 200_000) -> None:
+    Orders' vectors are kept only for the latest `max_queries` of them: an order is embedded
+    ahead in a worker thread and read back when it is ranked, and every order's text is new,
+    so a long-running bot kept one more vector (about 1.8 KB) for each order it ever saw.
+    Each kind drops its oldest vectors first when full."""
+
+    def __init__(self, inner: Embedder, max_items: int = 200_000,
+                 max_queries: int = 1_000) -> None:
         self.inner = inner
-        self._cache: dict[bytes, Any] = {}
+        self._cache: dict[bytes, Any] = {}  # profile texts (passages)
+        self._queries: dict[bytes, Any] = {}  # orders' texts
         self._max = max_items
+        self._max_queries = max_queries
         self._lock = threading.Lock()
         self.computed = 0
 
@@ -141,22 +150,26 @@ class CachedEmbedder:
         return hashlib.blake2b((("q" if query else "p") + text).encode("utf-8"),
                                digest_size=16).digest()
 
+    def __len__(self) -> int:
+        return len(self._cache) + len(self._queries)
+
     def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[Sequence[float]]:
         """Cached vectors; the misses go to the inner embedder in one batch."""
+        cache, limit = (self._queries, self._max_queries) if query else (self._cache, self._max)
         keys = [self._key(t, query) for t in texts]
         with self._lock:
             missing = list(dict.fromkeys(
-                (k, t) for k, t in zip(keys, texts, strict=True) if k not in self._cache))
+                (k, t) for k, t in zip(keys, texts, strict=True) if k not in cache))
         if missing:
             vecs = self.inner.embed([t for _, t in missing], query=query)
             with self._lock:
-                if len(self._cache) + len(missing) > self._max:
-                    self._cache.clear()
                 for (k, _), v in zip(missing, vecs, strict=True):
-                    self._cache[k] = v
+                    cache[k] = v
+                for old in list(itertools.islice(cache, max(0, len(cache) - limit))):
+                    del cache[old]  # the oldest first (dicts keep insertion order)
                 self.computed += len(missing)
         with self._lock:
-            found = [self._cache.get(k) for k in keys]
+            found = [cache.get(k) for k in keys]
         if any(v is None for v in found):  # evicted meanwhile: embed directly
             return self.inner.embed(list(texts), query=query)
         return [v for v in found if v is not None]
