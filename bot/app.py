@@ -114,7 +114,6 @@ class App(Core):
         """What is due, read over `store` (a worker thread's read-only one, or the bot's)."""
         return due(Context.for_job(store, self.clock, self.config, self.routing))
 
-
     async def serve(self, stop: asyncio.Event) -> None:
         """Run the HTTP server, platforms and outbox worker until `stop` is set."""
         # One process per SQLite file; replicas may share a PostgreSQL database.
