@@ -270,6 +270,24 @@ def test_without_a_cjk_font_labels_are_only_glyphs_the_fallback_has(
     assert _png(tally_chart_png(HUGE, APRIL)).size == (WIDTH, HEIGHT)
 
 
+def test_the_installed_fonts_are_listed_once_for_both_searches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No CJK font: the Latin search reuses the list (fc-list runs once, or one directory walk)."""
+    listed: list[int] = []
+
+    def none_installed() -> list[chart_fonts.Face]:
+        listed.append(1)
+        return []
+
+    monkeypatch.setattr(charts, "system_faces", none_installed)
+    charts.chart_font.cache_clear()
+    try:
+        assert charts.chart_font().path == ""
+    finally:
+        charts.chart_font.cache_clear()
+    assert len(listed) == 1
+
+
 def test_without_any_font_file_pillows_own_font_writes_plain_labels(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(charts, "system_faces", lambda: [])

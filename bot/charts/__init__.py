@@ -8,11 +8,18 @@ import functools
 import io
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bot.charts.fonts import ASCII, CJK_FAMILIES, FALLBACK_FAMILIES, find_font, system_faces
+from bot.charts.fonts import (
+    ASCII,
+    CJK_FAMILIES,
+    FALLBACK_FAMILIES,
+    Face,
+    find_font,
+    system_faces,
+)
 from bot.charts.fonts import ChartFont as ChartFont  # part of this module's interface
 
 if TYPE_CHECKING:  # Pillow is imported on first use: a bot that draws no chart never loads it
@@ -156,16 +163,20 @@ PLAIN_ASCII = "0123456789.+-" + "".join(u for u, _ in ASCII_UNITS)
 WANTED = frozenset(map(ord, CJK_TEXT + PLAIN_TEXT + ASCII))  # all the chart may ever write
 
 
-def find_cjk_font(families: Iterable[str] = CJK_FAMILIES) -> ChartFont | None:
-    """A system font that has every character the chart writes in Chinese: one of the known
-    CJK families first, then any font whose character map covers them; None if none does."""
-    return find_font(system_faces(), families, CJK_TEXT + PLAIN_TEXT, WANTED, cjk=True)
+def find_cjk_font(families: Iterable[str] = CJK_FAMILIES,
+                  faces: Sequence[Face] | None = None) -> ChartFont | None:
+    """A system font (of `faces`, else every installed one) that has every character the chart
+    writes in Chinese: one of the known CJK families first, then any font whose character map
+    covers them; None if none does."""
+    return find_font(system_faces() if faces is None else faces, families,
+                     CJK_TEXT + PLAIN_TEXT, WANTED, cjk=True)
 
 
-def fallback_font() -> ChartFont:
-    """A Latin font for plain labels: DejaVu Sans and its like first (digits, letters and
-    ①…⑥), else any font with the digits; else Pillow's built-in font (ASCII only)."""
-    faces = system_faces()
+def fallback_font(faces: Sequence[Face] | None = None) -> ChartFont:
+    """A Latin font for plain labels (of `faces`, else every installed one): DejaVu Sans and
+    its like first (digits, letters and ①…⑥), else any font with the digits; else Pillow's
+    built-in font (ASCII only)."""
+    faces = system_faces() if faces is None else faces
     found = (find_font(faces, FALLBACK_FAMILIES, PLAIN_TEXT, WANTED, cjk=False)
              or find_font(faces, FALLBACK_FAMILIES, PLAIN_ASCII, WANTED, cjk=False))
     return found or ChartFont("", False, frozenset(map(ord, ASCII)))
@@ -174,8 +185,9 @@ def fallback_font() -> ChartFont:
 @functools.cache
 def chart_font() -> ChartFont:
     """The chart's font, chosen once a process: a CJK one if the system has it, else a Latin
-    one."""
-    return find_cjk_font() or fallback_font()
+    one (the installed faces listed once for both searches)."""
+    faces = system_faces()
+    return find_cjk_font(CJK_FAMILIES, faces) or fallback_font(faces)
 
 
 def prepare() -> ChartFont:
@@ -231,10 +243,15 @@ def x_pixel(x: float) -> float:
     return PLOT_LEFT + (x - X_MIN) * (PLOT_RIGHT - PLOT_LEFT) / (X_MAX - X_MIN)
 
 
+def bar_pixels(bar: Bar, cjk: bool) -> float:
+    """How tall the bar is drawn, in pixels above the axis."""
+    return bar.height / HEADROOM * (AXIS_Y - plot_top(cjk))
+
+
 def bar_box(bar: Bar, *, single: bool, cjk: bool) -> Box | None:
     """The bar's rectangle (wider when it stands alone); None for one too low to see."""
     width = (BAR_WIDTH * 1.3 if single else BAR_WIDTH) * (PLOT_RIGHT - PLOT_LEFT) / (X_MAX - X_MIN)
-    tall = bar.height / HEADROOM * (AXIS_Y - plot_top(cjk))
+    tall = bar_pixels(bar, cjk)
     if tall < 0.5:
         return None
     centre = x_pixel(bar.x)
@@ -252,8 +269,8 @@ def chart_layout(t: Mapping[str, Any], previous: Mapping[str, Any] | None, font:
              if b is not None]
     boxes.append(Box(round(PLOT_LEFT), AXIS_Y, round(PLOT_RIGHT) - 1, AXIS_Y + 1, AXIS))
     size = VALUE_SIZE if max(len(b.label) for b in bars) <= 5 else SMALL_SIZE
-    labels = [Label(x_pixel(b.x), AXIS_Y - b.height / HEADROOM * (AXIS_Y - plot_top(font.cjk))
-                    - 3, b.label, size, TEXT if b.current else TEXT_PREVIOUS, "md")
+    labels = [Label(x_pixel(b.x), AXIS_Y - bar_pixels(b, font.cjk) - 3, b.label, size,
+                    TEXT if b.current else TEXT_PREVIOUS, "md")
               for b in bars]
     names = axis_labels(font.cjk)
     if not font.covers("".join(names)):  # a font without ①…⑥: their numbers
