@@ -163,6 +163,7 @@ class App(Core):
             await runner.cleanup()
             if checkpoints is not None:
                 checkpoints.stop()
+            self.batch.flush()  # what was handled is kept (its answers went nowhere)
             self.store.db.close()
             if lock is not None:
                 lock.close()

@@ -17,6 +17,7 @@ from typing import TypeVar
 
 from bot import charts
 from bot.config import Config
+from bot.group_commit import GroupCommit, StorageUnavailable, WriterLock
 from bot.matching import Routing
 from bot.model import ChatKind, Clock, Incoming, Outgoing
 from bot.outbox import Outbox
@@ -45,12 +46,14 @@ async def _chart_library_loaded() -> None:
         log.warning("could not prepare the chart library", exc_info=True)
 
 
+def _retrieved(answer: asyncio.Future[None]) -> None:
+    """Read a batch's outcome even when its message's task was cancelled meanwhile."""
+    if not answer.cancelled():
+        answer.exception()
+
+
 class _Raced(Exception):
     """Another process recorded the message first: roll back and answer as a duplicate."""
-
-
-class StorageUnavailable(Exception):
-    """The database refused a write (disk full, read-only): nothing was handled or stored."""
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,8 @@ class Core:
         self.clock = clock
         self.store = store
         self.routers = routers
-        self.lock = asyncio.Lock()  # one writer: every store write happens under it
+        self.lock = WriterLock()  # one writer: every store write happens under it
+        self.batch = GroupCommit(store, self.lock)  # messages handled in a row share a commit
         self.platforms: dict[str, Platform] = {}
         self._writers: set[str] = set()  # those whose messages are rows of the bot's database
         # This process among the bot's replicas on one database (outbox items, leases).
@@ -97,7 +101,9 @@ class Core:
 
         The dedupe record, `record`'s write (the platform's own log, if any), the handler's
         changes and its queued replies commit together, so a crash either loses nothing or
-        repeats nothing. Returns the ids of the outbox items the handling queued.
+        repeats nothing; the messages handled in the same turn of the loop share that commit
+        (bot/group_commit.py). Returns once the commit is done, with the ids of the outbox
+        items the handling queued.
         """
         parsed = parse(msg.text, msg.sent_at or self.clock.now())
         if parsed.intent == "new_order":
@@ -105,38 +111,67 @@ class Core:
             await self.routing.prefetch(msg.text, parsed.region, self.config.bot.announce_top)
         elif parsed.command == "stats":
             await _chart_library_loaded()
-        async with self.lock:
-            ref = self.store.seen(msg.platform, msg.msg_id)  # a redelivery stops here, cheaply
-            if ref is not None:
-                log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
-                return Handled(duplicate=True, ref=ref)
-            ctx = self.context(msg, parsed)
-            try:
-                async with self.store.turn():
-                    # Another process may have handled it since the look above (replicas).
-                    if self.store.seen(msg.platform, msg.msg_id) is not None:
-                        raise _Raced
-                    ref = record(self.store) if record else ""
-                    if not self.store.mark_seen(msg.platform, msg.msg_id, ref):
-                        raise _Raced
-                    self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
-                                             msg.chat_title, msg.reply_handle)
-                    if msg.chat_kind is ChatKind.GROUP:  # who is in the group, for fallbacks
-                        self.store.saw(msg.platform, msg.chat_id, (msg.sender_id, *msg.mentions))
-                    await self._dispatch(msg, ctx)
-                    written = self.outbox.write_now(ctx.written)
-            except _Raced:
-                log.info("duplicate %s message %s ignored (handled elsewhere)", msg.platform,
-                         msg.msg_id)
-                return Handled(duplicate=True, ref=self.store.seen(msg.platform, msg.msg_id)
-                               or "")
-            except DB_ERRORS as exc:
-                log.error("storage unavailable, %s message %s not handled: %s",
-                          msg.platform, msg.msg_id, exc)
-                raise StorageUnavailable(str(exc)) from None
-        if ctx.sent:
+        await self.lock.join()
+        try:
+            handled, answer = await self._handle_joined(msg, parsed, record)
+        finally:
+            self.lock.release()
+        if answer is not None:  # the batch commits on the loop's next turn
+            answer.add_done_callback(_retrieved)
+            await asyncio.shield(answer)
+        if handled.sent:
             self.outbox.wake()
-        return Handled(duplicate=False, ref=ref, sent=ctx.sent, written=written)
+        return handled
+
+    async def _handle_joined(self, msg: Incoming, parsed: Parsed,
+                             record: Callable[[Store], str] | None
+                             ) -> tuple[Handled, asyncio.Future[None] | None]:
+        """`handle` under the writer lock: the message's changes join the open batch."""
+        ref = self.store.seen(msg.platform, msg.msg_id)  # a redelivery stops here, cheaply
+        if ref is not None:
+            self.batch.flush(raising=True)  # the first copy may wait in the open batch
+            log.info("duplicate %s message %s ignored", msg.platform, msg.msg_id)
+            return Handled(duplicate=True, ref=ref), None
+        ctx = self.context(msg, parsed)
+        try:
+            await self.batch.begin()
+            with self.store.savepoint():  # this message alone rolls back when it races
+                # Another process may have handled it since the look above (replicas).
+                if self.store.seen(msg.platform, msg.msg_id) is not None:
+                    raise _Raced
+                ref = record(self.store) if record else ""
+                if not self.store.mark_seen(msg.platform, msg.msg_id, ref):
+                    raise _Raced
+                self.store.remember_chat(msg.platform, msg.chat_id, msg.chat_kind.value,
+                                         msg.chat_title, msg.reply_handle)
+                if msg.chat_kind is ChatKind.GROUP:  # who is in the group, for fallbacks
+                    self.store.saw(msg.platform, msg.chat_id, (msg.sender_id, *msg.mentions))
+                await self._dispatch(msg, ctx)
+                written = self.outbox.write_now(ctx.written)
+        except _Raced:
+            self.batch.flush(raising=True)
+            log.info("duplicate %s message %s ignored (handled elsewhere)", msg.platform,
+                     msg.msg_id)
+            return Handled(duplicate=True, ref=self.store.seen(msg.platform, msg.msg_id)
+                           or ""), None
+        except DB_ERRORS as exc:
+            self.batch.fail(exc)
+            log.error("storage unavailable, %s message %s not handled: %s",
+                      msg.platform, msg.msg_id, exc)
+            raise StorageUnavailable(str(exc)) from None
+        except BaseException:
+            self.batch.flush()  # the others' changes stand
+            raise
+        answer = self.batch.settle()
+        return Handled(duplicate=False, ref=ref, sent=ctx.sent, written=written), answer
+
+    async def settled(self) -> None:
+        """Wait until the messages handled so far are committed (a group commit's open batch:
+        taking the writer lock commits it), e.g. before answering a redelivery whose first
+        copy may be in it."""
+        if self.batch.open:
+            async with self.lock:
+                pass
 
     async def reading(self, fn: Callable[[Store], T]) -> T:
         """Long read-only work (a sweep's search, a report, an export) in a worker thread over

@@ -120,17 +120,26 @@ class StoreBase:
         if self.db.in_transaction:
             yield
             return
+        await self.begin_turn()
+        try:
+            yield
+        except BaseException:
+            self.db.rollback()
+            raise
+        self.db.commit()
+
+    async def begin_turn(self) -> None:
+        """Open the loop's write transaction (`turn`, a group commit): once another process
+        lets go of the writer, wait without holding the loop."""
         self.db.begin(writer=False)
         try:
             for _ in itertools.count():  # another process's lock: nothing here to wait on
                 if self.db.take_writer():
                     break
                 await asyncio.sleep(WRITER_POLL)
-            yield
         except BaseException:
             self.db.rollback()
             raise
-        self.db.commit()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

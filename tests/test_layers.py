@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "bot.lexicon_admin": 3, "bot.stored_vectors": 3,
     "bot.exports": 3, "bot.cases": 3, "bot.exports_booklet": 3, "bot.templates": 3,
     "bot.platforms.base": 3, "bot.outbox": 3, "bot.fallback": 3, "bot.lease": 3,
+    "bot.group_commit": 3,
     # 4: the core that handles one message, and the handler API (Router, Context)
     "bot.router": 4, "bot.core": 4,
     # 5: the handlers

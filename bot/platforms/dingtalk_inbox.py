@@ -11,7 +11,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.core import Core, Handled, StorageUnavailable
+from bot.core import Core, Handled
+from bot.group_commit import StorageUnavailable
 from bot.model import Incoming
 from bot.platforms.dingtalk_inbound import PLATFORM, to_incoming
 from storage.db import DB_ERRORS

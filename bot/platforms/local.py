@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.charts import image_of
-from bot.core import Core, StorageUnavailable
+from bot.core import Core
+from bot.group_commit import StorageUnavailable
 from bot.model import ChatKind, Incoming, Outgoing
 from bot.web.jsonbody import BadRequest, read_json
 from bot.web.responses import json_response
@@ -96,6 +97,9 @@ class LocalPlatform:
         quote: int | None = body.get("quote")
 
         existing = self.store.local_id_for(msg_id)
+        if existing is not None:  # durable before it is answered (it may await a commit)
+            await self.app.settled()
+            existing = self.store.local_id_for(msg_id)
         if existing is not None:
             return json_response({"id": existing, "replies": []})
 
