@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -57,14 +57,19 @@ class PrefixFinder:
     """Find listed words in a text by looking up, at each position, slices of the listed lengths."""
 
     def __init__(self, words: Iterable[str]) -> None:
-        self._words = frozenset(w for w in words if w)
+        # A dict's keys are kept as they are (the lexicon's word tables are dicts already);
+        # other words go in a dict too: less than half a set's memory for the same lookups.
+        self._words: Collection[str] = (
+            words if isinstance(words, dict) else dict.fromkeys(w for w in words if w))
         # First two characters → lengths of the longer words that start with them, longest first.
         # One-character words are looked up as such.
         lengths: dict[str, set[int]] = {}
         for w in self._words:
             if len(w) > 1:
                 lengths.setdefault(w[:2], set()).add(len(w))
-        self._lengths = {pair: tuple(sorted(ns, reverse=True)) for pair, ns in lengths.items()}
+        shared: dict[tuple[int, ...], tuple[int, ...]] = {}  # a few hundred distinct ones
+        self._lengths = {pair: shared.setdefault(t, t) for pair, ns in lengths.items()
+                         for t in [tuple(sorted(ns, reverse=True))]}
 
     def find(self, text: str) -> list[str]:
         """Listed words in text order; a match inside a longer one is dropped (安全培训 ⊃ 培训)."""
