@@ -165,14 +165,6 @@ class Core:
         answer = self.batch.settle()
         return Handled(duplicate=False, ref=ref, sent=ctx.sent, written=written), answer
 
-    async def settled(self) -> None:
-        """Wait until the messages handled so far are committed (a group commit's open batch:
-        taking the writer lock commits it), e.g. before answering a redelivery whose first
-        copy may be in it."""
-        if self.batch.open:
-            async with self.lock:
-                pass
-
     async def reading(self, fn: Callable[[Store], T]) -> T:
         """Long read-only work (a sweep's search, a report, an export) in a worker thread over
         a read-only connection of its own, so the loop keeps answering; on the loop over the

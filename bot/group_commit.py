@@ -92,49 +92,49 @@ class GroupCommit:
         return answer
 
     async def _flush_in_turn(self) -> None:
-        async with self.lock:  # `acquire` commits what is open
-            pass
+        await self.settled()
+
+    async def settled(self) -> None:
+        """Wait until the open batch is committed (taking the writer lock commits it), e.g.
+        before answering a redelivery whose first copy may be in it."""
+        if self.open:
+            async with self.lock:
+                pass
 
     def flush(self, raising: bool = False) -> None:
         """Commit the open batch and answer its waiting messages (under the lock). A failed
         commit rolls it back and fails them; with `raising`, the caller too."""
         if not self.open:
             return
-        waiting, self._waiting = self._waiting, []
-        self.open = False
         try:
             self.store.db.commit()
-            self.commits += 1
         except DB_ERRORS as exc:
-            self._rollback()
             log.error("storage unavailable, a batch of %d message(s) not stored: %s",
-                      len(waiting) + raising, exc)
-            _answer(waiting, StorageUnavailable(str(exc)))
+                      self.size, exc)
+            self.fail(exc)
             if raising:
                 raise StorageUnavailable(str(exc)) from None
             return
-        _answer(waiting, None)
+        self.commits += 1
+        self._close(None)
 
     def fail(self, exc: BaseException) -> None:
         """A message of the batch hit a database error: roll the batch back (under the lock);
         the messages waiting in it fail as well."""
-        waiting, self._waiting = self._waiting, []
-        self.open = False
-        self._rollback()
-        _answer(waiting, StorageUnavailable(str(exc)))
-
-    def _rollback(self) -> None:
         try:
             self.store.db.rollback()
         except DB_ERRORS:  # the connection itself is gone: nothing left to undo
             log.warning("could not roll back a failed batch", exc_info=True)
+        self._close(StorageUnavailable(str(exc)))
 
-
-def _answer(waiting: list[asyncio.Future[None]], exc: BaseException | None) -> None:
-    for answer in waiting:
-        if answer.done():  # its message's task was cancelled meanwhile
-            continue
-        if exc is None:
-            answer.set_result(None)
-        else:
-            answer.set_exception(exc)
+    def _close(self, exc: BaseException | None) -> None:
+        """The batch is over: answer its waiting messages (`exc` None when it committed)."""
+        waiting, self._waiting = self._waiting, []
+        self.open = False
+        for answer in waiting:
+            if answer.done():  # its message's task was cancelled meanwhile
+                continue
+            if exc is None:
+                answer.set_result(None)
+            else:
+                answer.set_exception(exc)

@@ -106,12 +106,8 @@ class StoreBase:
             yield
             return
         self.db.begin(writer)
-        try:
+        with self._committed():
             yield
-        except BaseException:
-            self.db.rollback()
-            raise
-        self.db.commit()
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -121,6 +117,12 @@ class StoreBase:
             yield
             return
         await self.begin_turn()
+        with self._committed():
+            yield
+
+    @contextmanager
+    def _committed(self) -> Iterator[None]:
+        """The transaction just begun: committed at the end, rolled back on any failure."""
         try:
             yield
         except BaseException:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -55,6 +55,21 @@ def reader(app: App) -> Any:
     assert db is not None
     yield db
     db.close()
+
+
+@pytest.fixture
+def commit_held(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
+    """The commit of the loop's next turn waits until the event is set (it is at the end), so
+    an open batch stays open until someone else takes the writer lock."""
+    held = asyncio.Event()
+
+    async def late(self: GroupCommit) -> None:
+        await held.wait()
+        await self.settled()
+
+    monkeypatch.setattr(GroupCommit, "_flush_in_turn", late)
+    yield held
+    held.set()
 
 
 async def test_messages_handled_in_one_turn_share_one_commit(app: App, reader: Database
@@ -140,25 +155,14 @@ async def test_a_redelivery_of_a_message_in_the_open_batch_waits_for_its_commit(
 
 
 async def test_others_who_take_the_writer_lock_find_the_batch_committed(
-        app: App, reader: Database, monkeypatch: pytest.MonkeyPatch) -> None:
-    held = asyncio.Event()
-
-    async def late(self: GroupCommit) -> None:  # the loop's next turn, held back
-        await held.wait()
-        async with self.lock:
-            pass
-
-    monkeypatch.setattr(GroupCommit, "_flush_in_turn", late)
+        app: App, reader: Database, commit_held: asyncio.Event) -> None:
     task = asyncio.create_task(app.handle(order(1)))
     await until(lambda: app.batch.open)
     assert not committed(reader, "m1") and not task.done()  # handled, not yet answered
-    try:
-        async with app.lock:  # e.g. the outbox worker
-            assert not app.batch.open and committed(reader, "m1")
-        handled = await within(task)
-        assert not handled.duplicate
-    finally:
-        held.set()
+    async with app.lock:  # e.g. the outbox worker
+        assert not app.batch.open and committed(reader, "m1")
+    handled = await within(task)
+    assert not handled.duplicate
 
 
 async def test_a_message_cancelled_while_waiting_for_its_commit_is_still_kept(
@@ -175,17 +179,9 @@ async def test_a_message_cancelled_while_waiting_for_its_commit_is_still_kept(
 
 
 async def test_local_api_answers_a_duplicate_only_once_the_first_is_durable(
-        client: Client, local_app: App, monkeypatch: pytest.MonkeyPatch) -> None:
+        client: Client, local_app: App, commit_held: asyncio.Event) -> None:
     reader = local_app.store.db.reader()
     assert reader is not None
-    held = asyncio.Event()
-
-    async def late(self: GroupCommit) -> None:
-        await held.wait()
-        async with self.lock:
-            pass
-
-    monkeypatch.setattr(GroupCommit, "_flush_in_turn", late)
     body = {"chat": "g1", "sender": "c1", "text": ORDER, "msg_id": "dup-1"}
     first = asyncio.create_task(post_local(client, **body))
     await until(lambda: local_app.batch.open)
@@ -195,5 +191,4 @@ async def test_local_api_answers_a_duplicate_only_once_the_first_is_durable(
     data = await within(first)
     assert again == {"id": data["id"], "replies": []}
     assert data["replies"][0]["text"].startswith("已收到点单 #1")
-    held.set()
     reader.close()

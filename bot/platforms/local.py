@@ -98,7 +98,7 @@ class LocalPlatform:
 
         existing = self.store.local_id_for(msg_id)
         if existing is not None:  # durable before it is answered (it may await a commit)
-            await self.app.settled()
+            await self.app.batch.settled()
             existing = self.store.local_id_for(msg_id)
         if existing is not None:
             return json_response({"id": existing, "replies": []})
