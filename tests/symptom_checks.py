@@ -1,6 +1,7 @@
 """Shared checks of the symptom-rule tests (tests/test_symptoms_*.py): which specialty a request
 reads strongest, near misses, roster lines, and that a family's cases try every specialty its
-rule file names or defines (`family_tests` binds them all for one family file)."""
+rule file names or defines (`family_tests` binds them all for one family file), and that older
+specialties keep the roster items they held (`keep_tests`)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,22 @@ def assert_roster_holds(spec: str, items: str | Sequence[str]) -> None:
 
 Case = tuple[str, str]
 Roster = Sequence[tuple[str, str]] | Sequence[tuple[str, list[str]]]
+
+
+def assert_still_held(item: str, spec: str) -> None:
+    """A roster item an older specialty held keeps it fully after a new family came."""
+    assert default_lexicon().profile_specs([item]).get(spec, 0.0) >= 1.0
+
+
+def keep_tests(kept: Sequence[tuple[str, str]]) -> Callable[..., None]:
+    """The test that items existing specialties held before a family keep them: the new
+    specialties take only their own longer words. Bind it to a test_* name."""
+
+    @pytest.mark.parametrize(("item", "spec"), kept)
+    def keeps(item: str, spec: str) -> None:
+        assert_still_held(item, spec)
+
+    return keeps
 
 
 def family_tests(family: str, reads: Sequence[Case], near: Sequence[Case],

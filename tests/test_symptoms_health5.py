@@ -5,10 +5,8 @@ psychiatry, assistive devices, women's health, veins, urology, health checks, an
 occupational disease, chronic disease, eye, tooth, back and sleep matters of existing ones."""
 from __future__ import annotations
 
-import pytest
-
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import family_tests
+from tests.symptom_checks import family_tests, keep_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -281,7 +279,7 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
 
 # Items an existing specialty held before this family keep it: the new specialties take only
 # their own longer words.
-@pytest.mark.parametrize(("item", "spec"), [
+KEPT = [
     ("骨科", "中医康复"),
     ("康复理疗", "中医康复"),
     ("体检", "内科慢病"),
@@ -291,9 +289,8 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
     ("心理咨询", "心理"),
     ("产科", "妇幼保健"),
     ("工伤康复", "工伤保险"),
-])
-def test_existing_specialties_keep_their_experts(item: str, spec: str) -> None:
-    assert default_lexicon().profile_specs([item]).get(spec, 0.0) >= 1.0
+]
+test_existing_specialties_keep_their_experts = keep_tests(KEPT)
 
 
 def test_hyperbaric_oxygen_is_not_high_voltage() -> None:

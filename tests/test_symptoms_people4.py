@@ -4,10 +4,8 @@ cover, platform workers, women workers, the housing fund, mediation, social work
 Chinese cooking, dough and snacks, canteens, food safety in catering, nutrition."""
 from __future__ import annotations
 
-import pytest
-
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import family_tests
+from tests.symptom_checks import family_tests, keep_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -242,16 +240,15 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
 
 # Items an existing specialty held before this family keep it: the new specialties take only
 # their own longer words.
-@pytest.mark.parametrize(("item", "spec"), [
+KEPT = [
     ("工伤认定", "劳动法"),
     ("劳动争议调解员", "劳动法"),
     ("中式烹调", "食品加工"),
     ("食品安全", "食品加工"),
     ("营养师", "内科慢病"),
     ("集体合同", "工会工作"),
-])
-def test_existing_specialties_keep_their_experts(item: str, spec: str) -> None:
-    assert default_lexicon().profile_specs([item]).get(spec, 0.0) >= 1.0
+]
+test_existing_specialties_keep_their_experts = keep_tests(KEPT)
 
 
 def test_work_injury_insurance_is_not_finance() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import family_tests
+from tests.symptom_checks import family_tests, keep_tests
 
 # (specialty, a whole chat message that must read it as the strongest)
 READS = [
@@ -169,7 +169,7 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
 
 # Items an existing specialty held before this family keep it: the new specialties take only
 # their own longer words.
-@pytest.mark.parametrize(("item", "spec"), [
+KEPT = [
     ("吹塑", "注塑模具"),
     ("挤出", "注塑模具"),
     ("改性塑料", "注塑模具"),
@@ -181,9 +181,8 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
     ("激光切割", "特种加工"),
     ("钢丝绳", "特种设备"),
     ("磨床", "磨削"),
-])
-def test_existing_specialties_keep_their_experts(item: str, spec: str) -> None:
-    assert default_lexicon().profile_specs([item]).get(spec, 0.0) >= 1.0
+]
+test_existing_specialties_keep_their_experts = keep_tests(KEPT)
 
 
 # Where an older rule reads the same defect words for 注塑模具, the new plastics specialty

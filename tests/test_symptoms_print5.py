@@ -7,10 +7,8 @@ anodising line, the optical coating shop and the fumes and dust of these worksho
 own words."""
 from __future__ import annotations
 
-import pytest
-
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import family_tests
+from tests.symptom_checks import family_tests, keep_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -290,7 +288,7 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
 
 # Items an existing specialty held before this family keep it: the new specialties take only
 # their own longer words.
-@pytest.mark.parametrize(("item", "spec"), [
+KEPT = [
     ("印刷", "印刷包装"),
     ("纸箱", "印刷包装"),
     ("覆膜", "印刷包装"),
@@ -303,9 +301,8 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
     ("光学镀膜", "光学"),
     ("激光切割", "特种加工"),
     ("雕刻", "木工家具"),
-])
-def test_existing_specialties_keep_their_experts(item: str, spec: str) -> None:
-    assert default_lexicon().profile_specs([item]).get(spec, 0.0) >= 1.0
+]
+test_existing_specialties_keep_their_experts = keep_tests(KEPT)
 
 
 def test_laser_lettering_is_not_lithography() -> None:

@@ -4,10 +4,8 @@ equipment, container yards, road freight, freight forwarding, packing for shippi
 pest control, pumping stations, building upkeep, site cabins, and the trades they already had."""
 from __future__ import annotations
 
-import pytest
-
 from bot.text.match_lexicon import default_lexicon
-from tests.symptom_checks import family_tests
+from tests.symptom_checks import family_tests, keep_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
@@ -232,7 +230,7 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
 
 # Items an existing specialty held before this family keep it: the new specialties take only
 # their own longer words.
-@pytest.mark.parametrize(("item", "spec"), [
+KEPT = [
     ("仓储", "精益生产"),
     ("叉车", "特种设备"),
     ("包装", "印刷包装"),
@@ -243,9 +241,8 @@ test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
     ("白蚁防治", "白蚁防治"),
     ("门禁系统", "弱电智能化"),
     ("报关", "报关通关"),
-])
-def test_existing_specialties_keep_their_experts(item: str, spec: str) -> None:
-    assert default_lexicon().profile_specs([item]).get(spec, 0.0) >= 1.0
+]
+test_existing_specialties_keep_their_experts = keep_tests(KEPT)
 
 
 def test_a_container_word_is_not_packing_a_container() -> None:
