@@ -137,6 +137,7 @@ READS = [
 
 # (specialty, request): a request of another trade that must not read the specialty strongest.
 NOT_READ = [
+    ("妇幼保健", "圈里刚断奶的一窝小的这两天拉稀不吃食，倒了好几只"),
     ("临床护理", "养老院里老人卧床半年，屁股上长了褥疮，护工不会处理"),
     ("临床护理", "车间工人切到手，伤口流血不止，怎么急救包扎"),
     ("消毒供应", "罐头杀菌锅温度上不去，杀菌不彻底，产品胀罐"),
