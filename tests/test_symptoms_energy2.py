@@ -2,6 +2,7 @@
 (the specialties and symptom rules of bot/data/symptoms/energy2.toml)."""
 from __future__ import annotations
 
+from bot.text.match_lexicon import default_lexicon
 from tests.symptom_checks import family_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
@@ -97,6 +98,7 @@ READS = [
 
 # (specialty, request of another trade): must not read that specialty strongest.
 NOT_READ = [
+    ("建筑给排水", "家里厨房有股臭鸡蛋味，是不是煤气漏了"),
     ("蓄电池", "手机电池鼓包了还能不能继续用"),
     ("蓄电池", "轿车电瓶亏电打不着火，搭电也不行"),
     ("蓄电池", "锂电池电芯一致性不好，pack压差大"),
@@ -182,3 +184,8 @@ ROSTER = [
 
 test_reads, test_near_misses, test_roster_lines, test_tried = family_tests(
     "energy2", READS, NOT_READ, ROSTER)
+
+
+def test_an_installer_of_air_conditioners_is_no_telecom_fitter() -> None:
+    assert "通信工程" not in default_lexicon().profile_specs(["空调安装维修"])
+    assert default_lexicon().profile_specs(["宽带装维"]).get("通信工程") == 1.0

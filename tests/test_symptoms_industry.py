@@ -9,6 +9,8 @@ from tests.symptom_checks import assert_family_tried, strongest
 
 # Whole chat messages, written for these tests, that must read the trade as the strongest.
 READS: list[tuple[str, str]] = [
+    ("保温杯壶", "我们的保温杯抽真空后保温时间不够，外壁发烫"),
+    ("炊具", "不粘锅用了两个月就粘锅，涂层一块块掉"),
     ("紧固件",
      "冷镦出来的螺栓头部开裂，打头机模具也老断，海盐某紧固件厂"),
     ("紧固件",
@@ -128,13 +130,13 @@ READS: list[tuple[str, str]] = [
      "我们做的锂电角磨机用一会就发烫，没劲，碳刷打火很厉害"),
     ("五金工具",
      "出口的扳手开口用几次就变大了，客户说硬度不够，永康某工具厂"),
-    ("五金工具",
+    ("保温杯壶",
      "我们做不锈钢保温杯的，一批杯子不保温，外壁发烫，真空没抽好"),
     ("五金工具",
      "出口电动工具要做CE和GS认证，不知道怎么弄"),
     ("五金工具",
      "我们做的汽油割草机启动难，拉了好多下才打得着"),
-    ("五金工具",
+    ("炊具",
      "高压锅复底老是脱底，手柄铆钉也松，永康某锅具厂"),
     ("阀门制造",
      "铜球阀试压的时候阀体冒泡，一批货都漏，玉环某阀门厂"),
@@ -446,6 +448,8 @@ READS: list[tuple[str, str]] = [
 
 # Another trade's request, or a non-request, that must not read the trade as the strongest.
 NOT_READ: list[tuple[str, str]] = [
+    ("保温杯壶", "车间的不锈钢水槽焊缝漏水，补了又漏"),
+    ("炊具", "饭店后厨的燃气灶火力不够，炒锅烧不热"),
     ("紧固件",
      "我在海盐一家紧固件厂上班，厂里拖欠加班费"),
     ("紧固件",

@@ -10,6 +10,7 @@ from tests.symptom_checks import family_tests, keep_tests
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
 READS = [
+    ("财税", "小微企业的所得税优惠政策怎么申报，会计刚走"),
     # 工伤保险
     ("工伤保险", "我老公下班路上骑电瓶车被车撞了，这个算不算工伤啊，厂里说不管"),
     ("工伤保险", "去年手受伤了，现在伤好了，要去评残，几级伤残能拿多少钱"),
@@ -128,7 +129,7 @@ READS = [
     ("工会工作", "工友家孩子白血病，没钱治，大家想捐款，工会怎么帮"),
     # 财税
     ("财税", "一次性奖金要单独计税还是并入综合所得"),
-    ("财税", "年终奖要不要并入工资一起算税"),
+    ("个税汇算", "年终奖要不要并入工资一起算税"),
 ]
 
 # (specialty, request of another trade): must not read that specialty strongest.
