@@ -9,8 +9,12 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
+from bot.text import match_ngram
+from bot.text import normalize as normalize_module
+from bot.text.build_cache import built
 from bot.text.match_ngram import normalize
 
 # Evidence weights: a symptom rule, a specialty term, a plain-words cue.
@@ -299,11 +303,21 @@ def merged(base: Mapping[str, Any], *more: Mapping[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def default_lexicon() -> Lexicon:
     """The lexicon shipped in bot/data/lex_symptoms.toml, with the symptom files of
-    bot/data/symptoms/ (one per family of trades) added."""
+    bot/data/symptoms/ (one per family of trades) added; built once per version of its data
+    and code, and kept (bot/text/build_cache.py)."""
     data = resources.files("bot").joinpath("data")
-    base = tomllib.loads(data.joinpath("lex_symptoms.toml").read_text("utf-8"))
     folder = data.joinpath("symptoms")
-    more = [tomllib.loads(f.read_text("utf-8")) for f in sorted(
+    files = [data.joinpath("lex_symptoms.toml")] + (sorted(
         (f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
-    ] if folder.is_dir() else []
-    return Lexicon(merged(base, *more))
+        if folder.is_dir() else [])
+    texts = [f.read_bytes() for f in files]
+    # The code that builds it and the table it normalizes text with change it too.
+    code = [Path(m.__file__).read_bytes() for m in (sys.modules[__name__], match_ngram,
+                                                  normalize_module) if m.__file__]
+    code.append((resources.files("opencc") / "dictionary" / "TSCharacters.txt").read_bytes())
+
+    def build() -> Lexicon:
+        parsed = [tomllib.loads(t.decode("utf-8")) for t in texts]
+        return Lexicon(merged(parsed[0], *parsed[1:]))
+
+    return built("lexicon", [*code, *texts], build)
