@@ -9,6 +9,7 @@ import sqlite3
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partialmethod
 from pathlib import Path
 
@@ -342,3 +343,31 @@ def test_the_migration_adds_the_cache_to_an_existing_database(tmp_path: Path) ->
     kept = len(stored(store))  # written as they were embedded
     store.db.close()
     assert kept and Store(connect(path), FrozenClock(T0)).vector_count() == kept
+
+
+def test_each_profile_vector_is_held_once(tmp_path: Path, embedding: str) -> None:
+    """With a store, the embedder's in-memory cache keeps no profile vector (the store and the
+    index hold them), and each profile's vectors are rows of the index's matrices, not copies
+    beside them; a profile changed afterwards is stacked in again and ranks as without."""
+    np = pytest.importorskip("numpy")
+    store = file_store(tmp_path, ())
+    plain = Matcher(ROSTER, embedder=ConceptEmbedder())
+    expected = [ranked(plain.rank(o)) for o in ORDERS]
+    model = ConceptEmbedder()
+    cached = CachedEmbedder(model)
+    matcher = Matcher(ROSTER, embedder=cached, vectors=StoredVectors(store))
+    assert [ranked(matcher.rank(o)) for o in ORDERS] == expected
+    assert model.passages and len(cached) == len(ORDERS)  # orders' vectors only
+    index = matcher._sem
+    assert index is not None
+    docs = [d for d in index._docs.values() if d.vecs is not None]
+    assert docs
+    for d in docs:
+        assert all(np.shares_memory(v, index._whole) or np.shares_memory(v, index._items)
+                   for v in d.vecs or ())
+    changed = replace(ROSTER[0], skills=(*ROSTER[0].skills, "溶解氧"))
+    plain.update(changed)
+    matcher.update(changed)
+    after = [ranked(plain.rank(o)) for o in ORDERS]
+    assert after != expected
+    assert [ranked(matcher.rank(o)) for o in ORDERS] == after

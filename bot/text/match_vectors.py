@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.text.match_embed import Embedder, model_id
+from bot.text.match_embed import Embedder, model_id, uncached
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,9 @@ class SemanticIndex:
     def _passages(self, texts: list[str]) -> list[Any]:
         """Vectors of profile texts: from the cache where it has them, the rest from the model
         (each distinct text once), which the cache then keeps. A cached vector is the very
-        float32 vector computed before, so rankings are the same whether it was cached."""
+        float32 vector computed before, so rankings are the same whether it was cached. The
+        new ones come from the model itself, not through an in-memory cache of the embedder:
+        the store and this index keep them already."""
         if self.cache is None:
             return [_vec(v) for v in self.embedder.embed(texts, query=False)]
         keys = [text_key(t) for t in texts]
@@ -209,7 +211,8 @@ class SemanticIndex:
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in have}
         if missing:
             new = [(k, _to_bytes(v)) for k, v in zip(
-                missing, self.embedder.embed(list(missing.values()), query=False), strict=True)]
+                missing, uncached(self.embedder).embed(list(missing.values()), query=False),
+                strict=True)]
             have.update(new)
             self._size = self._size or len(new[0][1])
             try:
@@ -267,6 +270,11 @@ class SemanticIndex:
             own = np.asarray(owner, dtype=np.intp)
             starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]]) if len(own) else own
             self._owner = (own[starts], starts)
+            # Each profile's vectors become rows of the matrices, not copies beside them
+            # (about 10 MiB for 1,000 experts); the next build stacks those rows again.
+            for row, eid in enumerate(ids):
+                d = self._docs[eid]
+                d.vecs = [self._whole[row], *(self._items[uniq[t]] for t in d.items)]
         else:
             self._whole, self._items, self._item_of, self._owner = whole, items, item_of, owner
         self._dirty = False
