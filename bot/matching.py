@@ -150,7 +150,7 @@ class Routing:
                     self._profiles) <= SEMANTIC_MAX_EXPERTS else None
                 self._matcher = Matcher(list(self._profiles.values()), embedder=use,
                                         taxonomy=self._taxonomy,
-                                        vectors=self._vectors if use else None)
+                                        vectors=self._vectors if use is not None else None)
                 if use is not None:
                     self._vectors.prune_later(model_id(use), self._matcher.vector_keys())
                 self._semantic = use is not None
@@ -245,7 +245,7 @@ class Routing:
                 # candidates an unsure order needs, on demand.
                 matcher = Matcher(list(reader._profiles.values()), embedder=use,
                                   taxonomy=reader._taxonomy,
-                                  vectors=vectors if use else None)
+                                  vectors=vectors if use is not None else None)
                 if use is not None:
                     vectors.prune_later(model_id(use), matcher.vector_keys())
                 self._built = (reader, matcher, use is not None)
@@ -283,7 +283,8 @@ class Routing:
             vectors.on_save = None
         self._vectors = vectors
         adopted = self._adopt()
-        if not adopted and not self._semantic and self.background and self.embedder:
+        if (not adopted and not self._semantic and self.background
+                and self.embedder is not None):
             # The roster changed while it was built: build it again once this task is done.
             asyncio.get_running_loop().call_soon(self._upgrade_later)
         return adopted

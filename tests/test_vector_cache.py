@@ -204,7 +204,8 @@ def test_the_route_command_embeds_the_roster_once(
     runs = []
     for _ in range(2):
         model = ConceptEmbedder()  # a fresh process: nothing in memory
-        monkeypatch.setattr(match_embed, "default_embedder", lambda m=model: m)
+        cached = CachedEmbedder(model)  # as default_embedder gives it: empty at first
+        monkeypatch.setattr(match_embed, "default_embedder", lambda c=cached: c)
         monkeypatch.setattr(sys, "stdin", iter([json.dumps({"text": o}, ensure_ascii=False)
                                                 + "\n" for o in ORDERS]))
         assert main(["route", "--db", db]) == 0
@@ -230,7 +231,7 @@ async def test_the_bot_keeps_vectors_under_its_writer_lock(
     monkeypatch.setattr(Store, "save_vectors", watched)
     monkeypatch.setattr(stored_vectors, "SAVE_BATCH", 3)
     model = ConceptEmbedder()
-    routing = Routing(store, model, lock=lock)
+    routing = Routing(store, CachedEmbedder(model), lock=lock)  # empty, as at every start
     assert await routing.upgrade() is True
     assert len(batches) > 1 and all(batches)  # short transactions, each under the lock
     assert len(stored(store)) == len(set(model.passages))
@@ -238,7 +239,7 @@ async def test_the_bot_keeps_vectors_under_its_writer_lock(
     cold = ranked(routing.rank(plain))
 
     again = ConceptEmbedder()  # the next start
-    restarted = Routing(store, again, lock=lock)
+    restarted = Routing(store, CachedEmbedder(again), lock=lock)
     assert await restarted.upgrade() is True
     assert len(again.passages) == 1 and ranked(restarted.rank(plain)) == cold
     assert "read-only" not in caplog.text and "could not" not in caplog.text

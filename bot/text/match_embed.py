@@ -159,6 +159,11 @@ class CachedEmbedder:
     def __len__(self) -> int:
         return len(self._cache) + len(self._queries)
 
+    def __bool__(self) -> bool:
+        """An embedder is there even before it has cached anything (`if embedder:` must
+        not read an empty cache as no embedder)."""
+        return True
+
     def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[Sequence[float]]:
         """Cached vectors; the misses go to the inner embedder in one batch."""
         cache, limit = (self._queries, self._max_queries) if query else (self._cache, self._max)
