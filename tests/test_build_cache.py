@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.text import build_cache
+from bot.text import build_cache, match_taxonomy
 from bot.text.match_lexicon import Lexicon, default_lexicon, merged
 
 
@@ -113,3 +113,22 @@ def test_the_kept_lexicon_reads_as_the_one_built_in_place(folder: Path) -> None:
         assert kept.read(text).specs
     assert kept.profile_specs(["焊接工艺", "压力容器焊接"]) == fresh.profile_specs(
         ["焊接工艺", "压力容器焊接"])
+
+
+def test_the_kept_taxonomy_index_scores_as_the_one_built_in_place(folder: Path) -> None:
+    passages = tuple(e.passage for e in match_taxonomy.default_taxonomy().entries)
+    assert len(passages) >= match_taxonomy.KEEP_PASSAGES
+    match_taxonomy._passages_of.cache_clear()
+    try:
+        match_taxonomy._passages_of(passages)  # built, then kept
+        match_taxonomy._passages_of.cache_clear()
+        kept = match_taxonomy._passages_of(passages)  # read back
+    finally:
+        match_taxonomy._passages_of.cache_clear()
+    assert list(folder.glob("taxonomy-index-*.pickle"))
+    fresh = match_taxonomy._Passages(passages)
+    for text in ["不锈钢薄板一焊完就鼓起来像波浪", "鱼一到凌晨就往水面上冒头"]:
+        assert kept.cosines(text) == fresh.cosines(text) and fresh.cosines(text)
+    small = passages[:3]  # a few admins' entries: built in place, never kept
+    match_taxonomy._passages_of(small)
+    assert len(list(folder.glob("*.pickle"))) == 1

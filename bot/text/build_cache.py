@@ -10,6 +10,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,6 +27,16 @@ def cache_dir() -> Path | None:
         return None if env.strip().lower() in OFF else Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "diandan"
+
+
+def text_code() -> list[bytes]:
+    """The sources every text index is built with: the reading modules' code and the
+    traditional-character table they normalize with (a change in either builds it again)."""
+    from bot.text import match_ngram, normalize
+
+    code = [Path(m.__file__).read_bytes() for m in (match_ngram, normalize) if m.__file__]
+    code.append((resources.files("opencc") / "dictionary" / "TSCharacters.txt").read_bytes())
+    return code
 
 
 def _private(folder: Path) -> bool:

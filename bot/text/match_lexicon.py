@@ -12,9 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.text import match_ngram
-from bot.text import normalize as normalize_module
-from bot.text.build_cache import built
+from bot.text.build_cache import built, text_code
 from bot.text.match_ngram import normalize
 
 # Evidence weights: a symptom rule, a specialty term, a plain-words cue.
@@ -312,9 +310,7 @@ def default_lexicon() -> Lexicon:
         if folder.is_dir() else [])
     texts = [f.read_bytes() for f in files]
     # The code that builds it and the table it normalizes text with change it too.
-    code = [Path(m.__file__).read_bytes() for m in (sys.modules[__name__], match_ngram,
-                                                  normalize_module) if m.__file__]
-    code.append((resources.files("opencc") / "dictionary" / "TSCharacters.txt").read_bytes())
+    code = [Path(__file__).read_bytes(), *text_code()]
 
     def build() -> Lexicon:
         parsed = [tomllib.loads(t.decode("utf-8")) for t in texts]

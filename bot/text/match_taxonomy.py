@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from bot.text.build_cache import built, text_code
 from bot.text.match_ngram import normalize
 
 TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "data" / "taxonomy"
@@ -26,6 +27,7 @@ PER_SKILL = 4   # entries a profile takes at most (the best shared wording first
 MIN_SHARED = 3  # characters in a row a skill must share with an entry's name or terms
 CLOSEST = 3     # entries an order is found closest to at most
 CLOSEST_LEAST = 0.1  # the least similarity (cosine of character 2–3-grams) that counts
+KEEP_PASSAGES = 100  # passages from which the index is worth keeping between runs
 
 
 @dataclass(frozen=True)
@@ -161,8 +163,13 @@ class _Passages:
 @lru_cache(maxsize=4)
 def _passages_of(passages: tuple[str, ...]) -> _Passages:
     """One index per set of passages: the roster's taxonomy is made afresh at every load
-    (the shipped one extended with the admins' entries), mostly with the same passages."""
-    return _Passages(passages)
+    (the shipped one extended with the admins' entries), mostly with the same passages.
+    A big one (the shipped taxonomy: about 1.5 s to build) is kept between runs."""
+    if len(passages) < KEEP_PASSAGES:
+        return _Passages(passages)
+    text = "\x1f".join(passages).encode("utf-8")
+    return built("taxonomy-index", [Path(__file__).read_bytes(), *text_code(), text],
+                 lambda: _Passages(passages))
 
 
 _BREAKS = frozenset(" \t\n，。、；：！？,.;:!?（）()")
