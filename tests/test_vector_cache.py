@@ -347,9 +347,8 @@ def test_the_migration_adds_the_cache_to_an_existing_database(tmp_path: Path) ->
 
 
 def test_each_profile_vector_is_held_once(tmp_path: Path, embedding: str) -> None:
-    """With a store, the embedder's in-memory cache keeps no profile vector (the store and the
-    index hold them), and each profile's vectors are rows of the index's matrices, not copies
-    beside them; a profile changed afterwards is stacked in again and ranks as without."""
+    """Each profile's vectors are rows of the index's matrices, not copies beside them; a
+    profile changed afterwards is stacked in again and ranks as without."""
     np = pytest.importorskip("numpy")
     store = file_store(tmp_path, ())
     plain = Matcher(ROSTER, embedder=ConceptEmbedder())
@@ -358,7 +357,7 @@ def test_each_profile_vector_is_held_once(tmp_path: Path, embedding: str) -> Non
     cached = CachedEmbedder(model)
     matcher = Matcher(ROSTER, embedder=cached, vectors=StoredVectors(store))
     assert [ranked(matcher.rank(o)) for o in ORDERS] == expected
-    assert model.passages and len(cached) == len(ORDERS)  # orders' vectors only
+    assert model.passages
     index = matcher._sem
     assert index is not None
     docs = [d for d in index._docs.values() if d.vecs is not None]
@@ -372,3 +371,28 @@ def test_each_profile_vector_is_held_once(tmp_path: Path, embedding: str) -> Non
     after = [ranked(plain.rank(o)) for o in ORDERS]
     assert after != expected
     assert [ranked(matcher.rank(o)) for o in ORDERS] == after
+
+
+def test_a_text_two_profiles_share_is_embedded_once_before_the_store_writes_it() -> None:
+    """The bot writes profile vectors between orders; until then a text another profile
+    shares (a skill, a widening passage) comes from the embedder's memory, not the model."""
+
+    class Deferred:  # a store that writes only when told (the bot, between orders)
+        def __init__(self) -> None:
+            self.rows: dict[bytes, bytes] = {}
+            self.queue: list[tuple[bytes, bytes]] = []
+
+        def load(self, model: str, keys: Sequence[bytes]) -> dict[bytes, bytes]:
+            return {k: self.rows[k] for k in keys if k in self.rows}
+
+        def save(self, model: str, rows: Sequence[tuple[bytes, bytes]]) -> None:
+            self.queue.extend(rows)
+
+    model = ConceptEmbedder()
+    index = SemanticIndex(CachedEmbedder(model), Deferred())
+    shared = "不锈钢薄板焊接变形控制：焊完鼓包、框架对不上、长梁弯成香蕉"
+    index.put("a", "沈国平 焊接", ["薄板焊接", shared])
+    index.put("b", "李建国 焊接", ["管道焊接", shared])
+    assert index.embed_pending(["a"]) == 1
+    assert index.embed_pending(["b"]) == 1
+    assert model.passages.count(shared) == 1

@@ -121,12 +121,6 @@ def default_embedder() -> Embedder | None:
         return _default
 
 
-def uncached(embedder: Embedder) -> Embedder:
-    """The model behind an in-memory cache, for a caller that keeps the vectors itself (the
-    semantic index with a store of vectors): the cache would hold every one of them twice."""
-    return embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
-
-
 class CachedEmbedder:
     """Wraps an embedder with an in-memory cache keyed by a hash of (kind, text), so a
     rebuilt matcher or an unchanged profile costs nothing to embed again.

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.text.match_embed import Embedder, model_id, uncached
+from bot.text.match_embed import Embedder, model_id
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +192,11 @@ class SemanticIndex:
     def _passages(self, texts: list[str]) -> list[Any]:
         """Vectors of profile texts: from the cache where it has them, the rest from the model
         (each distinct text once), which the cache then keeps. A cached vector is the very
-        float32 vector computed before, so rankings are the same whether it was cached. The
-        new ones come from the model itself, not through an in-memory cache of the embedder:
-        the store and this index keep them already."""
+        float32 vector computed before, so rankings are the same whether it was cached. New
+        ones go through the embedder's in-memory cache too: a profile text an order's
+        prefetch embedded in its thread, or another expert's same item, is found there before
+        the store has written it (without it the bot embedded such texts again under its
+        writer lock: 39 -> 14 orders/s)."""
         if self.cache is None:
             return [_vec(v) for v in self.embedder.embed(texts, query=False)]
         keys = [text_key(t) for t in texts]
@@ -211,7 +213,7 @@ class SemanticIndex:
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in have}
         if missing:
             new = [(k, _to_bytes(v)) for k, v in zip(
-                missing, uncached(self.embedder).embed(list(missing.values()), query=False),
+                missing, self.embedder.embed(list(missing.values()), query=False),
                 strict=True)]
             have.update(new)
             self._size = self._size or len(new[0][1])
