@@ -114,6 +114,7 @@ READS = [
 
 # (specialty, request): near misses of other trades that must not read the specialty.
 NEAR = [
+    ("络筒倍捻", "建材厂烧熟料那个转着的大长筒子里面结圈，熟料烧不透"),
     ("织机维修", "小区门口的喷泉喷水机坏了，不喷水"),
     ("织机维修", "公司空压机能耗太高，电费吃不消"),
     ("提花织造", "领带面料的提花图案客户说太老气，想换设计"),
