@@ -213,8 +213,7 @@ class SemanticIndex:
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in have}
         if missing:
             new = [(k, _to_bytes(v)) for k, v in zip(
-                missing, self.embedder.embed(list(missing.values()), query=False),
-                strict=True)]
+                missing, self.embedder.embed(list(missing.values()), query=False), strict=True)]
             have.update(new)
             self._size = self._size or len(new[0][1])
             try:
