@@ -165,6 +165,7 @@ READS = [
 
 # (specialty, request of another trade): must not read that specialty strongest.
 NOT_READ = [
+    ("汽轮机发电", "内燃机启动失败，冒黑烟，想找人看看"),
     ("种植", "燃机检修的时候用内窥镜一看，里面叶片烧蚀掉块，下一步怎么弄"),
     ("燃气轮机检修", "家里燃气热水器点火失败，一打就熄火"),
     ("燃气轮机检修", "飞机发动机孔探发现叶片有裂纹"),
