@@ -10,6 +10,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -29,14 +30,16 @@ def cache_dir() -> Path | None:
     return Path(base) / "diandan"
 
 
-def text_code() -> list[bytes]:
+@cache
+def text_code() -> tuple[bytes, ...]:
     """The sources every text index is built with: the reading modules' code and the
-    traditional-character table they normalize with (a change in either builds it again)."""
+    traditional-character table they normalize with (a change in either builds it again).
+    Read once per process, for the lexicon and the taxonomy's index alike."""
     from bot.text import match_ngram, normalize
 
     code = [Path(m.__file__).read_bytes() for m in (match_ngram, normalize) if m.__file__]
     code.append((resources.files("opencc") / "dictionary" / "TSCharacters.txt").read_bytes())
-    return code
+    return tuple(code)
 
 
 def _private(folder: Path) -> bool:
