@@ -7,6 +7,7 @@ import json
 from bot.matching import Suggestion
 from bot.model import Outgoing
 from bot.router import Context
+from bot.text.phones import masked_value
 from handlers.common import (
     admin_accounts,
     expert_line,
@@ -40,11 +41,14 @@ def order_lines(order: Order, in_group: bool) -> list[str]:
     if order.private and in_group:
         return [f"需求：{title_of(order, in_group)}"]
     lines = []
+    # A group sees the number masked whatever its kind (a bare local number reads as no
+    # phone to the router's masking, which looks for 电话 before one).
+    phone = masked_value(order.phone) if in_group and order.phone else order.phone
     for label, value in (
         ("企业", order.enterprise), ("需求", order.summary),
         ("类别", " · ".join(x for x in (order.category, order.service_type) if x)),
         ("地区", order.region),
-        ("联系人", " ".join(x for x in (order.contact, order.phone) if x)),
+        ("联系人", " ".join(x for x in (order.contact, phone) if x)),
         ("期限", order.deadline.isoformat() if order.deadline else None),
     ):
         if value:

@@ -27,6 +27,21 @@ async def test_order_is_numbered_announced_and_masked(chat: FakeChat, app: App) 
     assert [e.kind for e in app.store.events(order_no=1)] == ["order.created", "order.announced"]
 
 
+@pytest.mark.parametrize(("given", "shown", "full"), [
+    ("电话87654321", "****4321", "87654321"),  # a local number: no 电话 before it in the post
+    ("0571-87654321转123", "0571-****4321转123", "87654321"),
+    ("400-820-1234", "400-***-1234", "8201234"),
+])
+async def test_every_kind_of_number_is_masked_in_the_group_post(
+        chat: FakeChat, app: App, given: str, shown: str, full: str) -> None:
+    order_text = f"点单：不锈钢薄板焊接后变形严重，想请焊接师傅来厂指导，联系人吴经理 {given}"
+    [announce] = await chat.say(order_text, sender="wu", name="吴经理")
+    assert f"联系人：吴经理 {shown}" in announce.text
+    assert full not in re.sub(r"\D", "", announce.text)
+    order = app.store.get_order(1)
+    assert order is not None and full in re.sub(r"\D", "", order.phone or "")
+
+
 async def test_claim_first_wins_and_others_are_told(chat: FakeChat, app: App) -> None:
     await chat.say(ORDER, sender="wu", name="吴经理")
     replies = await chat.say("接单 1", sender="e1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.text.phone_mask import mask_phones
-from bot.text.phones import phones_in
+from bot.text.phones import masked_value, phones_in
 
 CASES = [
     ("联系人吴经理 13867201234", ("13867201234",)),
@@ -79,3 +79,16 @@ def test_a_number_read_out_digit_by_digit_is_found_and_masked() -> None:
 
 def test_digits_said_one_by_one() -> None:
     assert phones_in("电话 1 3 8 5 8 6 7 4 4 2 1") == ("13858674421",)
+
+
+@pytest.mark.parametrize(("value", "want"), [
+    ("13867201234", "138****1234"),
+    ("0571-87654321", "0571-****4321"),
+    ("0571-87654321转123", "0571-****4321转123"),
+    ("400-820-1234", "400-***-1234"),
+    ("87654321", "****4321"),
+    ("5551234", "****1234"),
+])
+def test_a_value_the_parser_gives_is_masked_by_its_shape(value: str, want: str) -> None:
+    assert masked_value(value) == want
+    assert phones_in(value) == () or masked_value(value) == mask_phones(value)

@@ -114,3 +114,18 @@ def masked_phone(p: PhoneMatch) -> str:
     if p.kind == "hotline":
         return v[:4] + "***" + v[7:]
     return "*" * (len(v) - 4) + v[-4:]
+
+
+# The kind of a number as `scan_phones` writes its value; anything else is masked as a local
+# number (all but the last four characters).
+_VALUE_KINDS = ((re.compile(r"1\d{10}"), "mobile"), (re.compile(r"[48]00-\d{3}-\d{4}"), "hotline"),
+                (re.compile(r"0\d{2,3}-\d{7,8}(?:转\d{1,5})?"), "landline"))
+
+
+def masked_value(value: str) -> str:
+    """A number as the parser gives it (`PhoneMatch.value`, an order's phone) masked for a
+    group: 138****1234, 0571-****4321转123, 400-***-1234, ****4321."""
+    for pattern, kind in _VALUE_KINDS:
+        if pattern.fullmatch(value):
+            return masked_phone(PhoneMatch(0, len(value), value, kind))
+    return "*" * max(len(value) - 4, 4) + value[-4:]
