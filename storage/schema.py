@@ -333,8 +333,19 @@ def _v15(db: sqlite_utils.Database) -> None:
         db.execute(sql)
 
 
+# Step 16, the same on both backends: the groups that have a setting (the expert groups a new
+# order is announced in, every group's region) found without reading every group's settings.
+V16 = ["CREATE INDEX idx_chat_settings_key ON chat_settings (key, platform, chat_id, value)"]
+
+
+def _v16(db: sqlite_utils.Database) -> None:
+    """Settings looked up by key (each new order asks for the expert groups)."""
+    for sql in V16:
+        db.execute(sql)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15]
+    _v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v9, _v10, _v11, _v12, _v13, _v14, _v15, _v16]
 
 
 def connect(target: str | Path) -> Database:

@@ -25,6 +25,8 @@ LATER: dict[int, list[str]] = {15: [
     "CREATE TABLE sign_in_failures (who TEXT COLLATE \"C\" NOT NULL, "
     "at TEXT COLLATE \"C\" NOT NULL)",
     "CREATE INDEX idx_sign_in_failures_who_at ON sign_in_failures (who, at)",
+], 16: [
+    "CREATE INDEX idx_chat_settings_key ON chat_settings (key, platform, chat_id, value)",
 ]}
 
 # SQLite's functions the store's shared SQL calls, defined for PostgreSQL.

@@ -141,3 +141,21 @@ def test_a_senders_last_enterprise_is_one_index_probe(tmp_path: Path) -> None:
     store.db.conn.set_trace_callback(None)
     plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
     assert "idx_orders_requester_named" in plan and "TEMP B-TREE" not in plan
+
+
+@pytest.mark.sqlite_only
+def test_the_groups_with_a_setting_are_found_without_reading_every_groups_settings(
+        tmp_path: Path) -> None:
+    # Each new order asks for the expert groups; a province has thousands of groups, each
+    # with its region set.
+    store = Store(connect(tmp_path / "a.db"), FrozenClock(T0))
+    for i in range(30):
+        store.set_setting("fake", f"g{i:02d}", "region", "浙江省湖州市", "admin")
+    store.set_setting("fake", "experts", "expert_group", "全部", "admin")
+    assert store.chats_with("expert_group") == [("fake", "experts", "全部")]
+    sql: list[str] = []
+    store.db.conn.set_trace_callback(sql.append)
+    store.chats_with("expert_group")
+    store.db.conn.set_trace_callback(None)
+    plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
+    assert "COVERING INDEX idx_chat_settings_key" in plan and "TEMP B-TREE" not in plan
