@@ -1,6 +1,7 @@
 """Plain-words requests of towns' small trades read as their trade (bot/data/symptoms/shops8.toml):
-phone and tablet repair, a household air conditioner named as people name it, a boss who settles
-an injury with a little cash, and workers' fright after an accident."""
+phone and tablet repair, a household air conditioner named as people name it, an electric car in
+a repair shop, a boss who settles an injury with a little cash, and workers' fright after an
+accident."""
 from __future__ import annotations
 
 from bot.text.match_lexicon import default_lexicon
@@ -14,6 +15,8 @@ READS = [
     ("制冷暖通", "卧室的挂机开了一晚上一点都不凉，外机在转但是吹出来是热风"),
     ("制冷暖通", "客厅柜机一开就显示E1，过几分钟自己停机"),
     ("制冷暖通", "店里的空调内机往下滴水，墙都泡花了"),
+    ("汽车维修", "开了三年的纯电车，今天仪表上跳出乌龟灯，油门踩到底也跑不动"),
+    ("汽车维修", "店里接了台插混的车，早上上不了高压，报绝缘故障，谁会修"),
     ("工伤保险", "我老公在厂里搬货把脚砸伤了，老板给了点钱就想打发我们，这样合理吗"),
     ("工伤保险", "徒弟在店里切到手，老板说私了给三千，以后不管了"),
     ("心理", "上周车间出了事故，好几个年轻人亲眼看到的，现在晚上睡不着，一闭眼就是现场"),
@@ -26,11 +29,18 @@ NOT_READ = [
     ("手机维修", "手机上收到一个链接点进去，钱被转走了，怎么报警"),
     ("制冷暖通", "客服电话打了三次，每次说两句对方就挂机了"),
     ("制冷暖通", "刚接电话对方就挂机了，代码还没发给他"),
+    ("汽车维修", "开网约车的司机们说平台抽成越来越高，想找人问问怎么维权"),
     ("工伤保险", "我们是养猪场，小猪的脚砸伤了好几头"),
     ("心理", "设备出了事故以后一直没修好，停机三天了"),
 ]
 
 test_reads, test_near_misses, test_tried = family_tests("shops8", READS, NOT_READ)
+
+
+def test_a_turtle_light_is_no_turtle_farm() -> None:
+    lex = default_lexicon()
+    assert "龟鳖养殖" not in lex.read("电车仪表上亮了个乌龟灯，开不快").specs
+    assert "龟鳖养殖" in lex.read("塘里的乌龟苗这几天不吃食，浮在水面上").specs
 
 
 def test_frightened_workers_are_no_broken_machine() -> None:
