@@ -159,7 +159,7 @@ def _fields(original: str, norm: str, start: int, now: datetime, intent: str,
     problem = problem_override or (form["problem"][0] if "problem" in form else None)
     topic = problem or body
     no_phones = topic
-    for p in sorted(find_phones(topic), key=lambda p: -p.start):
+    for p in sorted(found if topic is body else find_phones(topic), key=lambda p: -p.start):
         no_phones = no_phones[:p.start] + " " + no_phones[p.end:]
     category = None
     if "category" in form:
