@@ -2,6 +2,7 @@
 (the symptom rules of bot/data/symptoms/people.toml)."""
 from __future__ import annotations
 
+from bot.text.match_lexicon import default_lexicon
 from tests.symptom_checks import family_tests
 
 # (specialty, request): each request must read its specialty as the strongest, on its own
@@ -174,3 +175,11 @@ NOT_READ = [
 
 
 test_reads, test_near_misses, test_tried = family_tests("people", READS, NOT_READ)
+
+
+def test_a_sleeping_pill_taken_every_night_is_no_crisis() -> None:
+    lex = default_lexicon()
+    nightly = lex.read("我妈不吃安眠药就睡不着，这个药能不能长期吃")
+    assert "心理危机干预" not in nightly.expansion, nightly.expansion
+    crisis = lex.read("工友吞了一瓶安眠药被送去洗胃，醒过来还说不想活了")
+    assert "心理危机干预" in crisis.expansion and "心理" in crisis.specs
