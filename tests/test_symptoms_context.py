@@ -1,0 +1,28 @@
+"""Words that belong to one trade in one setting and to another elsewhere: a building that sank
+is no bereavement, a tower crane's check-up no health screening, a construction site's spot
+inspection no drug plant's; each still reads its own trade where it belongs."""
+from __future__ import annotations
+
+import pytest
+
+from bot.text.match_lexicon import default_lexicon
+
+# (request, a specialty it must not read, a specialty it must still read or None)
+CASES = [
+    ("楼盖到十层了，想测一下旁边老房子往下走了多少，多久测一次", "遗嘱继承", None),
+    ("我爸上个月走了，留下一套老房子，兄弟几个怎么分", None, "遗嘱继承"),
+    ("工地那台塔吊用了十年，想请人给它做个全面体检，看看哪些项目要查", "健康体检", None),
+    ("公司今年组织员工体检，四十岁以上的要加哪些项目", None, "健康体检"),
+    ("下周住建局要来工地飞检，想请老师傅先帮我们转一圈挑挑毛病", "制药", None),
+    ("药厂下个月省局飞检，上次的缺陷还没整改完", None, "制药"),
+]
+
+
+@pytest.mark.parametrize(("text", "not_read", "read"), CASES)
+def test_a_word_reads_its_trade_in_its_own_setting(text: str, not_read: str | None,
+                                                    read: str | None) -> None:
+    specs = default_lexicon().read(text).specs
+    if not_read:
+        assert specs.get(not_read, 0.0) < 0.5, specs
+    if read:
+        assert specs.get(read, 0.0) == max(specs.values()), specs
