@@ -1,6 +1,7 @@
 """Words that belong to one trade in one setting and to another elsewhere: a building that sank
 is no bereavement, a tower crane's check-up no health screening, a construction site's spot
-inspection no drug plant's; each still reads its own trade where it belongs."""
+inspection no drug plant's, a sprinkler head no printing head, a road's upkeep no care of the
+old; each still reads its own trade where it belongs."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,14 @@ CASES = [
     ("公司今年组织员工体检，四十岁以上的要加哪些项目", None, "健康体检"),
     ("下周住建局要来工地飞检，想请老师傅先帮我们转一圈挑挑毛病", "制药", None),
     ("药厂下个月省局飞检，上次的缺陷还没整改完", None, "制药"),
+    ("车库顶上消防喷淋的喷头一直滴水，物业说要换", "数码喷墨印花", "消防"),
+    ("数码印花机喷头堵了，布上一道一道白线", None, "数码喷墨印花"),
 ]
+
+
+def test_a_road_maintenance_worker_is_no_carer() -> None:
+    held = default_lexicon().profile_specs(["道路养护工"])
+    assert held.get("公路养护", 0.0) >= 1.0 and held.get("养老护理", 0.0) < 1.0, held
 
 
 @pytest.mark.parametrize(("text", "not_read", "read"), CASES)
