@@ -9,6 +9,9 @@ from tests.symptom_checks import assert_roster_holds, family_tests
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
 READS = [
+    ("装饰装修", "新房客厅要贴大地砖，从哪边开始铺、怎么排版才能少切小条"),
+    ("白蚁防治", "阁楼的木地板下面每年四五月飞出来一大群长翅膀的小虫"),
+    ("白蚁防治", "老屋的木梁敲着是空的，剖开里面像蜂窝一样"),
     # 装饰装修
     ("装饰装修", "新房入住才半年，客厅好几块地砖一踩就咯吱响，敲上去是空的，装修公司推来推去"),
     ("装饰装修", "卧室墙面刷完乳胶漆没多久就起皮了，一块一块往下掉，想找个懂行的师傅看看"),
@@ -139,6 +142,8 @@ READS = [
 
 # (specialty, request of another trade): must not read that specialty strongest.
 NOT_READ = [
+    ("白蚁防治", "厨房里好多带翅膀的小虫围着水果飞"),
+    ("装饰装修", "砖厂压机压出来的空心砖怎么切都掉角"),
     ("装饰装修", "瓷砖厂的釉面出窑后开裂，烧成曲线要调"),
     ("装饰装修", "车间的彩钢板屋顶漏雨"),
     ("装饰装修", "装修工人干完活老板不给工钱，拖了三个月"),
@@ -213,6 +218,7 @@ NOT_READ = [
 
 # (specialty, a roster's 专长 line): an expert who writes it holds the specialty.
 ROSTER = [
+    ("装饰装修", ["瓷砖空鼓修复", "墙地砖排版", "马赛克铺贴"]),
     ("装饰装修", "室内装饰装修施工"),
     ("防水堵漏", "屋面防水、注浆堵漏"),
     ("钢结构工程", "钢结构安装"),
