@@ -1,7 +1,8 @@
 """Words that belong to one trade in one setting and to another elsewhere: a building that sank
 is no bereavement, a tower crane's check-up no health screening, a construction site's spot
 inspection no drug plant's, a sprinkler head no printing head, a road's upkeep no care of the
-old; each still reads its own trade where it belongs."""
+old, a driving licence no skills certificate, a wasps' nest to take down no first aid; each
+still reads its own trade where it belongs."""
 from __future__ import annotations
 
 import pytest
@@ -18,6 +19,10 @@ CASES = [
     ("药厂下个月省局飞检，上次的缺陷还没整改完", None, "制药"),
     ("车库顶上消防喷淋的喷头一直滴水，物业说要换", "数码喷墨印花", "消防"),
     ("数码印花机喷头堵了，布上一道一道白线", None, "数码喷墨印花"),
+    ("我的驾驶证过期了三个月，还能补吗", "技能培训", None),
+    ("电工证过期了，怎么复审", None, "技能培训"),
+    ("小区树上有个马蜂窝，怕蜇到小孩，找谁来摘", "急救", "有害生物防制"),
+    ("工友被马蜂蜇了，脸肿起来喘不上气", None, "急救"),
 ]
 
 
