@@ -55,3 +55,15 @@ async def test_an_order_nobody_fits_tells_the_admins_why_without_blaming_the_ros
     [admin] = [r for r in replies if r.to_user == "admin"]
     assert "人工派单" in admin.text and "专长相近" in admin.text
     assert "专家库为空" not in admin.text
+
+
+def test_a_county_roster_needs_a_little_less_to_be_sure_than_a_pool_of_thousands() -> None:
+    from bot.text.match_fusion import is_sure
+
+    # A best skill score of 1.35 with a close embedding, over a county's 72 experts: sure;
+    # standardised over the pool of a roster of thousands: still hedged.
+    assert is_sure(1.35, 0.91, 0.2, 72)
+    assert not is_sure(1.35, 0.91, 0.2, 600, pooled=True)
+    assert is_sure(1.45, 0.91, 0.2, 600, pooled=True)
+    assert not is_sure(1.25, 0.91, 0.2, 72)
+    assert not is_sure(1.35, 0.85, 0.05, 72)  # neither the embedding nor the words say much

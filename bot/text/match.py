@@ -397,7 +397,7 @@ class Matcher:
                            i, rel))
         scored.sort(key=lambda s: (-s[0], ids[s[1]]))
         first = scored[0][1]
-        sure = is_sure(best, sem[first], fits.get(ids[first], 0.0), len(ids))
+        sure = is_sure(best, sem[first], fits.get(ids[first], 0.0), len(ids), pooled)
         out: list[Match] = []
         for score, i, rel in scored[:top]:
             if out and skill[i] < MIN_SHOWN:
