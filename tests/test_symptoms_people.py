@@ -8,6 +8,7 @@ from tests.symptom_checks import family_tests
 # (specialty, request): each request must read its specialty as the strongest, on its own
 # evidence (a rule or a term, not cues alone).
 READS = [
+    ("劳动法", "年前干完的活老板一分钱没给，十几个泥水工都在等，电话也不接"),
     # 企业管理
     ("企业管理", "厂里亲戚多，七大姑八大姨都在，不好管"),
     ("企业管理", "厂里大事小事什么都要我拍板，我一走就乱套，一个人忙不过来"),
