@@ -436,3 +436,17 @@ def test_nearness_counts_in_proportion_to_the_best_skill_only_on_a_pooled_roster
     assert match_fusion.nearness_weight(5.0, pooled=False) == w
     assert match_fusion.nearness_weight(1.0, pooled=True) == w
     assert match_fusion.nearness_weight(2 * match_fusion.PLACE_REF, pooled=True) == 2 * w
+
+
+def test_a_semantic_reason_names_an_item_only_when_that_item_is_itself_close(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fused = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=ConceptEmbedder(),
+                    taxonomy=NO_TAXONOMY)
+    assert fused.rank(DISMISSED)[0].reasons[0] == "语义相近：劳动争议"
+    # The same order, with a bar above what its nearest item reaches: the same expert first,
+    # without a reason the embedding alone would claim.
+    monkeypatch.setattr(match_mod, "SEM_REASON_COS", 0.999)
+    got = fused.rank(DISMISSED)
+    assert ids(got)[:1] == ["L1"]
+    assert not any(r.startswith("语义相近") for x in got for r in x.reasons)
+    assert got[0].reasons[0].startswith("专长：")

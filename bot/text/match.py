@@ -16,6 +16,7 @@ from bot.text.match_fusion import (
     CANDIDATES,
     MIN_SHOWN,
     POOL,
+    SEM_REASON_COS,
     SEM_REASON_Z,
     SURE_COS,
     is_sure,
@@ -405,7 +406,7 @@ class Matcher:
             eid = ids[i]
             # A semantic reason only where the embedding is clearly close; else the words.
             close = sem_z[i] >= SEM_REASON_Z and sem[i] >= SURE_COS
-            near = self._sem.closest_item(eid, qv) if close else ""
+            near = self._sem.closest_item(eid, qv, SEM_REASON_COS) if close else ""
             out.append(Match(eid, self._entries[eid].profile.name, round(score, 4),
                              self._reasons_of(eid, lexical, where, rel, near), sure))
         return out

@@ -356,9 +356,9 @@ class SemanticIndex:
         near = self._search_py(qv, ids, [], len(ids), whole, items, item_of, owner)
         return near.top, qv
 
-    def closest_item(self, eid: str, qv: Sequence[float]) -> str:
+    def closest_item(self, eid: str, qv: Sequence[float], least: float = -1.0) -> str:
         """The expert's skill, tag or widening passage nearest to the order, by its label
-        ("" if unknown)."""
+        ("" if unknown, or if even the nearest is less similar than `least`)."""
         doc = self._docs.get(eid)
         if doc is None or doc.vecs is None or not doc.items:
             return ""
@@ -368,4 +368,5 @@ class SemanticIndex:
         else:
             sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
                     for v in doc.vecs[1:]]
-        return doc.labels[max(range(len(sims)), key=sims.__getitem__)]
+        best = max(range(len(sims)), key=sims.__getitem__)
+        return doc.labels[best] if sims[best] >= least else ""
