@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,6 +14,15 @@ from storage.records import Expert, NewOrder, OrderState
 from storage.schema import MIGRATIONS, connect
 from storage.store import Store
 from tests.fakes import T0
+
+
+def _plan(store: Store, query: Callable[[], object]) -> str:
+    """SQLite's query plan of the last statement `query` runs."""
+    sql: list[str] = []
+    store.db.conn.set_trace_callback(sql.append)
+    query()
+    store.db.conn.set_trace_callback(None)
+    return " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
 
 
 def _new(text: str = "焊接变形") -> NewOrder:
@@ -135,11 +145,7 @@ def test_a_senders_last_enterprise_is_one_index_probe(tmp_path: Path) -> None:
                            actor="u")
     assert store.last_enterprise("fake:u1") == ("乙厂", "浙江省湖州市德清县")
     assert store.last_enterprise("fake:nobody") is None
-    sql: list[str] = []
-    store.db.conn.set_trace_callback(sql.append)
-    store.last_enterprise("fake:u1")
-    store.db.conn.set_trace_callback(None)
-    plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
+    plan = _plan(store, lambda: store.last_enterprise("fake:u1"))
     assert "idx_orders_requester_named" in plan and "TEMP B-TREE" not in plan
 
 
@@ -153,9 +159,5 @@ def test_the_groups_with_a_setting_are_found_without_reading_every_groups_settin
         store.set_setting("fake", f"g{i:02d}", "region", "浙江省湖州市", "admin")
     store.set_setting("fake", "experts", "expert_group", "全部", "admin")
     assert store.chats_with("expert_group") == [("fake", "experts", "全部")]
-    sql: list[str] = []
-    store.db.conn.set_trace_callback(sql.append)
-    store.chats_with("expert_group")
-    store.db.conn.set_trace_callback(None)
-    plan = " ".join(str(r) for r in store.db.execute(f"EXPLAIN QUERY PLAN {sql[-1]}"))
+    plan = _plan(store, lambda: store.chats_with("expert_group"))
     assert "COVERING INDEX idx_chat_settings_key" in plan and "TEMP B-TREE" not in plan
