@@ -450,3 +450,21 @@ def test_a_semantic_reason_names_an_item_only_when_that_item_is_itself_close(
     assert ids(got)[:1] == ["L1"]
     assert not any(r.startswith("语义相近") for x in got for r in x.reasons)
     assert got[0].reasons[0].startswith("专长：")
+
+
+def test_of_two_experts_of_the_order_s_craft_with_close_skills_the_nearer_goes_first(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Nearness alone made small here, so that only the rule for ties can put the local first.
+    monkeypatch.setattr(match_mod, "nearness_weight", lambda best, pooled: 0.05)
+    near = ExpertProfile(id="N", name="近", skills=("焊接变形",), tags=(),
+                         region="浙江省湖州市德清县", capacity=3)
+    far = replace(near, id="F", name="远", skills=("焊接变形", "不锈钢薄板焊接"),
+                  region="浙江省湖州市长兴县")
+    fish = replace(near, id="X", name="鱼", skills=("水产养殖",))
+    others = [replace(near, id=f"O{i}", name=f"他{i}", skills=(s,), region="浙江省杭州市西湖区")
+              for i, s in enumerate(("变频器维修", "劳动争议", "会计", "数控编程", "茶叶加工"))]
+    m = Matcher([near, far, fish, *others], embedder=ConceptEmbedder(), taxonomy=NO_TAXONOMY)
+    order = "不锈钢薄板焊接后变形严重，想请焊工师傅来厂指导"
+    assert ids(m.rank(order))[:2] == ["F", "N"]  # no place given: the closer skills first
+    assert ids(m.rank(order, "德清"))[:2] == ["N", "F"]  # both welders, close: the local one
+    assert "X" not in ids(m.rank(order, "德清"))[:2]  # a local expert of another craft is not

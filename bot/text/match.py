@@ -34,6 +34,8 @@ from bot.text.match_taxonomy import Taxonomy, default_taxonomy
 from bot.text.match_vectors import QUERY_CHARS, SemanticIndex, VectorCache
 from bot.text.parse import parse
 
+TIE_WINDOW = 4  # the places after the first where a nearer expert of the same craft may be
+TIE_SKILL = 0.6  # how far behind in skill a nearer expert of the same craft may be and lead
 ITEM_CACHE = 50_000          # profile items kept read for the reasons (see Matcher._item)
 # Only the head of a message is read (orders are short; a pasted novel must stay fast).
 MAX_QUERY_CHARS = 600
@@ -397,6 +399,7 @@ class Matcher:
             scored.append((skill[i] + per_level * rel - load_penalty(p.open_load, p.capacity),
                            i, rel))
         scored.sort(key=lambda s: (-s[0], ids[s[1]]))
+        scored = self._local_first(scored, ids, per_level, lexical)
         first = scored[0][1]
         sure = is_sure(best, sem[first], fits.get(ids[first], 0.0), len(ids), pooled)
         out: list[Match] = []
@@ -410,6 +413,26 @@ class Matcher:
             out.append(Match(eid, self._entries[eid].profile.name, round(score, 4),
                              self._reasons_of(eid, lexical, where, rel, near), sure))
         return out
+
+    def _local_first(self, scored: list[tuple[float, int, int]], ids: list[str],
+                     per_level: float, lexical: _Lexical) -> list[tuple[float, int, int]]:
+        """Skills tie when the first expert and a nearer one both hold the specialty the order
+        reads strongest, and their scores without nearness (skill and load) are close: the
+        nearer one goes first."""
+        specs = lexical.reading.specs
+        if not specs or len(scored) < 2:
+            return scored
+        top = max(specs, key=lambda k: specs[k])
+        holders = self._spec_post.get(top, {})
+        lead_score, lead, lead_rel = scored[0]
+        if specs[top] < 1.0 or holders.get(ids[lead], 0.0) < 1.0:
+            return scored
+        own = lead_score - per_level * lead_rel  # the lead's score without its nearness
+        for k, (score, i, rel) in enumerate(scored[1:TIE_WINDOW], start=1):
+            if (rel > lead_rel and holders.get(ids[i], 0.0) >= 1.0
+                    and own - (score - per_level * rel) <= TIE_SKILL):
+                return [scored[k], *scored[:k], *scored[k + 1:]]
+        return scored
 
     def _reasons_of(self, eid: str, lexical: _Lexical, where: Region, rel: int,
                     near: str = "") -> tuple[str, ...]:
