@@ -25,7 +25,7 @@ MINOR_TERM = 0.4
 _CLAUSES = re.compile(r"[，,。；;、！!？?\n]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Specialty:
     """One specialty: profile words (terms) and plain words of requests (cues)."""
 
@@ -35,7 +35,7 @@ class Specialty:
     cues: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Symptom:
     """A rule: every group of alternatives found in a request → specialty and its terms."""
 
@@ -172,8 +172,6 @@ class Lexicon:
         self._term_finder = PrefixFinder(self._term_words)
         # Symptom rules by the alternatives of their first group (rules without groups always
         # apply), so that a request is checked only against rules that can fire.
-        self._alternatives = PrefixFinder(
-            a for rule in self.symptoms for group in (*rule.when, rule.unless) for a in group)
         by_first: dict[str, list[int]] = {}
         self._rules_always: list[int] = []
         for i, rule in enumerate(self.symptoms):
@@ -182,7 +180,18 @@ class Lexicon:
             else:
                 for a in rule.when[0]:
                     by_first.setdefault(a, []).append(i)
-        self._rules_by_first = {a: tuple(rules) for a, rules in by_first.items()}
+        # One table serves both: every alternative of every rule (what `present` finds), each
+        # with the rules it opens (none for the later groups' and `unless` words). Equal rule
+        # lists are one tuple: most alternatives open a single rule.
+        shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+        table: dict[str, tuple[int, ...]] = dict.fromkeys(
+            (a for rule in self.symptoms for group in (*rule.when, rule.unless) for a in group),
+            ())
+        for a, rules in by_first.items():
+            opens = tuple(rules)
+            table[a] = shared.setdefault(opens, opens)
+        self._alternatives = PrefixFinder(table)
+        self._rules_by_first = table
 
     def siblings(self, name: str) -> tuple[str, ...]:
         """The other specialties of the same field (category) as `name`."""
