@@ -33,6 +33,21 @@ def test_rules_and_specialties_add_up() -> None:
     assert lex.read("我们的炉子老是熄火").specs.get("锅炉", 0.0) > 0.0
 
 
+def test_a_weak_term_names_the_specialty_in_profiles_and_hints_at_it_in_requests() -> None:
+    data = merged(BASE, {"specialty": {"财税": {
+        "category": "金融", "terms": ["财税"], "cues": [], "weak_terms": ["预算"]}}})
+    lex = Lexicon(data)
+    assert lex.profile_specs(["预算"]) == {"财税": 1.0}
+    # 预算不多 is said of any job: alone it hints at 财税, a rule or a term outweighs it.
+    assert 0.0 < lex.read("想装一些彩灯，预算不多").specs["财税"] < 0.5
+    assert lex.read("焊缝开裂，预算不多").specs == {"焊接": 1.0, "财税": pytest.approx(0.4 / 1.2)}
+    assert lex.read("公司的财税问题").specs["财税"] == 1.0
+    # A word that is a cue already and a weak term too counts once.
+    twice = Lexicon(merged(BASE, {"specialty": {"财税": {
+        "category": "金融", "terms": ["财税"], "cues": ["预算"], "weak_terms": ["预算"]}}}))
+    assert twice.read("预算不多").specs["财税"] == pytest.approx(0.4)
+
+
 def test_a_specialty_defined_twice_is_an_error() -> None:
     again = {"specialty": {"焊接": {"category": "焊接", "terms": ["电焊"]}}}
     with pytest.raises(ValueError, match="焊接"):

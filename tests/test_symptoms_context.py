@@ -1,7 +1,8 @@
 """Words that belong to one trade in one setting and to another elsewhere: a building that sank
 is no bereavement, a tower crane's check-up no health screening, a construction site's spot
 inspection no drug plant's, a sprinkler head no printing head, a road's upkeep no care of the
-old, a driving licence no skills certificate, a wasps' nest to take down no first aid; each
+old, a driving licence no skills certificate, a wasps' nest to take down no first aid, the coat
+"outside wrapped" (外面包的) round a pipe no bread; each
 still reads its own trade where it belongs."""
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ CASES = [
     ("电工证过期了，怎么复审", None, "技能培训"),
     ("小区树上有个马蜂窝，怕蜇到小孩，找谁来摘", "急救", "有害生物防制"),
     ("工友被马蜂蜇了，脸肿起来喘不上气", None, "急救"),
+    ("埋地的燃气钢管挖出来，外面包的那层都起皮了，一片片锈斑", "西点烘焙", "涂装表面处理"),
+    ("面包烤出来表面起皮，组织也粗", None, "西点烘焙"),
 ]
 
 

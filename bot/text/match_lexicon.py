@@ -33,6 +33,7 @@ class Specialty:
     category: str
     terms: tuple[str, ...]
     cues: tuple[str, ...]
+    weak: tuple[str, ...] = ()  # profile words that are everyday words in requests: cues there
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,9 @@ class Lexicon:
         for name, spec in data.get("specialty", {}).items():
             terms = tuple(dict.fromkeys(word(t) for t in [name, *spec.get("terms", [])]))
             cues = tuple(dict.fromkeys(word(c) for c in spec.get("cues", [])))
-            self.specialties[name] = Specialty(name, spec.get("category", name), terms, cues)
+            weak = tuple(dict.fromkeys(word(w) for w in spec.get("weak_terms", [])))
+            self.specialties[name] = Specialty(name, spec.get("category", name), terms, cues,
+                                               weak)
         self.symptoms: list[Symptom] = []
         for rule in data.get("symptom", []):
             spec = rule["spec"]
@@ -164,6 +167,12 @@ class Lexicon:
                 self._term_words.setdefault(t, []).append(sp.name)
             for c in sp.cues:
                 self._words.setdefault(c, []).append((sp.name, W_CUE))
+            # An everyday word a profile names the specialty by (预算, 起皮, 塑料): fully in a
+            # profile, as a cue in a request, where it is more often said of something else.
+            for w in sp.weak:
+                self._term_words.setdefault(w, []).append(sp.name)
+                if w not in sp.cues:  # a cue already: once
+                    self._words.setdefault(w, []).append((sp.name, W_CUE))
         self._names = frozenset(self.canon(n) for n in self.specialties)
         self._fields: dict[str, list[str]] = {}  # category → its specialties
         for sp in self.specialties.values():
