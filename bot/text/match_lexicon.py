@@ -27,7 +27,7 @@ _CLAUSES = re.compile(r"[，,。；;、！!？?\n]+")
 
 @dataclass(frozen=True, slots=True)
 class Specialty:
-    """One specialty: profile words (terms) and plain words of requests (cues)."""
+    """One specialty: profile words (terms, and weak ones), plain words of requests (cues)."""
 
     name: str
     category: str
@@ -167,7 +167,7 @@ class Lexicon:
                 self._term_words.setdefault(t, []).append(sp.name)
             for c in sp.cues:
                 self._words.setdefault(c, []).append((sp.name, W_CUE))
-            # An everyday word a profile names the specialty by (预算, 起皮, 塑料): fully in a
+            # An everyday word a profile names the specialty by (预算, 医院, 电源): fully in a
             # profile, as a cue in a request, where it is more often said of something else.
             for w in sp.weak:
                 self._term_words.setdefault(w, []).append(sp.name)
