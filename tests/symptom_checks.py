@@ -11,14 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.text.match_lexicon import default_lexicon
+from bot.text.match_lexicon import Lexicon, default_lexicon
 
 SYMPTOMS = Path(__file__).resolve().parent.parent / "bot" / "data" / "symptoms"
 
 
-def strongest(text: str) -> set[str]:
-    """The specialties the request reads with the highest weight (empty if none)."""
-    specs = default_lexicon().read(text).specs
+def strongest(text: str, lexicon: Lexicon | None = None) -> set[str]:
+    """The specialties the request reads with the highest weight (empty if none), by the
+    shipped lexicon or the one given."""
+    specs = (lexicon or default_lexicon()).read(text).specs
     best = max(specs.values(), default=0.0)
     return {s for s, v in specs.items() if v == best and best > 0.0}
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.text.match_lexicon import Lexicon, default_lexicon, merged
+from bot.text.match_lexicon import Lexicon, default_lexicon, lexicon_of, shipped_files
+from tests.symptom_checks import strongest
 
 DATA = Path(__file__).resolve().parent.parent / "bot" / "data"
 FAMILY = DATA / "symptoms" / "voice9.toml"
@@ -226,23 +227,13 @@ NEAR = [
 @lru_cache(maxsize=1)
 def lexicon_without_family() -> Lexicon:
     """The shipped lexicon less voice9.toml, built the way default_lexicon builds it."""
-    others = sorted(f for f in (DATA / "symptoms").glob("*.toml") if f.name != FAMILY.name)
-    files = [DATA / "lex_symptoms.toml", *others]
-    parsed = [tomllib.loads(f.read_text("utf-8")) for f in files]
-    return Lexicon(merged(parsed[0], *parsed[1:]))
+    return lexicon_of(f.read_bytes() for f in shipped_files() if f.name != FAMILY.name)
 
 
 def readings() -> dict[str, list[str]]:
     data = tomllib.loads(FAMILY.read_text("utf-8"))
     table: dict[str, list[str]] = data["readings"]
     return table
-
-
-def strongest(lexicon: Lexicon, text: str) -> set[str]:
-    """The specialties the text reads with the highest weight (empty if none)."""
-    specs = lexicon.read(text).specs
-    best = max(specs.values(), default=0.0)
-    return {s for s, v in specs.items() if v == best and best > 0.0}
 
 
 @pytest.mark.parametrize(("slip", "word", "said"), SLIPS)
@@ -252,8 +243,8 @@ def test_slip_reads_as_its_twin(slip: str, word: str, said: str) -> None:
     lexicon = default_lexicon()
     twin = said.replace(slip, word)
     assert slip not in lexicon.reading_text(said)
-    assert strongest(lexicon, twin), twin
-    assert strongest(lexicon, said) == strongest(lexicon, twin), (
+    assert strongest(twin, lexicon), twin
+    assert strongest(said, lexicon) == strongest(twin, lexicon), (
         lexicon.read(said).specs, lexicon.read(twin).specs)
 
 
@@ -262,7 +253,7 @@ def test_slips_change_most_readings() -> None:
     before = lexicon_without_family()
     lexicon = default_lexicon()
     misread = [s for s, w, r in SLIPS
-               if strongest(before, r) != strongest(lexicon, r.replace(s, w))]
+               if strongest(r, before) != strongest(r.replace(s, w), lexicon)]
     assert len(misread) >= len(SLIPS) // 2, misread
 
 
@@ -271,7 +262,7 @@ def test_near_miss_reads_as_before(text: str, spec: str) -> None:
     lexicon = default_lexicon()
     assert lexicon.reading_text(text) == lexicon_without_family().reading_text(text)
     assert lexicon.read(text).specs == lexicon_without_family().read(text).specs
-    assert strongest(lexicon, text) == ({spec} if spec else set()), lexicon.read(text).specs
+    assert strongest(text, lexicon) == ({spec} if spec else set()), lexicon.read(text).specs
 
 
 def test_table_is_readings_only() -> None:

@@ -9,6 +9,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -316,22 +317,28 @@ def merged(base: Mapping[str, Any], *more: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-@lru_cache(maxsize=1)
-def default_lexicon() -> Lexicon:
-    """The lexicon shipped in bot/data/lex_symptoms.toml, with the symptom files of
-    bot/data/symptoms/ (one per family of trades) added; built once per version of its data
-    and code, and kept (bot/text/build_cache.py)."""
+def shipped_files() -> list[Traversable]:
+    """The lexicon's data files, in the order they are read: bot/data/lex_symptoms.toml, then
+    the symptom files of bot/data/symptoms/ (one per family of trades) by name."""
     data = resources.files("bot").joinpath("data")
     folder = data.joinpath("symptoms")
-    files = [data.joinpath("lex_symptoms.toml")] + (sorted(
+    return [data.joinpath("lex_symptoms.toml")] + (sorted(
         (f for f in folder.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
         if folder.is_dir() else [])
-    texts = [f.read_bytes() for f in files]
+
+
+def lexicon_of(texts: Iterable[bytes]) -> Lexicon:
+    """A lexicon from the bytes of its data files, the first one the base."""
+    parsed = [tomllib.loads(t.decode("utf-8")) for t in texts]
+    return Lexicon(merged(parsed[0], *parsed[1:]))
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The lexicon shipped in its data files (`shipped_files`); built once per version of its
+    data and code, and kept (bot/text/build_cache.py)."""
+    texts = [f.read_bytes() for f in shipped_files()]
     # The code that builds it and the table it normalizes text with change it too.
     code = [Path(__file__).read_bytes(), *text_code()]
 
-    def build() -> Lexicon:
-        parsed = [tomllib.loads(t.decode("utf-8")) for t in texts]
-        return Lexicon(merged(parsed[0], *parsed[1:]))
-
-    return built("lexicon", [*code, *texts], build)
+    return built("lexicon", [*code, *texts], lambda: lexicon_of(texts))
