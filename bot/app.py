@@ -150,7 +150,7 @@ class App(Core):
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             self.routing.background = False
-            for task in (upgrade, catch_up, self.routing.upgrading):
+            for task in (upgrade, catch_up, self.routing.upgrading, self.routing.warming):
                 if task is not None:
                     task.cancel()
             for platform in self.platforms.values():

@@ -24,6 +24,8 @@ T = TypeVar("T")
 # Above this many experts the semantic layer stays off: embedding the roster would take
 # minutes of CPU and hundreds of MB, and the lexical ranker alone meets the targets there.
 SEMANTIC_MAX_EXPERTS = 2_000
+# Experts a big roster embeds per step in the background (about 0.15 s each on one core).
+WARM_BATCH = 8
 REBUILD_OFF_LOOP = 2_000  # a bigger roster's index is rebuilt in a thread after a change
 
 
@@ -117,6 +119,7 @@ class Routing:
         # thread (the lexical one answers meanwhile); set by App.serve.
         self.background = False
         self.upgrading: asyncio.Task[bool] | None = None
+        self.warming: asyncio.Task[int] | None = None  # a big roster's vectors, after start
         self._warming = threading.Lock()  # one thread embeds profiles ahead of orders
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
@@ -283,11 +286,34 @@ class Routing:
             vectors.on_save = None
         self._vectors = vectors
         adopted = self._adopt()
+        if adopted and self.background and self._matcher is not None:
+            self.warming = asyncio.get_running_loop().create_task(
+                self.warm_roster(self._matcher), name="roster-vectors")
         if (not adopted and not self._semantic and self.background
                 and self.embedder is not None):
             # The roster changed while it was built: build it again once this task is done.
             asyncio.get_running_loop().call_soon(self._upgrade_later)
         return adopted
+
+    async def warm_roster(self, matcher: Matcher) -> int:
+        """Embed the profiles of a big roster that no earlier run kept, a few at a time in a
+        thread (one thread: the other cores stay with the orders), keeping each batch's
+        vectors, until none is left or the roster changed; returns how many. Until then an
+        order counts those experts at the roster's mean similarity."""
+        done = 0
+        while self._matcher is matcher:
+            n = await _in_daemon_thread(lambda: self._warm_batch(matcher))
+            if not n:
+                break
+            done += n
+            await self.keep_vectors()
+        if done:
+            log.info("profile vectors of %d experts embedded in the background", done)
+        return done
+
+    def _warm_batch(self, matcher: Matcher) -> int:
+        with self._warming:  # one thread embeds profiles at a time (see `warm`)
+            return matcher.warm(limit=WARM_BATCH)
 
     def keep_vectors_now(self) -> int:
         """Write the profile vectors computed so far (the CLI, which has the database to

@@ -249,6 +249,36 @@ async def test_prefetch_embeds_an_order_before_the_lock(tmp_path: Path) -> None:
     assert embedder.queries == ["厂里把我开了", "厂里把我开了，怎么办"]
 
 
+async def test_a_serving_bot_embeds_a_big_roster_in_the_background(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.matching as matching
+    import bot.text.match as match_mod
+    from bot.text.match_embed import CachedEmbedder
+    from tests.test_match_semantic import ConceptEmbedder
+
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 1)  # three experts make a big roster here
+    monkeypatch.setattr(matching, "WARM_BATCH", 2)  # two steps
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    embedder = ConceptEmbedder()
+    routing = Routing(store, CachedEmbedder(embedder))
+    routing.background = True  # as App.serve sets it
+    assert await routing.upgrade()
+    assert not embedder.passages  # a big roster is not embedded while it is indexed
+    assert routing.warming is not None and await routing.warming == 3
+    texts = set(embedder.passages)
+    assert {"劳动争议仲裁", "焊接", "变频器"} <= texts
+    assert store.db.execute("SELECT COUNT(*) FROM embedding_cache").fetchone()[0] == len(texts)
+
+    # The next start takes them from the database: one text embedded to check them, no more.
+    model = ConceptEmbedder()
+    again = Routing(store, CachedEmbedder(model))
+    assert await again.upgrade()
+    assert len(model.passages) == 1
+    assert again.warming is None and again._matcher is not None and again._matcher.warm() == 0
+
+
 def test_big_rosters_stay_lexical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import bot.matching as matching
     from tests.test_match_semantic import ConceptEmbedder

@@ -87,11 +87,20 @@ def test_a_warm_cache_spares_the_model_and_ranks_the_same(tmp_path: Path,
     cold_model, cold_vectors = ConceptEmbedder(), StoredVectors(store)
     cold = Matcher(ROSTER, embedder=cold_model, vectors=cold_vectors)
     assert [ranked(cold.rank(o)) for o in ORDERS] == expected
+    cold.warm()  # every profile, as a bot that has served a while leaves them
     assert cold_model.passages and cold_vectors.flush() > 0
+    full = Matcher(ROSTER, embedder=ConceptEmbedder())
+    full.warm()
+    everyone = [ranked(full.rank(o)) for o in ORDERS]
+    if embedding == "eager":
+        assert everyone == expected
+    else:  # lazily, an order counts the experts not embedded yet at the roster's mean
+        assert everyone != expected
 
+    # A big roster takes every stored vector when indexed, not only as orders need them.
     warm_model = ConceptEmbedder()
     warm = Matcher(ROSTER, embedder=warm_model, vectors=StoredVectors(store))
-    assert [ranked(warm.rank(o)) for o in ORDERS] == expected
+    assert [ranked(warm.rank(o)) for o in ORDERS] == everyone
     # Every profile text came from the database; one, the shortest, was embedded to check
     # the stored vectors against the model.
     assert len(warm_model.passages) == 1 and warm_model.passages[0] in cold_model.passages

@@ -170,6 +170,8 @@ class Matcher:
             self._tax.prepare()  # what `_fused` reads of each order's plain words
             if len(self._entries) <= EAGER_EMBED:
                 self._sem.embed_pending()
+            else:  # a big roster: what earlier runs kept now, the rest as orders need them
+                self._sem.adopt_stored()
 
     def __len__(self) -> int:
         return len(self._entries)

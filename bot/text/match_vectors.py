@@ -189,6 +189,37 @@ class SemanticIndex:
                     at += n
         return done
 
+    def adopt_stored(self) -> int:
+        """Give every pending profile whose texts all have stored vectors those vectors, with
+        no model call (a big roster a bot has served before, or one warmed by an earlier
+        run); returns how many. The rest stay pending, to be embedded."""
+        if self.cache is None or self._distrust:
+            return 0
+        with self._lock:
+            docs = [(e, self._docs[e]) for e in self._pending]
+        texts = {text_key(t): t for _, d in docs for t in (d.whole, *d.items)}
+        try:
+            found = self.cache.load(self.model, list(texts))
+        except Exception:  # a cache must never take routing down: embed them as they come
+            log.warning("could not read stored profile vectors", exc_info=True)
+            return 0
+        if found and not self._size:
+            self._check(found, texts)
+        if self._distrust:
+            return 0
+        done = 0
+        with self._lock:
+            for e, d in docs:
+                blobs = [found.get(text_key(t)) for t in (d.whole, *d.items)]
+                if self._docs.get(e) is not d or any(
+                        b is None or len(b) != self._size for b in blobs):
+                    continue
+                d.vecs = [_from_bytes(b) for b in blobs if b is not None]
+                self._pending.pop(e, None)
+                self._dirty = True
+                done += 1
+        return done
+
     def _passages(self, texts: list[str]) -> list[Any]:
         """Vectors of profile texts: from the cache where it has them, the rest from the model
         (each distinct text once), which the cache then keeps. A cached vector is the very
