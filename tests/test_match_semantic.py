@@ -95,6 +95,19 @@ def test_the_embedding_reads_the_problem_without_the_contact_boilerplate() -> No
     assert match_mod.embedding_text("焊缝老是有气孔") == "焊缝老是有气孔"  # nothing to drop
 
 
+def test_the_embedding_reads_what_is_wrong_not_how_it_is_asked() -> None:
+    text = match_mod.embedding_text(
+        "点单：不锈钢薄板焊接后变形严重，想请焊接方面的师傅来厂指导，联系人吴经理 13867201234")
+    assert text == "不锈钢薄板焊接后变形严重，焊接"  # 想请…方面的师傅来厂指导: no token of it
+    asked = match_mod.embedding_text("打草的机子一拉就熄火，有没有懂行的帮忙看看，谁会弄")
+    assert asked == "打草的机子一拉就熄火"
+    # Words holding a frame's characters stay whole (申请 is no 请, 机器人 no 人).
+    assert match_mod.embedding_text("工伤申请材料被退回，机器人焊接报警") == \
+        "工伤申请材料被退回，机器人焊接报警"
+    # An order made of asking alone keeps its words: something must be read.
+    assert match_mod.embedding_text("想请专家指导") == "想请专家指导"
+
+
 def test_neither_the_lexicon_nor_the_embedding_wins_by_default(
         monkeypatch: pytest.MonkeyPatch) -> None:
     roster = [ExpertProfile(id=f"E{i}", name=f"专家{i}", skills=(s,), tags=())

@@ -243,10 +243,10 @@ async def test_prefetch_embeds_an_order_before_the_lock(tmp_path: Path) -> None:
     await routing.upgrade()
     await routing.prefetch("厂里把我开了")
     assert embedder.queries == ["厂里把我开了"]
-    order = "点单：厂里把我开了，怎么办，联系人吴经理 13867201234，下周三前"
+    order = "点单：厂里把我开了，工资也不给，联系人吴经理 13867201234，下周三前"
     await routing.prefetch(order)  # the text the ranking will embed: found in the cache after
     routing.rank(order)
-    assert embedder.queries == ["厂里把我开了", "厂里把我开了，怎么办"]
+    assert embedder.queries == ["厂里把我开了", "厂里把我开了，工资也不给"]
 
 
 async def test_a_serving_bot_embeds_a_big_roster_in_the_background(

@@ -4,13 +4,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import NamedTuple
 
 from bot.model import SHANGHAI
+from bot.text.lexicon import words
 from bot.text.match_embed import Embedder
 from bot.text.match_fusion import (
     CANDIDATES,
@@ -565,7 +567,15 @@ def embedding_text(text: str) -> str:
     whole order, so half the model's time, and none of its noise). Cached: an order is read
     once before the writer lock (to embed it) and once under it (to rank)."""
     head = text[:MAX_QUERY_CHARS]
-    return (parse(head, datetime.now(SHANGHAI)).problem or head)[:QUERY_CHARS]
+    problem = parse(head, datetime.now(SHANGHAI)).problem or head
+    return (_frame().sub("", problem).strip(" ，,。") or problem)[:QUERY_CHARS]
+
+
+@cache
+def _frame() -> re.Pattern[str]:
+    """How an order asks (想请…师傅指导, 有没有懂行的): no token of the embedding's time."""
+    said = sorted(words("embedding", "frame"), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, said)))
 
 
 def _load_factor(p: ExpertProfile) -> float:
