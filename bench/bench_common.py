@@ -64,6 +64,26 @@ def roster_csv(n: int, seed: int = 11) -> str:
     return "\n".join(lines) + "\n"
 
 
+def warm_vectors(db: Path) -> int:
+    """Embed every expert's profile into the database's stored vectors, as a bot that has
+    served a while (or `diandan route` over the whole roster) leaves them; returns how many
+    experts were embedded. A fresh import has none: a big roster embeds its likeliest
+    candidates per order as they come (the cold case)."""
+    from bot.matching import Routing
+    from bot.model import SystemClock
+    from bot.text.match_embed import default_embedder
+    from storage.schema import connect
+    from storage.store import Store
+
+    routing = Routing(Store(connect(str(db)), SystemClock()), default_embedder(), eager=True)
+    routing.rank("预热", None, 1)  # builds the matcher
+    matcher = routing._matcher
+    assert matcher is not None and matcher.semantic, "no embedder: nothing to warm"
+    done = matcher.warm()
+    routing.keep_vectors_now()
+    return done
+
+
 def order_texts(n: int, seed: int = 5) -> list[str]:
     """n distinct, realistic 点单 messages."""
     rnd = random.Random(seed)

@@ -32,6 +32,7 @@ from bench_common import (
     roster_csv,
     rss_mb,
     spread,
+    warm_vectors,
     write_config,
 )
 
@@ -137,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5, help="bot/floor pairs (medians compared)")
     ap.add_argument("--experts", type=int, default=1000)
     ap.add_argument("--db", help="use this database instead of a fresh one (e.g. the big one)")
+    ap.add_argument("--warm-vectors", action="store_true",
+                    help="embed every profile before the bot starts (a bot that has served a "
+                         "while); without it a fresh import's big roster embeds as orders come")
     ap.add_argument("--profile", help="run the bot under cProfile and write the stats here")
     ap.add_argument("--json", action="store_true", help="print one JSON summary line at the end")
     ap.add_argument("--serve-floor", type=int, help=argparse.SUPPRESS)
@@ -157,6 +161,11 @@ def main(argv: list[str] | None = None) -> int:
             if done.returncode != 0:
                 print(done.stderr, file=sys.stderr)
                 return 1
+        if args.warm_vectors:
+            t = time.perf_counter()
+            n = warm_vectors(db)
+            print(f"profile vectors of {n} experts stored in {time.perf_counter() - t:.0f} s",
+                  flush=True)
         port, floor_port = free_port(), free_port()
         bot = BotProcess(work, write_config(work, db, port), port,
                          profile=Path(args.profile) if args.profile else None)
