@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from bot.model import Attachment
 from storage.base import StoreBase, parse_ts, ts
 from storage.records import StoredAttachment
+
+if TYPE_CHECKING:  # imported only where a migration runs: a serving bot need not keep it
+    import sqlite_utils
 
 
 def create_attachments(db: sqlite_utils.Database) -> None:

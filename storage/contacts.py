@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from storage.base import StoreBase, ts
+
+if TYPE_CHECKING:  # imported only where a migration runs: a serving bot need not keep it
+    import sqlite_utils
 
 
 def create_contacts(db: sqlite_utils.Database) -> None:

@@ -4,10 +4,12 @@ their problems (taxonomy entries beside the shipped ones)."""
 from __future__ import annotations
 
 import json
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from storage.base import StoreBase, ts
+
+if TYPE_CHECKING:  # imported only where a migration runs: a serving bot need not keep it
+    import sqlite_utils
 
 
 def create_lexicon(db: sqlite_utils.Database) -> None:

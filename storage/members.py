@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from storage.base import StoreBase, ts
+
+if TYPE_CHECKING:  # imported only where a migration runs: a serving bot need not keep it
+    import sqlite_utils
 
 # A member's last-seen time is written at most this often (it orders their groups).
 SEEN_EVERY = timedelta(days=1)

@@ -6,8 +6,7 @@ import hashlib
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from storage.attachments import create_attachments
 from storage.contacts import create_contacts
@@ -16,6 +15,9 @@ from storage.files import private_database
 from storage.lexicon_store import create_lexicon
 from storage.members import create_members
 from storage.vector_cache import create_vector_cache
+
+if TYPE_CHECKING:  # imported only where a migration runs: a serving bot need not keep it
+    import sqlite_utils
 
 
 def _v1(db: sqlite_utils.Database) -> None:
@@ -363,13 +365,18 @@ def connect_sqlite(path: str | Path) -> SqliteDatabase:
         private_database(Path(path))  # 0600 before SQLite makes its logs beside it
     # Autocommit outside the store's explicit transactions, as on PostgreSQL.
     conn = sqlite3.connect(str(path), timeout=15, check_same_thread=False, isolation_level=None)
-    db = sqlite_utils.Database(conn)
-    db.execute("PRAGMA busy_timeout = 15000")
-    if str(path) != ":memory:":
-        db.enable_wal()
-    db.execute("PRAGMA synchronous = NORMAL")
-    db.execute("PRAGMA foreign_keys = ON")
-    migrate(db)
+    conn.execute("PRAGMA recursive_triggers = ON")  # as sqlite-utils sets it for migrations
+    conn.execute("PRAGMA busy_timeout = 15000")
+    if str(path) != ":memory:" and \
+            conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if conn.execute("PRAGMA user_version").fetchone()[0] < len(MIGRATIONS):
+        # sqlite-utils writes the migrations; an up-to-date database never loads it
+        import sqlite_utils
+
+        migrate(sqlite_utils.Database(conn))
     file = conn.execute("PRAGMA database_list").fetchone()[2]
     return SqliteDatabase(conn, file or "")
 

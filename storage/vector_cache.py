@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from storage.base import StoreBase
+
+if TYPE_CHECKING:  # imported only where a migration runs: a serving bot need not keep it
+    import sqlite_utils
 
 # Keys per IN list: well under SQLite's variable limit (999 before 3.32).
 CHUNK = 500

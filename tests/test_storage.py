@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -38,6 +40,19 @@ def test_migrations_run_once_and_wal_is_on(tmp_path: Path) -> None:
     again = connect(tmp_path / "a.db")  # a second open migrates nothing and loses nothing
     assert set(again.table_names()) >= {"orders", "events", "outbox", "inbound", "experts"}
     again.close()
+
+
+@pytest.mark.sqlite_only
+def test_an_up_to_date_database_opens_without_the_migration_library(tmp_path: Path) -> None:
+    connect(tmp_path / "a.db").close()  # created and migrated here, with sqlite-utils
+    probe = (
+        "import sys; from storage.schema import connect; db = connect(sys.argv[1]); "
+        "print('sqlite_utils' in sys.modules, *(db.execute(f'PRAGMA {p}').fetchone()[0] "
+        "for p in ('journal_mode', 'foreign_keys', 'recursive_triggers', 'synchronous')))")
+    out = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "a.db")], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    # A library a serving bot need not keep; the connection is set as before all the same.
+    assert out.stdout.split() == ["False", "wal", "1", "1", "1"]
 
 
 def test_order_and_its_event_commit_together(tmp_path: Path) -> None:
