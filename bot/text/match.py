@@ -564,8 +564,9 @@ class Matcher:
 def embedding_text(text: str) -> str:
     """What the embedding reads of an order: the problem alone, as the parser tells it,
     without the opening, enterprise, contact, phone and deadline (about half the tokens of a
-    whole order, so half the model's time, and none of its noise). Cached: an order is read
-    once before the writer lock (to embed it) and once under it (to rank)."""
+    whole order, so half the model's time, and none of its noise), and without how it asks
+    (`_frame`). Cached: an order is read once before the writer lock (to embed it) and once
+    under it (to rank)."""
     head = text[:MAX_QUERY_CHARS]
     problem = parse(head, datetime.now(SHANGHAI)).problem or head
     return (_frame().sub("", problem).strip(" ，,。") or problem)[:QUERY_CHARS]
