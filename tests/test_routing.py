@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -277,6 +278,61 @@ async def test_a_serving_bot_embeds_a_big_roster_in_the_background(
     assert await again.upgrade()
     assert len(model.passages) == 1
     assert again.warming is None and again._matcher is not None and again._matcher.warm() == 0
+
+
+async def test_orders_are_embedded_on_as_many_threads_as_cores(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    import bot.matching as matching
+    from bot.text.match_embed import CachedEmbedder
+    from tests.test_match_semantic import ConceptEmbedder
+
+    class Where(ConceptEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.threads: set[str] = set()
+
+        def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[
+                Sequence[float]]:
+            if query:
+                self.threads.add(threading.current_thread().name)
+            return super().embed(texts, query=query)
+
+    monkeypatch.setattr(matching, "EMBED_THREADS", 2)
+    monkeypatch.setattr(matching, "_embed_pool", None)  # made again with two threads
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    embedder = Where()
+    routing = Routing(store, CachedEmbedder(embedder))
+    assert await routing.upgrade()
+    await asyncio.gather(*(routing.prefetch(f"第{i}台焊机焊缝有气孔") for i in range(8)))
+    assert len(embedder.queries) == 8
+    # More threads at once would only share the cores (and each keep its working memory).
+    assert 1 <= len(embedder.threads) <= 2
+    assert all(name.startswith("embed") for name in embedder.threads)
+
+
+async def test_orders_leave_a_big_rosters_profiles_to_the_background(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.text.match as match_mod
+    from bot.text.match_embed import CachedEmbedder
+    from tests.test_match_semantic import ConceptEmbedder
+
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 1)
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    embedder = ConceptEmbedder()
+    routing = Routing(store, CachedEmbedder(embedder))
+    assert await routing.upgrade()  # not serving: no background embedding
+    routing._roster_warming = True  # as while warm_roster is at work
+    await routing.prefetch("焊缝有气孔")
+    assert embedder.queries == ["焊缝有气孔"] and embedder.passages == []
+    routing._roster_warming = False  # done (or never begun): the order embeds its likeliest
+    await routing.prefetch("焊缝有气孔")
+    assert "焊接" in embedder.passages
 
 
 def test_big_rosters_stay_lexical(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
