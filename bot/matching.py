@@ -141,7 +141,7 @@ class Routing:
         self.upgrading: asyncio.Task[bool] | None = None
         self.warming: asyncio.Task[int] | None = None  # a big roster's vectors, after start
         self._warming = threading.Lock()  # one thread embeds profiles ahead of orders
-        self._roster_warming = False  # warm_roster is at work: orders leave profiles to it
+        self._roster_warming = 0  # warm_roster tasks at work: orders leave profiles to them
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
@@ -322,7 +322,7 @@ class Routing:
         vectors, until none is left or the roster changed; returns how many. Until then an
         order counts those experts at the roster's mean similarity."""
         done = 0
-        self._roster_warming = True
+        self._roster_warming += 1  # an older task may still finish its batch
         try:
             while self._matcher is matcher:
                 n = await _in_daemon_thread(lambda: self._warm_batch(matcher))
@@ -331,7 +331,7 @@ class Routing:
                 done += n
                 await self.keep_vectors()
         finally:
-            self._roster_warming = False
+            self._roster_warming -= 1
         if done:
             log.info("profile vectors of %d experts embedded in the background", done)
         return done

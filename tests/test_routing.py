@@ -327,10 +327,10 @@ async def test_orders_leave_a_big_rosters_profiles_to_the_background(
     embedder = ConceptEmbedder()
     routing = Routing(store, CachedEmbedder(embedder))
     assert await routing.upgrade()  # not serving: no background embedding
-    routing._roster_warming = True  # as while warm_roster is at work
+    routing._roster_warming = 1  # as while warm_roster is at work
     await routing.prefetch("焊缝有气孔")
     assert embedder.queries == ["焊缝有气孔"] and embedder.passages == []
-    routing._roster_warming = False  # done (or never begun): the order embeds its likeliest
+    routing._roster_warming = 0  # done (or never begun): the order embeds its likeliest
     await routing.prefetch("焊缝有气孔")
     assert "焊接" in embedder.passages
 
