@@ -80,11 +80,22 @@ def pool(sem: Sequence[float], fit: Sequence[float], gram: Sequence[float],
     n = len(sem)
     if n <= size:
         return list(range(n))
-    keep = set(heapq.nlargest(size, range(n), key=sem.__getitem__))
+    try:
+        import numpy as np
+    except ImportError:  # the same pool, slower
+        keep = set(heapq.nlargest(size, range(n), key=sem.__getitem__))
+        for signal in (fit, gram):
+            keep.update(heapq.nlargest(size, (i for i in range(n) if signal[i] > 0.0),
+                                       key=signal.__getitem__))
+        return sorted(keep)
+    # A stable sort of the negated values keeps, among equals, the earlier index first, as
+    # heapq.nlargest does: the same pool.
+    chosen = [np.argsort(-np.asarray(sem, dtype=np.float64), kind="stable")[:size]]
     for signal in (fit, gram):
-        keep.update(heapq.nlargest(size, (i for i in range(n) if signal[i] > 0.0),
-                                   key=signal.__getitem__))
-    return sorted(keep)
+        arr = np.asarray(signal, dtype=np.float64)
+        some = np.flatnonzero(arr > 0.0)
+        chosen.append(some[np.argsort(-arr[some], kind="stable")[:size]])
+    return sorted(set(np.concatenate(chosen).tolist()))
 
 
 def is_sure(best_skill: float, top_sem: float, top_fit: float, size: int,
