@@ -330,6 +330,8 @@ class Routing:
                     break
                 done += n
                 await self.keep_vectors()
+        except Exception:  # the model failing: orders go on embedding their likeliest
+            log.warning("embedding the roster in the background stopped", exc_info=True)
         finally:
             self._roster_warming -= 1
         if done:

@@ -280,6 +280,30 @@ async def test_a_serving_bot_embeds_a_big_roster_in_the_background(
     assert again.warming is None and again._matcher is not None and again._matcher.warm() == 0
 
 
+async def test_a_model_failing_in_the_background_leaves_routing_as_it_was(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import bot.text.match as match_mod
+    from tests.test_match_semantic import ConceptEmbedder
+
+    class Failing(ConceptEmbedder):
+        def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[
+                Sequence[float]]:
+            if not query:
+                raise RuntimeError("native engine gone")
+            return super().embed(texts, query=query)
+
+    monkeypatch.setattr(match_mod, "EAGER_EMBED", 1)
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    for eid, skill in (("law", "劳动争议仲裁"), ("w1", "焊接"), ("d1", "变频器")):
+        store.upsert_expert(Expert(eid, eid, skills=(skill,)), "t")
+    routing = Routing(store, Failing(), lock=asyncio.Lock())  # as the serving bot makes it
+    routing.background = True
+    assert await routing.upgrade()
+    assert routing.warming is not None and await routing.warming == 0  # no exception escapes
+    assert "stopped" in caplog.text and routing._roster_warming == 0
+    assert [m.id for m in routing.rank("焊缝有气孔")][:1] == ["w1"]  # the words still route
+
+
 async def test_orders_are_embedded_on_as_many_threads_as_cores(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
