@@ -86,6 +86,22 @@ def test_embedding_routes_an_order_with_no_lexical_fit() -> None:
     assert emb.queries == [DISMISSED]
 
 
+def test_a_failing_model_leaves_the_order_to_the_words(caplog: pytest.LogCaptureFixture) -> None:
+    class Failing(ConceptEmbedder):
+        def embed(self, texts: Sequence[str], *, query: bool = False) -> Sequence[
+                Sequence[float]]:
+            if query:
+                raise RuntimeError("native engine gone")
+            return super().embed(texts, query=query)
+
+    order = "焊缝老是有气孔，劳动合同也没签"
+    words = Matcher(ROSTER, embedder=None, taxonomy=NO_TAXONOMY).rank(order)
+    fused = Matcher(ROSTER, embedder=Failing(), taxonomy=NO_TAXONOMY)
+    assert fused.semantic and words  # profiles embedded; the words find someone
+    assert fused.rank(order) == words  # no traceback: the words rank it, as without a model
+    assert "ranked by its words alone" in caplog.text
+
+
 def test_the_embedding_reads_the_problem_without_the_contact_boilerplate() -> None:
     emb = ConceptEmbedder()
     fused = Matcher(ROSTER, lexicon=bare_lexicon(), embedder=emb, taxonomy=NO_TAXONOMY)

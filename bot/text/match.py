@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from bot.text.match_taxonomy import Taxonomy, default_taxonomy
 from bot.text.match_vectors import QUERY_CHARS, SemanticIndex, VectorCache
 from bot.text.parse import parse
 
+log = logging.getLogger(__name__)
 TIE_WINDOW = 4  # the places after the first where a nearer expert of the same craft may be
 TIE_SKILL = 0.6  # how far behind in skill a nearer expert of the same craft may be and lead
 ITEM_CACHE = 50_000          # profile items kept read for the reasons (see Matcher._item)
@@ -339,7 +341,9 @@ class Matcher:
         where = self._request_region(lexical.head, region)
         self.stats["ranked"] += 1
         if self.semantic:
-            return self._fused(lexical, where, top, embed)
+            fused = self._fused(lexical, where, top, embed)
+            if fused is not None:
+                return fused
         fits = lexical.fits
         best = max(fits.values(), default=0.0)
         if best < MIN_FIT:
@@ -361,19 +365,26 @@ class Matcher:
                       self._reasons_of(eid, lexical, where, rel))
                 for score, eid, rel in scored[:top]]
 
-    def _fused(self, lexical: _Lexical, where: Region, top: int, embed: bool) -> list[Match]:
-        """Rank by every signal at once, each standardised over the roster (match_fusion)."""
+    def _fused(self, lexical: _Lexical, where: Region, top: int,
+               embed: bool) -> list[Match] | None:
+        """Rank by every signal at once, each standardised over the roster (match_fusion);
+        None when the model fails (the words rank this order alone)."""
         assert self._sem is not None
         self.stats["semantic"] += 1
         fits, off = lexical.fits, lexical.off
         ids = [eid for eid in self._entries if eid not in off]
         if not ids:
             return []
-        if embed and self._sem.pending:  # a big roster still warming: the likeliest ones
-            likely = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
-            self._sem.embed_pending(likely)
         problem = embedding_text(lexical.head)
-        sims, qv = self._sem.similarities(problem)
+        try:
+            if embed and self._sem.pending:  # a big roster still warming: the likeliest ones
+                likely = sorted(fits, key=lambda e: -fits[e])[:LAZY_CANDIDATES]
+                self._sem.embed_pending(likely)
+            sims, qv = self._sem.similarities(problem)
+        except Exception:  # a native model failing must never take routing down
+            log.warning("the embedding failed: this order is ranked by its words alone",
+                        exc_info=True)
+            return None
         known = [sims[e] for e in ids if e in sims]
         mean = sum(known) / len(known) if known else 0.0
         sem = [sims.get(e, mean) for e in ids]
