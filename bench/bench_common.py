@@ -66,9 +66,8 @@ def roster_csv(n: int, seed: int = 11) -> str:
 
 def warm_vectors(db: Path) -> int:
     """Embed every expert's profile into the database's stored vectors, as a bot that has
-    served a while (or `diandan route` over the whole roster) leaves them; returns how many
-    experts were embedded. A fresh import has none: a big roster embeds its likeliest
-    candidates per order as they come (the cold case)."""
+    served a few minutes leaves them (Routing.warm_roster); returns how many experts were
+    embedded. A fresh import has none (the cold case)."""
     from bot.matching import Routing
     from bot.model import SystemClock
     from bot.text.match_embed import default_embedder
