@@ -197,22 +197,12 @@ class SemanticIndex:
             return 0
         with self._lock:
             docs = [(e, self._docs[e]) for e in self._pending]
-        texts = {text_key(t): t for _, d in docs for t in (d.whole, *d.items)}
-        try:
-            found = self.cache.load(self.model, list(texts))
-        except Exception:  # a cache must never take routing down: embed them as they come
-            log.warning("could not read stored profile vectors", exc_info=True)
-            return 0
-        if found and not self._size:
-            self._check(found, texts)
-        if self._distrust:
-            return 0
+        have = self._stored({text_key(t): t for _, d in docs for t in (d.whole, *d.items)})
         done = 0
         with self._lock:
             for e, d in docs:
-                blobs = [found.get(text_key(t)) for t in (d.whole, *d.items)]
-                if self._docs.get(e) is not d or any(
-                        b is None or len(b) != self._size for b in blobs):
+                blobs = [have.get(text_key(t)) for t in (d.whole, *d.items)]
+                if self._docs.get(e) is not d or None in blobs:
                     continue
                 d.vecs = [_from_bytes(b) for b in blobs if b is not None]
                 self._pending.pop(e, None)
@@ -231,16 +221,7 @@ class SemanticIndex:
         if self.cache is None:
             return [_vec(v) for v in self.embedder.embed(texts, query=False)]
         keys = [text_key(t) for t in texts]
-        found: dict[bytes, bytes] = {}
-        if not self._distrust:
-            try:
-                found = self.cache.load(self.model, list(dict.fromkeys(keys)))
-            except Exception:  # a cache must never take routing down: embed as without one
-                log.warning("could not read stored profile vectors", exc_info=True)
-        if found and not self._size:
-            self._check(found, dict(zip(keys, texts, strict=True)))
-        have = {} if self._distrust else {k: b for k, b in found.items()
-                                          if len(b) == self._size}
+        have = self._stored(dict(zip(keys, texts, strict=True)))
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in have}
         if missing:
             new = [(k, _to_bytes(v)) for k, v in zip(
@@ -252,6 +233,23 @@ class SemanticIndex:
             except Exception:
                 log.warning("could not keep profile vectors", exc_info=True)
         return [_from_bytes(have[k]) for k in keys]
+
+    def _stored(self, texts: dict[bytes, str]) -> dict[bytes, bytes]:
+        """The stored vectors of these texts (by key) that this model's vectors can stand
+        beside: the first ones found are checked against the model (`_check`); none once
+        they were found unlike it, or when the store cannot be read."""
+        if self.cache is None or self._distrust:
+            return {}
+        try:
+            found = self.cache.load(self.model, list(texts))
+        except Exception:  # a cache must never take routing down: embed as without one
+            log.warning("could not read stored profile vectors", exc_info=True)
+            return {}
+        if found and not self._size:
+            self._check(found, texts)
+        if self._distrust:
+            return {}
+        return {k: b for k, b in found.items() if len(b) == self._size}
 
     def _check(self, found: dict[bytes, bytes], texts: dict[bytes, str]) -> None:
         """Before the first stored vectors are used, embed the shortest of their texts and
