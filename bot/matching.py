@@ -141,7 +141,6 @@ class Routing:
         self.upgrading: asyncio.Task[bool] | None = None
         self.warming: asyncio.Task[int] | None = None  # a big roster's vectors, after start
         self._warming = threading.Lock()  # one thread embeds profiles ahead of orders
-        self._roster_warming = 0  # warm_roster tasks at work: orders leave profiles to them
         self._matcher: Matcher | None = None
         self._semantic = False  # whether the current matcher has the embedder
         self._profiles: dict[str, ExpertProfile] = {}
@@ -322,7 +321,6 @@ class Routing:
         vectors, until none is left or the roster changed; returns how many. Until then an
         order counts those experts at the roster's mean similarity."""
         done = 0
-        self._roster_warming += 1  # an older task may still finish its batch
         try:
             while self._matcher is matcher:
                 n = await _in_daemon_thread(lambda: self._warm_batch(matcher))
@@ -332,11 +330,15 @@ class Routing:
                 await self.keep_vectors()
         except Exception:  # the model failing: orders go on embedding their likeliest
             log.warning("embedding the roster in the background stopped", exc_info=True)
-        finally:
-            self._roster_warming -= 1
         if done:
             log.info("profile vectors of %d experts embedded in the background", done)
         return done
+
+    def roster_warming(self) -> bool:
+        """Whether the latest `warm_roster` is at work (read from the embedding threads too:
+        a task's state is one attribute)."""
+        task = self.warming
+        return task is not None and not task.done()
 
     def _warm_batch(self, matcher: Matcher) -> int:
         with self._warming:  # one thread embeds profiles at a time (see `warm`)
@@ -403,7 +405,7 @@ class Routing:
             # While the whole roster is embedded in the background, an order does not
             # embed its likeliest experts too: it would hold one of the few embedding
             # threads for a second while the orders behind it wait.
-            if not self._roster_warming and self._warming.acquire(blocking=False):
+            if not self.roster_warming() and self._warming.acquire(blocking=False):
                 try:
                     matcher.warm_for(text)
                 finally:

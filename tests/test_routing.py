@@ -300,7 +300,7 @@ async def test_a_model_failing_in_the_background_leaves_routing_as_it_was(
     routing.background = True
     assert await routing.upgrade()
     assert routing.warming is not None and await routing.warming == 0  # no exception escapes
-    assert "stopped" in caplog.text and routing._roster_warming == 0
+    assert "stopped" in caplog.text and not routing.roster_warming()
     assert [m.id for m in routing.rank("焊缝有气孔")][:1] == ["w1"]  # the words still route
 
 
@@ -351,10 +351,19 @@ async def test_orders_leave_a_big_rosters_profiles_to_the_background(
     embedder = ConceptEmbedder()
     routing = Routing(store, CachedEmbedder(embedder))
     assert await routing.upgrade()  # not serving: no background embedding
-    routing._roster_warming = 1  # as while warm_roster is at work
+    gate = asyncio.Event()
+
+    async def at_work() -> int:  # as warm_roster while it runs
+        await gate.wait()
+        return 0
+
+    routing.warming = asyncio.create_task(at_work())
+    assert routing.roster_warming()
     await routing.prefetch("焊缝有气孔")
     assert embedder.queries == ["焊缝有气孔"] and embedder.passages == []
-    routing._roster_warming = 0  # done (or never begun): the order embeds its likeliest
+    gate.set()  # done (or never begun): the order embeds its likeliest
+    await routing.warming
+    assert not routing.roster_warming()
     await routing.prefetch("焊缝有气孔")
     assert "焊接" in embedder.passages
 
