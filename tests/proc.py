@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import resource
 import signal
 import socket
 import subprocess
@@ -13,6 +12,14 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+# Sets RLIMIT_FSIZE, then becomes the command after the size: rather than `preexec_fn`,
+# Python code run between fork and exec, which may deadlock in a process with threads
+# (subprocess's documentation). Python ignores SIGXFSZ, and exec keeps it ignored: a write
+# past the limit fails instead of killing the process.
+LIMIT_FILES = ("import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+               "n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
+               "os.execv(sys.argv[2], sys.argv[2:])")
 
 
 def free_port() -> int:
@@ -53,11 +60,10 @@ class Bot:
         )
         self.config = path
         self.log = (workdir / "bot.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run", "--config", str(path), *extra],
-            stdout=self.log, stderr=self.log, cwd=workdir,
-            preexec_fn=(lambda: _limit_files(max_file_bytes)) if max_file_bytes else None,
-        )
+        command = [sys.executable, "-m", "bot", "run", "--config", str(path), *extra]
+        if max_file_bytes:
+            command = [sys.executable, "-c", LIMIT_FILES, str(max_file_bytes), *command]
+        self.proc = subprocess.Popen(command, stdout=self.log, stderr=self.log, cwd=workdir)
         deadline = time.monotonic() + 30  # readiness of a real process: bounded polling
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "bot exited during start-up"
@@ -81,11 +87,6 @@ class Bot:
         self.proc.kill()
         self.proc.wait(timeout=15)
         self.log.close()
-
-
-def _limit_files(max_bytes: int) -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (max_bytes, max_bytes))
 
 
 def cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:

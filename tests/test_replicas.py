@@ -304,6 +304,9 @@ async def test_a_replica_waiting_for_the_writer_keeps_its_loop_answering(
     other = connect(url)  # another replica, in the middle of a write
     try:
         chat = FakeChat(app)
+        # Taken on the loop's own thread: bounded, so that a writer some earlier test left
+        # behind fails this test instead of freezing the loop (and the run) for good.
+        other.execute("SET lock_timeout = '20s'")
         other.begin()
         waiting = asyncio.create_task(chat.say("点单：数控机床主轴异响，请机修师傅来看看"))
         ticks = 0
