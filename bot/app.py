@@ -80,7 +80,7 @@ class App(Core):
             return done
         try:
             if not dry_run:
-                async with self.lock:
+                async with self.lock, self.store.turn():
                     self.store.scrub_login_links()
             found = await self.reading(self._due)
             if dry_run:

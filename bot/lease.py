@@ -40,7 +40,8 @@ class Lease:
         reached counts as lost: another process may take it meanwhile."""
         self.steps += 1
         try:
-            async with self.lock:
+            # While another replica writes, the turn waits for it without holding the loop.
+            async with self.lock, self.store.turn():
                 self.held = self.store.hold_lease(self.name, self.holder,
                                                   self.clock.now() + self.ttl)
         except DB_ERRORS as exc:
@@ -79,5 +80,5 @@ class Lease:
         if self.held:
             self.held = False
             with contextlib.suppress(*DB_ERRORS):
-                async with self.lock:
+                async with self.lock, self.store.turn():
                     self.store.drop_lease(self.name, self.holder)

@@ -130,7 +130,8 @@ class Outbox:
         # Ours alone while it is sent: another process on the same database skips it, and
         # the later items to the same chat wait behind it (their order holds). The local
         # chat's too: two replicas must not both write the same item into its log.
-        async with self.lock:
+        # Each write waits its turn while another replica writes, without holding the loop.
+        async with self.lock, self.store.turn():
             if not self.store.take_outbox(item.id, self.holder, self.clock.now() + TAKE_FOR):
                 return None
         if item.extra.get("to_user") and not platform.can_tell:
@@ -139,10 +140,9 @@ class Outbox:
             return None
         try:
             if platform.in_store:
-                async with self.lock:
-                    with self.store.tx():
-                        ref = await platform.send(item)
-                        self.store.mark_sent(item.id, ref)
+                async with self.lock, self.store.turn():
+                    ref = await platform.send(item)
+                    self.store.mark_sent(item.id, ref)
                 return ref
             ref = await platform.send(item)
         except SendError as exc:
@@ -152,20 +152,19 @@ class Outbox:
             log.exception("outbox item %s: unexpected send error", item.id)
             await self._failed(item, SendError(repr(exc)))
             return None
-        async with self.lock:
+        async with self.lock, self.store.turn():
             self.store.mark_sent(item.id, ref)
         return ref
 
     async def _failed(self, item: OutboxItem, exc: SendError) -> None:
-        async with self.lock:
+        async with self.lock, self.store.turn():
             if exc.permanent:  # never retried: re-routed instead (see bot/fallback.py)
                 log.warning("outbox item %s cannot be delivered: %s", item.id, exc)
                 platform = self.platforms.get(item.platform)
-                with self.store.tx():
-                    self.store.mark_failed(item.id, str(exc))
-                    if self.fallback.redirect(item, str(exc),
-                                              platform is not None and platform.can_tell):
-                        self.rerouted += 1
+                self.store.mark_failed(item.id, str(exc))
+                if self.fallback.redirect(item, str(exc),
+                                          platform is not None and platform.can_tell):
+                    self.rerouted += 1
                 self.wake()
                 return
             delay = min(self.config.base_delay_seconds * 2 ** item.attempts,

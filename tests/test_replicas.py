@@ -322,6 +322,35 @@ async def test_a_replica_waiting_for_the_writer_keeps_its_loop_answering(
         app.store.db.close()
 
 
+async def test_lease_and_outbox_writes_wait_for_another_replica_off_the_loop(
+        tmp_path: Path, url: str) -> None:
+    """A lease renewal and a send wait their turn while another replica writes, and the loop
+    keeps answering meanwhile (they once took the writer blocking, holding the loop)."""
+    app = make_app(tmp_path, FrozenClock(T0), url=url)
+    chat = FakeChat(app)
+    app.store.enqueue(Outgoing(platform="fake", chat_id="g1", chat_kind=ChatKind.GROUP,
+                               text="通知"))
+    # Bounded on both sides: a write that blocks the loop fails after 2 s, not never.
+    app.store.db.execute("SET lock_timeout = '2s'")
+    other = connect(url)
+    other.execute("SET lock_timeout = '20s'")
+    try:
+        other.begin()  # another replica, in the middle of a write
+        lease = Lease(app.store, app.lock, app.clock, "test", app.holder)
+        stepping = asyncio.create_task(lease.step())
+        sending = asyncio.create_task(app.outbox.drain())
+        for _ in range(100):  # the loop runs while both wait for the writer
+            await asyncio.sleep(0.001)
+        assert not stepping.done() and not sending.done() and chat.sent == []
+        other.commit()
+        assert await asyncio.wait_for(stepping, timeout=30) is True
+        assert await asyncio.wait_for(sending, timeout=30) == 1
+        assert [s.text for s in chat.sent] == ["通知"]
+    finally:
+        other.close()
+        app.store.db.close()
+
+
 def test_another_replicas_changes_show_and_ones_own_do_not(tmp_path: Path, url: str) -> None:
     """The matcher looks again at the roster and loads after another process's change only
     (its own changes it tracks itself)."""

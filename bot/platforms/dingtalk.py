@@ -185,12 +185,11 @@ class DingTalkPlatform:
         # stored with the claim, so one cut short by a stop is finished at the next start.
         msg = None
         try:
-            async with self.app.lock:
-                with self.app.store.tx():
-                    fresh = self.app.store.claim_once(SIGN_KIND, timestamp)
-                    msg = self.inbox.readable(payload) if fresh else None
-                    if msg is not None:
-                        self.app.store.inbox_add(PLATFORM, msg.msg_id, json.dumps(payload))
+            async with self.app.lock, self.app.store.turn():
+                fresh = self.app.store.claim_once(SIGN_KIND, timestamp)
+                msg = self.inbox.readable(payload) if fresh else None
+                if msg is not None:
+                    self.app.store.inbox_add(PLATFORM, msg.msg_id, json.dumps(payload))
         except DB_ERRORS as exc:  # not acknowledged: DingTalk will try again
             log.error("DingTalk callback not taken, storage unavailable: %s", exc)
             return json_response({"error": "storage unavailable"}, status=503)

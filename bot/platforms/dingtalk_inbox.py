@@ -79,7 +79,7 @@ class Inbox:
         """Store a message until it is handled; False (logged) when the store refused."""
         try:
             text = json.dumps(payload)
-            async with self.app.lock:
+            async with self.app.lock, self.app.store.turn():
                 self.app.store.inbox_add(PLATFORM, msg_id, text)
         except _UNSTORABLE as exc:
             log.error("DingTalk message %s could not be stored before its ACK (%s); DingTalk "
@@ -122,7 +122,7 @@ class Inbox:
     async def done(self, msg_id: str) -> None:
         """Remove a message's row outside a handling (a duplicate, an unreadable payload)."""
         try:
-            async with self.app.lock:
+            async with self.app.lock, self.app.store.turn():
                 self.app.store.inbox_done(PLATFORM, msg_id)
         except DB_ERRORS as exc:  # the next start finds it handled: a dedupe no-op
             log.warning("DingTalk message %s: its inbox row stays (%s)", msg_id, exc)

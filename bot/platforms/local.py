@@ -110,7 +110,7 @@ class LocalPlatform:
 
         if not at_bot:  # shown in the group, but the bot is not told (as on real platforms)
             try:
-                async with self.app.lock:
+                async with self.app.lock, self.store.turn():
                     existing = self.store.local_id_for(msg_id)
                     local_id = existing if existing is not None else int(record(self.store))
             except DB_ERRORS as exc:

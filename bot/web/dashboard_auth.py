@@ -98,7 +98,7 @@ class Auth:
         session = AdminSession(account, secrets.token_urlsafe(32), now, now, saved=now,
                                scope=scope)
         store = self.app.store
-        async with self.app.lock:
+        async with self.app.lock, store.turn():
             store.drop_stale_admin_sessions(now - SESSION_IDLE, now - SESSION_MAX)
             store.save_admin_session(_hash(sid), account, session.csrf, now, now)
         self.sessions = {k: v for k, v in self.sessions.items() if self._live(v, now)}
@@ -126,7 +126,7 @@ class Auth:
             return None
         s.seen = now
         if s.saved is None or now - s.saved >= SEEN_EVERY:
-            async with self.app.lock:
+            async with self.app.lock, self.app.store.turn():
                 self.app.store.save_admin_session(_hash(sid), s.account, s.csrf, s.started, now)
             s.saved = now
         return s
@@ -156,7 +156,7 @@ class Auth:
 
     async def failed(self, who: str) -> None:
         log.warning("dashboard: refused a sign-in from %s", who)
-        async with self.app.lock:
+        async with self.app.lock, self.app.store.turn():
             self.app.store.sign_in_refused(who, self.now() - FAIL_WINDOW)
 
 
@@ -253,7 +253,7 @@ async def _start(request: web.Request, account: str, via: str) -> str:
     """Start a session for `account`; a token sign-in is audited here, a link's by the store."""
     auth = request.app[AUTH]
     if via == "token":
-        async with auth.app.lock:
+        async with auth.app.lock, auth.app.store.turn():
             auth.app.store.record(account, "dashboard.signed_in", None, via=via)
     log.info("dashboard: %s signed in by %s from %s", account, via, _client(request))
     scope = auth.scope_of(account)
@@ -267,7 +267,7 @@ async def _sign_in_from_query(request: web.Request, handler: Handler) -> web.Str
     if auth.throttled(who):
         return sign_in_page(request, 429, TOO_MANY)
     if "login" in request.query:
-        async with auth.app.lock:
+        async with auth.app.lock, auth.app.store.turn():
             account = auth.app.store.use_login_token(request.query["login"])
         if account is None:
             await auth.failed(who)

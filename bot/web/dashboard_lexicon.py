@@ -41,7 +41,7 @@ class LexiconPage:
                                                    _lines(raw["symptoms"]))
         except LexiconError as exc:
             return await self.show(request, str(exc), 400, raw)
-        async with self.app.lock:
+        async with self.app.lock, self.app.store.turn():
             self.app.store.add_lexicon(name, terms, symptoms, session.account,
                                        family=raw["family"].strip()[:20])
         return redirect(str(request.app.router["lexicon"].url_for()))

@@ -197,7 +197,7 @@ class Pages:
         if mark and order.state not in DONE:
             return render(request, "message.html", status=400, title="无法评选",
                           message=CASE_ONLY_DONE.format(no=order.no, state=order.state.word))
-        async with self.app.lock:
+        async with self.app.lock, self.store.turn():
             self.store.update_order(order.no, self._session(request).account, "order.case",
                                     {"excellent": int(mark)}, excellent=mark)
         return redirect(str(request.app.router["order"].url_for(no=str(order.no))))
@@ -271,7 +271,7 @@ class Pages:
                       n_cases=n_cases)
 
     async def _audit(self, request: web.Request, what: str, **data: Any) -> None:
-        async with self.app.lock:
+        async with self.app.lock, self.store.turn():
             self.store.record(self._session(request).account, "dashboard.exported", None,
                               what=what, **data)
 
