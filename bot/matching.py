@@ -355,8 +355,8 @@ class Routing:
         done = 0
         steps = (vectors or self._vectors).steps()
         while True:
-            if self.lock is not None:
-                async with self.lock:
+            if self.lock is not None:  # another replica writing: wait without the loop
+                async with self.lock, self.store.turn():
                     n = next(steps, None)
             else:
                 n = next(steps, None)
