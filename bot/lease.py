@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from bot.cancel import cancel_and_wait
 from bot.model import Clock
 from storage.db import DB_ERRORS
 from storage.store import Store
@@ -73,10 +74,7 @@ class Lease:
     async def release(self) -> None:
         """Stop renewing and give the lease up, so another process takes it at once."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self.held:
             self.held = False
             with contextlib.suppress(*DB_ERRORS):

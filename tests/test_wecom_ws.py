@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -94,6 +95,39 @@ async def test_reconnects_after_the_server_drops_the_connection(rig: Rig) -> Non
     await until(lambda: rig.platform.ws is not None and rig.platform.ws.connects >= 2,
                 "reconnect")
     assert len(rig.double.ws_live) == 1  # one live connection
+
+
+async def test_a_stop_while_a_dropped_connection_cleans_up_ends_it_for_good(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopping while a closed connection waits for its pinger to end: the stop is not
+    swallowed by that wait (it was: the connection reconnected, and the stop never ended)."""
+    ws = rig.platform.ws
+    assert ws is not None
+    ws.backoff_seconds = 0.01
+    cleaning, finish = asyncio.Event(), asyncio.Event()
+    ping = LongConnection._ping
+
+    async def slow_to_end(self: LongConnection, sock: Any) -> None:
+        try:
+            await ping(self, sock)
+        finally:  # a pinger that takes a moment to end
+            cleaning.set()
+            await finish.wait()
+
+    monkeypatch.setattr(LongConnection, "_ping", slow_to_end)
+    for sock in list(rig.double.ws_live):
+        await sock.close()
+    await until(lambda: ws.connects >= 2, "reconnect")  # its pinger is the slow one
+    for sock in list(rig.double.ws_live):
+        await sock.close()
+    await asyncio.wait_for(cleaning.wait(), timeout=5)  # the connection waits for it
+    stopping = asyncio.create_task(ws.stop())
+    await asyncio.sleep(0.05)
+    finish.set()
+    done, _ = await asyncio.wait({stopping}, timeout=5)
+    ws.superseded = True  # a stop that did not take must not leave it reconnecting
+    assert stopping in done and not ws.running
+    assert ws.connects == 2  # no connection made after the stop
 
 
 async def test_a_wrong_secret_is_refused_and_retried_with_backoff(tmp_path: Path,

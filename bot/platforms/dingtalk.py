@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.cancel import cancel_and_wait
 from bot.core import Core, Handled
 from bot.model import Attachment, Incoming
 from bot.platforms.dingtalk_api import DingTalkApi
@@ -113,11 +114,8 @@ class DingTalkPlatform:
                 self.receiver.stop, STOP_SECONDS / 2):
             log.warning("DingTalk stream thread did not stop in %.1f s", STOP_SECONDS / 2)
         await self.inbox.stop(deadline - loop.time())
-        if self._refresher is not None:
-            self._refresher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._refresher
-            self._refresher = None
+        await cancel_and_wait(self._refresher)
+        self._refresher = None
         await self.sender.close()
 
     async def send(self, item: OutboxItem) -> str:

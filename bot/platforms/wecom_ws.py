@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
@@ -12,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.cancel import cancel_and_wait
 from bot.platforms.base import SendError
 from bot.platforms.wecom_payload import event_type
 from bot.web.jsonbody import BadRequest, parse_json
@@ -83,10 +83,7 @@ class LongConnection:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if self._handlers:
             await asyncio.gather(*self._handlers, return_exceptions=True)
 
@@ -146,9 +143,7 @@ class LongConnection:
                         await ws.close()
                         return True
             finally:
-                pinger.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pinger
+                await cancel_and_wait(pinger)
 
     async def _next_frame(self, ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any] | None:
         while True:
