@@ -181,6 +181,8 @@ class Outbox:
                 await self.drain()
             except Exception:
                 log.exception("outbox pass failed")
+            # asyncio.timeout: a stop that comes with a wake is not lost, as with wait_for
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
+                async with asyncio.timeout(poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()

@@ -130,6 +130,35 @@ async def test_a_stop_while_a_dropped_connection_cleans_up_ends_it_for_good(
     assert ws.connects == 2  # no connection made after the stop
 
 
+async def test_a_stop_that_comes_with_the_subscribe_ack_is_not_lost(
+        tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection is stopped in the very turn its subscribe ack arrives. (On Python 3.11
+    asyncio.wait_for then returned the ack and dropped the stop: the connection lived on.)"""
+    r = await start_rig(tmp_path, clock, mode="websocket", webhooks={})
+    ws = r.platform.ws
+    assert ws is not None
+    frame = LongConnection._next_frame
+
+    async def ack_and_stop(self: LongConnection, sock: Any) -> dict[str, Any] | None:
+        got = await frame(self, sock)
+        if self.connects == 0 and self._task is not None:
+            self._task.cancel()  # the stop, as the ack arrives
+        return got
+
+    monkeypatch.setattr(LongConnection, "_next_frame", ack_and_stop)
+    try:
+        await r.platform.start()
+        await until(lambda: r.double.ws_subscribes != [], "the subscription")
+        task = ws._task
+        assert task is not None
+        done, _ = await asyncio.wait({task}, timeout=5)
+        ws.superseded = True  # a stop that was lost must not outlive the test
+        assert task in done and task.cancelled()
+        assert not ws.connected.is_set() and len(r.double.ws_subscribes) == 1
+    finally:
+        await r.close()
+
+
 async def test_a_wrong_secret_is_refused_and_retried_with_backoff(tmp_path: Path,
                                                                   clock: FrozenClock) -> None:
     r = await start_rig(tmp_path, clock, mode="websocket", secret="wrong")

@@ -166,8 +166,9 @@ class CardBoard:
     async def run(self, poll_seconds: float = POLL_SECONDS) -> None:
         """Refresh cards after each handled message and every `poll_seconds`."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), poll_seconds)
+            with contextlib.suppress(TimeoutError):  # not wait_for: a stop is never lost
+                async with asyncio.timeout(poll_seconds):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.refresh()

@@ -81,8 +81,8 @@ class Media:
                 kept.append(attachment)
                 continue
             try:
-                path = await asyncio.wait_for(self._download(attachment, robot_code),
-                                              DOWNLOAD_SECONDS)
+                async with asyncio.timeout(DOWNLOAD_SECONDS):  # a stop is never lost
+                    path = await self._download(attachment, robot_code)
             except (SendError, ValueError, OSError, TimeoutError) as exc:
                 failed.append(f"{attachment.kind}: {str(exc)[:120] or type(exc).__name__}")
                 kept.append(attachment)

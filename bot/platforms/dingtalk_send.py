@@ -119,8 +119,9 @@ class DingTalkSender:
         """Let sends under way finish (a send cut off midway might be delivered and then sent
         again after a restart), refuse new ones, and close the HTTP session."""
         self._closed = True
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._idle.wait(), grace)
+        with contextlib.suppress(TimeoutError):  # not wait_for: a stop is never lost
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
         await self.api.close()
 
     def reopen(self) -> None:

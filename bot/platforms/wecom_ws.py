@@ -123,7 +123,10 @@ class LongConnection:
             await ws.send_str(json.dumps({"cmd": SUBSCRIBE, "headers": {"req_id": req_id},
                                           "body": {"bot_id": self.bot_id,
                                                    "secret": self.secret}}))
-            ack = await asyncio.wait_for(self._next_frame(ws), timeout=self.ack_seconds * 2)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns a result that
+            # came as the task was cancelled, and the stop is lost (the connection lived on).
+            async with asyncio.timeout(self.ack_seconds * 2):
+                ack = await self._next_frame(ws)
             if ack is None or ack.get("errcode") != 0:
                 code = ack.get("errcode") if ack else None
                 log.error("wecom long connection: subscribe refused (errcode %s); check "
@@ -220,7 +223,8 @@ class LongConnection:
                 frame["body"] = body
             try:
                 await ws.send_str(json.dumps(frame, ensure_ascii=False))
-                ack = await asyncio.wait_for(waiter, timeout=self.ack_seconds)
+                async with asyncio.timeout(self.ack_seconds):  # a stop is never lost
+                    ack = await waiter
             except (TimeoutError, ConnectionError, aiohttp.ClientError) as exc:
                 raise SendError(f"wecom {cmd}: no ack ({type(exc).__name__})") from None
             finally:
