@@ -17,8 +17,8 @@ from typing import Any
 # Python code run between fork and exec, which may deadlock in a process with threads
 # (subprocess's documentation). Python ignores SIGXFSZ, and exec keeps it ignored: a write
 # past the limit fails instead of killing the process.
-LIMIT_FILES = ("import os, resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
-               "n = int(sys.argv[1]); resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
+LIMIT_FILES = ("import os, resource, sys; n = int(sys.argv[1]); "
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (n, n)); "
                "os.execv(sys.argv[2], sys.argv[2:])")
 
 
