@@ -24,6 +24,7 @@ from route_floor import Floor  # noqa: E402
 
 from bot.text.match import ExpertProfile, Matcher, profiles_from_rows  # noqa: E402
 from bot.text.match_embed import Embedder, default_embedder  # noqa: E402
+from bot.text.match_taxonomy import Taxonomy, read_entries  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 
@@ -107,10 +108,15 @@ def main(argv: list[str] | None = None) -> int:
                     "own trades are told by wording and by the e5 embedding, also with "
                     "--lexical; see route_distractors.py)")
     ap.add_argument("--seed", type=int, default=7, help="of the distractors (default 7)")
+    ap.add_argument("--distractors-from", nargs="+", metavar="TOML", default=None,
+                    help="draw the distractors from these taxonomy files only (the same "
+                    "distractors before and after the taxonomy grows); default: all of it")
     args = ap.parse_args(argv)
     embedder = None if args.lexical else default_embedder()
+    source = (Taxonomy([e for f in args.distractors_from for e in read_entries(Path(f))])
+              if args.distractors_from else None)
     extra = (distractors(args.distractors, Path(args.roster), embedder or default_embedder(),
-                         seed=args.seed) if args.distractors else [])
+                         seed=args.seed, tax=source) if args.distractors else [])
     t0 = time.perf_counter()
     matcher = load_roster(Path(args.roster), embedder, extra)
     matcher.warm()

@@ -10,6 +10,7 @@ their own entries (storage `lexicon_entries`, `diandan lexicon add`, the dashboa
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from array import array
 from bisect import bisect_left
@@ -20,14 +21,17 @@ from functools import cache, lru_cache
 from pathlib import Path
 
 from bot.text.build_cache import built, text_code
+from bot.text.lexicon import words
 from bot.text.match_ngram import normalize
 
 TAXONOMY_DIR = Path(__file__).resolve().parent.parent / "data" / "taxonomy"
 PER_SKILL = 4   # entries a profile takes at most (the best shared wording first)
 MIN_SHARED = 3  # characters in a row a skill must share with an entry's name or terms
+MAX_SHORT = 2   # entries a two-character word may name (装配, 安全 name too many to tell)
 CLOSEST = 3     # entries an order is found closest to at most
 CLOSEST_LEAST = 0.1  # the least similarity (cosine of character 2–3-grams) that counts
 KEEP_PASSAGES = 100  # passages from which the index is worth keeping between runs
+_NONE = array("i")
 
 
 @dataclass(frozen=True)
@@ -47,45 +51,59 @@ class Entry:
 
 
 class Taxonomy:
-    """Entries indexed by the character runs of their names and terms."""
+    """Entries indexed by the character runs of the specific parts of their names and terms
+    (`cores`: generic words such as 维修 or 设计 cut out)."""
 
     def __init__(self, entries: Iterable[Entry]) -> None:
         self.entries = tuple(entries)
-        by_gram: dict[str, set[int]] = {}
-        short: dict[str, set[int]] = {}  # two-character words (电焊, 茶叶) whole
+        found: dict[int, set[int]] = {}
         for i, e in enumerate(self.entries):
             for w in (e.name, *e.terms):
-                w = normalize(w)
-                if len(w) == 2:
-                    short.setdefault(w, set()).add(i)
-                for g in _runs(w):
-                    by_gram.setdefault(g, set()).add(i)
-        # Kept as tuples: most runs name one entry, and a set of one takes 216 bytes.
-        self._by_gram = {g: tuple(sorted(ids)) for g, ids in by_gram.items()}
-        self._short = {w: tuple(sorted(ids)) for w, ids in short.items()}
+                for c in cores(w):
+                    # A two-character part (电焊, 茶叶) is kept whole, beside its runs.
+                    for g in ([c] if len(c) == 2 else []) + _runs(c):
+                        found.setdefault(_code(g), set()).add(i)
+        # Kept compact, as the passages are: a word's code in one sorted array, the entries
+        # it names in a flat one (dicts of strings took 2.5 MiB for 1,300 entries).
+        self._words = array("q", sorted(found))
+        self._starts = array("i", [0])
+        self._ids = array("i")
+        for code in self._words:
+            self._ids.extend(sorted(found[code]))
+            self._starts.append(len(self._ids))
         self._cache: dict[tuple[str, ...], tuple[Entry, ...]] = {}
         self._passages: _Passages | None = None
+
+    def _named(self, word: str) -> array[int]:
+        """The entries whose specific parts hold this run (or are this two-character part)."""
+        c = _code(word)
+        j = bisect_left(self._words, c)
+        if j == len(self._words) or self._words[j] != c:
+            return _NONE
+        return self._ids[self._starts[j]:self._starts[j + 1]]
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def for_skills(self, skills: Sequence[str]) -> tuple[Entry, ...]:
-        """The entries a profile's skills name (sharing MIN_SHARED characters in a row with an
-        entry's name or terms, or holding one of its two-character words), best first."""
+        """The entries a profile's skills name, best first: the specific parts of a skill
+        share MIN_SHARED characters in a row with an entry's, or hold one of its two-character
+        parts named by at most MAX_SHORT entries. Each shared run or word counts 1/n, n the
+        entries it names: a run all kinds of entries hold tells little."""
         key = tuple(skills)
         got = self._cache.get(key)
         if got is not None:
             return got
-        shared: Counter[int] = Counter()
+        shared: dict[int, float] = {}
         for s in skills:
-            s = normalize(s)
-            for g in set(_runs(s)):
-                for i in self._by_gram.get(g, ()):
-                    shared[i] += 1
-            # The two-character words the skill holds: its own pairs, looked up.
-            for w in {s[i:i + 2] for i in range(len(s) - 1)}:
-                for i in self._short.get(w, ()):
-                    shared[i] += 1
+            for c in cores(s):
+                found = [self._named(g) for g in set(_runs(c))]
+                # The two-character words the part holds: its own pairs, looked up.
+                found += [ids for ids in (self._named(c[i:i + 2]) for i in range(len(c) - 1))
+                          if len(ids) <= MAX_SHORT]
+                for ids in found:
+                    for i in ids:
+                        shared[i] = shared.get(i, 0.0) + 1.0 / len(ids)
         got = tuple(self.entries[i] for i, _ in sorted(shared.items(),
                                                         key=lambda x: (-x[1], x[0]))[:PER_SKILL])
         if len(self._cache) > 50_000:
@@ -110,9 +128,10 @@ class Taxonomy:
 
 
 class _Passages:
-    """TF-IDF (1 + log tf, log N/df) of the character 2–3-grams of a few hundred passages,
-    kept compact: grams as integer codes in one sorted array, postings in flat arrays (about
-    3 MiB for the shipped taxonomy, where dicts of strings took 25)."""
+    """TF-IDF (1 + log tf, log N/df) of the character 2–3-grams of a thousand passages,
+    kept compact: grams as integer codes in one sorted array, postings in flat arrays, weights
+    as 32-bit floats (about 5 MiB for the shipped taxonomy of 1,300 entries; dicts of strings
+    took 25 for 500)."""
 
     def __init__(self, passages: Sequence[str]) -> None:
         df: Counter[int] = Counter()
@@ -120,17 +139,17 @@ class _Passages:
             df.update(_codes(p).keys())
         n = max(len(passages), 1)
         self.codes = array("q", sorted(df))
-        self.idf = array("d", (math.log(n / df[c]) for c in self.codes))
+        self.idf = array("f", (math.log(n / df[c]) for c in self.codes))
         # Postings grouped by gram, passages in order: count each gram's, then fill them in.
-        starts = array("l", [0] * (len(self.codes) + 1))
+        starts = array("i", [0] * (len(self.codes) + 1))
         for p in passages:
             for j, _ in self._weighted(_codes(p)):
                 starts[j + 1] += 1
         for j in range(len(self.codes)):
             starts[j + 1] += starts[j]
-        fill = array("l", starts)
+        fill = array("i", starts)
         self.docs = array("i", bytes(4 * starts[-1]))
-        self.weights = array("d", bytes(8 * starts[-1]))
+        self.weights = array("f", bytes(4 * starts[-1]))
         for i, p in enumerate(passages):
             for j, x in self._weighted(_codes(p)):
                 k = fill[j]
@@ -175,6 +194,14 @@ def _passages_of(passages: tuple[str, ...]) -> _Passages:
 _BREAKS = frozenset(" \t\n，。、；：！？,.;:!?（）()")
 
 
+def _code(gram: str) -> int:
+    """A gram as one integer: its characters' code points as digits in base 0x110000."""
+    code = 0
+    for ch in gram:
+        code = code * 0x110000 + ord(ch)
+    return code
+
+
 def _codes(text: str) -> Counter[int]:
     """The character 2- and 3-grams of the text (none across a break), each as one integer:
     its characters' code points as digits in base 0x110000 (a 3-gram's code is above every
@@ -185,15 +212,26 @@ def _codes(text: str) -> Counter[int]:
         for i in range(len(t) - n + 1):
             g = t[i:i + n]
             if _BREAKS.isdisjoint(g):
-                code = 0
-                for ch in g:
-                    code = code * 0x110000 + ord(ch)
-                out[code] += 1
+                out[_code(g)] += 1
     return out
 
 
 def _runs(word: str) -> list[str]:
     return [word[i:i + MIN_SHARED] for i in range(len(word) - MIN_SHARED + 1)]
+
+
+@cache
+def _generic() -> re.Pattern[str]:
+    """Generic words (lex_parse.toml [taxonomy]) and joining characters, longest first."""
+    found = sorted({normalize(w) for w in words("taxonomy", "generic")}, key=len, reverse=True)
+    return re.compile("|".join([*map(re.escape, found), r"[与及和的、/()·,;:\s-]+"]))
+
+
+def cores(word: str) -> list[str]:
+    """The specific parts of a roster wording, normalized: what is left of it once generic
+    words and joining characters are cut out (粉磨设备维修 → 粉磨; 螺旋桨修复与静平衡 → 螺旋桨,
+    静平衡); single characters left over are dropped."""
+    return [c for c in _generic().split(normalize(word)) if len(c) >= 2]
 
 
 def read_entries(path: Path) -> list[Entry]:
@@ -230,4 +268,4 @@ def default_taxonomy() -> Taxonomy:
     entries: list[Entry] = []
     for path in sorted(TAXONOMY_DIR.glob("*.toml")):
         entries.extend(read_entries(path))
-    return Taxonomy(entries)
+    return extended(Taxonomy(()), entries)  # a name two files hold is one entry
