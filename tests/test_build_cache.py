@@ -128,4 +128,17 @@ def test_the_kept_taxonomy_index_scores_as_the_one_built_in_place(folder: Path) 
         assert kept.cosines(text) == fresh.cosines(text) and fresh.cosines(text)
     small = passages[:3]  # a few admins' entries: built in place, never kept
     match_taxonomy._passages_of(small)
-    assert len(list(folder.glob("*.pickle"))) == 1
+    assert len(list(folder.glob("taxonomy-index-*.pickle"))) == 1
+
+
+def test_the_kept_taxonomy_holds_the_entries_its_files_hold(folder: Path) -> None:
+    parse = match_taxonomy.default_taxonomy.__wrapped__
+    first = parse()  # parsed, then kept
+    assert list(folder.glob("taxonomy-entries-*.pickle"))
+    kept = parse()  # read back
+    files = [e for p in sorted(match_taxonomy.TAXONOMY_DIR.glob("*.toml"))
+             for e in match_taxonomy.read_entries(p)]
+    assert kept.entries == first.entries and len(kept) >= len({e.name for e in files}) > 1000
+    assert {e.name for e in kept.entries} == {e.name for e in files}
+    some = files[len(files) // 2]
+    assert kept.for_skills([some.name])[0].name == some.name
