@@ -155,7 +155,8 @@ class App(Core):
                     task.cancel()
             for platform in self.platforms.values():
                 try:
-                    await asyncio.wait_for(platform.stop(), timeout=5)
+                    async with asyncio.timeout(5):
+                        await platform.stop()
                 except Exception:
                     log.exception("platform %s did not stop cleanly", platform.name)
             worker.cancel()

@@ -1,8 +1,11 @@
-"""cancel_and_wait: the task ends, its failure is raised, and a cancelled caller stays cancelled."""
+"""cancel_and_wait: the task ends, its failure is raised, and a cancelled caller stays cancelled;
+and no module of the bot waits with asyncio.wait_for, which can lose a stop."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +68,16 @@ async def test_a_caller_cancelled_while_it_waits_stays_cancelled() -> None:
     assert after == []
     await asyncio.wait({task})
     assert task.cancelled()
+
+
+def test_no_module_of_the_bot_waits_with_wait_for() -> None:
+    # On Python 3.11, wait_for returns a result that arrives as its task is cancelled and
+    # drops the cancellation (a WeCom connection stopped as its ack came lived on); waits
+    # with a timeout use asyncio.timeout.
+    root = Path(__file__).resolve().parent.parent / "bot"
+    found = [f"{path.relative_to(root)}:{node.lineno}"
+             for path in sorted(root.rglob("*.py"))
+             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+             if isinstance(node, ast.Attribute) and node.attr == "wait_for"
+             and isinstance(node.value, ast.Name) and node.value.id == "asyncio"]
+    assert found == []

@@ -204,8 +204,8 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         if stored is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(stored)),
-                                   STORE_WAIT_SECONDS)
+            async with asyncio.timeout(STORE_WAIT_SECONDS):
+                await asyncio.shield(asyncio.wrap_future(stored))
         except TimeoutError:
             log.warning("DingTalk message %.64r not stored within %.0f s; acknowledged anyway",
                         data.get("msgId"), STORE_WAIT_SECONDS)
@@ -217,8 +217,8 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         answer: dict[str, Any] = {}
         if pending is not None:
             try:
-                answer = await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)),
-                                                CARD_ANSWER_SECONDS)
+                async with asyncio.timeout(CARD_ANSWER_SECONDS):
+                    answer = await asyncio.shield(asyncio.wrap_future(pending))
             except TimeoutError:
                 log.info("DingTalk card press not handled within %.1f s; answered without a "
                          "new card", CARD_ANSWER_SECONDS)
