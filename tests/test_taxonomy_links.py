@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.text.match_taxonomy import Entry, Taxonomy, cores, default_taxonomy
+from bot.text.match_taxonomy import Entry, Taxonomy, cores, default_taxonomy, extended
 
 
 def entry(name: str, *terms: str) -> Entry:
@@ -49,3 +49,12 @@ def test_the_shipped_taxonomy_holds_each_name_once() -> None:
     names = Counter(e.name for e in tax.entries)
     assert [n for n, c in names.items() if c > 1] == []
     assert all(e.symptoms and e.terms for e in tax.entries)
+
+
+def test_a_roster_load_without_admins_entries_keeps_the_shipped_taxonomy() -> None:
+    tax = default_taxonomy()
+    assert extended(tax, []) is tax
+    mine = entry("古琴斫制", "斫琴技艺")
+    grown = extended(tax, [mine])
+    assert grown is not tax and len(grown) == len(tax) + 1
+    assert grown.for_skills(["古琴斫制与修复"]) == (mine,)
