@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import signal
 import sys
@@ -197,21 +196,6 @@ async def run_until_signalled(app: App) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await app.serve(stop)
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter
-
-
-def limit_malloc_arenas(arenas: int = 2) -> bool:
-    """Two malloc arenas (one per core) instead of glibc's up to eight per core: the worker
-    threads that embed orders each took an arena of their own, which kept about 15 MB more
-    resident than the bot needs (1,000 experts, semantic: peak 205 -> 192 MiB). True when
-    set; elsewhere than glibc nothing happens."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        return bool(libc.mallopt(M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
-        return False
 
 
 def setup_logging(level: int = logging.INFO) -> None:

@@ -99,7 +99,8 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def _serve(app: Any) -> int:
-    from bot.app import AlreadyRunning, limit_malloc_arenas, run_until_signalled
+    from bot.app import AlreadyRunning, run_until_signalled
+    from bot.heap import limit_malloc_arenas
 
     limit_malloc_arenas()
 

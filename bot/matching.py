@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import TypeVar
 
+from bot.heap import trim_heap
 from bot.stored_vectors import StoredVectors
 from bot.text.match import ExpertProfile, Match, Matcher, embedding_text
 from bot.text.match_embed import Embedder, model_id
@@ -380,6 +381,7 @@ class Routing:
                  "semantic" if semantic else "lexical")
         gc.collect(1)  # the young garbage only: a full pass would hold the loop ~0.5 s
         gc.freeze()  # the index lives as long as the process: keep it out of GC passes
+        trim_heap()  # the lexical matcher it replaces, and the build's scaffolding, are freed
         return True
 
     async def prefetch(self, text: str, region: str | None = None, top: int = 3) -> None:

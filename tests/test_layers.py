@@ -17,7 +17,7 @@ PACKAGES = ("bot", "handlers", "storage")
 LAYERS: dict[str, int] = {
     # 0: the model of a message and the settings
     "bot": 0, "bot.model": 0, "bot.config": 0, "bot.workdays": 0, "bot.periods": 0,
-    "bot.charts": 0, "bot.cancel": 0,
+    "bot.charts": 0, "bot.cancel": 0, "bot.heap": 0,
     # 1: storage
     "storage": 1, "bot.runlock": 1,
     # 2: reading Chinese text, ranking experts (pure functions over their data files)

@@ -356,8 +356,9 @@ def test_the_migration_adds_the_cache_to_an_existing_database(tmp_path: Path) ->
 
 
 def test_each_profile_vector_is_held_once(tmp_path: Path, embedding: str) -> None:
-    """Each profile's vectors are rows of the index's matrices, not copies beside them; a
-    profile changed afterwards is stacked in again and ranks as without."""
+    """Each profile's vectors are rows of the index's matrices, neither copies nor views
+    beside them (a profile keeps its row numbers); a profile changed afterwards is stacked
+    in again and ranks as without."""
     np = pytest.importorskip("numpy")
     store = file_store(tmp_path, ())
     plain = Matcher(ROSTER, embedder=ConceptEmbedder())
@@ -369,11 +370,13 @@ def test_each_profile_vector_is_held_once(tmp_path: Path, embedding: str) -> Non
     assert model.passages
     index = matcher._sem
     assert index is not None
-    docs = [d for d in index._docs.values() if d.vecs is not None]
-    assert docs
+    docs = list(index._docs.values())
+    assert docs and all(d.vecs is None and d.rows is not None for d in docs)
     for d in docs:
-        assert all(np.shares_memory(v, index._whole) or np.shares_memory(v, index._items)
-                   for v in d.vecs or ())
+        assert d.rows is not None and len(d.rows) == 1 + len(d.items)
+        own = np.asarray(model.embed([d.whole, *d.items]), dtype=np.float32)
+        assert np.allclose(index._whole[d.rows[0]], own[0])
+        assert np.allclose(index._items[np.asarray(d.rows[1:])], own[1:])
     changed = replace(ROSTER[0], skills=(*ROSTER[0].skills, "溶解氧"))
     plain.update(changed)
     matcher.update(changed)

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TypeVar
 
+from bot.heap import trim_heap
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 OFF = ("", "0", "off", "no", "false")
@@ -67,7 +69,9 @@ def built(name: str, sources: Iterable[bytes], build: Callable[[], T]) -> T:
         h.update(s)
     folder = cache_dir()
     if folder is None:
-        return build()
+        fresh = build()
+        trim_heap()
+        return fresh
     path = folder / f"{name}-{h.hexdigest()}.pickle"
     if _private(folder) and path.is_file():
         try:
@@ -77,6 +81,7 @@ def built(name: str, sources: Iterable[bytes], build: Callable[[], T]) -> T:
         except Exception:  # truncated, or from another version of the classes: build again
             log.warning("could not load %s, building it again", path, exc_info=True)
     obj = build()
+    trim_heap()  # the parse's scaffolding (TOML tables, lists) freed between what stays
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(folder):

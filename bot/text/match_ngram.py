@@ -100,6 +100,12 @@ class NgramIndex(Generic[K]):
     def __contains__(self, key: object) -> bool:
         return key in self._ids
 
+    def shared(self, gram: str) -> str:
+        """The index's own copy of `gram` when it holds one (one string in memory for all
+        who keep the gram), else `gram` itself."""
+        i = self._gid.get(gram)
+        return gram if i is None else self._gram[i]
+
     def idf(self, gram: str) -> float:
         """Inverse document frequency; near zero for a gram in every document."""
         i = self._gid.get(gram)

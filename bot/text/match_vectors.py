@@ -11,6 +11,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.heap import TRIM_FROM_BYTES, trim_heap
 from bot.text.match_embed import Embedder, model_id
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,9 @@ class _Doc:
     whole: str
     items: tuple[str, ...]          # skills and tags, then passages that widen the profile
     labels: tuple[str, ...]         # what a reason may name for each item
-    vecs: list[Any] | None = None   # whole, then one per item
+    vecs: list[Any] | None = None   # whole, then one per item (until the next build)
+    rows: array[int] | None = None  # after a build: its row in the whole-profile matrix,
+    #                                 then each item's row in the item matrix
 
 
 def _vec(v: Sequence[float]) -> Any:
@@ -279,13 +282,20 @@ class SemanticIndex:
         items: list[Any] = []
         item_of: list[int] = []
         owner: list[int] = []
+        loose = 0  # bytes of vectors held on their own, not rows of the last matrices
         for eid, d in self._docs.items():
-            if d.vecs is None:
-                continue
+            if d.vecs is not None:
+                vecs = d.vecs
+                if np is not None:
+                    loose += sum(v.nbytes for v in vecs)
+            elif d.rows is not None:  # rows of the last build's matrices
+                vecs = [self._whole[d.rows[0]], *(self._items[r] for r in d.rows[1:])]
+            else:
+                continue  # not embedded yet
             row = len(ids)
             ids.append(eid)
-            whole.append(d.vecs[0])
-            for text, v in zip(d.items, d.vecs[1:], strict=True):
+            whole.append(vecs[0])
+            for text, v in zip(d.items, vecs[1:], strict=True):
                 j = uniq.setdefault(text, len(items))
                 if j == len(items):
                     items.append(v)
@@ -301,10 +311,16 @@ class SemanticIndex:
             starts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]]) if len(own) else own
             self._owner = (own[starts], starts)
             # Each profile's vectors become rows of the matrices, not copies beside them
-            # (about 10 MiB for 1,000 experts); the next build stacks those rows again.
+            # (about 10 MiB for 1,000 experts), nor views of them (1.4 MiB); the next build
+            # stacks those rows again.
             for row, eid in enumerate(ids):
                 d = self._docs[eid]
-                d.vecs = [self._whole[row], *(self._items[uniq[t]] for t in d.items)]
+                d.rows = array("i", (row, *(uniq[t] for t in d.items)))
+                d.vecs = None
+            whole.clear()  # the last references to the vectors read one by one
+            items.clear()
+            if loose >= TRIM_FROM_BYTES:  # thousands of small blocks just freed
+                trim_heap()
         else:
             self._whole, self._items, self._item_of, self._owner = whole, items, item_of, owner
         self._dirty = False
@@ -388,14 +404,19 @@ class SemanticIndex:
     def closest_item(self, eid: str, qv: Sequence[float], least: float = -1.0) -> str:
         """The expert's skill, tag or widening passage nearest to the order, by its label
         ("" if unknown, or if even the nearest is less similar than `least`)."""
-        doc = self._docs.get(eid)
-        if doc is None or doc.vecs is None or not doc.items:
-            return ""
+        with self._lock:  # a build replaces the matrices and the rows together
+            doc = self._docs.get(eid)
+            if doc is None or not doc.items or (doc.vecs is None and doc.rows is None):
+                return ""
+            if doc.rows is not None:
+                items = self._items[np.asarray(doc.rows[1:], dtype=np.intp)]
+            else:
+                items = doc.vecs[1:] if doc.vecs is not None else []
         if np is not None:
             q = np.asarray(qv, dtype=np.float32)
-            sims = [float(np.dot(v, q)) for v in doc.vecs[1:]]
+            sims = [float(np.dot(v, q)) for v in items]
         else:
             sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
-                    for v in doc.vecs[1:]]
+                    for v in items]
         best = max(range(len(sims)), key=sims.__getitem__)
         return doc.labels[best] if sims[best] >= least else ""
