@@ -204,6 +204,30 @@ def test_a_specialty_brings_the_plain_words_of_its_problems() -> None:
     assert emb.passages.count(entry.passage) == 1  # shared passages are embedded once
 
 
+def test_the_taxonomy_entry_an_order_tells_counts_for_its_holders_through_changes() -> None:
+    """Each expert's share in the entries an order tells is read from the entries' holders;
+    it stays what the experts' own entries give as experts are changed and removed."""
+    law = Entry("争议调解", "法律", ("劳动争议", "仲裁"), ("被老板开了不给补偿",), ())
+    fish = Entry("水产养殖", "农业", ("水产养殖", "鱼塘"), ("鱼浮头",), ())
+    matcher = Matcher(ROSTER, embedder=ConceptEmbedder(), taxonomy=Taxonomy([law, fish]))
+    told = {"争议调解": 0.8, "水产养殖": 0.3}
+
+    def direct() -> list[float]:
+        return [max((told.get(k.name, 0.0) for k in matcher._entries[e].kinds), default=0.0)
+                for e in matcher._entries]
+
+    ids = list(matcher._entries)
+    assert matcher._kind_scores(told, ids) == direct() and max(direct()) == 0.8
+    lawyer = next(p for p in ROSTER if any("仲裁" in s for s in (*p.skills, *p.tags)))
+    matcher.update(replace(lawyer, skills=("鱼塘水产养殖",), tags=()))  # now a fish farmer
+    ids = list(matcher._entries)
+    assert matcher._kind_scores(told, ids) == direct()
+    assert matcher._kind_scores(told, ids)[ids.index(lawyer.id)] == 0.3
+    matcher.remove(lawyer.id)
+    assert lawyer.id not in matcher._kind_post["水产养殖"]
+    assert matcher._kind_scores(told, list(matcher._entries)) == direct()
+
+
 def test_big_rosters_embed_lazily_and_warm_fills_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(match_mod, "EAGER_EMBED", 2)
     emb = ConceptEmbedder()

@@ -126,13 +126,12 @@ class CachedEmbedder:
     rebuilt matcher or an unchanged profile costs nothing to embed again.
 
     Orders' vectors are kept only for the latest `max_queries` of them: an order is embedded
-    ahead in a worker thread and read back when it is ranked, moments later, and every
-    order's text is new, so a long-running bot kept one more vector (about 1.8 KB) for each
-    order it ever saw. 128 cover many more orders in flight than the bot handles at once (a
-    thousand kept 1.6 MiB). Each kind drops its oldest vectors first when full."""
+    ahead in a worker thread and read back when it is ranked, and every order's text is new,
+    so a long-running bot kept one more vector (about 1.8 KB) for each order it ever saw.
+    Each kind drops its oldest vectors first when full."""
 
     def __init__(self, inner: Embedder, max_items: int = 200_000,
-                 max_queries: int = 128) -> None:
+                 max_queries: int = 1_000) -> None:
         self.inner = inner
         self._cache: dict[bytes, Any] = {}  # profile texts (passages)
         self._queries: dict[bytes, Any] = {}  # orders' texts

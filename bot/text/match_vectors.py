@@ -414,7 +414,7 @@ class SemanticIndex:
                 items = doc.vecs[1:] if doc.vecs is not None else []
         if np is not None:
             q = np.asarray(qv, dtype=np.float32)
-            sims = [float(np.dot(v, q)) for v in items]
+            sims = np.einsum("ij,j->i", np.asarray(items, dtype=np.float32), q).tolist()
         else:
             sims = [math.fsum(float(x) * float(y) for x, y in zip(v, qv, strict=True))
                     for v in items]
