@@ -37,6 +37,6 @@ def trim_heap() -> bool:
     freed many small blocks at once. glibc keeps such pages for later allocations, but
     these lie between live blocks and mostly stay unused: the profile vectors read one by
     one from the store, then stacked into one matrix, left 13 MiB resident for good
-    (1,000 experts). About 1-3 ms. True when pages were returned."""
+    (1,000 experts). A few milliseconds. True when pages were returned."""
     libc = _libc()
     return bool(libc.malloc_trim(0)) if libc is not None else False
