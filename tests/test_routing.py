@@ -148,6 +148,50 @@ async def test_an_order_during_the_start_up_build_does_not_wait_for_it(tmp_path:
     assert waited_out and not any(waited_out)
 
 
+async def test_an_incoming_order_waits_a_moment_for_the_start_up_build_then_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bot's path (prefetch before the writer lock) waits for the matcher being built
+    rather than build a lexical one beside it, but never longer than BUILD_WAIT."""
+    import threading
+
+    from bot import matching
+    from tests.test_match_semantic import ConceptEmbedder
+
+    release = threading.Event()
+
+    class Slow(ConceptEmbedder):
+        def embed(self, texts: Sequence[str], *, query: bool = False
+                  ) -> Sequence[Sequence[float]]:
+            release.wait(timeout=10)
+            return super().embed(texts, query=query)
+
+    store = Store(connect(tmp_path / "r.db"), FrozenClock(T0))
+    _semantic_roster(store)
+    routing = Routing(store, Slow(), lock=asyncio.Lock())
+    building = asyncio.create_task(routing.upgrade())
+    await asyncio.sleep(0)
+    order = asyncio.create_task(routing.prefetch("厂里把我开了"))
+    await asyncio.sleep(0.1)
+    assert not order.done()  # waiting for the build, not ranking with a matcher of its own
+    release.set()
+    await order
+    assert building.done() and routing._semantic  # the order meets the semantic matcher
+    assert [m.id for m in routing.rank("厂里把我开了")] == ["law"]
+
+    # A build that takes longer than BUILD_WAIT: the order goes on with the words alone.
+    monkeypatch.setattr(matching, "BUILD_WAIT", 0.05)
+    release.clear()
+    slow = Routing(store, Slow(), lock=asyncio.Lock())
+    building = asyncio.create_task(slow.upgrade())
+    await asyncio.sleep(0)
+    async with asyncio.timeout(5):
+        await slow.prefetch("水产养殖")
+    assert not building.done()
+    assert [m.id for m in slow.rank("水产养殖")] == ["fish"]  # lexical, at once
+    release.set()
+    assert await building is True
+
+
 async def test_after_a_roster_change_the_serving_bot_builds_the_semantic_layer_again(
         tmp_path: Path) -> None:
     from tests.test_match_semantic import ConceptEmbedder
