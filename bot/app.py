@@ -86,6 +86,8 @@ class App(Core):
                 return found
             for prepare in dict.fromkeys(r.prepare for r in found if r.prepare):
                 await self.reading(prepare)  # once per report, not per group sharing it
+            if found:  # re-announcements rank experts: by the matcher built at start-up
+                await self.routing.built()
             at = 0
             while at < len(found):
                 async with self.lock:

@@ -395,20 +395,20 @@ class Routing:
         """Embed an order's text, and on a big roster its likeliest experts' profiles not
         embedded yet, in a worker thread before it is handled, so that ranking under the
         writer lock finds the vectors ready and never embeds on the loop."""
-        if self._matcher is None and self._building is not None:  # start-up: none yet
-            await self._build_over(BUILD_WAIT)
+        await self.built(BUILD_WAIT)
         if self._semantic and self.embedder is not None and self._fresh().semantic:
             await asyncio.get_running_loop().run_in_executor(embed_pool(), self.warm, text)
         if self._vectors.pending:  # profiles the last orders embedded (big rosters)
             await self.keep_vectors()
 
-    async def _build_over(self, at_most: float) -> None:
-        """Wait, without holding the loop, until the matcher being built at start-up is
-        taken into use, or `at_most` seconds. An order ranked before that built a lexical
-        matcher beside it on the loop, thrown away a moment later: 1,000 experts' index,
-        5-8 MiB that stayed resident (bench_throughput's first orders)."""
+    async def built(self, at_most: float = BUILD_WAIT) -> None:
+        """At start-up, while the first matcher is built in its thread: wait, without holding
+        the loop, until it is taken into use, or `at_most` seconds (at once otherwise). Work
+        ranked before that built a lexical matcher beside it on the loop, thrown away a moment
+        later: 1,000 experts' index, 5-8 MiB that stayed resident (bench_throughput's first
+        orders), and rankings by the words alone (a start-up sweep's re-announcements)."""
         over = self._adopted
-        if over is None:
+        if self._matcher is not None or self._building is None or over is None:
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(at_most):

@@ -216,3 +216,22 @@ async def test_monthly_tally_uses_the_group_region(tmp_path: Path) -> None:
     clock.set(datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI))
     [post] = [s for s in await _sweep(app, chat) if "统计" in s.text]
     assert "地区：浙江省湖州市德清县" in post.text and "收到需求 1 件" in post.text
+
+
+async def test_a_sweep_with_reminders_due_waits_for_the_matcher_built_at_start_up(
+        setup: tuple[App, FakeChat, FrozenClock], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start-up sweep's re-announcements are ranked by the matcher being built, not by a
+    lexical one built beside it; a sweep with nothing due does not wait."""
+    app, chat, clock = setup
+    waits: list[float] = []
+
+    async def built(at_most: float = 2.0) -> None:
+        waits.append(at_most)
+
+    monkeypatch.setattr(app.routing, "built", built)
+    assert await _sweep(app, chat) == [] and waits == []  # nothing due: no wait
+    no = _open(app)
+    app.store.update_order(no, "bot", "order.announced", {"announced": '["e1"]'})
+    clock.advance(hours=24)
+    sent = await _sweep(app, chat)
+    assert waits and any("e2" in s.mentions for s in sent)

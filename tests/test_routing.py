@@ -188,6 +188,8 @@ async def test_an_incoming_order_waits_a_moment_for_the_start_up_build_then_goes
         await slow.prefetch("水产养殖")
     assert not building.done()
     assert [m.id for m in slow.rank("水产养殖")] == ["fish"]  # lexical, at once
+    async with asyncio.timeout(1):
+        await slow.built()  # a matcher exists now: no waiting, whatever is being built
     release.set()
     assert await building is True
 
