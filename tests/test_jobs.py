@@ -235,3 +235,17 @@ async def test_a_sweep_with_reminders_due_waits_for_the_matcher_built_at_start_u
     clock.advance(hours=24)
     sent = await _sweep(app, chat)
     assert waits and any("e2" in s.mentions for s in sent)
+
+
+async def test_every_message_waits_for_the_matcher_built_at_start_up_before_its_handling(
+        setup: tuple[App, FakeChat, FrozenClock], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not orders alone: an admin's /指派 or a requester's addition may rank experts too."""
+    app, chat, _ = setup
+    waits: list[float] = []
+
+    async def built(at_most: float = 2.0) -> None:
+        waits.append(at_most)
+
+    monkeypatch.setattr(app.routing, "built", built)
+    await chat.say("帮助")
+    assert waits  # awaited before the writer lock (at once when a matcher exists)
