@@ -107,8 +107,8 @@ class Core:
         """
         parsed = parse(msg.text, msg.sent_at or self.clock.now())
         # At start-up, whatever may rank experts (an order, /指派, an order's addition) waits
-        # for the matcher being built rather than build a lexical one beside it (at most 2 s;
-        # at once once there is a matcher).
+        # for the matcher being built rather than build a lexical one beside it (at most
+        # BUILD_WAIT; at once whenever there is a matcher).
         await self.routing.built()
         if parsed.intent == "new_order":
             # Model work off the loop, before the lock (a group's default region aside).

@@ -395,23 +395,22 @@ class Routing:
         """Embed an order's text, and on a big roster its likeliest experts' profiles not
         embedded yet, in a worker thread before it is handled, so that ranking under the
         writer lock finds the vectors ready and never embeds on the loop."""
-        await self.built(BUILD_WAIT)
         if self._semantic and self.embedder is not None and self._fresh().semantic:
             await asyncio.get_running_loop().run_in_executor(embed_pool(), self.warm, text)
         if self._vectors.pending:  # profiles the last orders embedded (big rosters)
             await self.keep_vectors()
 
-    async def built(self, at_most: float = BUILD_WAIT) -> None:
+    async def built(self) -> None:
         """At start-up, while the first matcher is built in its thread: wait, without holding
-        the loop, until it is taken into use, or `at_most` seconds (at once otherwise). Work
+        the loop, until it is taken into use, or BUILD_WAIT seconds (at once otherwise). Work
         ranked before that built a lexical matcher beside it on the loop, thrown away a moment
         later: 1,000 experts' index, 5-8 MiB that stayed resident (bench_throughput's first
         orders), and rankings by the words alone (a start-up sweep's re-announcements)."""
         over = self._adopted
-        if self._matcher is not None or self._building is None or over is None:
+        if self._matcher is not None or over is None or over.is_set():
             return
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(at_most):
+            async with asyncio.timeout(BUILD_WAIT):
                 await over.wait()
 
     def warm(self, text: str) -> None:

@@ -223,10 +223,10 @@ async def test_a_sweep_with_reminders_due_waits_for_the_matcher_built_at_start_u
     """A start-up sweep's re-announcements are ranked by the matcher being built, not by a
     lexical one built beside it; a sweep with nothing due does not wait."""
     app, chat, clock = setup
-    waits: list[float] = []
+    waits: list[int] = []
 
-    async def built(at_most: float = 2.0) -> None:
-        waits.append(at_most)
+    async def built() -> None:
+        waits.append(1)
 
     monkeypatch.setattr(app.routing, "built", built)
     assert await _sweep(app, chat) == [] and waits == []  # nothing due: no wait
@@ -241,10 +241,10 @@ async def test_every_message_waits_for_the_matcher_built_at_start_up_before_its_
         setup: tuple[App, FakeChat, FrozenClock], monkeypatch: pytest.MonkeyPatch) -> None:
     """Not orders alone: an admin's /指派 or a requester's addition may rank experts too."""
     app, chat, _ = setup
-    waits: list[float] = []
+    waits: list[int] = []
 
-    async def built(at_most: float = 2.0) -> None:
-        waits.append(at_most)
+    async def built() -> None:
+        waits.append(1)
 
     monkeypatch.setattr(app.routing, "built", built)
     await chat.say("帮助")

@@ -150,7 +150,7 @@ async def test_an_order_during_the_start_up_build_does_not_wait_for_it(tmp_path:
 
 async def test_an_incoming_order_waits_a_moment_for_the_start_up_build_then_goes_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The bot's path (prefetch before the writer lock) waits for the matcher being built
+    """The bot's path (Core.handle, before the writer lock) waits for the matcher being built
     rather than build a lexical one beside it, but never longer than BUILD_WAIT."""
     import threading
 
@@ -170,7 +170,7 @@ async def test_an_incoming_order_waits_a_moment_for_the_start_up_build_then_goes
     routing = Routing(store, Slow(), lock=asyncio.Lock())
     building = asyncio.create_task(routing.upgrade())
     await asyncio.sleep(0)
-    order = asyncio.create_task(routing.prefetch("厂里把我开了"))
+    order = asyncio.create_task(routing.built())
     await asyncio.sleep(0.1)
     assert not order.done()  # waiting for the build, not ranking with a matcher of its own
     release.set()
@@ -185,7 +185,7 @@ async def test_an_incoming_order_waits_a_moment_for_the_start_up_build_then_goes
     building = asyncio.create_task(slow.upgrade())
     await asyncio.sleep(0)
     async with asyncio.timeout(5):
-        await slow.prefetch("水产养殖")
+        await slow.built()
     assert not building.done()
     assert [m.id for m in slow.rank("水产养殖")] == ["fish"]  # lexical, at once
     async with asyncio.timeout(1):

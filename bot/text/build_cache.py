@@ -68,12 +68,8 @@ def built(name: str, sources: Iterable[bytes], build: Callable[[], T]) -> T:
         h.update(len(s).to_bytes(8, "little"))
         h.update(s)
     folder = cache_dir()
-    if folder is None:
-        fresh = build()
-        trim_heap()
-        return fresh
-    path = folder / f"{name}-{h.hexdigest()}.pickle"
-    if _private(folder) and path.is_file():
+    path = None if folder is None else folder / f"{name}-{h.hexdigest()}.pickle"
+    if path is not None and _private(path.parent) and path.is_file():
         try:
             with path.open("rb") as f:
                 obj: T = pickle.load(f)
@@ -82,6 +78,9 @@ def built(name: str, sources: Iterable[bytes], build: Callable[[], T]) -> T:
             log.warning("could not load %s, building it again", path, exc_info=True)
     obj = build()
     trim_heap()  # the parse's scaffolding (TOML tables, lists) freed between what stays
+    if path is None:
+        return obj
+    folder = path.parent
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not _private(folder):

@@ -406,12 +406,14 @@ class SemanticIndex:
         ("" if unknown, or if even the nearest is less similar than `least`)."""
         with self._lock:  # a build replaces the matrices and the rows together
             doc = self._docs.get(eid)
-            if doc is None or not doc.items or (doc.vecs is None and doc.rows is None):
+            if doc is None or not doc.items:
                 return ""
             if doc.rows is not None:
                 items = self._items[np.asarray(doc.rows[1:], dtype=np.intp)]
+            elif doc.vecs is not None:
+                items = doc.vecs[1:]
             else:
-                items = doc.vecs[1:] if doc.vecs is not None else []
+                return ""  # not embedded yet
         if np is not None:
             q = np.asarray(qv, dtype=np.float32)
             sims = np.einsum("ij,j->i", np.asarray(items, dtype=np.float32), q).tolist()
